@@ -1,0 +1,142 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * sharedmem: named shared memory with the same lifetime and consistency rules
+ * on Windows and Linux.
+ *
+ * A segment is a named block of shared memory holding one value: a byte string
+ * of 0..capacity bytes. It lives while at least one process anywhere has it
+ * open; when the last one closes it (or dies, even by SIGKILL or
+ * TerminateProcess) it is gone, and the next process to open the name starts
+ * from an empty, zeroed segment. Writes replace the whole value atomically:
+ * readers never see a mix of two writes and never wait for a writer.
+ *
+ * This header is plain C (C89 plus <stdint.h>/<stddef.h>/<wchar.h>): no Boost,
+ * no <windows.h>. Every function is safe to call from any thread.
+ */
+#ifndef SHAREDMEM_SHAREDMEM_H
+#define SHAREDMEM_SHAREDMEM_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <wchar.h>
+
+#include "sharedmem/sharedmem_export.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(_WIN32)
+#define SHAREDMEM_CALL __cdecl
+#else
+#define SHAREDMEM_CALL
+#endif
+
+/* Error codes. Values are stable and never reused; new codes are appended. */
+typedef enum sharedmem_error {
+  SHAREDMEM_OK = 0,
+  /* A required pointer was null or a flag is unknown. */
+  SHAREDMEM_E_INVALID_ARGUMENT = 1,
+  /* The name is empty, too long, or has a character outside [A-Za-z0-9._-]. */
+  SHAREDMEM_E_INVALID_NAME = 2,
+  /* The capacity is zero or larger than this system can map. */
+  SHAREDMEM_E_INVALID_SIZE = 3,
+  /* The value to write is larger than the segment's capacity. */
+  SHAREDMEM_E_VALUE_TOO_LARGE = 4,
+  /* A segment of this name is open elsewhere with a different capacity. */
+  SHAREDMEM_E_SIZE_MISMATCH = 5,
+  /* An object of this name exists but is not a sharedmem segment of this
+   * layout version (foreign, corrupted or from an incompatible release). */
+  SHAREDMEM_E_INCOMPATIBLE = 6,
+  /* An object of this name exists but belongs to another user or is
+   * accessible to other users; it is refused and left untouched. */
+  SHAREDMEM_E_NOT_OWNER = 7,
+  /* The operating system denied access. */
+  SHAREDMEM_E_ACCESS_DENIED = 8,
+  /* The system has not enough shared memory for the segment. */
+  SHAREDMEM_E_NO_MEMORY = 9,
+  /* A lock was not acquired in time: a live peer holds it for too long. */
+  SHAREDMEM_E_TIMEOUT = 10,
+  /* The request is valid but not supported on this platform. */
+  SHAREDMEM_E_UNSUPPORTED = 11,
+  /* Another operating system error; see the message. */
+  SHAREDMEM_E_SYSTEM = 12,
+  /* The library's default segment could not be attached at load time. */
+  SHAREDMEM_E_NOT_ATTACHED = 13
+} sharedmem_error;
+
+/* Returns a static, human-readable message for `error` (never null). */
+SHAREDMEM_EXPORT const char* SHAREDMEM_CALL sharedmem_strerror(sharedmem_error error);
+
+/* Names: 1..SHAREDMEM_MAX_NAME_LENGTH characters from [A-Za-z0-9._-], not
+ * starting with '.'. The name is scoped to the current user on Linux and to
+ * the session (Local\) on Windows unless SHAREDMEM_SCOPE_GLOBAL is given. */
+#define SHAREDMEM_MAX_NAME_LENGTH 128
+
+/* Flags for sharedmem_open. */
+#define SHAREDMEM_SCOPE_GLOBAL 0x1u /* Windows: Global\ namespace. */
+
+typedef struct sharedmem_segment sharedmem_segment;
+
+/* Opens the segment `name`, creating it with `capacity` bytes of value space
+ * if no process has it open. On success *out receives a handle that the
+ * caller must pass to sharedmem_close. On failure *out is set to null and
+ * nothing is created or changed. Opening the same name twice, in one process
+ * or many, gives handles to the same memory; each handle keeps it alive. */
+SHAREDMEM_EXPORT sharedmem_error SHAREDMEM_CALL sharedmem_open(const char* name, uint64_t capacity,
+                                                               uint32_t flags,
+                                                               sharedmem_segment** out);
+
+/* Closes the handle. The last close anywhere frees the segment. Null is a no-op.
+ * The handle must not be in use by another thread. */
+SHAREDMEM_EXPORT void SHAREDMEM_CALL sharedmem_close(sharedmem_segment* segment);
+
+/* Returns the segment's capacity in bytes, or 0 for a null handle. */
+SHAREDMEM_EXPORT uint64_t SHAREDMEM_CALL sharedmem_capacity(const sharedmem_segment* segment);
+
+/* Replaces the segment's value with the `size` bytes at `data` (which may be
+ * null when size is 0). Atomic for readers: they see the old or the new
+ * value, never a mix. Fails with SHAREDMEM_E_VALUE_TOO_LARGE, leaving the
+ * value unchanged, when size exceeds the capacity. */
+SHAREDMEM_EXPORT sharedmem_error SHAREDMEM_CALL sharedmem_write(sharedmem_segment* segment,
+                                                                const void* data, uint64_t size);
+
+/* Copies the first min(value size, buffer_size) bytes of a consistent snapshot
+ * of the value to `buffer` (which may be null when buffer_size is 0) and
+ * stores the value's full size in *value_size (which may be null). Never
+ * waits for writers. */
+SHAREDMEM_EXPORT sharedmem_error SHAREDMEM_CALL sharedmem_read(const sharedmem_segment* segment,
+                                                               void* buffer, uint64_t buffer_size,
+                                                               uint64_t* value_size);
+
+/* Names the platform backend in use: "posix" or "windows". */
+SHAREDMEM_EXPORT const char* SHAREDMEM_CALL sharedmem_backend(void);
+
+/* The seed's API, over the library's default segment. The library attaches
+ * the default segment when it is loaded and detaches when it is unloaded, so
+ * its content lives exactly as long as some process has the library loaded.
+ * The default segment is named "dllmemfilemap" (or the value of the
+ * SHAREDMEM_DEFAULT_SEGMENT environment variable at load time, which lets
+ * test runs and tools isolate themselves) and holds 4096 bytes: at most
+ * SHAREDMEM_DEFAULT_CAPACITY_CHARS characters plus a terminator. */
+#define SHAREDMEM_DEFAULT_SEGMENT_NAME "dllmemfilemap"
+#define SHAREDMEM_DEFAULT_CAPACITY_BYTES 4096u
+#define SHAREDMEM_DEFAULT_CAPACITY_CHARS (SHAREDMEM_DEFAULT_CAPACITY_BYTES / sizeof(wchar_t) - 1u)
+
+/* Copies the null-terminated `text` into the default segment, truncated to
+ * SHAREDMEM_DEFAULT_CAPACITY_CHARS characters. Null `text` is a no-op. */
+SHAREDMEM_EXPORT void SHAREDMEM_CALL SetSharedMem(const wchar_t* text);
+
+/* Copies the default segment's string to `buffer`: at most cch - 1
+ * characters and a terminator. cch == 0 or a null buffer writes nothing. */
+SHAREDMEM_EXPORT void SHAREDMEM_CALL GetSharedMem(wchar_t* buffer, uint32_t cch);
+
+/* Tells whether the default segment was attached at load: SHAREDMEM_OK, or
+ * why it was not (Set/Get are then no-ops and Get yields an empty string). */
+SHAREDMEM_EXPORT sharedmem_error SHAREDMEM_CALL sharedmem_default_status(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SHAREDMEM_SHAREDMEM_H */

@@ -1,0 +1,49 @@
+// SPDX-License-Identifier: MIT
+// Error messages and backend identification for the public C API.
+#include "platform.hpp"
+#include "sharedmem/sharedmem.h"
+
+extern "C" const char* SHAREDMEM_CALL sharedmem_strerror(sharedmem_error error) {
+  switch (error) {
+    case SHAREDMEM_OK:
+      return "success";
+    case SHAREDMEM_E_INVALID_ARGUMENT:
+      return "invalid argument: a required pointer is null or a flag is unknown";
+    case SHAREDMEM_E_INVALID_NAME:
+      return "invalid segment name: use 1 to 128 characters from A-Z a-z 0-9 . _ - "
+             "not starting with '.'";
+    case SHAREDMEM_E_INVALID_SIZE:
+      return "invalid segment capacity: it must be at least 1 byte and small enough "
+             "for this system to map twice over";
+    case SHAREDMEM_E_VALUE_TOO_LARGE:
+      return "value too large: it exceeds the segment's capacity; the segment is unchanged";
+    case SHAREDMEM_E_SIZE_MISMATCH:
+      return "size mismatch: a segment of this name is already open with a different "
+             "capacity; open it with that capacity or use another name";
+    case SHAREDMEM_E_INCOMPATIBLE:
+      return "incompatible object: something of this name exists that is not a sharedmem "
+             "segment of this layout version; it was left untouched";
+    case SHAREDMEM_E_NOT_OWNER:
+      return "not owner: an object of this name belongs to another user or is accessible "
+             "to other users; it was refused and left untouched";
+    case SHAREDMEM_E_ACCESS_DENIED:
+      return "access denied by the operating system";
+    case SHAREDMEM_E_NO_MEMORY:
+      return "out of shared memory: the system cannot back a segment of this size "
+             "(on Linux, check the free space of /dev/shm)";
+    case SHAREDMEM_E_TIMEOUT:
+      return "timed out: another process held the segment's lock for too long";
+    case SHAREDMEM_E_UNSUPPORTED:
+      return "not supported on this platform";
+    case SHAREDMEM_E_SYSTEM:
+      return "unexpected operating system error";
+    case SHAREDMEM_E_NOT_ATTACHED:
+      return "the default segment is not attached: attaching it when the library was "
+             "loaded failed (see sharedmem_default_status)";
+  }
+  return "unknown sharedmem error code";
+}
+
+extern "C" const char* SHAREDMEM_CALL sharedmem_backend(void) {
+  return sharedmem::platform::backend_name();
+}

@@ -1,0 +1,78 @@
+// SPDX-License-Identifier: MIT
+// The in-memory layout of a segment, shared by every process that maps it.
+//
+//   [0, kHeaderBytes)                      Header (bookkeeping, never payload)
+//   [kHeaderBytes, +slot_stride)           slot 0: value bytes
+//   [kHeaderBytes + slot_stride, +stride)  slot 1: value bytes
+//
+// Consistency protocol (a double-buffered seqlock):
+// - Writers are serialised by the robust writer lock. A writer fills the slot
+//   that is NOT current: it makes the slot's seq odd, copies the bytes and the
+//   length, makes seq even again (release), then advances `generation`
+//   (release), which makes that slot current.
+// - A reader loads generation (acquire), picks slot generation & 1, reads seq,
+//   copies, and accepts the copy only if seq was even and unchanged. It never
+//   waits: seq can only be odd or change if writers completed at least one
+//   flip meanwhile, so a retry always finds a newer complete value.
+// - A writer killed mid-copy leaves only the non-current slot odd. Readers do
+//   not look at it; the next writer (who gets the lock as "owner died")
+//   overwrites it.
+#ifndef SHAREDMEM_SRC_LAYOUT_HPP
+#define SHAREDMEM_SRC_LAYOUT_HPP
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+
+#include "platform.hpp"
+
+namespace sharedmem::detail {
+
+inline constexpr std::uint64_t kMagic = 0x5345'474d'4d48'5353ull;  // "SSHMMGES"
+inline constexpr std::uint32_t kLayoutVersion = 1;
+inline constexpr std::size_t kHeaderBytes = 4096;
+inline constexpr std::size_t kSlotAlignment = 64;
+inline constexpr std::size_t kSlotCount = 2;
+
+static_assert(std::atomic<std::uint64_t>::is_always_lock_free,
+              "the protocol needs lock-free 64-bit atomics in shared memory");
+
+struct alignas(64) SlotState {
+  std::atomic<std::uint64_t> seq;     // odd while a writer fills the slot
+  std::atomic<std::uint64_t> length;  // value size in bytes
+};
+
+struct Header {
+  std::atomic<std::uint64_t> magic;  // written last by the initialiser
+  std::uint32_t layout_version;
+  std::uint32_t header_bytes;
+  std::uint64_t capacity;
+  std::uint64_t slot_stride;
+  std::uint64_t total_bytes;
+  alignas(64) unsigned char writer_lock[platform::kWriterLockStorage];
+  alignas(64) std::atomic<std::uint64_t> generation;
+  SlotState slots[kSlotCount];
+};
+static_assert(sizeof(Header) <= kHeaderBytes);
+
+// Geometry for a capacity; valid only when ok is true (no overflow and
+// within the platform's bound).
+struct Geometry {
+  bool ok = false;
+  std::uint64_t slot_stride = 0;
+  std::uint64_t total_bytes = 0;
+};
+
+constexpr Geometry geometry_for(std::uint64_t capacity, std::uint64_t max_total) {
+  Geometry g;
+  if (capacity == 0 || capacity > (UINT64_MAX - kHeaderBytes) / kSlotCount - kSlotAlignment)
+    return g;
+  g.slot_stride = (capacity + kSlotAlignment - 1) / kSlotAlignment * kSlotAlignment;
+  g.total_bytes = kHeaderBytes + kSlotCount * g.slot_stride;
+  g.ok = g.total_bytes <= max_total && g.total_bytes <= SIZE_MAX;
+  return g;
+}
+
+}  // namespace sharedmem::detail
+
+#endif  // SHAREDMEM_SRC_LAYOUT_HPP

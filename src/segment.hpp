@@ -1,0 +1,34 @@
+// SPDX-License-Identifier: MIT
+// The core's internal segment operations, shared by the public C API and the
+// seed API over the default segment.
+#ifndef SHAREDMEM_SRC_SEGMENT_HPP
+#define SHAREDMEM_SRC_SEGMENT_HPP
+
+#include <cstdint>
+
+#include "sharedmem/sharedmem.h"
+
+namespace sharedmem::detail {
+
+// Copies a value from `source` into a slot of `capacity` bytes and returns the
+// value's length in bytes. `size` is the caller's argument, passed through.
+using CopyIn = std::uint64_t (*)(unsigned char* slot, const void* source, std::uint64_t size,
+                                 std::uint64_t capacity);
+
+sharedmem_error validate_name(const char* name);
+sharedmem_error open_segment(const char* name, std::uint64_t capacity, std::uint32_t flags,
+                             sharedmem_segment** out);
+void close_segment(sharedmem_segment* segment);
+
+// Replaces the value under the writer lock; `copy_in` fills the slot.
+sharedmem_error write_segment(sharedmem_segment* segment, const void* data, std::uint64_t size,
+                              CopyIn copy_in);
+
+// Copies min(value length, buffer_size) bytes of a consistent snapshot into
+// `buffer` and returns the value's length. Never waits for writers.
+std::uint64_t read_segment(const sharedmem_segment* segment, void* buffer,
+                           std::uint64_t buffer_size);
+
+}  // namespace sharedmem::detail
+
+#endif  // SHAREDMEM_SRC_SEGMENT_HPP

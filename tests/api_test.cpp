@@ -1,0 +1,237 @@
+// SPDX-License-Identifier: MIT
+// Single-process tests of the named-segment C API and the C++ layer:
+// semantics, every bad input, and error messages.
+#include <boost/test/unit_test.hpp>
+#include <cstring>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "sharedmem/sharedmem.h"
+#include "sharedmem/sharedmem.hpp"
+#include "support/process.hpp"
+
+using sharedmem_test::unique_name;
+
+namespace {
+
+// Opens `name` or fails the test with the library's message.
+sharedmem_segment* open_ok(const std::string& name, std::uint64_t capacity) {
+  sharedmem_segment* segment = nullptr;
+  const sharedmem_error e = sharedmem_open(name.c_str(), capacity, 0, &segment);
+  BOOST_TEST_REQUIRE(e == SHAREDMEM_OK, "open '" << name << "': " << sharedmem_strerror(e));
+  return segment;
+}
+
+sharedmem_error open_error(const char* name, std::uint64_t capacity, std::uint32_t flags = 0) {
+  sharedmem_segment* segment = reinterpret_cast<sharedmem_segment*>(0x1);  // must be reset
+  const sharedmem_error e = sharedmem_open(name, capacity, flags, &segment);
+  BOOST_TEST((e == SHAREDMEM_OK || segment == nullptr), "out is cleared on failure");
+  sharedmem_close(e == SHAREDMEM_OK ? segment : nullptr);
+  return e;
+}
+
+std::string read_all(const sharedmem_segment* segment) {
+  std::string value(static_cast<std::size_t>(sharedmem_capacity(segment)), '\0');
+  std::uint64_t size = 0;
+  BOOST_TEST_REQUIRE(sharedmem_read(segment, value.data(), value.size(), &size) == SHAREDMEM_OK);
+  value.resize(static_cast<std::size_t>(size));
+  return value;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(api)
+
+// Tests that a write is read back whole, and that a new segment reads empty.
+BOOST_AUTO_TEST_CASE(write_then_read_round_trips) {
+  sharedmem_segment* segment = open_ok(unique_name("rt"), 1000);
+  BOOST_TEST(sharedmem_capacity(segment) == 1000u);
+  BOOST_TEST(read_all(segment).empty());
+  const std::string value = "hello, shared world";
+  BOOST_TEST(sharedmem_write(segment, value.data(), value.size()) == SHAREDMEM_OK);
+  BOOST_TEST(read_all(segment) == value);
+  const std::string full(1000, 'x');
+  BOOST_TEST(sharedmem_write(segment, full.data(), full.size()) == SHAREDMEM_OK);
+  BOOST_TEST(read_all(segment) == full);
+  BOOST_TEST(sharedmem_write(segment, nullptr, 0) == SHAREDMEM_OK);
+  BOOST_TEST(read_all(segment).empty());
+  sharedmem_close(segment);
+}
+
+// Tests that two handles to one name share the value.
+BOOST_AUTO_TEST_CASE(handles_to_one_name_share_the_value) {
+  const std::string name = unique_name("share");
+  sharedmem_segment* a = open_ok(name, 64);
+  sharedmem_segment* b = open_ok(name, 64);
+  BOOST_TEST(sharedmem_write(a, "abc", 3) == SHAREDMEM_OK);
+  BOOST_TEST(read_all(b) == "abc");
+  sharedmem_close(a);
+  BOOST_TEST(read_all(b) == "abc", "the value outlives one of two handles");
+  sharedmem_close(b);
+  sharedmem_segment* c = open_ok(name, 64);
+  BOOST_TEST(read_all(c).empty(), "after the last close the next open starts from zero");
+  sharedmem_close(c);
+}
+
+// Tests that a short buffer gets a prefix and the full size is reported.
+BOOST_AUTO_TEST_CASE(short_buffer_gets_prefix_and_full_size) {
+  sharedmem_segment* segment = open_ok(unique_name("short"), 32);
+  BOOST_TEST(sharedmem_write(segment, "0123456789", 10) == SHAREDMEM_OK);
+  char buffer[5] = {'!', '!', '!', '!', '!'};
+  std::uint64_t size = 0;
+  BOOST_TEST(sharedmem_read(segment, buffer, 4, &size) == SHAREDMEM_OK);
+  BOOST_TEST(size == 10u);
+  BOOST_TEST(std::string(buffer, 5) == "0123!");
+  BOOST_TEST(sharedmem_read(segment, nullptr, 0, &size) == SHAREDMEM_OK);
+  BOOST_TEST(size == 10u);
+  BOOST_TEST(sharedmem_read(segment, buffer, 4, nullptr) == SHAREDMEM_OK);
+  sharedmem_close(segment);
+}
+
+// Tests that an oversized write fails and leaves the value as it was.
+BOOST_AUTO_TEST_CASE(oversized_write_is_refused_and_changes_nothing) {
+  sharedmem_segment* segment = open_ok(unique_name("big"), 16);
+  BOOST_TEST(sharedmem_write(segment, "keep", 4) == SHAREDMEM_OK);
+  const std::string too_big(17, 'z');
+  BOOST_TEST(sharedmem_write(segment, too_big.data(), too_big.size()) ==
+             SHAREDMEM_E_VALUE_TOO_LARGE);
+  BOOST_TEST(read_all(segment) == "keep");
+  sharedmem_close(segment);
+}
+
+// Tests that every malformed name is refused with INVALID_NAME.
+BOOST_AUTO_TEST_CASE(bad_names_are_refused) {
+  const std::string too_long(SHAREDMEM_MAX_NAME_LENGTH + 1, 'n');
+  for (const char* name : {"", ".hidden", "a/b", "/abs", "a\\b", "Global\\x", "a b", "tab\t",
+                           "caf\xc3\xa9", "\xff\xfe", "semi;colon", "star*", "new\nline"})
+    BOOST_TEST(open_error(name, 64) == SHAREDMEM_E_INVALID_NAME, "name '" << name << "'");
+  BOOST_TEST(open_error(too_long.c_str(), 64) == SHAREDMEM_E_INVALID_NAME);
+  BOOST_TEST(open_error(nullptr, 64) == SHAREDMEM_E_INVALID_ARGUMENT);
+  // The longest valid name and every valid character class work.
+  const std::string longest = unique_name("L") + std::string(SHAREDMEM_MAX_NAME_LENGTH, 'x');
+  sharedmem_segment* segment = open_ok(longest.substr(0, SHAREDMEM_MAX_NAME_LENGTH), 8);
+  sharedmem_close(segment);
+  sharedmem_close(open_ok(unique_name("Az09._-"), 8));
+}
+
+// Tests that zero and impossible capacities are refused with clear errors.
+BOOST_AUTO_TEST_CASE(bad_sizes_are_refused) {
+  const std::string name = unique_name("size");
+  BOOST_TEST(open_error(name.c_str(), 0) == SHAREDMEM_E_INVALID_SIZE);
+  BOOST_TEST(open_error(name.c_str(), UINT64_MAX) == SHAREDMEM_E_INVALID_SIZE);
+  BOOST_TEST(open_error(name.c_str(), UINT64_MAX / 2) == SHAREDMEM_E_INVALID_SIZE);
+  BOOST_TEST(open_error(name.c_str(), std::uint64_t{1} << 41) == SHAREDMEM_E_INVALID_SIZE);
+  BOOST_TEST(!sharedmem_test::os_object_exists(name), "a refused open leaves nothing behind");
+}
+
+// Tests that a capacity the platform accepts but the machine cannot back
+// fails cleanly instead of crashing on first touch.
+BOOST_AUTO_TEST_CASE(capacity_beyond_memory_is_refused) {
+  const std::string name = unique_name("huge");
+  BOOST_TEST(open_error(name.c_str(), std::uint64_t{1} << 38) == SHAREDMEM_E_NO_MEMORY);
+  sharedmem_close(open_ok(name, 64));  // the name is usable afterwards
+}
+
+// Tests that null pointers and unknown flags are refused, not dereferenced.
+BOOST_AUTO_TEST_CASE(null_pointers_and_unknown_flags_are_refused) {
+  BOOST_TEST(sharedmem_open("x", 8, 0, nullptr) == SHAREDMEM_E_INVALID_ARGUMENT);
+  BOOST_TEST(open_error("x", 8, 0x80) == SHAREDMEM_E_INVALID_ARGUMENT);
+  BOOST_TEST(sharedmem_write(nullptr, "a", 1) == SHAREDMEM_E_INVALID_ARGUMENT);
+  BOOST_TEST(sharedmem_read(nullptr, nullptr, 0, nullptr) == SHAREDMEM_E_INVALID_ARGUMENT);
+  sharedmem_segment* segment = open_ok(unique_name("null"), 8);
+  BOOST_TEST(sharedmem_write(segment, nullptr, 1) == SHAREDMEM_E_INVALID_ARGUMENT);
+  BOOST_TEST(sharedmem_read(segment, nullptr, 1, nullptr) == SHAREDMEM_E_INVALID_ARGUMENT);
+  BOOST_TEST(sharedmem_capacity(nullptr) == 0u);
+  sharedmem_close(nullptr);
+  sharedmem_close(segment);
+}
+
+// Tests that opening a live segment with another capacity is refused and
+// does not disturb it; once it is gone the name takes any capacity.
+BOOST_AUTO_TEST_CASE(capacity_mismatch_is_refused) {
+  const std::string name = unique_name("mismatch");
+  sharedmem_segment* segment = open_ok(name, 100);
+  BOOST_TEST(sharedmem_write(segment, "data", 4) == SHAREDMEM_OK);
+  BOOST_TEST(open_error(name.c_str(), 200) == SHAREDMEM_E_SIZE_MISMATCH);
+  BOOST_TEST(open_error(name.c_str(), 99) == SHAREDMEM_E_SIZE_MISMATCH);
+  BOOST_TEST(read_all(segment) == "data");
+  sharedmem_close(segment);
+  sharedmem_close(open_ok(name, 200));
+}
+
+// Tests that every error code has its own message and unknown codes are named.
+BOOST_AUTO_TEST_CASE(every_error_has_a_distinct_message) {
+  std::set<std::string> messages;
+  for (int code = SHAREDMEM_OK; code <= SHAREDMEM_E_NOT_ATTACHED; ++code) {
+    const char* message = sharedmem_strerror(static_cast<sharedmem_error>(code));
+    BOOST_TEST_REQUIRE(message != nullptr);
+    BOOST_TEST(std::strlen(message) > 5u);
+    messages.insert(message);
+  }
+  BOOST_TEST(messages.size() == static_cast<std::size_t>(SHAREDMEM_E_NOT_ATTACHED + 1));
+  volatile int unknown = 1000;  // as a newer peer's code would arrive
+  BOOST_TEST(std::string(sharedmem_strerror(static_cast<sharedmem_error>(unknown)))
+                 .find("unknown") != std::string::npos);
+}
+
+// Tests that the backend in use is named, so a run's log proves which ran.
+BOOST_AUTO_TEST_CASE(backend_is_reported) {
+  const std::string backend = sharedmem_backend();
+  BOOST_TEST_MESSAGE("sharedmem backend: " << backend);
+  BOOST_TEST((backend == "posix" || backend == "windows"));
+#if defined(_WIN32)
+  BOOST_TEST(backend == "windows");
+#else
+  BOOST_TEST(backend == "posix");
+#endif
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(cpp_api)
+
+// Tests the RAII class: open, write, read, move, close.
+BOOST_AUTO_TEST_CASE(segment_round_trips_and_moves) {
+  const std::string name = unique_name("cpp");
+  sharedmem::segment a = sharedmem::segment::open(name, 256);
+  BOOST_TEST(static_cast<bool>(a));
+  BOOST_TEST(a.capacity() == 256u);
+  a.write("value");
+  sharedmem::segment b = std::move(a);
+  BOOST_TEST(!static_cast<bool>(a));
+  BOOST_TEST(b.read() == "value");
+  char prefix[3];
+  BOOST_TEST(b.read(prefix, sizeof prefix) == 5u);
+  BOOST_TEST(std::string(prefix, 3) == "val");
+  b = sharedmem::segment();
+  sharedmem::segment c = sharedmem::segment::open(name, 256);
+  BOOST_TEST(c.read().empty(), "closing through move-assignment freed it");
+}
+
+// Tests that failures throw sharedmem::error carrying the code and message,
+// and that the error_code overloads report the same without throwing.
+BOOST_AUTO_TEST_CASE(errors_are_exceptions_or_codes) {
+  try {
+    (void)sharedmem::segment::open("bad/name", 8);
+    BOOST_FAIL("expected sharedmem::error");
+  } catch (const sharedmem::error& e) {
+    BOOST_TEST(e.code() == sharedmem::errc::invalid_name);
+    BOOST_TEST(std::string(e.what()).find("bad/name") != std::string::npos);
+    BOOST_TEST(std::string(e.what()).find("invalid segment name") != std::string::npos);
+  }
+  std::error_code ec;
+  sharedmem::segment none = sharedmem::segment::open("ok", 0, ec);
+  BOOST_TEST(ec == sharedmem::errc::invalid_size);
+  BOOST_TEST(!static_cast<bool>(none));
+  BOOST_TEST(ec.category().name() == std::string("sharedmem"));
+  sharedmem::segment embedded = sharedmem::segment::open(std::string("a\0b", 3), 8, ec);
+  BOOST_TEST(ec == sharedmem::errc::invalid_name);
+
+  sharedmem::segment small = sharedmem::segment::open(unique_name("cpperr"), 4);
+  BOOST_CHECK_THROW(small.write("too long"), sharedmem::error);
+  BOOST_TEST(small.write("too long", 8, ec) == sharedmem::errc::value_too_large);
+  BOOST_CHECK_THROW(none.write("x"), sharedmem::error);
+}
+
+BOOST_AUTO_TEST_SUITE_END()

@@ -1,0 +1,230 @@
+// SPDX-License-Identifier: MIT
+// Concurrency tests: threads and processes writing and reading at once never
+// see a torn value; readers never wait for writers; a writer killed at any
+// point hangs nobody and leaves no torn value visible.
+#include <atomic>
+#include <boost/test/unit_test.hpp>
+#include <future>
+#include <random>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "sharedmem/sharedmem.h"
+#include "sharedmem/sharedmem.hpp"
+#include "support/child_io.hpp"
+#include "support/patterns.hpp"
+#include "support/process.hpp"
+#include "support/roles.hpp"
+
+using namespace sharedmem_test;
+
+namespace {
+
+constexpr std::uint64_t kCapacity = 16 * 1024;
+constexpr std::size_t kSpan = kCapacity - 8;
+
+// Writes pattern values k = first, first + stride, ... to the segment:
+// `count` of them (0 = until killed), reporting "ready" after the first and
+// "done" after the last, then waits for the parent.
+SHAREDMEM_CHILD_ROLE(pattern_writer) {
+  const std::string& name = args.at(0);
+  const std::uint64_t capacity = std::stoull(args.at(1));
+  const std::uint64_t count = std::stoull(args.at(2));
+  const std::uint64_t first = std::stoull(args.at(3));
+  sharedmem::segment segment = sharedmem::segment::open(name, capacity);
+  const std::size_t span = static_cast<std::size_t>(capacity - 8);
+  for (std::uint64_t i = 0; count == 0 || i < count; ++i) {
+    segment.write(pattern_value(first + 2 * i, span));
+    if (i == 0) report("ready");
+  }
+  report("done");
+  await_parent();
+  return 0;
+}
+
+// Reads the segment `count` times and reports "torn:<n> distinct:<n>".
+SHAREDMEM_CHILD_ROLE(pattern_reader) {
+  sharedmem::segment segment =
+      sharedmem::segment::open(args.at(0), std::stoull(args.at(1)));
+  const std::size_t span = static_cast<std::size_t>(std::stoull(args.at(1)) - 8);
+  const std::uint64_t count = std::stoull(args.at(2));
+  std::uint64_t torn = 0;
+  std::set<std::size_t> lengths;
+  std::string value(static_cast<std::size_t>(segment.capacity()), '\0');
+  for (std::uint64_t i = 0; i < count; ++i) {
+    value.resize(static_cast<std::size_t>(segment.capacity()));
+    value.resize(static_cast<std::size_t>(segment.read(value.data(), value.size())));
+    if (!is_intact_pattern(value, span)) ++torn;
+    lengths.insert(value.size());
+  }
+  report("torn:" + std::to_string(torn) + " distinct:" + std::to_string(lengths.size()));
+  return 0;
+}
+
+// SetSharedMem of `count` pattern texts, then "done".
+SHAREDMEM_CHILD_ROLE(seed_writer) {
+  const std::uint64_t count = std::stoull(args.at(0));
+  for (std::uint64_t k = 0; k < count; ++k)
+    SetSharedMem(pattern_text(k * 7 + 3, SHAREDMEM_DEFAULT_CAPACITY_CHARS).c_str());
+  report("done");
+  return 0;
+}
+
+struct ReadStats {
+  std::uint64_t reads = 0;
+  std::uint64_t torn = 0;
+  std::set<std::size_t> lengths;
+};
+
+// Reads until `stop` is set, checking every value.
+ReadStats read_until(const sharedmem::segment& segment, const std::atomic<bool>& stop) {
+  ReadStats stats;
+  std::string value;
+  while (!stop.load()) {
+    value.resize(static_cast<std::size_t>(segment.capacity()));
+    value.resize(static_cast<std::size_t>(segment.read(value.data(), value.size())));
+    if (!is_intact_pattern(value, static_cast<std::size_t>(segment.capacity() - 8))) ++stats.torn;
+    stats.lengths.insert(value.size());
+    ++stats.reads;
+  }
+  return stats;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(consistency)
+
+// Tests that reader threads never see a torn value while writer threads
+// replace it as fast as they can.
+BOOST_AUTO_TEST_CASE(threads_never_see_torn_values) {
+  const std::string name = unique_name("threads");
+  sharedmem::segment segment = sharedmem::segment::open(name, kCapacity);
+  std::atomic<bool> stop{false};
+  std::vector<std::future<ReadStats>> readers;
+  for (int i = 0; i < 2; ++i)
+    readers.push_back(std::async(std::launch::async, [&] { return read_until(segment, stop); }));
+  std::vector<std::thread> writers;
+  for (std::uint64_t w = 0; w < 2; ++w)
+    writers.emplace_back([&, w] {
+      for (std::uint64_t i = 0; i < 20000; ++i) segment.write(pattern_value(w + 2 * i, kSpan));
+    });
+  for (std::thread& writer : writers) writer.join();
+  stop = true;
+  for (auto& reader : readers) {
+    const ReadStats stats = reader.get();
+    BOOST_TEST(stats.torn == 0u);
+    BOOST_TEST(stats.lengths.size() > 10u, "readers saw the value change");
+  }
+  BOOST_TEST(is_intact_pattern(segment.read(), kSpan));
+}
+
+// Tests that processes writing and reading one segment at once never see a
+// torn value, here and in a child reader.
+BOOST_AUTO_TEST_CASE(processes_never_see_torn_values) {
+  const std::string name = unique_name("procs");
+  sharedmem::segment segment = sharedmem::segment::open(name, kCapacity);
+  const std::string capacity = std::to_string(kCapacity);
+  ChildProcess writer0 = start_role("pattern_writer", {name, capacity, "20000", "0"});
+  ChildProcess writer1 = start_role("pattern_writer", {name, capacity, "20000", "1"});
+  ChildProcess reader = start_role("pattern_reader", {name, capacity, "50000"});
+  std::atomic<bool> stop{false};
+  auto local = std::async(std::launch::async, [&] { return read_until(segment, stop); });
+  BOOST_TEST(expect_line(writer0) == "ready");
+  BOOST_TEST(expect_line(writer1) == "ready");
+  BOOST_TEST(expect_line(writer0) == "done");
+  BOOST_TEST(expect_line(writer1) == "done");
+  const std::string child_report = expect_line(reader);
+  stop = true;
+  const ReadStats stats = local.get();
+  BOOST_TEST(stats.torn == 0u);
+  BOOST_TEST(stats.lengths.size() > 10u);
+  BOOST_TEST(child_report.rfind("torn:0 ", 0) == 0u, child_report);
+  BOOST_TEST(child_report != "torn:0 distinct:1", "the child reader saw writes happen");
+  writer0.close_stdin();
+  writer1.close_stdin();
+  BOOST_TEST(expect_exit(writer0) == 0);
+  BOOST_TEST(expect_exit(writer1) == 0);
+  BOOST_TEST(expect_exit(reader) == 0);
+}
+
+// Tests the seed API under concurrent SetSharedMem from threads and child
+// processes (which share this process's default segment) and GetSharedMem.
+BOOST_AUTO_TEST_CASE(seed_api_never_returns_torn_text) {
+  ChildProcess child_writer = start_role("seed_writer", {"20000"});
+  std::atomic<bool> stop{false};
+  std::atomic<std::uint64_t> torn{0}, reads{0};
+  std::set<std::size_t> lengths;
+  std::thread writer([&] {
+    for (std::uint64_t k = 0; k < 20000; ++k)
+      SetSharedMem(pattern_text(k * 5 + 1, SHAREDMEM_DEFAULT_CAPACITY_CHARS).c_str());
+  });
+  std::thread reader([&] {
+    std::vector<wchar_t> buffer(SHAREDMEM_DEFAULT_CAPACITY_CHARS + 1);
+    while (!stop.load()) {
+      GetSharedMem(buffer.data(), static_cast<std::uint32_t>(buffer.size()));
+      const std::wstring text(buffer.data());
+      if (!is_intact_text(text)) ++torn;
+      lengths.insert(text.size());
+      ++reads;
+    }
+  });
+  BOOST_TEST(expect_line(child_writer) == "done");
+  writer.join();
+  stop = true;
+  reader.join();
+  BOOST_TEST(expect_exit(child_writer) == 0);
+  BOOST_TEST(torn.load() == 0u);
+  BOOST_TEST(lengths.size() > 10u);
+}
+
+// Tests that readers keep reading while a writer is frozen at an arbitrary
+// point, possibly holding the writer lock or mid-copy: they never wait.
+BOOST_AUTO_TEST_CASE(readers_never_wait_for_a_stopped_writer) {
+  const std::string name = unique_name("stopped");
+  const std::string capacity = std::to_string(kCapacity);
+  sharedmem::segment segment = sharedmem::segment::open(name, kCapacity);
+  for (int trial = 0; trial < 5; ++trial) {
+    ChildProcess writer = start_role("pattern_writer", {name, capacity, "0", "0"});
+    BOOST_TEST_REQUIRE(expect_line(writer) == "ready");
+    writer.suspend();
+    auto reads = std::async(std::launch::async, [&] {
+      std::uint64_t torn = 0;
+      for (int i = 0; i < 2000; ++i)
+        if (!is_intact_pattern(segment.read(), kSpan)) ++torn;
+      return torn;
+    });
+    BOOST_TEST_REQUIRE((reads.wait_for(line_timeout()) == std::future_status::ready),
+                       "readers blocked behind a stopped writer");
+    BOOST_TEST(reads.get() == 0u);
+    writer.kill();
+  }
+}
+
+// Tests that a writer killed at random points, mostly mid-copy of a large
+// value, leaves an intact value and a lock the next writer gets at once.
+BOOST_AUTO_TEST_CASE(writer_killed_at_random_points_hangs_nobody) {
+  constexpr std::uint64_t kLarge = 4 * 1024 * 1024;
+  const std::string name = unique_name("killed");
+  sharedmem::segment segment = sharedmem::segment::open(name, kLarge);
+  std::mt19937_64 random(std::random_device{}());
+  for (int trial = 0; trial < 12; ++trial) {
+    ChildProcess writer =
+        start_role("pattern_writer", {name, std::to_string(kLarge), "0", std::to_string(trial)});
+    BOOST_TEST_REQUIRE(expect_line(writer) == "ready");
+    // Let it run for a random number of our reads, then kill it.
+    const int reads = static_cast<int>(random() % 40);
+    for (int i = 0; i < reads; ++i) BOOST_TEST(is_intact_pattern(segment.read(), kLarge - 8));
+    writer.kill();
+    BOOST_TEST(is_intact_pattern(segment.read(), kLarge - 8));
+    const std::string mine = pattern_value(1000 + static_cast<std::uint64_t>(trial), kLarge - 8);
+    std::error_code ec;
+    segment.write(mine.data(), mine.size(), ec);
+    // A lock left held by the dead writer would make this time out.
+    BOOST_TEST(!ec, "write after a killed writer: " << ec.message());
+    BOOST_TEST(segment.read() == mine);
+  }
+}
+
+BOOST_AUTO_TEST_SUITE_END()

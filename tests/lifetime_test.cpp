@@ -1,0 +1,203 @@
+// SPDX-License-Identifier: MIT
+// Multi-process tests of the lifetime rule: a segment lives while any process
+// has it open (or, for the default segment, has the library loaded); the last
+// one out frees it, even by dying; the next one in starts from zero.
+#include <boost/test/unit_test.hpp>
+#include <string>
+#include <vector>
+
+#include "sharedmem/sharedmem.h"
+#include "sharedmem/sharedmem.hpp"
+#include "support/child_io.hpp"
+#include "support/process.hpp"
+#include "support/roles.hpp"
+
+using namespace sharedmem_test;
+
+namespace {
+
+constexpr const char* kCapacity = "512";
+
+// Opens the segment (writing a value if given), reports "open", and keeps it
+// open, answering "read" with "value:<value>", until the parent sends
+// anything else or closes stdin (or kills it).
+SHAREDMEM_CHILD_ROLE(segment_hold) {
+  std::error_code ec;
+  sharedmem::segment segment = sharedmem::segment::open(args.at(0), std::stoull(args.at(1)), ec);
+  if (ec) {
+    report("error:" + ec.message());
+    return 1;
+  }
+  if (args.size() > 2) segment.write(args[2]);
+  report("open");
+  while (await_parent() == "read") report("value:" + segment.read());
+  return 0;
+}
+
+// Opens the segment, prints "value:<value>" and exits.
+SHAREDMEM_CHILD_ROLE(segment_read) {
+  std::error_code ec;
+  sharedmem::segment segment = sharedmem::segment::open(args.at(0), std::stoull(args.at(1)), ec);
+  if (ec) {
+    report("error:" + ec.message());
+    return 1;
+  }
+  report("value:" + segment.read());
+  return 0;
+}
+
+// SetSharedMem(args[0]) on this process's default segment, then holds it
+// (the library stays loaded) until the parent says so.
+SHAREDMEM_CHILD_ROLE(seed_set_hold) {
+  if (!args.empty()) SetSharedMem(widen(args[0]).c_str());
+  report("set");
+  await_parent();
+  return 0;
+}
+
+// Prints "value:<GetSharedMem>" and exits.
+SHAREDMEM_CHILD_ROLE(seed_get) {
+  if (sharedmem_default_status() != SHAREDMEM_OK) {
+    report(std::string("error:") + sharedmem_strerror(sharedmem_default_status()));
+    return 1;
+  }
+  report("value:" + narrow(sharedmem::get_shared_mem()));
+  return 0;
+}
+
+// What a fresh reader of segment `name` sees.
+std::string read_in_child(const std::string& name) {
+  ChildProcess reader = start_role("segment_read", {name, kCapacity});
+  const std::string line = expect_line(reader);
+  BOOST_TEST(expect_exit(reader) == 0);
+  return line;
+}
+
+ChildProcess hold_in_child(const std::string& name, const std::string& value = {}) {
+  std::vector<std::string> args{name, kCapacity};
+  if (!value.empty()) args.push_back(value);
+  ChildProcess holder = start_role("segment_hold", args);
+  BOOST_TEST_REQUIRE(expect_line(holder) == "open");
+  return holder;
+}
+
+// The default segment of children started with this environment.
+Environment default_segment(const std::string& name) {
+  return {{"SHAREDMEM_DEFAULT_SEGMENT", name}};
+}
+
+std::string seed_get_in_child(const Environment& env) {
+  ChildProcess reader = start_role("seed_get", {}, env);
+  const std::string line = expect_line(reader);
+  BOOST_TEST(expect_exit(reader) == 0);
+  return line;
+}
+
+ChildProcess seed_set_in_child(const Environment& env, const std::string& text) {
+  ChildProcess setter = start_role("seed_set_hold", {text}, env);
+  BOOST_TEST_REQUIRE(expect_line(setter) == "set");
+  return setter;
+}
+
+void release(ChildProcess& child) {
+  child.write_line("exit");
+  BOOST_TEST(expect_exit(child) == 0);
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(lifetime)
+
+// Tests that the content persists while one user remains, and is gone (and
+// its OS object removed) after the last one exits normally.
+BOOST_AUTO_TEST_CASE(last_close_frees_named_segment) {
+  const std::string name = unique_name("life");
+  ChildProcess writer = hold_in_child(name, "persisted");
+  BOOST_TEST(read_in_child(name) == "value:persisted");
+  BOOST_TEST(os_object_exists(name));
+  release(writer);
+  BOOST_TEST(!os_object_exists(name), "the last user removed the object");
+  BOOST_TEST(read_in_child(name) == "value:");
+  BOOST_TEST(!os_object_exists(name));
+}
+
+// Tests that SIGKILL of the only user does not hand its content to the next.
+BOOST_AUTO_TEST_CASE(kill_of_only_user_frees_named_segment) {
+  const std::string name = unique_name("kill1");
+  ChildProcess writer = hold_in_child(name, "stale");
+  writer.kill();
+  BOOST_TEST(read_in_child(name) == "value:");
+  BOOST_TEST(!os_object_exists(name), "the next user's exit removed the dead segment");
+}
+
+// Tests that SIGKILL of one of two users keeps the content for the survivor.
+BOOST_AUTO_TEST_CASE(kill_of_one_user_keeps_segment_for_survivor) {
+  const std::string name = unique_name("kill2");
+  ChildProcess survivor = hold_in_child(name);
+  ChildProcess writer = hold_in_child(name, "kept");
+  writer.kill();
+  BOOST_TEST(read_in_child(name) == "value:kept");
+  release(survivor);
+  BOOST_TEST(read_in_child(name) == "value:");
+}
+
+// Tests that this process's own handle keeps a segment alive for others.
+BOOST_AUTO_TEST_CASE(handle_in_parent_keeps_segment_alive) {
+  const std::string name = unique_name("parent");
+  sharedmem::segment mine = sharedmem::segment::open(name, 512);
+  {
+    ChildProcess writer = hold_in_child(name, "from child");
+    release(writer);
+  }
+  BOOST_TEST(mine.read() == "from child");
+}
+
+// Tests that processes racing to create one name all end up sharing a
+// single, once-initialised segment.
+BOOST_AUTO_TEST_CASE(racing_first_opens_share_one_segment) {
+  for (int trial = 0; trial < 5; ++trial) {
+    const std::string name = unique_name("race");
+    std::vector<ChildProcess> racers;
+    for (int i = 0; i < 4; ++i) racers.push_back(start_role("segment_hold", {name, kCapacity}));
+    for (ChildProcess& racer : racers) BOOST_TEST_REQUIRE(expect_line(racer) == "open");
+    sharedmem::segment mine = sharedmem::segment::open(name, 512);
+    mine.write("shared by all");
+    for (ChildProcess& racer : racers) {
+      racer.write_line("read");
+      BOOST_TEST(expect_line(racer) == "value:shared by all");
+      release(racer);
+    }
+  }
+}
+
+// Tests the seed's scenario and lifetime on the default segment: the value
+// lives while a process has the library loaded, and a process that starts
+// after the last one exited reads an empty string.
+BOOST_AUTO_TEST_CASE(default_segment_lives_while_library_is_loaded) {
+  const Environment env = default_segment(unique_name("dflt"));
+  ChildProcess parent = seed_set_in_child(env, "This is a test string");
+  BOOST_TEST(seed_get_in_child(env) == "value:This is a test string");
+  release(parent);
+  BOOST_TEST(seed_get_in_child(env) == "value:");
+}
+
+// Tests that SIGKILL of the only process with the library loaded frees it.
+BOOST_AUTO_TEST_CASE(default_segment_after_kill_of_only_user) {
+  const Environment env = default_segment(unique_name("dkill1"));
+  ChildProcess setter = seed_set_in_child(env, "stale");
+  setter.kill();
+  BOOST_TEST(seed_get_in_child(env) == "value:");
+}
+
+// Tests that SIGKILL of one of two users keeps the default segment's value.
+BOOST_AUTO_TEST_CASE(default_segment_after_kill_of_one_user) {
+  const Environment env = default_segment(unique_name("dkill2"));
+  ChildProcess survivor = seed_set_in_child(env, "");
+  ChildProcess setter = seed_set_in_child(env, "kept");
+  setter.kill();
+  BOOST_TEST(seed_get_in_child(env) == "value:kept");
+  release(survivor);
+  BOOST_TEST(seed_get_in_child(env) == "value:");
+}
+
+BOOST_AUTO_TEST_SUITE_END()

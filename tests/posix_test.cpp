@@ -1,0 +1,251 @@
+// SPDX-License-Identifier: MIT
+// Tests that only make sense on POSIX: dlclose, file modes and owners,
+// other users (when run as root), and foreign objects planted under a
+// segment's name in /dev/shm.
+#include <fcntl.h>
+#include <grp.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <boost/test/unit_test.hpp>
+#include <string>
+#include <vector>
+
+#include "sharedmem/sharedmem.h"
+#include "sharedmem/sharedmem.hpp"
+#include "support/child_io.hpp"
+#include "support/process.hpp"
+#include "support/roles.hpp"
+
+using namespace sharedmem_test;
+
+namespace {
+
+constexpr uid_t kOtherUid = 65534;  // nobody
+constexpr gid_t kOtherGid = 65534;
+
+std::string os_name(const std::string& name, uid_t uid = ::geteuid()) {
+  return "/sharedmem." + std::to_string(uid) + "." + name;
+}
+
+// Plants an object of `size` bytes filled with `fill` under `path`, with `mode`.
+void plant(const std::string& path, mode_t mode, std::size_t size, unsigned char fill) {
+  const int fd = ::shm_open(path.c_str(), O_RDWR | O_CREAT | O_EXCL, mode);
+  BOOST_TEST_REQUIRE(fd >= 0, "shm_open " << path);
+  BOOST_TEST_REQUIRE(::fchmod(fd, mode) == 0);
+  const std::string bytes(size, static_cast<char>(fill));
+  BOOST_TEST_REQUIRE(::write(fd, bytes.data(), bytes.size()) == static_cast<ssize_t>(size));
+  ::close(fd);
+}
+
+// The planted object's bytes, or "<gone>".
+std::string contents(const std::string& path) {
+  const int fd = ::shm_open(path.c_str(), O_RDONLY, 0);
+  if (fd < 0) return "<gone>";
+  std::string bytes(1 << 16, '\0');
+  const ssize_t n = ::read(fd, bytes.data(), bytes.size());
+  ::close(fd);
+  bytes.resize(n > 0 ? static_cast<std::size_t>(n) : 0);
+  return bytes;
+}
+
+sharedmem_error try_open(const std::string& name, std::uint64_t capacity) {
+  std::error_code ec;
+  sharedmem::segment segment = sharedmem::segment::open(name, capacity, ec);
+  return static_cast<sharedmem_error>(ec.value());
+}
+
+bool drop_to_other_user() {
+  return ::setgroups(0, nullptr) == 0 && ::setgid(kOtherGid) == 0 && ::setuid(kOtherUid) == 0;
+}
+
+// As another user: tries to read, write and lock the object `args[0]` and
+// reports what the OS allowed: "read:<0|1> write:<0|1>".
+SHAREDMEM_CHILD_ROLE(other_user_probe) {
+  if (!drop_to_other_user()) {
+    report("error:cannot drop privileges");
+    return 1;
+  }
+  const int read_fd = ::shm_open(args.at(0).c_str(), O_RDONLY, 0);
+  const int write_fd = ::shm_open(args.at(0).c_str(), O_RDWR, 0);
+  report(std::string("read:") + (read_fd >= 0 ? "1" : "0") + " write:" + (write_fd >= 0 ? "1" : "0"));
+  return 0;
+}
+
+// As another user: opens segment args[0] through the library and reports
+// what it reads, then holds it until the parent says so.
+SHAREDMEM_CHILD_ROLE(other_user_open) {
+  if (!drop_to_other_user()) {
+    report("error:cannot drop privileges");
+    return 1;
+  }
+  std::error_code ec;
+  sharedmem::segment segment = sharedmem::segment::open(args.at(0), 64, ec);
+  if (ec) {
+    report("error:" + ec.message());
+    return 1;
+  }
+  report("value:" + segment.read());
+  await_parent();
+  return 0;
+}
+
+// As another user: squats the owner's object name, world-writable, with
+// recognisable content.
+SHAREDMEM_CHILD_ROLE(other_user_squat) {
+  if (!drop_to_other_user()) {
+    report("error:cannot drop privileges");
+    return 1;
+  }
+  const int fd = ::shm_open(args.at(0).c_str(), O_RDWR | O_CREAT | O_EXCL, 0666);
+  if (fd < 0 || ::fchmod(fd, 0666) != 0 || ::write(fd, "squatter", 8) != 8) {
+    report("error:cannot squat");
+    return 1;
+  }
+  report("squatted");
+  return 0;
+}
+
+bool running_as_root() {
+  if (::geteuid() == 0) return true;
+  BOOST_TEST_MESSAGE("skipped: dropping to another uid needs root");
+  return false;
+}
+
+std::vector<std::string> dl_probe_lines(const Environment& env, const std::string& text) {
+  ChildProcess probe(SHAREDMEM_DL_PROBE, {SHAREDMEM_LIBRARY_FILE, text}, env);
+  std::vector<std::string> lines;
+  for (int i = 0; i < 3; ++i) lines.push_back(expect_line(probe));
+  BOOST_TEST(expect_exit(probe) == 0);
+  return lines;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(posix)
+
+// Tests that dlclose really unloads the library (no STB_GNU_UNIQUE pin) and
+// that unloading it detaches: the next load starts from zero.
+BOOST_AUTO_TEST_CASE(posix_dlclose_unloads_and_frees_default_segment) {
+  const Environment env{{"SHAREDMEM_DEFAULT_SEGMENT", unique_name("dl")}};
+  const std::vector<std::string> lines = dl_probe_lines(env, "probe-text");
+  BOOST_TEST(lines[0] == "initial:");
+  BOOST_TEST(lines[1] == "unloaded");
+  BOOST_TEST(lines[2] == "reloaded:", "dlclose of the only user freed the segment");
+}
+
+// Tests that after dlclose the value survives while another process has the
+// library loaded.
+BOOST_AUTO_TEST_CASE(posix_dlclose_keeps_value_held_by_another_process) {
+  const Environment env{{"SHAREDMEM_DEFAULT_SEGMENT", unique_name("dlheld")}};
+  ChildProcess holder = start_role("seed_set_hold", {"held"}, env);
+  BOOST_TEST_REQUIRE(expect_line(holder) == "set");
+  const std::vector<std::string> lines = dl_probe_lines(env, "probe-text");
+  BOOST_TEST(lines[0] == "initial:held");
+  BOOST_TEST(lines[1] == "unloaded");
+  BOOST_TEST(lines[2] == "reloaded:probe-text");
+  holder.write_line("exit");
+  BOOST_TEST(expect_exit(holder) == 0);
+}
+
+// Tests that segments are created owner-only (0600), whatever the umask.
+BOOST_AUTO_TEST_CASE(posix_objects_are_created_owner_only) {
+  const mode_t old_mask = ::umask(0);
+  const std::string name = unique_name("mode");
+  sharedmem::segment segment = sharedmem::segment::open(name, 64);
+  ::umask(old_mask);
+  struct stat status {};
+  BOOST_TEST_REQUIRE(::stat(("/dev/shm" + os_name(name)).c_str(), &status) == 0);
+  BOOST_TEST((status.st_mode & 0777) == 0600u);
+  BOOST_TEST(status.st_uid == ::geteuid());
+}
+
+// Tests that an object of ours that others can read is refused and untouched.
+BOOST_AUTO_TEST_CASE(posix_object_accessible_to_others_is_refused) {
+  const std::string name = unique_name("open");
+  for (mode_t mode : {0644, 0640, 0604, 0660, 0666}) {
+    plant(os_name(name), mode, 100, 0x5a);
+    BOOST_TEST(try_open(name, 64) == SHAREDMEM_E_NOT_OWNER, "mode " << std::oct << mode);
+    BOOST_TEST(contents(os_name(name)) == std::string(100, '\x5a'));
+    ::shm_unlink(os_name(name).c_str());
+  }
+}
+
+// Tests that foreign objects under a segment's name are refused, untouched:
+// garbage in a header-sized object, a short object, a wrong layout version.
+BOOST_AUTO_TEST_CASE(posix_foreign_object_is_refused_and_untouched) {
+  const std::string name = unique_name("foreign");
+  for (std::size_t size : {std::size_t{10}, std::size_t{4096}, std::size_t{12288}}) {
+    plant(os_name(name), 0600, size, 0xab);
+    BOOST_TEST(try_open(name, 64) == SHAREDMEM_E_INCOMPATIBLE, "size " << size);
+    BOOST_TEST(contents(os_name(name)) == std::string(size, '\xab'));
+    ::shm_unlink(os_name(name).c_str());
+  }
+  // A live segment whose layout version was changed under it.
+  {
+    sharedmem::segment live = sharedmem::segment::open(name, 64);
+    const int fd = ::shm_open(os_name(name).c_str(), O_RDWR, 0);
+    BOOST_TEST_REQUIRE(fd >= 0);
+    const std::uint32_t bad_version = 99;
+    BOOST_TEST_REQUIRE(::pwrite(fd, &bad_version, sizeof bad_version, 8) == 4);
+    ::close(fd);
+    BOOST_TEST(try_open(name, 64) == SHAREDMEM_E_INCOMPATIBLE, "live peer, bad version");
+  }
+}
+
+// Tests that an empty or half-initialised leftover (a first user killed
+// before finishing) is taken over and reset, not refused.
+BOOST_AUTO_TEST_CASE(posix_blank_leftover_is_reset) {
+  const std::string name = unique_name("blank");
+  for (std::size_t size : {std::size_t{0}, std::size_t{10}, std::size_t{8192}}) {
+    plant(os_name(name), 0600, size, 0);
+    sharedmem::segment segment = sharedmem::segment::open(name, 64);
+    BOOST_TEST(segment.read().empty());
+    segment.write("works");
+    BOOST_TEST(segment.read() == "works");
+  }
+  BOOST_TEST(!os_object_exists(name));
+}
+
+// Tests that another user can neither open, read nor write the owner's
+// segment, and gets its own segment under the same name instead.
+BOOST_AUTO_TEST_CASE(posix_other_user_cannot_reach_segment) {
+  if (!running_as_root()) return;
+  const std::string name = unique_name("secret");
+  sharedmem::segment segment = sharedmem::segment::open(name, 64);
+  segment.write("owner's secret");
+
+  ChildProcess probe = start_role("other_user_probe", {os_name(name)});
+  BOOST_TEST(expect_line(probe) == "read:0 write:0");
+  BOOST_TEST(expect_exit(probe) == 0);
+
+  ChildProcess other = start_role("other_user_open", {name});
+  BOOST_TEST(expect_line(other) == "value:", "the other user got its own, empty segment");
+  // The owner keeps full use of its segment while the other user holds its own.
+  segment.write("still mine");
+  BOOST_TEST(segment.read() == "still mine");
+  BOOST_TEST(try_open(name, 64) == SHAREDMEM_OK);
+  other.write_line("exit");
+  BOOST_TEST(expect_exit(other) == 0);
+  BOOST_TEST(os_object_exists(name), "the owner's object is still there");
+  ::shm_unlink(os_name(name, kOtherUid).c_str());
+}
+
+// Tests that a squatter who creates the owner's object name first is refused
+// with NOT_OWNER, and learns nothing: its object is left as it made it.
+BOOST_AUTO_TEST_CASE(posix_squatter_is_refused_and_learns_nothing) {
+  if (!running_as_root()) return;
+  const std::string name = unique_name("squat");
+  ChildProcess squatter = start_role("other_user_squat", {os_name(name)});
+  BOOST_TEST_REQUIRE(expect_line(squatter) == "squatted");
+  BOOST_TEST(expect_exit(squatter) == 0);
+  BOOST_TEST(try_open(name, 64) == SHAREDMEM_E_NOT_OWNER);
+  BOOST_TEST(contents(os_name(name)) == "squatter");
+  struct stat status {};
+  BOOST_TEST_REQUIRE(::stat(("/dev/shm" + os_name(name)).c_str(), &status) == 0);
+  BOOST_TEST(status.st_uid == kOtherUid);
+  ::shm_unlink(os_name(name).c_str());
+}
+
+BOOST_AUTO_TEST_SUITE_END()
