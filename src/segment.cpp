@@ -7,6 +7,7 @@
 #include <new>
 
 #include "copy.hpp"
+#include "fault_injection.hpp"
 #include "layout.hpp"
 
 using sharedmem::detail::Header;
@@ -59,6 +60,7 @@ sharedmem_error initialise(platform::Attachment& attachment, std::uint64_t capac
   }
 
   if (sharedmem_error e = platform::reset_object(attachment, geometry.total_bytes)) return e;
+  platform::fault_point("attach_mid_init");
   auto* header = static_cast<Header*>(platform::mapped_base(attachment));
   header->layout_version = kLayoutVersion;
   header->header_bytes = kHeaderBytes;
@@ -112,6 +114,7 @@ sharedmem_error open_segment(const char* name, std::uint64_t capacity, std::uint
       platform::begin_attach(name, static_cast<std::size_t>(geometry.total_bytes), flags);
   if (opened.error) return opened.error;
   platform::Attachment& attachment = *opened.attachment;
+  if (opened.first) platform::fault_point("attach_before_init");
   const sharedmem_error checked = opened.first ? initialise(attachment, capacity, geometry)
                                                : check_existing(attachment, capacity);
   if (checked) return checked;  // the attachment's destructor detaches
@@ -140,6 +143,7 @@ sharedmem_error write_segment(sharedmem_segment* segment, const void* data, std:
     case platform::LockResult::kError:
       return SHAREDMEM_E_SYSTEM;
   }
+  platform::fault_point("write_locked");
   const std::uint64_t generation = header.generation.load(std::memory_order_relaxed);
   const std::size_t target = (generation + 1) % kSlotCount;
   SlotState& slot = header.slots[target];
@@ -150,6 +154,8 @@ sharedmem_error write_segment(sharedmem_segment* segment, const void* data, std:
 
   unsigned char* destination = segment->slot_bytes + target * segment->stride;
   const std::uint64_t length = copy_in(destination, data, size, segment->capacity);
+  // A death here leaves what a death mid-copy leaves: a changed, unpublished slot.
+  platform::fault_point("write_mid_copy");
   slot.length.store(length, std::memory_order_relaxed);
   slot.seq.store(begin + 1, std::memory_order_release);
   header.generation.store(generation + 1, std::memory_order_release);

@@ -11,40 +11,11 @@
 #include "support/child_io.hpp"
 #include "support/process.hpp"
 #include "support/roles.hpp"
+#include "support/segment_children.hpp"
 
 using namespace sharedmem_test;
 
 namespace {
-
-constexpr const char* kCapacity = "512";
-
-// Opens the segment (writing a value if given), reports "open", and keeps it
-// open, answering "read" with "value:<value>", until the parent sends
-// anything else or closes stdin (or kills it).
-SHAREDMEM_CHILD_ROLE(segment_hold) {
-  std::error_code ec;
-  sharedmem::segment segment = sharedmem::segment::open(args.at(0), std::stoull(args.at(1)), ec);
-  if (ec) {
-    report("error:" + ec.message());
-    return 1;
-  }
-  if (args.size() > 2) segment.write(args[2]);
-  report("open");
-  while (await_parent() == "read") report("value:" + segment.read());
-  return 0;
-}
-
-// Opens the segment, prints "value:<value>" and exits.
-SHAREDMEM_CHILD_ROLE(segment_read) {
-  std::error_code ec;
-  sharedmem::segment segment = sharedmem::segment::open(args.at(0), std::stoull(args.at(1)), ec);
-  if (ec) {
-    report("error:" + ec.message());
-    return 1;
-  }
-  report("value:" + segment.read());
-  return 0;
-}
 
 // SetSharedMem(args[0]) on this process's default segment, then holds it
 // (the library stays loaded) until the parent says so.
@@ -65,22 +36,6 @@ SHAREDMEM_CHILD_ROLE(seed_get) {
   return 0;
 }
 
-// What a fresh reader of segment `name` sees.
-std::string read_in_child(const std::string& name) {
-  ChildProcess reader = start_role("segment_read", {name, kCapacity});
-  const std::string line = expect_line(reader);
-  BOOST_TEST(expect_exit(reader) == 0);
-  return line;
-}
-
-ChildProcess hold_in_child(const std::string& name, const std::string& value = {}) {
-  std::vector<std::string> args{name, kCapacity};
-  if (!value.empty()) args.push_back(value);
-  ChildProcess holder = start_role("segment_hold", args);
-  BOOST_TEST_REQUIRE(expect_line(holder) == "open");
-  return holder;
-}
-
 // The default segment of children started with this environment.
 Environment default_segment(const std::string& name) {
   return {{"SHAREDMEM_DEFAULT_SEGMENT", name}};
@@ -97,11 +52,6 @@ ChildProcess seed_set_in_child(const Environment& env, const std::string& text) 
   ChildProcess setter = start_role("seed_set_hold", {text}, env);
   BOOST_TEST_REQUIRE(expect_line(setter) == "set");
   return setter;
-}
-
-void release(ChildProcess& child) {
-  child.write_line("exit");
-  BOOST_TEST(expect_exit(child) == 0);
 }
 
 }  // namespace
@@ -158,7 +108,7 @@ BOOST_AUTO_TEST_CASE(racing_first_opens_share_one_segment) {
   for (int trial = 0; trial < 5; ++trial) {
     const std::string name = unique_name("race");
     std::vector<ChildProcess> racers;
-    for (int i = 0; i < 4; ++i) racers.push_back(start_role("segment_hold", {name, kCapacity}));
+    for (int i = 0; i < 4; ++i) racers.push_back(start_role("segment_hold", {name, kChildCapacity}));
     for (ChildProcess& racer : racers) BOOST_TEST_REQUIRE(expect_line(racer) == "open");
     sharedmem::segment mine = sharedmem::segment::open(name, 512);
     mine.write("shared by all");

@@ -16,6 +16,7 @@
 // drops them, and two attachments in one process count as two users.
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -30,6 +31,7 @@
 #include <new>
 #include <thread>
 
+#include "fault_injection.hpp"
 #include "platform.hpp"
 
 namespace bip = boost::interprocess;
@@ -120,8 +122,11 @@ struct Attachment {
     // process that attached may decide whether it is the last user.
     if (joined && !keep_object && attached_pid == ::getpid()) {
       if (gate_held || take_gate(fd()) == SHAREDMEM_OK) {
-        if (ofd_lock(fd(), kUserByte, F_WRLCK) == 0)
+        if (ofd_lock(fd(), kUserByte, F_WRLCK) == 0) {
+          fault_point("detach_before_unlink");
           bip::shared_memory_object::remove(os_name.c_str());
+          fault_point("detach_after_unlink");
+        }
       }
       // If the gate was not had in time, the object stays: its next first
       // user resets it, so the lifetime rule still holds for content.
@@ -173,6 +178,7 @@ OpenResult begin_attach(const std::string& name, std::size_t size, std::uint32_t
       return result;
     }
     attachment->gate_held = true;
+    fault_point("attach_gate_held");
     // The last user of this object may have unlinked it while we waited for
     // the gate; a newer object may stand under the name by now. Start over.
     if (::fstat(fd, &status) != 0 || status.st_nlink == 0) continue;
@@ -286,5 +292,12 @@ std::uint64_t max_object_size() noexcept {
 }
 
 const char* backend_name() noexcept { return "posix"; }
+
+#if defined(SHAREDMEM_FAULT_INJECTION)
+void terminate_self() noexcept {
+  ::raise(SIGKILL);
+  ::_exit(137);  // not reached
+}
+#endif
 
 }  // namespace sharedmem::platform

@@ -1,0 +1,42 @@
+// SPDX-License-Identifier: MIT
+// Portable part of the fault injection in fault_injection.hpp.
+#include "fault_injection.hpp"
+
+#include <atomic>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+
+namespace sharedmem::platform {
+namespace {
+
+struct ArmedFault {
+  std::string point;
+  long hit = 1;
+  std::atomic<long> seen{0};
+
+  ArmedFault() {
+    const char* text = std::getenv("SHAREDMEM_TEST_FAULT");
+    if (text == nullptr) return;
+    point = text;
+    const auto at = point.find('@');
+    if (at != std::string::npos) {
+      hit = std::strtol(point.c_str() + at + 1, nullptr, 10);
+      point.resize(at);
+    }
+  }
+};
+
+ArmedFault& armed() {
+  static ArmedFault instance;
+  return instance;
+}
+
+}  // namespace
+
+void fault_point(const char* point) noexcept {
+  ArmedFault& fault = armed();
+  if (!fault.point.empty() && fault.point == point && ++fault.seen == fault.hit) terminate_self();
+}
+
+}  // namespace sharedmem::platform

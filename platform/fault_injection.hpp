@@ -1,0 +1,26 @@
+// SPDX-License-Identifier: MIT
+// Test-only fault injection: named points in the attach, detach and write
+// paths where a test can have the process killed outright, as SIGKILL or
+// TerminateProcess would, to prove that no such death hangs or corrupts a
+// peer. Compiled in only when the build defines SHAREDMEM_FAULT_INJECTION
+// (CMake option of the same name); otherwise every point is an empty inline.
+//
+// Arming: the environment variable SHAREDMEM_TEST_FAULT, read once, holds
+// "<point>" or "<point>@<n>": the process dies at the n-th (default first)
+// time it reaches that point.
+#ifndef SHAREDMEM_PLATFORM_FAULT_INJECTION_HPP
+#define SHAREDMEM_PLATFORM_FAULT_INJECTION_HPP
+
+namespace sharedmem::platform {
+
+#if defined(SHAREDMEM_FAULT_INJECTION)
+void fault_point(const char* point) noexcept;
+// Ends this process at once, running no exit handlers and no DLL detach.
+[[noreturn]] void terminate_self() noexcept;
+#else
+inline void fault_point(const char*) noexcept {}
+#endif
+
+}  // namespace sharedmem::platform
+
+#endif  // SHAREDMEM_PLATFORM_FAULT_INJECTION_HPP
