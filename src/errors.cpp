@@ -37,6 +37,8 @@ extern "C" const char* SHAREDMEM_CALL sharedmem_strerror(sharedmem_error error) 
       return "not supported on this platform";
     case SHAREDMEM_E_SYSTEM:
       return "unexpected operating system error";
+    case SHAREDMEM_E_RESERVED_MAX:
+      break;
     case SHAREDMEM_E_NOT_ATTACHED:
       return "the default segment is not attached: attaching it when the library was "
              "loaded failed (see sharedmem_default_status)";

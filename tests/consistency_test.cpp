@@ -25,7 +25,7 @@ namespace {
 constexpr std::uint64_t kCapacity = 16 * 1024;
 constexpr std::size_t kSpan = kCapacity - 8;
 
-// Writes pattern values k = first, first + stride, ... to the segment:
+// Writes pattern values k = first, first + 2, ... (16 of them, in turn):
 // `count` of them (0 = until killed), reporting "ready" after the first and
 // "done" after the last, then waits for the parent.
 SHAREDMEM_CHILD_ROLE(pattern_writer) {
@@ -35,8 +35,12 @@ SHAREDMEM_CHILD_ROLE(pattern_writer) {
   const std::uint64_t first = std::stoull(args.at(3));
   sharedmem::segment segment = sharedmem::segment::open(name, capacity);
   const std::size_t span = static_cast<std::size_t>(capacity - 8);
+  // Made up front, so that the writer spends its time in write() (holding
+  // the writer lock, copying) and a kill lands there most of the time.
+  std::vector<std::string> values;
+  for (std::uint64_t i = 0; i < 16; ++i) values.push_back(pattern_value(first + 2 * i, span));
   for (std::uint64_t i = 0; count == 0 || i < count; ++i) {
-    segment.write(pattern_value(first + 2 * i, span));
+    segment.write(values[i % values.size()]);
     if (i == 0) report("ready");
   }
   report("done");

@@ -1,0 +1,214 @@
+// SPDX-License-Identifier: MIT
+// libFuzzer target over the public C API: the input is a program of calls
+// (open, write, read, close, SetSharedMem, GetSharedMem, strerror) with
+// fuzzed names, sizes, flags and payloads. Every result is checked against a
+// model of what the library must do, so a wrong answer is a finding as much
+// as a crash. Every handle is closed at the end of each input, so segments
+// never outlive one input.
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "sharedmem/sharedmem.h"
+
+namespace {
+
+class Input {
+ public:
+  Input(const std::uint8_t* data, std::size_t size) : data_(data), size_(size) {}
+  bool empty() const { return offset_ >= size_; }
+  std::uint8_t byte() { return offset_ < size_ ? data_[offset_++] : 0; }
+  std::uint64_t number(int bytes) {
+    std::uint64_t value = 0;
+    for (int i = 0; i < bytes; ++i) value = (value << 8) | byte();
+    return value;
+  }
+  std::string bytes(std::size_t count) {
+    std::string out;
+    while (count-- && !empty()) out.push_back(static_cast<char>(byte()));
+    return out;
+  }
+
+ private:
+  const std::uint8_t* data_;
+  std::size_t size_;
+  std::size_t offset_ = 0;
+};
+
+void check(bool condition, const char* what) {
+  if (!condition) {
+    std::fprintf(stderr, "model violated: %s\n", what);
+    std::abort();
+  }
+}
+
+bool valid_name(const std::string& name) {
+  if (name.empty() || name.size() > SHAREDMEM_MAX_NAME_LENGTH || name[0] == '.') return false;
+  for (char c : name)
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+          c == '.' || c == '_' || c == '-'))
+      return false;
+  return true;
+}
+
+// Capacities worth trying: edges, ordinary sizes, and absurd ones. Sizes
+// the machine could back but that would take long to fault in are left out.
+std::uint64_t pick_capacity(Input& in) {
+  static const std::uint64_t kChoices[] = {0,          1,          7,          64,
+                                           4096,       65536,      UINT64_MAX, UINT64_MAX / 2,
+                                           1ull << 41, 1ull << 62, 3};
+  const std::uint8_t selector = in.byte();
+  if (selector < 200) return kChoices[selector % (sizeof kChoices / sizeof kChoices[0])];
+  return in.number(2) + 1;  // 1..65536
+}
+
+struct Handle {
+  sharedmem_segment* segment;
+  std::string name;
+};
+
+struct Model {
+  std::vector<Handle> handles;
+  std::map<std::string, std::string> values;      // per open name
+  std::map<std::string, std::uint64_t> capacity;  // per open name
+  std::wstring default_text;
+  bool default_known = false;
+
+  std::size_t open_count(const std::string& name) const {
+    std::size_t n = 0;
+    for (const Handle& h : handles) n += h.name == name;
+    return n;
+  }
+};
+
+void do_open(Input& in, Model& model) {
+  std::string name = in.bytes(in.byte() % 140);
+  if (in.byte() < 128) name = "fz_" + name.substr(0, 40);  // often valid, never the default
+  const std::uint64_t capacity = pick_capacity(in);
+  const std::uint32_t flags = in.byte() < 250 ? 0 : in.byte();
+  sharedmem_segment* segment = reinterpret_cast<sharedmem_segment*>(&model);
+  const sharedmem_error e = sharedmem_open(name.c_str(), capacity, flags, &segment);
+  const std::string c_name = name.c_str();  // what the C API sees
+  if (e != SHAREDMEM_OK) {
+    check(segment == nullptr, "out is null after a failed open");
+    check(std::strlen(sharedmem_strerror(e)) > 0, "every error has a message");
+    if (!valid_name(c_name)) check(e == SHAREDMEM_E_INVALID_NAME, "bad name -> INVALID_NAME");
+    const bool known_flags = (flags & ~SHAREDMEM_SCOPE_GLOBAL) == 0;
+    if (valid_name(c_name) && !known_flags) check(e == SHAREDMEM_E_INVALID_ARGUMENT, "bad flags");
+    if (valid_name(c_name) && flags == 0 && capacity == 0)
+      check(e == SHAREDMEM_E_INVALID_SIZE, "capacity 0");
+    if (model.open_count(c_name) && flags == 0 && capacity != 0 && capacity <= 65536 &&
+        model.capacity[c_name] != capacity)
+      check(e == SHAREDMEM_E_SIZE_MISMATCH, "open with another capacity -> SIZE_MISMATCH");
+    return;
+  }
+  check(valid_name(c_name) && capacity != 0 && flags == 0, "only valid requests succeed");
+  check(sharedmem_capacity(segment) == capacity, "capacity as requested");
+  if (model.open_count(c_name) == 0) {
+    model.values[c_name].clear();  // a new segment starts empty
+    model.capacity[c_name] = capacity;
+  } else {
+    check(model.capacity[c_name] == capacity, "reopen only at the live capacity");
+  }
+  model.handles.push_back({segment, c_name});
+}
+
+void do_write(Input& in, Model& model) {
+  if (model.handles.empty()) {
+    check(sharedmem_write(nullptr, "x", 1) == SHAREDMEM_E_INVALID_ARGUMENT, "null handle");
+    return;
+  }
+  Handle& h = model.handles[in.byte() % model.handles.size()];
+  const std::string payload = in.bytes(in.number(2) % 5000);
+  const std::uint64_t capacity = model.capacity[h.name];
+  const sharedmem_error e = sharedmem_write(h.segment, payload.data(), payload.size());
+  if (payload.size() > capacity) {
+    check(e == SHAREDMEM_E_VALUE_TOO_LARGE, "oversized write refused");
+  } else {
+    check(e == SHAREDMEM_OK, "write within capacity succeeds");
+    model.values[h.name] = payload;
+  }
+}
+
+void do_read(Input& in, Model& model) {
+  if (model.handles.empty()) return;
+  Handle& h = model.handles[in.byte() % model.handles.size()];
+  const std::size_t room = static_cast<std::size_t>(in.number(2) % 6000);
+  std::vector<char> buffer(room + 16, '\x7e');
+  std::uint64_t size = 0;
+  check(sharedmem_read(h.segment, room ? buffer.data() : nullptr, room, &size) == SHAREDMEM_OK,
+        "read succeeds");
+  const std::string& expected = model.values[h.name];
+  check(size == expected.size(), "read reports the value's size");
+  const std::size_t copied = expected.size() < room ? expected.size() : room;
+  check(std::memcmp(buffer.data(), expected.data(), copied) == 0, "read copies the value");
+  for (std::size_t i = room; i < buffer.size(); ++i) check(buffer[i] == '\x7e', "no overrun");
+}
+
+void do_close(Input& in, Model& model) {
+  if (model.handles.empty()) {
+    sharedmem_close(nullptr);
+    return;
+  }
+  const std::size_t index = in.byte() % model.handles.size();
+  sharedmem_close(model.handles[index].segment);
+  model.handles.erase(model.handles.begin() + static_cast<std::ptrdiff_t>(index));
+}
+
+void do_set(Input& in, Model& model) {
+  if (in.byte() < 10) {
+    SetSharedMem(nullptr);
+    return;
+  }
+  std::wstring text;
+  const std::size_t length = in.number(2) % 1500;
+  for (std::size_t i = 0; i < length && !in.empty(); ++i) {
+    const wchar_t c = static_cast<wchar_t>(in.number(2));
+    if (c == 0) break;
+    text.push_back(c);
+  }
+  SetSharedMem(text.c_str());
+  model.default_text = text.substr(0, SHAREDMEM_DEFAULT_CAPACITY_CHARS);
+  model.default_known = true;
+}
+
+void do_get(Input& in, Model& model) {
+  const std::uint32_t cch = static_cast<std::uint32_t>(in.number(2) % 2100);
+  std::vector<wchar_t> buffer(cch + 8, L'\x7e');
+  const bool null_buffer = in.byte() < 5;
+  GetSharedMem(null_buffer ? nullptr : buffer.data(), cch);
+  const std::size_t untouched_from = null_buffer ? 0 : cch;
+  for (std::size_t i = untouched_from; i < buffer.size(); ++i)
+    check(buffer[i] == L'\x7e', "Get writes nothing past cch, or at all for a null buffer");
+  if (null_buffer || cch == 0 || !model.default_known) return;
+  const std::wstring got(buffer.data());
+  const std::wstring expected = model.default_text.substr(0, cch - 1);
+  check(got == expected, "Get returns the prefix that fits");
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  Input in(data, size);
+  Model model;
+  for (int step = 0; step < 64 && !in.empty(); ++step) {
+    switch (in.byte() % 7) {
+      case 0: do_open(in, model); break;
+      case 1: do_write(in, model); break;
+      case 2: do_read(in, model); break;
+      case 3: do_close(in, model); break;
+      case 4: do_set(in, model); break;
+      case 5: do_get(in, model); break;
+      case 6:
+        check(sharedmem_strerror(static_cast<sharedmem_error>(in.byte())) != nullptr, "message");
+        break;
+    }
+  }
+  for (Handle& h : model.handles) sharedmem_close(h.segment);
+  return 0;
+}
