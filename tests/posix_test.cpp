@@ -194,6 +194,25 @@ BOOST_AUTO_TEST_CASE(posix_foreign_object_is_refused_and_untouched) {
   }
 }
 
+// Tests that a live segment whose object is shorter than its header says is
+// refused before it is mapped past its end: touching such a mapping would
+// raise SIGBUS. (The holder here never touches its own mapping meanwhile.)
+BOOST_AUTO_TEST_CASE(posix_object_shorter_than_its_header_is_refused) {
+  const std::string name = unique_name("short");
+  sharedmem::segment holder = sharedmem::segment::open(name, 64);
+  const int fd = ::shm_open(os_name(name).c_str(), O_RDWR, 0);
+  BOOST_TEST_REQUIRE(fd >= 0);
+  struct stat status {};
+  BOOST_TEST_REQUIRE(::fstat(fd, &status) == 0);
+  for (off_t size : {off_t{100}, off_t{4096}, status.st_size - 1}) {
+    BOOST_TEST_REQUIRE(::ftruncate(fd, size) == 0);
+    BOOST_TEST(try_open(name, 64) == SHAREDMEM_E_INCOMPATIBLE, "object of " << size << " bytes");
+  }
+  BOOST_TEST_REQUIRE(::ftruncate(fd, status.st_size) == 0);
+  ::close(fd);
+  BOOST_TEST(try_open(name, 64) == SHAREDMEM_OK);
+}
+
 // Tests that an empty or half-initialised leftover (a first user killed
 // before finishing) is taken over and reset, not refused.
 BOOST_AUTO_TEST_CASE(posix_blank_leftover_is_reset) {
