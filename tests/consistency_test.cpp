@@ -67,26 +67,40 @@ SHAREDMEM_CHILD_ROLE(pattern_reader) {
   return 0;
 }
 
-// SetSharedMem of `count` pattern texts, then "done".
+// SetSharedMem of pattern texts until the parent sends a line, then exits.
 SHAREDMEM_CHILD_ROLE(seed_writer) {
-  const std::uint64_t count = std::stoull(args.at(0));
-  for (std::uint64_t k = 0; k < count; ++k)
+  std::atomic<bool> stop{false};
+  std::thread stopper([&] {
+    await_parent();
+    stop = true;
+  });
+  report("ready");
+  for (std::uint64_t k = 0; !stop.load(); ++k)
     SetSharedMem(pattern_text(k * 7 + 3, SHAREDMEM_DEFAULT_CAPACITY_CHARS).c_str());
-  report("done");
+  stopper.join();
   return 0;
 }
+
+// How much change a reader must have seen before a test may stop its
+// writers, so that no test passes by reading a value that never changed.
+constexpr std::size_t kMinDistinct = 8;
+constexpr std::uint64_t kMinReads = 20000;
 
 struct ReadStats {
   std::uint64_t reads = 0;
   std::uint64_t torn = 0;
   std::set<std::size_t> lengths;
+
+  bool enough() const { return lengths.size() >= kMinDistinct && reads >= kMinReads; }
 };
 
-// Reads until `stop` is set, checking every value.
-ReadStats read_until(const sharedmem::segment& segment, const std::atomic<bool>& stop) {
+// Reads and checks values until it has seen enough change, or gives up after
+// the line timeout (then the caller's check of enough() fails).
+ReadStats read_until_enough(const sharedmem::segment& segment) {
+  const auto deadline = std::chrono::steady_clock::now() + line_timeout();
   ReadStats stats;
   std::string value;
-  while (!stop.load()) {
+  while (!stats.enough() && std::chrono::steady_clock::now() < deadline) {
     value.resize(static_cast<std::size_t>(segment.capacity()));
     value.resize(static_cast<std::size_t>(segment.read(value.data(), value.size())));
     if (!is_intact_pattern(value, static_cast<std::size_t>(segment.capacity() - 8))) ++stats.torn;
@@ -105,22 +119,23 @@ BOOST_AUTO_TEST_SUITE(consistency)
 BOOST_AUTO_TEST_CASE(threads_never_see_torn_values) {
   const std::string name = unique_name("threads");
   sharedmem::segment segment = sharedmem::segment::open(name, kCapacity);
-  std::atomic<bool> stop{false};
   std::vector<std::future<ReadStats>> readers;
   for (int i = 0; i < 2; ++i)
-    readers.push_back(std::async(std::launch::async, [&] { return read_until(segment, stop); }));
+    readers.push_back(
+        std::async(std::launch::async, [&] { return read_until_enough(segment); }));
+  std::atomic<bool> stop{false};
   std::vector<std::thread> writers;
   for (std::uint64_t w = 0; w < 2; ++w)
     writers.emplace_back([&, w] {
-      for (std::uint64_t i = 0; i < 20000; ++i) segment.write(pattern_value(w + 2 * i, kSpan));
+      for (std::uint64_t i = 0; !stop.load(); ++i) segment.write(pattern_value(w + 2 * i, kSpan));
     });
-  for (std::thread& writer : writers) writer.join();
-  stop = true;
   for (auto& reader : readers) {
     const ReadStats stats = reader.get();
     BOOST_TEST(stats.torn == 0u);
-    BOOST_TEST(stats.lengths.size() > 10u, "readers saw the value change");
+    BOOST_TEST(stats.enough(), "readers saw the value change " << stats.lengths.size() << " times");
   }
+  stop = true;
+  for (std::thread& writer : writers) writer.join();
   BOOST_TEST(is_intact_pattern(segment.read(), kSpan));
 }
 
@@ -130,57 +145,48 @@ BOOST_AUTO_TEST_CASE(processes_never_see_torn_values) {
   const std::string name = unique_name("procs");
   sharedmem::segment segment = sharedmem::segment::open(name, kCapacity);
   const std::string capacity = std::to_string(kCapacity);
-  ChildProcess writer0 = start_role("pattern_writer", {name, capacity, "20000", "0"});
-  ChildProcess writer1 = start_role("pattern_writer", {name, capacity, "20000", "1"});
+  ChildProcess writer0 = start_role("pattern_writer", {name, capacity, "0", "0"});
+  ChildProcess writer1 = start_role("pattern_writer", {name, capacity, "0", "1"});
+  BOOST_TEST_REQUIRE(expect_line(writer0) == "ready");
+  BOOST_TEST_REQUIRE(expect_line(writer1) == "ready");
   ChildProcess reader = start_role("pattern_reader", {name, capacity, "50000"});
-  std::atomic<bool> stop{false};
-  auto local = std::async(std::launch::async, [&] { return read_until(segment, stop); });
-  BOOST_TEST(expect_line(writer0) == "ready");
-  BOOST_TEST(expect_line(writer1) == "ready");
-  BOOST_TEST(expect_line(writer0) == "done");
-  BOOST_TEST(expect_line(writer1) == "done");
+  const ReadStats stats = read_until_enough(segment);
   const std::string child_report = expect_line(reader);
-  stop = true;
-  const ReadStats stats = local.get();
   BOOST_TEST(stats.torn == 0u);
-  BOOST_TEST(stats.lengths.size() > 10u);
+  BOOST_TEST(stats.enough(), "saw the value change " << stats.lengths.size() << " times");
   BOOST_TEST(child_report.rfind("torn:0 ", 0) == 0u, child_report);
   BOOST_TEST(child_report != "torn:0 distinct:1", "the child reader saw writes happen");
-  writer0.close_stdin();
-  writer1.close_stdin();
-  BOOST_TEST(expect_exit(writer0) == 0);
-  BOOST_TEST(expect_exit(writer1) == 0);
   BOOST_TEST(expect_exit(reader) == 0);
 }
 
 // Tests the seed API under concurrent SetSharedMem from threads and child
 // processes (which share this process's default segment) and GetSharedMem.
 BOOST_AUTO_TEST_CASE(seed_api_never_returns_torn_text) {
-  ChildProcess child_writer = start_role("seed_writer", {"20000"});
+  ChildProcess child_writer = start_role("seed_writer");
+  BOOST_TEST_REQUIRE(expect_line(child_writer) == "ready");
   std::atomic<bool> stop{false};
-  std::atomic<std::uint64_t> torn{0}, reads{0};
-  std::set<std::size_t> lengths;
   std::thread writer([&] {
-    for (std::uint64_t k = 0; k < 20000; ++k)
+    for (std::uint64_t k = 0; !stop.load(); ++k)
       SetSharedMem(pattern_text(k * 5 + 1, SHAREDMEM_DEFAULT_CAPACITY_CHARS).c_str());
   });
-  std::thread reader([&] {
-    std::vector<wchar_t> buffer(SHAREDMEM_DEFAULT_CAPACITY_CHARS + 1);
-    while (!stop.load()) {
-      GetSharedMem(buffer.data(), static_cast<std::uint32_t>(buffer.size()));
-      const std::wstring text(buffer.data());
-      if (!is_intact_text(text)) ++torn;
-      lengths.insert(text.size());
-      ++reads;
-    }
-  });
-  BOOST_TEST(expect_line(child_writer) == "done");
-  writer.join();
+  const auto deadline = std::chrono::steady_clock::now() + line_timeout();
+  std::uint64_t torn = 0, reads = 0;
+  std::set<std::size_t> lengths;
+  std::vector<wchar_t> buffer(SHAREDMEM_DEFAULT_CAPACITY_CHARS + 1);
+  while ((lengths.size() < kMinDistinct || reads < kMinReads) &&
+         std::chrono::steady_clock::now() < deadline) {
+    GetSharedMem(buffer.data(), static_cast<std::uint32_t>(buffer.size()));
+    const std::wstring text(buffer.data());
+    torn += !is_intact_text(text);
+    lengths.insert(text.size());
+    ++reads;
+  }
   stop = true;
-  reader.join();
+  writer.join();
+  child_writer.write_line("stop");
   BOOST_TEST(expect_exit(child_writer) == 0);
-  BOOST_TEST(torn.load() == 0u);
-  BOOST_TEST(lengths.size() > 10u);
+  BOOST_TEST(torn == 0u);
+  BOOST_TEST(lengths.size() >= kMinDistinct);
 }
 
 // Tests that readers keep reading while a writer is frozen at an arbitrary
