@@ -13,12 +13,18 @@ namespace {
 struct ArmedFault {
   std::string point;
   long hit = 1;
+  bool stop = false;  // stop there instead of dying
   std::atomic<long> seen{0};
 
   ArmedFault() {
     const char* text = std::getenv("SHAREDMEM_TEST_FAULT");
     if (text == nullptr) return;
     point = text;
+    const auto colon = point.find(':');
+    if (colon != std::string::npos) {
+      stop = point.compare(colon + 1, std::string::npos, "stop") == 0;
+      point.resize(colon);
+    }
     const auto at = point.find('@');
     if (at != std::string::npos) {
       hit = std::strtol(point.c_str() + at + 1, nullptr, 10);
@@ -36,7 +42,11 @@ ArmedFault& armed() {
 
 void fault_point(const char* point) noexcept {
   ArmedFault& fault = armed();
-  if (!fault.point.empty() && fault.point == point && ++fault.seen == fault.hit) terminate_self();
+  if (fault.point.empty() || fault.point != point || ++fault.seen != fault.hit) return;
+  if (fault.stop)
+    stop_self();
+  else
+    terminate_self();
 }
 
 }  // namespace sharedmem::platform

@@ -6,8 +6,9 @@
 // (CMake option of the same name); otherwise every point is an empty inline.
 //
 // Arming: the environment variable SHAREDMEM_TEST_FAULT, read once, holds
-// "<point>" or "<point>@<n>": the process dies at the n-th (default first)
-// time it reaches that point.
+// "<point>[@<n>][:stop]": the process dies at the n-th (default first) time
+// it reaches that point, or with ":stop" stops there (SIGSTOP; on Windows the
+// thread suspends itself) until the test resumes it, to force interleavings.
 #ifndef SHAREDMEM_PLATFORM_FAULT_INJECTION_HPP
 #define SHAREDMEM_PLATFORM_FAULT_INJECTION_HPP
 
@@ -17,6 +18,8 @@ namespace sharedmem::platform {
 void fault_point(const char* point) noexcept;
 // Ends this process at once, running no exit handlers and no DLL detach.
 [[noreturn]] void terminate_self() noexcept;
+// Stops the calling thread (POSIX: the whole process) until resumed.
+void stop_self() noexcept;
 #else
 inline void fault_point(const char*) noexcept {}
 #endif

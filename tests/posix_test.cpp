@@ -17,6 +17,7 @@
 #include "support/child_io.hpp"
 #include "support/process.hpp"
 #include "support/roles.hpp"
+#include "support/segment_children.hpp"
 
 using namespace sharedmem_test;
 
@@ -147,6 +148,34 @@ BOOST_AUTO_TEST_CASE(posix_dlclose_keeps_value_held_by_another_process) {
   BOOST_TEST(lines[2] == "reloaded:probe-text");
   holder.write_line("exit");
   BOOST_TEST(expect_exit(holder) == 0);
+}
+
+// Tests the race between a last user's unlink and a newcomer that opened
+// the old object just before: the newcomer, stopped between its open and the
+// attach gate while the last user leaves, must end up on the object that now
+// holds the name, shared with everyone else, not on the unlinked one.
+BOOST_AUTO_TEST_CASE(posix_newcomer_racing_last_unlink_joins_the_live_object) {
+#if defined(SHAREDMEM_FAULT_INJECTION)
+  const std::string name = unique_name("unlinkrace");
+  ChildProcess last = hold_in_child(name, "old");
+  // Hit 1 of the point is the default segment's attach at load; hit 2 is ours.
+  ChildProcess newcomer = start_role("segment_hold", {name, kChildCapacity},
+                                     {{"SHAREDMEM_TEST_FAULT", "attach_before_gate@2:stop"}});
+  BOOST_TEST_REQUIRE(newcomer.wait_stopped(line_timeout()), "the newcomer stopped before the gate");
+  release(last);  // the last user unlinks the object the newcomer has open
+  newcomer.resume();
+  BOOST_TEST_REQUIRE(expect_line(newcomer) == "open");
+  ChildProcess other = hold_in_child(name);
+  other.write_line("write:together");
+  BOOST_TEST(expect_line(other) == "wrote");
+  newcomer.write_line("read");
+  BOOST_TEST(expect_line(newcomer) == "value:together");
+  release(other);
+  release(newcomer);
+  BOOST_TEST(!os_object_exists(name));
+#else
+  BOOST_TEST_MESSAGE("skipped: needs SHAREDMEM_FAULT_INJECTION");
+#endif
 }
 
 // Tests that segments are created owner-only (0600), whatever the umask.

@@ -173,6 +173,7 @@ OpenResult begin_attach(const std::string& name, std::size_t size, std::uint32_t
       return result;
     }
 
+    fault_point("attach_before_gate");
     if (sharedmem_error e = take_gate(fd)) {
       result.error = e;
       return result;
@@ -310,6 +311,8 @@ void terminate_self() noexcept {
   ::raise(SIGKILL);
   ::_exit(137);  // not reached
 }
+
+void stop_self() noexcept { ::raise(SIGSTOP); }
 #endif
 
 }  // namespace sharedmem::platform

@@ -13,4 +13,6 @@ void terminate_self() noexcept {
   }
 }
 
+void stop_self() noexcept { ::SuspendThread(::GetCurrentThread()); }
+
 }  // namespace sharedmem::platform

@@ -47,6 +47,10 @@ class ChildProcess {
   // Stops / resumes every thread of the child (SIGSTOP / SIGCONT).
   void suspend();
   void resume();
+#if !defined(_WIN32)
+  // Whether the child stopped itself (SIGSTOP) within `timeout`.
+  bool wait_stopped(std::chrono::milliseconds timeout);
+#endif
 
   struct Impl;
 

@@ -150,6 +150,24 @@ void ChildProcess::kill() {
   impl_->try_reap(true);
 }
 
+bool ChildProcess::wait_stopped(std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  std::chrono::microseconds pause{100};
+  for (;;) {
+    int status = 0;
+    const pid_t r = ::waitpid(impl_->pid, &status, WUNTRACED | WNOHANG);
+    if (r == impl_->pid && WIFSTOPPED(status)) return true;
+    if (r == impl_->pid) {  // it exited instead
+      impl_->reaped = true;
+      impl_->exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+      return false;
+    }
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(pause);
+    if (pause < std::chrono::milliseconds(5)) pause *= 2;
+  }
+}
+
 void ChildProcess::suspend() { ::kill(impl_->pid, SIGSTOP); }
 void ChildProcess::resume() { ::kill(impl_->pid, SIGCONT); }
 
