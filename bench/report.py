@@ -186,9 +186,12 @@ WHY = {
         "each write invalidates the cache lines the reader copies; a reader then "
         "pulls the new value from the writer's core."),
     "readers_nonstop": (
-        "a writer that never stops keeps the slot's cache lines moving between "
-        "the two cores, and a reader that was lapped twice during its copy "
-        "retries (on 2 shared cores the writer also competes for CPU time)."),
+        "with a writer publishing a new 4 KiB value every few hundred ns, almost "
+        "every read copies lines that the other core has just written (each one "
+        "a cross-core transfer instead of an L1 hit), and a read during which the "
+        "writer publishes one value and starts the next into the slot being read "
+        "is thrown away and retried. The reader never waits for the writer; see "
+        "the notes below."),
     "attach": (
         "attaching does what the lifetime contract needs beyond a bare "
         "shm_open+mmap+lock: an owner and permission check (fstat), the attach "
