@@ -20,16 +20,20 @@ unset DISPLAY WAYLAND_DISPLAY
 
 if [ ! -f "$prefix/.initialised" ]; then
   mkdir -p "$(dirname "$prefix")"
-  (
-    flock 9
-    if [ ! -f "$prefix/.initialised" ]; then
-      "$wine" wineboot --init >"$prefix.log" 2>&1 || {
-        echo "wine-run.sh: creating the Wine prefix $prefix failed:" >&2
-        cat "$prefix.log" >&2
-        exit 1
-      }
-      touch "$prefix/.initialised"
-    fi
-  ) 9>"$prefix.lock"
+  exec 9>"$prefix.lock"
+  flock 9
+  if [ ! -f "$prefix/.initialised" ]; then
+    "$wine" wineboot --init </dev/null >"$prefix.log" 2>&1 9>&- || {
+      echo "wine-run.sh: creating the Wine prefix $prefix failed:" >&2
+      cat "$prefix.log" >&2
+      exit 1
+    }
+    touch "$prefix/.initialised"
+  fi
+  exec 9>&-
 fi
+# Start the server detached from our stdio (a no-op when it runs already):
+# the program that starts it hands it its file descriptors, and ctest would
+# then wait for the server to exit before calling that test finished.
+"${SHAREDMEM_WINESERVER:-$(dirname "$wine")/wineserver}" </dev/null >/dev/null 2>&1 || true
 exec "$wine" "$@"
