@@ -171,6 +171,17 @@ SHAREDMEM_CHILD_ROLE(hold_writer_mutex) {
   return 0;
 }
 
+// Reports "attaching", opens segment args[0], reports "open" (or
+// "error:<message>") and holds it until the parent says so.
+SHAREDMEM_CHILD_ROLE(attach_and_hold) {
+  report("attaching");
+  std::error_code ec;
+  sharedmem::segment segment = sharedmem::segment::open(args.at(0), 64, ec);
+  report(ec ? "error:" + ec.message() : "open");
+  await_parent();
+  return 0;
+}
+
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(windows)
@@ -217,6 +228,24 @@ BOOST_AUTO_TEST_CASE(windows_objects_admit_only_the_current_user) {
   check_owner_only(os_name(name, L"#writer"), ::OpenMutexW);
   // The gate mutex exists only while a process attaches; it is created with
   // the same descriptor as the writer mutex.
+}
+
+// Tests that attaching waits while another process holds the segment's
+// attach gate (as a first user does while it initialises), and goes on as
+// soon as the gate is released.
+BOOST_AUTO_TEST_CASE(windows_attach_waits_for_the_gate) {
+  const std::string name = unique_name("gate");
+  OwnerOnlyAttributes owner_only(MUTEX_ALL_ACCESS);
+  Handle gate(::CreateMutexW(&owner_only.attributes, TRUE, os_name(name, L"#gate").c_str()));
+  BOOST_TEST_REQUIRE(gate.value != nullptr);
+  ChildProcess child = start_role("attach_and_hold", {name});
+  BOOST_TEST_REQUIRE(expect_line(child) == "attaching");
+  const std::optional<std::string> early = child.read_line(scaled(std::chrono::seconds(1)));
+  BOOST_TEST(!early.has_value(), "attached while the gate was held: " << early.value_or(""));
+  BOOST_TEST_REQUIRE(::ReleaseMutex(gate.value));
+  BOOST_TEST(expect_line(child) == "open");
+  child.write_line("exit");
+  BOOST_TEST(expect_exit(child) == 0);
 }
 
 // Tests that foreign sections under a segment's name, even owner-only ones,
