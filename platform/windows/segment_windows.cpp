@@ -234,8 +234,8 @@ OpenResult begin_attach(const std::string& name, std::size_t size, std::uint32_t
     }
     auto attachment = AttachmentPtr(new Attachment);
 
-    if ((result.error = open_mutex(security, wide_name + L"#gate", attachment->gate)))
-      return result;
+    result.error = open_mutex(security, wide_name + L"#gate", attachment->gate);
+    if (result.error) return result;
     switch (::WaitForSingleObject(attachment->gate, kGateTimeoutMs)) {
       case WAIT_OBJECT_0:
       case WAIT_ABANDONED:  // its holder died mid-attach; its handles are closed
@@ -250,8 +250,8 @@ OpenResult begin_attach(const std::string& name, std::size_t size, std::uint32_t
     }
     fault_point("attach_gate_held");
 
-    if ((result.error = open_mutex(security, wide_name + L"#writer", attachment->writer)))
-      return result;
+    result.error = open_mutex(security, wide_name + L"#writer", attachment->writer);
+    if (result.error) return result;
 
     // Under the gate nobody else attaches: the section exists, with live
     // users (or a foreign owner), or we create it. Windows commits a
