@@ -24,6 +24,7 @@ namespace {
 // Opens, writes args[1], closes, and reports "survived": a process armed with
 // SHAREDMEM_TEST_FAULT dies on the way instead.
 SHAREDMEM_CHILD_ROLE(open_write_close) {
+  report("started");  // past the library's own attach at load
   {
     sharedmem::segment segment = sharedmem::segment::open(args.at(0), std::stoull(kChildCapacity));
     segment.write(args.at(1));
@@ -46,10 +47,15 @@ SHAREDMEM_CHILD_ROLE(churn) {
 
 constexpr int kKilledExitCode = 137;  // 128 + SIGKILL; TerminateProcess(137) on Windows
 
-// Runs open_write_close armed to die at `point`; checks that it died there.
+// Runs open_write_close armed to die at `point` on its way through the named
+// segment, and checks that it died there. The library's attach of its
+// default segment at load passes the attach gate once before main, so that
+// point is armed for its second hit; "started" proves the victim got past load.
 void die_at(const std::string& name, const std::string& point, const std::string& value) {
+  const std::string armed = point == "attach_gate_held" ? point + "@2" : point;
   ChildProcess victim = start_role("open_write_close", {name, value},
-                                   {{"SHAREDMEM_TEST_FAULT", point}});
+                                   {{"SHAREDMEM_TEST_FAULT", armed}});
+  BOOST_TEST_REQUIRE(expect_line(victim) == "started");
   BOOST_TEST(expect_exit(victim) == kKilledExitCode, "the victim died at " << point);
 }
 
