@@ -29,6 +29,9 @@
 namespace sharedmem::detail {
 
 inline constexpr std::uint64_t kMagic = 0x5345'474d'4d48'5353ull;  // "SSHMMGES"
+// The magic while the first user fills in the header: a first user that dies
+// there leaves a header that is ours but unfinished, for the next to reset.
+inline constexpr std::uint64_t kMagicInitialising = 0x5449'4e49'4d48'5353ull;  // "SSHMINIT"
 inline constexpr std::uint32_t kLayoutVersion = 1;
 inline constexpr std::size_t kHeaderBytes = 4096;
 inline constexpr std::size_t kSlotAlignment = 64;
@@ -43,7 +46,7 @@ struct alignas(64) SlotState {
 };
 
 struct Header {
-  std::atomic<std::uint64_t> magic;  // written last by the initialiser
+  std::atomic<std::uint64_t> magic;  // kMagicInitialising first, kMagic last
   std::uint32_t layout_version;
   std::uint32_t header_bytes;
   std::uint64_t capacity;

@@ -45,24 +45,36 @@ bool looks_like_ours(const void* base, std::size_t size) {
          header->layout_version == kLayoutVersion;
 }
 
-// A first user may find: nothing (new object), a blank header (an earlier
-// first user died before finishing), or a dead segment of ours. All three are
-// reset to zeros. Anything else is someone else's object and is not touched.
+// True when a first user may reset what it found: nothing (a new object), a
+// blank header or one still marked initialising (an earlier first user died
+// before finishing), or a dead segment of ours.
+bool is_ours_to_reset(const void* base, std::size_t size) {
+  if (size == 0 || looks_like_ours(base, size)) return true;
+  if (size >= sizeof(Header) &&
+      static_cast<const Header*>(base)->magic.load(std::memory_order_relaxed) ==
+          kMagicInitialising)
+    return true;
+  return header_is_blank(static_cast<const unsigned char*>(base),
+                         size < sizeof(Header) ? size : sizeof(Header));
+}
+
+// Resets what a first user found to zeros and writes a fresh header.
+// Anything not ours to reset is someone else's object and is not touched.
 sharedmem_error initialise(platform::Attachment& attachment, std::uint64_t capacity,
                            const Geometry& geometry) {
-  const std::size_t old_size = platform::mapped_size(attachment);
-  const void* old_base = platform::mapped_base(attachment);
-  if (old_size != 0 && !looks_like_ours(old_base, old_size) &&
-      !header_is_blank(static_cast<const unsigned char*>(old_base),
-                       old_size < sizeof(Header) ? old_size : sizeof(Header))) {
+  if (!is_ours_to_reset(platform::mapped_base(attachment), platform::mapped_size(attachment))) {
     platform::keep_object_on_detach(attachment);
     return SHAREDMEM_E_INCOMPATIBLE;
   }
 
   if (sharedmem_error e = platform::reset_object(attachment, geometry.total_bytes)) return e;
-  platform::fault_point("attach_mid_init");
   auto* header = static_cast<Header*>(platform::mapped_base(attachment));
+  header->magic.store(kMagicInitialising, std::memory_order_relaxed);
+  // A death can strike at any instruction, like a signal: keep the compiler
+  // from moving the field stores before the marker.
+  std::atomic_signal_fence(std::memory_order_seq_cst);
   header->layout_version = kLayoutVersion;
+  platform::fault_point("attach_mid_init");
   header->header_bytes = kHeaderBytes;
   header->capacity = capacity;
   header->slot_stride = geometry.slot_stride;
