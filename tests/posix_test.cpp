@@ -6,6 +6,7 @@
 #include <grp.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <boost/test/unit_test.hpp>
@@ -176,6 +177,37 @@ BOOST_AUTO_TEST_CASE(posix_newcomer_racing_last_unlink_joins_the_live_object) {
 #else
   BOOST_TEST_MESSAGE("skipped: needs SHAREDMEM_FAULT_INJECTION");
 #endif
+}
+
+// Tests that a child forked without exec, which shares the parent's open
+// file descriptions and so their locks, blocks nobody: the parent's closes
+// release what they took even though the child's copies of the descriptors
+// stay open; and the segment ends with the parent's attachment (README, rule 4).
+BOOST_AUTO_TEST_CASE(posix_forked_child_does_not_keep_the_parents_locks) {
+  const std::string name = unique_name("fork");
+  const std::uint64_t capacity = std::stoull(kChildCapacity);
+  sharedmem::segment first = sharedmem::segment::open(name, capacity);
+  sharedmem::segment second = sharedmem::segment::open(name, capacity);
+  first.write("parent's");
+  int hold[2];
+  BOOST_TEST_REQUIRE(::pipe(hold) == 0);
+  const pid_t child = ::fork();
+  BOOST_TEST_REQUIRE(child >= 0);
+  if (child == 0) {  // only async-signal-safe calls here: wait for the parent, leave
+    char byte;
+    ::close(hold[1]);
+    (void)::read(hold[0], &byte, 1);
+    ::_exit(0);
+  }
+  ::close(hold[0]);
+  first = sharedmem::segment();  // not the last handle: the detach takes the gate, must give it back
+  BOOST_TEST(read_in_child(name) == "value:parent's", "a newcomer got through the gate");
+  second = sharedmem::segment();  // the parent's last: the segment ends here
+  BOOST_TEST(read_in_child(name) == "value:");
+  BOOST_TEST(!os_object_exists(name));
+  ::close(hold[1]);
+  int status = 0;
+  BOOST_TEST(::waitpid(child, &status, 0) == child);
 }
 
 // Tests that segments are created owner-only (0600), whatever the umask.

@@ -120,8 +120,9 @@ struct Attachment {
     region = bip::mapped_region();
     // A forked child shares its parent's description and locks: only the
     // process that attached may decide whether it is the last user.
-    if (joined && !keep_object && attached_pid == ::getpid()) {
-      if (gate_held || take_gate(fd()) == SHAREDMEM_OK) {
+    if (attached_pid == ::getpid() && fd() >= 0) {
+      if (joined && !keep_object && (gate_held || take_gate(fd()) == SHAREDMEM_OK)) {
+        gate_held = true;
         if (ofd_lock(fd(), kUserByte, F_WRLCK) == 0) {
           fault_point("detach_before_unlink");
           bip::shared_memory_object::remove(os_name.c_str());
@@ -130,8 +131,14 @@ struct Attachment {
       }
       // If the gate was not had in time, the object stays: its next first
       // user resets it, so the lifetime rule still holds for content.
+      //
+      // Unlock explicitly rather than leave it to close(): a child forked
+      // without exec shares this description, so closing our descriptor
+      // would release nothing while the child lives, and the gate would
+      // stay shut for everyone.
+      ofd_lock(fd(), kUserByte, F_UNLCK);
+      if (gate_held) ofd_lock(fd(), kGateByte, F_UNLCK);
     }
-    // Destroying `object` closes the descriptor, which releases both locks.
   }
 };
 
@@ -195,6 +202,8 @@ OpenResult begin_attach(const std::string& name, std::size_t size, std::uint32_t
     // Map exactly the size the object has, never more, so that no access to
     // the mapping can run past the end of the object (SIGBUS).
     if (sharedmem_error e = attachment->map(static_cast<std::size_t>(status.st_size))) {
+      // A first user that cannot look inside cannot tell ours from foreign.
+      attachment->keep_object = result.first;
       result.error = e;
       return result;
     }
