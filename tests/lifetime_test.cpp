@@ -4,6 +4,7 @@
 // one out frees it, even by dying; the next one in starts from zero.
 #include <boost/test/unit_test.hpp>
 #include <string>
+#include <system_error>
 #include <vector>
 
 #include "sharedmem/sharedmem.h"
@@ -33,6 +34,45 @@ SHAREDMEM_CHILD_ROLE(seed_get) {
     return 1;
   }
   report("value:" + narrow(sharedmem::get_shared_mem()));
+  return 0;
+}
+
+// The token churner `index` writes: "churner<index>".
+std::string churn_token(int index) { return "churner" + std::to_string(index); }
+
+// Opens segment args[0] and closes it again, args[1] times; each time it reads
+// the value, which must be empty or the token of one of the args[3] churners
+// (the segment lives only while some churner has it open), and every other
+// time it writes its own token, churn_token(args[2]). Reports "ready", waits
+// for "go" (so that all churners overlap), then reports "failures:<n>", with
+// the first failure after it when n > 0, and exits 0.
+SHAREDMEM_CHILD_ROLE(segment_churn) {
+  const std::string& name = args.at(0);
+  const int iterations = std::stoi(args.at(1));
+  const std::string token = churn_token(std::stoi(args.at(2)));
+  const int churners = std::stoi(args.at(3));
+  report("ready");
+  if (await_parent() != "go") return 2;
+  int failures = 0;
+  std::string first_failure;
+  const auto fail = [&](const std::string& what) {
+    if (failures++ == 0) first_failure = what;
+  };
+  for (int i = 0; i < iterations; ++i) {
+    std::error_code ec;
+    sharedmem::segment segment = sharedmem::segment::open(name, std::stoull(kChildCapacity), ec);
+    if (ec) {
+      fail("open: " + ec.message());
+      continue;
+    }
+    const std::string value = segment.read();
+    bool known = value.empty();
+    for (int k = 0; k < churners && !known; ++k) known = value == churn_token(k);
+    if (!known) fail("read: '" + value + "'");
+    if (i % 2 == 0 && segment.write(token.data(), token.size(), ec)) fail("write: " + ec.message());
+  }
+  report("failures:" + std::to_string(failures) +
+         (failures ? " (first: " + first_failure + ")" : ""));
   return 0;
 }
 
@@ -118,6 +158,28 @@ BOOST_AUTO_TEST_CASE(racing_first_opens_share_one_segment) {
       release(racer);
     }
   }
+}
+
+// Tests that opens never fail while other processes keep creating and freeing
+// the same segment: an opener that finds the object just as its last user
+// leaves must create it afresh, not report an error. No process holds the
+// segment between the churners' opens, so it is freed and re-created all
+// the time; reads see nothing but what churners wrote.
+BOOST_AUTO_TEST_CASE(open_close_churn_never_fails) {
+  const std::string name = unique_name("churn");
+  constexpr int kChurners = 3;
+  const std::string iterations = "300";
+  std::vector<ChildProcess> churners;
+  for (int i = 0; i < kChurners; ++i)
+    churners.push_back(start_role(
+        "segment_churn", {name, iterations, std::to_string(i), std::to_string(kChurners)}));
+  for (ChildProcess& churner : churners) BOOST_TEST_REQUIRE(expect_line(churner) == "ready");
+  for (ChildProcess& churner : churners) churner.write_line("go");
+  for (ChildProcess& churner : churners) {
+    BOOST_TEST(expect_line(churner) == "failures:0");
+    BOOST_TEST(expect_exit(churner) == 0);
+  }
+  BOOST_TEST(!os_object_exists(name), "the last churner out removed the object");
 }
 
 // Tests the seed's scenario and lifetime on the default segment: the value

@@ -51,6 +51,9 @@ namespace {
 
 // How long attaching waits for a live peer holding the gate.
 constexpr DWORD kGateTimeoutMs = 10'000;
+// How many times attaching goes back to creating a section that vanished
+// between "it already exists" and opening it (see begin_attach).
+constexpr int kVanishedRetries = 100;
 constexpr DWORD kMutexAccess = SYNCHRONIZE | MUTEX_MODIFY_STATE | READ_CONTROL;
 
 sharedmem_error from_win32(DWORD error) {
@@ -254,33 +257,55 @@ OpenResult begin_attach(const std::string& name, std::size_t size, std::uint32_t
     if (result.error) return result;
 
     // Under the gate nobody else attaches: the section exists, with live
-    // users (or a foreign owner), or we create it. Windows commits a
-    // section's pages when it creates it; refuse what the commit limit
-    // cannot hold here rather than rely on every implementation (Wine) to.
+    // users (or a foreign owner), or we create it. But users detach without
+    // the gate (closing a handle cannot wait for one), so the section we find
+    // can vanish before we open it; then it is gone for good and we go back
+    // to creating it. Each retry means another user left meanwhile, so a
+    // bounded number of them only fails if something else is wrong.
+    // Windows commits a section's pages when it creates it; refuse what the
+    // commit limit cannot hold here rather than rely on every implementation
+    // (Wine) to.
     MEMORYSTATUSEX memory{};
     memory.dwLength = sizeof memory;
     const bool too_large = ::GlobalMemoryStatusEx(&memory) && size > memory.ullAvailPageFile;
-    if (too_large && !name_in_use(wide_name)) {
-      result.error = SHAREDMEM_E_NO_MEMORY;
-      return result;
-    }
-    if (!too_large) {
+    for (int attempt = 0;; ++attempt) {
+      if (attempt == kVanishedRetries) {
+        result.error = SHAREDMEM_E_SYSTEM;
+        return result;
+      }
+      if (too_large && !name_in_use(wide_name)) {
+        result.error = SHAREDMEM_E_NO_MEMORY;
+        return result;
+      }
+      if (!too_large) {
+        try {
+          bip::permissions owner_only(security.section());
+          bip::windows_shared_memory created(bip::create_only, os_name.c_str(), bip::read_write,
+                                             size, owner_only);
+          attachment->object.swap(created);
+          attachment->created = true;
+          break;
+        } catch (const bip::interprocess_exception& e) {
+          const DWORD error = static_cast<DWORD>(e.get_native_error());
+          if (error == ERROR_ACCESS_DENIED) {
+            result.error = refused_access(wide_name);
+            return result;
+          }
+          if (error != ERROR_ALREADY_EXISTS) {
+            result.error = from_win32(error);
+            return result;
+          }
+        }
+      }
       try {
-        bip::permissions owner_only(security.section());
-        bip::windows_shared_memory created(bip::create_only, os_name.c_str(), bip::read_write,
-                                           size, owner_only);
-        attachment->object.swap(created);
-        attachment->created = true;
+        bip::windows_shared_memory existing(bip::open_only, os_name.c_str(), bip::read_write);
+        attachment->object.swap(existing);
+        break;
       } catch (const bip::interprocess_exception& e) {
         const DWORD error = static_cast<DWORD>(e.get_native_error());
-        if (error == ERROR_ACCESS_DENIED) {
-          result.error = refused_access(wide_name);
-          return result;
-        }
-        if (error != ERROR_ALREADY_EXISTS) {
-          result.error = from_win32(error);
-          return result;
-        }
+        if (error == ERROR_FILE_NOT_FOUND) continue;  // its last user just left
+        result.error = error == ERROR_ACCESS_DENIED ? SHAREDMEM_E_NOT_OWNER : from_win32(error);
+        return result;
       }
     }
 
@@ -288,14 +313,6 @@ OpenResult begin_attach(const std::string& name, std::size_t size, std::uint32_t
       // Check whose the section is before looking inside. This handle is for
       // the security check only (Boost's handle has no READ_CONTROL); while we
       // hold one, the name keeps naming the same section.
-      try {
-        bip::windows_shared_memory existing(bip::open_only, os_name.c_str(), bip::read_write);
-        attachment->object.swap(existing);
-      } catch (const bip::interprocess_exception& e) {
-        const DWORD error = static_cast<DWORD>(e.get_native_error());
-        result.error = error == ERROR_ACCESS_DENIED ? SHAREDMEM_E_NOT_OWNER : from_win32(error);
-        return result;
-      }
       HANDLE control = ::OpenFileMappingW(READ_CONTROL, FALSE, wide_name.c_str());
       const bool ours = control != nullptr && security.admits_only_user(control);
       if (control) ::CloseHandle(control);
