@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <spawn.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -22,6 +23,7 @@ namespace sharedmem_test {
 
 struct ChildProcess::Impl {
   pid_t pid = -1;
+  int pidfd = -1;  // becomes readable when the child exits
   int to_child = -1;
   int from_child = -1;
   std::string buffered;
@@ -80,6 +82,7 @@ ChildProcess::ChildProcess(const std::string& program, const std::vector<std::st
   ::close(out_pipe[1]);
   impl_->to_child = in_pipe[1];
   impl_->from_child = out_pipe[0];
+  if (error == 0) impl_->pidfd = static_cast<int>(::syscall(SYS_pidfd_open, impl_->pid, 0));
   if (error != 0) {
     ::close(in_pipe[1]);
     ::close(out_pipe[0]);
@@ -92,6 +95,7 @@ ChildProcess::~ChildProcess() {
   kill();
   close_stdin();
   if (impl_->from_child >= 0) ::close(impl_->from_child);
+  if (impl_->pidfd >= 0) ::close(impl_->pidfd);
 }
 
 ChildProcess::ChildProcess(ChildProcess&&) noexcept = default;
@@ -133,7 +137,17 @@ void ChildProcess::close_stdin() {
 }
 
 std::optional<int> ChildProcess::wait(std::chrono::milliseconds timeout) {
-  // Waiting for an exit has no pollable event before pidfd; check briefly.
+  // A pidfd turns the exit into an event to poll for, with no wake-ups
+  // before it: a parent that woke every few microseconds would change how
+  // the child's threads are scheduled. Without one (kernels before 5.3),
+  // check with a growing pause.
+  if (!impl_->reaped && impl_->pidfd >= 0) {
+    pollfd exited{impl_->pidfd, POLLIN, 0};
+    int ready;
+    while ((ready = ::poll(&exited, 1, static_cast<int>(timeout.count()))) < 0 && errno == EINTR) {
+    }
+    if (ready == 0) return std::nullopt;
+  }
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   std::chrono::microseconds pause{100};
   while (!impl_->try_reap(false)) {
