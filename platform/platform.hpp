@@ -58,10 +58,12 @@ OpenResult begin_attach(const std::string& name, std::size_t size, std::uint32_t
 // Releases the attach gate taken by begin_attach.
 void end_attach(Attachment& attachment) noexcept;
 
-// Called by a first user whose object is empty or holds a dead segment:
+// Called by a first user whose object is empty or holds a dead segment, or by
+// a later user that finds a header a dead initialiser left marked initialising:
 // resizes the object to `size` bytes, all zero, and maps it afresh (invalidates
 // the previous mapped_base). Fails with SHAREDMEM_E_NO_MEMORY when the system
-// cannot back that many bytes, so touching the mapping never faults.
+// cannot back that many bytes, so touching the mapping never faults, and with
+// SHAREDMEM_E_INCOMPATIBLE when the object cannot grow (Windows) and is smaller.
 sharedmem_error reset_object(Attachment& attachment, std::size_t size);
 
 // Makes detaching leave the object in place even if this is its last user:

@@ -241,7 +241,10 @@ OpenResult begin_attach(const std::string& name, std::size_t size, std::uint32_t
     if (result.error) return result;
     switch (::WaitForSingleObject(attachment->gate, kGateTimeoutMs)) {
       case WAIT_OBJECT_0:
-      case WAIT_ABANDONED:  // its holder died mid-attach; its handles are closed
+      // Its holder died mid-attach. The kernel abandons a dead thread's
+      // mutexes before it closes the process's handles, so the holder's
+      // half-initialised section may outlive it briefly (see reset_object).
+      case WAIT_ABANDONED:
         attachment->gate_held = true;
         break;
       case WAIT_TIMEOUT:
@@ -343,13 +346,18 @@ OpenResult begin_attach(const std::string& name, std::size_t size, std::uint32_t
 
 void end_attach(Attachment& attachment) noexcept { attachment.release_gate(); }
 
-// Windows sections are never left behind by dead users, so the object the
-// first user sees is always the one it just created, zero-filled by the
-// kernel at the size it asked for: there is nothing to reset, only a size to
-// check. A section cannot grow once created.
+// Windows sections are never left behind by dead users, so a first user's
+// section is the one it just created, zero-filled by the kernel. But the
+// kernel marks a dead thread's mutexes abandoned before it closes the dying
+// process's handles, so an attacher that gets the gate as abandoned can find
+// the half-initialised section of a creator that died under the gate; the
+// core then resets that one (not being first, it did not create it). Either
+// way the first `size` bytes end up zero: the kernel's, or zero-filled here.
+// A section cannot grow, so a smaller one is refused as not ours to reuse.
 sharedmem_error reset_object(Attachment& attachment, std::size_t size) {
-  if (!attachment.created) return SHAREDMEM_E_SYSTEM;
-  return attachment.region.get_size() >= size ? SHAREDMEM_OK : SHAREDMEM_E_NO_MEMORY;
+  if (attachment.region.get_size() < size) return SHAREDMEM_E_INCOMPATIBLE;
+  if (!attachment.created) std::memset(attachment.region.get_address(), 0, size);
+  return SHAREDMEM_OK;
 }
 
 // The kernel removes a section with its last handle; there is nothing to keep.
