@@ -45,15 +45,21 @@ bool looks_like_ours(const void* base, std::size_t size) {
          header->layout_version == kLayoutVersion;
 }
 
+// True when the header is still marked as being initialised. Seen under the
+// attach gate, which an initialiser holds until it is done, that means the
+// initialiser died. (On Windows a waiter can see this: the dead process's
+// gate mutex is abandoned before its handle to the section is closed.)
+bool is_unfinished(const void* base, std::size_t size) {
+  return size >= sizeof(Header) &&
+         static_cast<const Header*>(base)->magic.load(std::memory_order_relaxed) ==
+             kMagicInitialising;
+}
+
 // True when a first user may reset what it found: nothing (a new object), a
 // blank header or one still marked initialising (an earlier first user died
 // before finishing), or a dead segment of ours.
 bool is_ours_to_reset(const void* base, std::size_t size) {
-  if (size == 0 || looks_like_ours(base, size)) return true;
-  if (size >= sizeof(Header) &&
-      static_cast<const Header*>(base)->magic.load(std::memory_order_relaxed) ==
-          kMagicInitialising)
-    return true;
+  if (size == 0 || looks_like_ours(base, size) || is_unfinished(base, size)) return true;
   return header_is_blank(static_cast<const unsigned char*>(base),
                          size < sizeof(Header) ? size : sizeof(Header));
 }
@@ -127,8 +133,11 @@ sharedmem_error open_segment(const char* name, std::uint64_t capacity, std::uint
   if (opened.error) return opened.error;
   platform::Attachment& attachment = *opened.attachment;
   if (opened.first) platform::fault_point("attach_before_init");
-  const sharedmem_error checked = opened.first ? initialise(attachment, capacity, geometry)
-                                               : check_existing(attachment, capacity);
+  const bool take_over =
+      opened.first ||
+      is_unfinished(platform::mapped_base(attachment), platform::mapped_size(attachment));
+  const sharedmem_error checked = take_over ? initialise(attachment, capacity, geometry)
+                                            : check_existing(attachment, capacity);
   if (checked) return checked;  // the attachment's destructor detaches
   platform::end_attach(attachment);
 
