@@ -16,6 +16,7 @@
 #include "support/child_io.hpp"
 #include "support/process.hpp"
 #include "support/roles.hpp"
+#include "support/segment_children.hpp"
 
 using namespace sharedmem_test;
 
@@ -365,6 +366,28 @@ BOOST_AUTO_TEST_CASE(windows_global_scope_works_or_is_refused_clearly) {
   sharedmem::segment again = sharedmem::segment::open(name, 64, sharedmem::scope::global);
   BOOST_TEST(again.read() == "global value");
   check_owner_only(os_name(name, L"", L"Global\\"), ::OpenFileMappingW);
+}
+
+// Tests that an attacher which finds, under the gate, a header still marked
+// as being initialised takes the section over rather than refusing it: the
+// gate is held until initialisation ends, so its initialiser died (Windows
+// abandons a dead process's mutexes before it closes its section handles).
+// The marker is planted by hand in a live section, as a dead creator leaves it.
+BOOST_AUTO_TEST_CASE(windows_header_left_initialising_is_taken_over) {
+  const std::string name = unique_name("unfinished");
+  sharedmem::segment holder = sharedmem::segment::open(name, std::stoull(kChildCapacity));
+  holder.write("old");
+  Handle section(::OpenFileMappingW(FILE_MAP_WRITE, FALSE, os_name(name).c_str()));
+  BOOST_TEST_REQUIRE(section.value != nullptr);
+  void* view = ::MapViewOfFile(section.value, FILE_MAP_WRITE, 0, 0, 0);
+  BOOST_TEST_REQUIRE(view != nullptr);
+  const std::uint64_t initialising = 0x5449'4e49'4d48'5353ull;  // kMagicInitialising, src/layout.hpp
+  std::memcpy(view, &initialising, sizeof initialising);
+  ::UnmapViewOfFile(view);
+  BOOST_TEST(read_in_child(name) == "value:", "taken over and reset, not refused");
+  BOOST_TEST(holder.read().empty());
+  holder.write("new");
+  BOOST_TEST(read_in_child(name) == "value:new");
 }
 
 BOOST_AUTO_TEST_SUITE_END()
