@@ -29,8 +29,8 @@ extern "C" const char* SHAREDMEM_CALL sharedmem_strerror(sharedmem_error error) 
     case SHAREDMEM_E_ACCESS_DENIED:
       return "access denied by the operating system";
     case SHAREDMEM_E_NO_MEMORY:
-      return "out of shared memory: the system cannot back a segment of this size "
-             "(on Linux, check the free space of /dev/shm)";
+      return "out of shared memory: the system cannot back a segment of this size, or is "
+             "out of file handles (on Linux, check the free space of /dev/shm and ulimit -n)";
     case SHAREDMEM_E_TIMEOUT:
       return "timed out: another process held the segment's lock for too long";
     case SHAREDMEM_E_UNSUPPORTED:
@@ -40,8 +40,7 @@ extern "C" const char* SHAREDMEM_CALL sharedmem_strerror(sharedmem_error error) 
     case SHAREDMEM_E_RESERVED_MAX:
       break;
     case SHAREDMEM_E_NOT_ATTACHED:
-      return "the default segment is not attached: attaching it when the library was "
-             "loaded failed (see sharedmem_default_status)";
+      return "the default segment is detached: the library is being unloaded";
   }
   return "unknown sharedmem error code";
 }

@@ -10,10 +10,11 @@
 //   that is NOT current: it makes the slot's seq odd, copies the bytes and the
 //   length, makes seq even again (release), then advances `generation`
 //   (release), which makes that slot current.
-// - A reader loads generation (acquire), picks slot generation & 1, reads seq,
-//   copies, and accepts the copy only if seq was even and unchanged. It never
-//   waits: seq can only be odd or change if writers completed at least one
-//   flip meanwhile, so a retry always finds a newer complete value.
+// - A reader loads generation (acquire), picks slot generation % kSlotCount,
+//   reads seq, copies, and accepts the copy only if seq was even and
+//   unchanged. It never blocks: seq can only be odd or change if writers
+//   completed at least one flip meanwhile, so a retry always finds a newer
+//   complete value (lock-free; not wait-free under a writer that never stops).
 // - A writer killed mid-copy leaves only the non-current slot odd. Readers do
 //   not look at it; the next writer (who gets the lock as "owner died")
 //   overwrites it.

@@ -61,7 +61,7 @@ typedef enum sharedmem_error {
   SHAREDMEM_E_UNSUPPORTED = 11,
   /* Another operating system error; see the message. */
   SHAREDMEM_E_SYSTEM = 12,
-  /* The library's default segment is not attached (see sharedmem_default_status). */
+  /* The default segment is detached: the library is being unloaded. */
   SHAREDMEM_E_NOT_ATTACHED = 13,
   /* Not an error: keeps the enum 32 bits wide, so that C++ callers may hold
    * any code a newer library returns (and sharedmem_strerror names it). */

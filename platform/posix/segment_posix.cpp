@@ -82,11 +82,22 @@ sharedmem_error from_errno(int error) {
     case EMFILE:
     case ENFILE:
       return SHAREDMEM_E_NO_MEMORY;
-    case ENAMETOOLONG:
-    case EINVAL:
-      return SHAREDMEM_E_INVALID_NAME;
     default:
       return SHAREDMEM_E_SYSTEM;
+  }
+}
+
+// The same for shm_open, where the name is what EINVAL and ENAMETOOLONG
+// are about, and EACCES means the object exists and is another user's.
+sharedmem_error from_open_errno(int error) {
+  switch (error) {
+    case EACCES:
+      return SHAREDMEM_E_NOT_OWNER;
+    case EINVAL:
+    case ENAMETOOLONG:
+      return SHAREDMEM_E_INVALID_NAME;
+    default:
+      return from_errno(error);
   }
 }
 
@@ -165,7 +176,7 @@ OpenResult begin_attach(const std::string& name, std::size_t size, std::uint32_t
       attachment->object.swap(object);
     } catch (const bip::interprocess_exception& e) {
       const int error = e.get_native_error();
-      result.error = error == EACCES ? SHAREDMEM_E_NOT_OWNER : from_errno(error);
+      result.error = from_open_errno(error);
       return result;
     }
     const int fd = attachment->fd();
