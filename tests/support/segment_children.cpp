@@ -8,17 +8,23 @@
 namespace sharedmem_test {
 namespace {
 
+// Opens segment args[0] with capacity args[1], or reports "error:<message>"
+// and returns an empty segment.
+sharedmem::segment open_or_report(const std::vector<std::string>& args) {
+  std::error_code ec;
+  sharedmem::segment segment = sharedmem::segment::open(args.at(0), std::stoull(args.at(1)), ec);
+  if (ec) report("error:" + ec.message());
+  return segment;
+}
+
 // Opens the segment (writing a value if given), reports "open", and keeps it
 // open, answering "read" with "value:<value>" and "write:<v>" with
 // "wrote" (or "error:<message>"), until the parent sends anything else or
 // closes stdin (or kills it).
 SHAREDMEM_CHILD_ROLE(segment_hold) {
+  sharedmem::segment segment = open_or_report(args);
+  if (!segment) return 1;
   std::error_code ec;
-  sharedmem::segment segment = sharedmem::segment::open(args.at(0), std::stoull(args.at(1)), ec);
-  if (ec) {
-    report("error:" + ec.message());
-    return 1;
-  }
   if (args.size() > 2) segment.write(args[2]);
   report("open");
   for (std::string command = await_parent();; command = await_parent()) {
@@ -35,12 +41,8 @@ SHAREDMEM_CHILD_ROLE(segment_hold) {
 
 // Opens the segment, prints "value:<value>" and exits.
 SHAREDMEM_CHILD_ROLE(segment_read) {
-  std::error_code ec;
-  sharedmem::segment segment = sharedmem::segment::open(args.at(0), std::stoull(args.at(1)), ec);
-  if (ec) {
-    report("error:" + ec.message());
-    return 1;
-  }
+  sharedmem::segment segment = open_or_report(args);
+  if (!segment) return 1;
   report("value:" + segment.read());
   return 0;
 }
