@@ -24,6 +24,16 @@ import tempfile
 
 SIZES = [64, 4096, 65536, 1048576]
 SEED_BYTES = 4092
+
+# The page-offset sweeps: (operation, bytes, the aligned floor it is compared with).
+OFFSET_SWEEPS = (("read", 4096, "copy/floor/read/4096"),
+                 ("write", 4096, "copy/floor/write/4096"),
+                 ("read", 65536, "copy/floor/read/65536"),
+                 ("write", 65536, "copy/floor/write/65536"),
+                 ("read", 1048576, "copy/floor/read/1048576"),
+                 ("write", 1048576, "copy/floor/write/1048576"),
+                 ("get", SEED_BYTES, f"seed/floor/get/{SEED_BYTES}"),
+                 ("set", SEED_BYTES, f"seed/floor/set/{SEED_BYTES}"))
 PEERS = [  # (key in benchmark names, label)
     ("sharedmem", "sharedmem"),
     ("boost", "Boost.Interprocess managed_shared_memory + interprocess_mutex"),
@@ -236,14 +246,7 @@ def analyse(rep):
                      WHY["write_small" if op == "write" else "read_small"] if small else
                      "a fixed per-call cost that this size does not hide.")
     # Offsets.
-    for op, size, floor in (("read", 4096, "copy/floor/read/4096"),
-                            ("write", 4096, "copy/floor/write/4096"),
-                            ("read", 65536, "copy/floor/read/65536"),
-                            ("write", 65536, "copy/floor/write/65536"),
-                            ("read", 1048576, "copy/floor/read/1048576"),
-                            ("write", 1048576, "copy/floor/write/1048576"),
-                            ("get", SEED_BYTES, f"seed/floor/get/{SEED_BYTES}"),
-                            ("set", SEED_BYTES, f"seed/floor/set/{SEED_BYTES}")):
+    for op, size, floor in OFFSET_SWEEPS:
         worst = rep.worst_offset("sharedmem", op, size)
         if worst is None or floor not in rep.r:
             continue
@@ -488,14 +491,7 @@ def write_markdown(args, rep, data, out_dir, png):
            "another.", ""]
     rows = []
     for who in ("sharedmem", "memcpy"):
-        for op, size, floor in (("read", 4096, "copy/floor/read/4096"),
-                                ("write", 4096, "copy/floor/write/4096"),
-                                ("read", 65536, "copy/floor/read/65536"),
-                                ("write", 65536, "copy/floor/write/65536"),
-                                ("read", 1048576, "copy/floor/read/1048576"),
-                                ("write", 1048576, "copy/floor/write/1048576"),
-                                ("get", SEED_BYTES, f"seed/floor/get/{SEED_BYTES}"),
-                                ("set", SEED_BYTES, f"seed/floor/set/{SEED_BYTES}")):
+        for op, size, floor in OFFSET_SWEEPS:
             points = rep.offsets(who, op, size)
             if not points or floor not in rep.r:
                 continue
