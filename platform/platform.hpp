@@ -4,8 +4,14 @@
 // Exactly one implementation is compiled in: platform/posix/ or
 // platform/windows/, chosen by CMake. The core calls these functions; they
 // never call back into the core. Inputs arrive validated (the name matches
-// [A-Za-z0-9._-]{1,128}, sizes are non-zero and overflow-checked), so the
-// implementations only make system calls and map OS errors to sharedmem_error.
+// [A-Za-z0-9._-]{1,128}, sizes are non-zero and overflow-checked).
+//
+// Division of labour: a backend makes system calls and reports facts ("you
+// are provably this object's only user", "the name is absent", "the object
+// vanished while you attached", "this much memory can still be backed"); the
+// core decides what they mean (initialise or check, retry or fail, refuse
+// what is not ours). Every function below is implemented in full by every
+// backend.
 #ifndef SHAREDMEM_PLATFORM_PLATFORM_HPP
 #define SHAREDMEM_PLATFORM_PLATFORM_HPP
 
@@ -19,78 +25,106 @@
 
 namespace sharedmem::platform {
 
-// Bytes the core reserves in every segment's header for the writer lock's
-// process-shared state (a robust pthread mutex on POSIX; unused on Windows,
-// where the lock is a named kernel mutex). Zero-filled before init_writer_lock.
-inline constexpr std::size_t kWriterLockStorage = 64;
-
 // One process's attachment to a named OS shared-memory object: the object,
-// its mapping and its share of the lifetime. Defined per OS.
+// its mapping, its share of the lifetime and its writer lock. Defined per OS.
 struct Attachment;
 
+// Destroying an attachment detaches it (Mapping::kUnmap) if detach() was not
+// called: the fallback for early returns in the core. Errors are dropped.
 struct AttachmentDeleter {
   void operator()(Attachment* attachment) const noexcept;
 };
 using AttachmentPtr = std::unique_ptr<Attachment, AttachmentDeleter>;
 
-struct OpenResult {
-  sharedmem_error error = SHAREDMEM_OK;
-  AttachmentPtr attachment;
-  // True when this process is the object's only user: the object is new or
-  // was left behind by users who all died, and the caller must (re)initialise
-  // it, through reset_object, before end_attach.
-  bool first = false;
+struct AttachRequest {
+  std::string name;          // validated segment name
+  bool global_scope = false;  // SHAREDMEM_SCOPE_GLOBAL
+  bool may_create = true;     // false: attach only to an object that exists
+  // The bytes the core needs (header and slots). A backend that must size
+  // an object when it creates it (Windows) uses this; the others size it in
+  // initialise_object.
+  std::size_t core_bytes = 0;
 };
 
-// Opens the object `name` in the scope chosen by `flags`, creating it with
-// `size` bytes if it does not exist (Windows must size a mapping when it
-// creates it; POSIX creates it empty and leaves sizing to reset_object), joins
-// its lifetime and maps it. An existing object is mapped at its own size
-// (nothing is mapped for a size of 0), which the caller must check with
-// mapped_size(). A first user sees the old content as it was, to decide
-// whether it is a dead segment of ours or a foreign object. Returns with the
-// attach gate held: no other process can attach or detach until end_attach()
-// or the attachment is destroyed, so a first user initialises the memory
-// before anyone else sees it. Refuses objects owned by another user or open
-// to other users with SHAREDMEM_E_NOT_OWNER.
-OpenResult begin_attach(const std::string& name, std::size_t size, std::uint32_t flags);
+enum class AttachStatus {
+  kAttached,  // attachment is set; see must_initialise
+  kAbsent,    // no object has the name and the request did not allow creating one
+  kVanished,  // the object went away while we attached (its last user left): try again
+  kFailed,    // see error
+};
 
-// Releases the attach gate taken by begin_attach.
+struct AttachResult {
+  AttachStatus status = AttachStatus::kFailed;
+  sharedmem_error error = SHAREDMEM_OK;
+  AttachmentPtr attachment;
+  // True when no live process has completed an attach to this object: it is
+  // new, or left behind by users who all died, or by a creator that died
+  // before end_attach. The caller owns its content and must either call
+  // initialise_object or refuse it. False: live users completed their attach;
+  // the content is theirs, to be checked, never reset.
+  bool must_initialise = false;
+};
+
+// Opens the object for `request`, joins its lifetime, and maps it at its own
+// size (core_size() may be 0 for an empty object). Returns with the attach
+// gate held: no other process attaches or detaches until end_attach() or
+// detach(), so "am I alone" stays true while the caller initialises. Refuses
+// objects owned by another user or open to other users (SHAREDMEM_E_NOT_OWNER)
+// and names taken by objects of another type (SHAREDMEM_E_INCOMPATIBLE),
+// without touching them.
+AttachResult begin_attach(const AttachRequest& request);
+
+// For must_initialise only: makes the object exactly what a new segment of
+// `core_bytes` needs, all zero, with a fresh writer lock, and maps it afresh
+// (previous core_base values are invalid). SHAREDMEM_E_NO_MEMORY when the
+// system cannot back it (nothing then faults later on first touch).
+sharedmem_error initialise_object(Attachment& attachment, std::size_t core_bytes);
+
+// The caller has initialised or checked the object and will use it: counts
+// this attachment as a completed user and releases the attach gate.
 void end_attach(Attachment& attachment) noexcept;
 
-// Called by a first user whose object is empty or holds a dead segment, or by
-// a later user that finds a header a dead initialiser left marked initialising:
-// resizes the object to `size` bytes, all zero, and maps it afresh (invalidates
-// the previous mapped_base). Fails with SHAREDMEM_E_NO_MEMORY when the system
-// cannot back that many bytes, so touching the mapping never faults, and with
-// SHAREDMEM_E_INCOMPATIBLE when the object cannot grow (Windows) and is smaller.
-sharedmem_error reset_object(Attachment& attachment, std::size_t size);
+// The core's part of the mapping (page-aligned) and its length.
+void* core_base(const Attachment& attachment) noexcept;
+std::size_t core_size(const Attachment& attachment) noexcept;
 
-// Makes detaching leave the object in place even if this is its last user:
-// for a first user that found someone else's object under the name.
-void keep_object_on_detach(Attachment& attachment) noexcept;
+enum class Mapping {
+  kUnmap,  // a normal close
+  // Leave the pages mapped and the attachment's lock usable: at process exit
+  // or unload, when other threads may still be inside a read or a write.
+  // They go with the process.
+  kKeep,
+};
 
-// The mapping's address and length (0 and nullptr for an empty object).
-void* mapped_base(const Attachment& attachment) noexcept;
-std::size_t mapped_size(const Attachment& attachment) noexcept;
-
-// Destroying an Attachment (through AttachmentDeleter) detaches: it unmaps,
-// drops this process's share of the lifetime, and removes the object if this
-// was the last user. Safe whether or not end_attach was called.
+// Ends the attachment's share of the lifetime: frees the object if this was
+// its last user, and unmaps it or keeps it mapped. Idempotent; the attachment
+// object itself stays valid until destroyed. An attachment that never
+// reached end_attach or initialise_object (the core refused the object)
+// never frees it: it is not ours. An error means the object may outlive this
+// user (a peer held the gate too long, or the OS refused the removal); its
+// next first user resets it either way.
+sharedmem_error detach(Attachment& attachment, Mapping mapping) noexcept;
 
 // The writer lock serialises writers of one segment across processes. It is
-// robust: if its holder dies, the next locker gets it with kOwnerDied.
-enum class LockResult { kAcquired, kOwnerDied, kTimeout, kError };
+// robust: if its holder dies, the next locker gets it with kOwnerDied. Its
+// state is the backend's (a kernel object, or bytes the backend keeps
+// outside the core's part of the object).
+enum class LockResult {
+  kAcquired,
+  kOwnerDied,  // acquired; the previous holder died holding it
+  kTimeout,    // a live holder kept it longer than the timeout
+  kReentered,  // this very thread holds it (a signal handler interrupted its write)
+  kCorrupted,  // the shared lock state is not one this library wrote
+};
+LockResult lock_writer(Attachment& attachment, std::chrono::milliseconds timeout) noexcept;
+void unlock_writer(Attachment& attachment) noexcept;
 
-// Initialises the lock's state in `storage` (kWriterLockStorage zeroed
-// bytes in the shared mapping). Called once, by the first user, before
-// end_attach.
-sharedmem_error init_writer_lock(Attachment& attachment, void* storage) noexcept;
-LockResult lock_writer(Attachment& attachment, void* storage,
-                       std::chrono::milliseconds timeout) noexcept;
-void unlock_writer(Attachment& attachment, void* storage) noexcept;
+// Bytes of new shared memory the system can still back for this process
+// (free space of the shm file system and the memory cgroup's headroom on
+// Linux, available commit on Windows); UINT64_MAX when no bound is known.
+std::uint64_t memory_headroom() noexcept;
 
-// Largest object size this platform can create (0 = no fixed bound known).
+// Largest core_bytes this platform can map.
 std::uint64_t max_object_size() noexcept;
 
 // "posix" or "windows".

@@ -32,11 +32,19 @@ extern "C" const char* SHAREDMEM_CALL sharedmem_strerror(sharedmem_error error) 
       return "out of shared memory: the system cannot back a segment of this size, or is "
              "out of file handles (on Linux, check the free space of /dev/shm and ulimit -n)";
     case SHAREDMEM_E_TIMEOUT:
-      return "timed out: another process held the segment's lock for too long";
+      return "timed out: another process held the segment's lock for too long, or writers "
+             "never paused long enough for a consistent read";
     case SHAREDMEM_E_UNSUPPORTED:
       return "not supported on this platform";
     case SHAREDMEM_E_SYSTEM:
       return "unexpected operating system error";
+    case SHAREDMEM_E_WOULD_DEADLOCK:
+      return "would deadlock: this thread is already writing this segment (a signal handler "
+             "interrupted the write); nothing was written";
+    case SHAREDMEM_E_CORRUPTED:
+      return "corrupted segment: its shared state was overwritten by another process of this "
+             "user; nothing was changed; close it, and it starts afresh once every user has "
+             "closed it";
     case SHAREDMEM_E_RESERVED_MAX:
       break;
     case SHAREDMEM_E_NOT_ATTACHED:

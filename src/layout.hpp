@@ -25,15 +25,18 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "platform.hpp"
 
 namespace sharedmem::detail {
 
+// Written last, with release order, by the first user: a header without it
+// was never finished (its initialiser died) or is not ours.
 inline constexpr std::uint64_t kMagic = 0x5345'474d'4d48'5353ull;  // "SSHMMGES"
-// The magic while the first user fills in the header: a first user that dies
-// there leaves a header that is ours but unfinished, for the next to reset.
+// Written first by the first user, so that a leftover of an initialiser that
+// died is recognisably ours to reset. It gives no right to take a segment
+// over: only a user the backend proves alone resets anything.
 inline constexpr std::uint64_t kMagicInitialising = 0x5449'4e49'4d48'5353ull;  // "SSHMINIT"
-inline constexpr std::uint32_t kLayoutVersion = 1;
+// 2: the writer lock moved out of the header, into the backend's keeping.
+inline constexpr std::uint32_t kLayoutVersion = 2;
 inline constexpr std::size_t kHeaderBytes = 4096;
 inline constexpr std::size_t kSlotAlignment = 64;
 inline constexpr std::size_t kSlotCount = 2;
@@ -53,7 +56,6 @@ struct Header {
   std::uint64_t capacity;
   std::uint64_t slot_stride;
   std::uint64_t total_bytes;
-  alignas(64) unsigned char writer_lock[platform::kWriterLockStorage];
   alignas(64) std::atomic<std::uint64_t> generation;
   SlotState slots[kSlotCount];
 };

@@ -40,7 +40,7 @@ class DefaultSegment {
       if (std::chrono::steady_clock::now() > deadline) return;
       std::this_thread::yield();
     }
-    close_segment(segment);
+    (void)close_segment(segment);
   }
   DefaultSegment(const DefaultSegment&) = delete;
   DefaultSegment& operator=(const DefaultSegment&) = delete;
@@ -96,7 +96,8 @@ void SHAREDMEM_CALL GetSharedMem(wchar_t* buffer, uint32_t cch) {
   std::uint64_t chars = 0;
   if (use.segment() != nullptr) {
     const std::uint64_t room = static_cast<std::uint64_t>(cch - 1) * sizeof(wchar_t);
-    const std::uint64_t bytes = sharedmem::detail::read_segment(use.segment(), buffer, room);
+    std::uint64_t bytes = 0;
+    (void)sharedmem::detail::read_segment(use.segment(), buffer, room, &bytes);
     chars = (bytes < room ? bytes : room) / sizeof(wchar_t);
   }
   buffer[chars] = L'\0';

@@ -3,12 +3,16 @@
 // lock-free-for-readers consistency protocol described in layout.hpp.
 #include "segment.hpp"
 
+#include <chrono>
 #include <cstring>
+#include <mutex>
 #include <new>
+#include <thread>
 
 #include "copy.hpp"
 #include "fault_injection.hpp"
 #include "layout.hpp"
+#include "platform.hpp"
 
 using sharedmem::detail::Header;
 
@@ -18,6 +22,10 @@ struct sharedmem_segment {
   unsigned char* slot_bytes = nullptr;  // slot i at slot_bytes + i * stride
   std::uint64_t capacity = 0;
   std::uint64_t stride = 0;
+  // The open segments of this process, for the detach at exit (see below).
+  sharedmem_segment* previous = nullptr;
+  sharedmem_segment* next = nullptr;
+  bool detached_at_exit = false;
 };
 
 namespace sharedmem::detail {
@@ -25,6 +33,50 @@ namespace {
 
 // How long a writer waits for a live peer that holds the writer lock.
 constexpr std::chrono::milliseconds kWriterLockTimeout{10'000};
+// How many times an open goes back to the start because the object it found
+// vanished under it (each time, another user left or arrived meanwhile).
+constexpr int kAttachAttempts = 100;
+// A reader retries a torn copy at once this many times, then yields between
+// tries; past kReadGiveUp without one consistent snapshot it gives up.
+constexpr int kReadSpins = 64;
+constexpr std::chrono::milliseconds kReadGiveUp{2'000};
+
+// Every segment this process has open. A process that exits (or unloads the
+// library) without closing them must still count as gone: the destructor of
+// `g_exit_detach` detaches them all, leaving their pages mapped for threads
+// that may still be inside a call. The list head is a plain pointer that is
+// never reset, so nothing is destroyed under those threads.
+std::mutex g_open_mutex;
+sharedmem_segment* g_open_segments = nullptr;
+
+void remember(sharedmem_segment* segment) {
+  const std::lock_guard<std::mutex> lock(g_open_mutex);
+  segment->next = g_open_segments;
+  if (g_open_segments) g_open_segments->previous = segment;
+  g_open_segments = segment;
+}
+
+// True if the exit detach has not taken the segment yet.
+bool forget(sharedmem_segment* segment) {
+  const std::lock_guard<std::mutex> lock(g_open_mutex);
+  if (segment->detached_at_exit) return false;
+  if (segment->previous) segment->previous->next = segment->next;
+  if (segment->next) segment->next->previous = segment->previous;
+  if (g_open_segments == segment) g_open_segments = segment->next;
+  return true;
+}
+
+struct ExitDetach {
+  ~ExitDetach() {
+    const std::lock_guard<std::mutex> lock(g_open_mutex);
+    for (sharedmem_segment* s = g_open_segments; s != nullptr; s = s->next) {
+      if (s->detached_at_exit) continue;
+      s->detached_at_exit = true;
+      (void)platform::detach(*s->attachment, platform::Mapping::kKeep);
+    }
+  }
+};
+ExitDetach g_exit_detach;
 
 bool is_name_char(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
@@ -37,7 +89,7 @@ bool header_is_blank(const unsigned char* bytes, std::size_t size) {
   return true;
 }
 
-// True when the mapping starts with a header of ours (any capacity).
+// True when the mapping starts with a finished header of ours (any capacity).
 bool looks_like_ours(const void* base, std::size_t size) {
   if (size < sizeof(Header)) return false;
   const auto* header = static_cast<const Header*>(base);
@@ -45,36 +97,27 @@ bool looks_like_ours(const void* base, std::size_t size) {
          header->layout_version == kLayoutVersion;
 }
 
-// True when the header is still marked as being initialised. Seen under the
-// attach gate, which an initialiser holds until it is done, that means the
-// initialiser died. (On Windows a waiter can see this: the dead process's
-// gate mutex is abandoned before its handle to the section is closed.)
-bool is_unfinished(const void* base, std::size_t size) {
-  return size >= sizeof(Header) &&
-         static_cast<const Header*>(base)->magic.load(std::memory_order_relaxed) ==
-             kMagicInitialising;
-}
-
-// True when a first user may reset what it found: nothing (a new object), a
-// blank header or one still marked initialising (an earlier first user died
-// before finishing), or a dead segment of ours.
+// True when an object nobody lives in may be reset: nothing (a new object),
+// a blank or unfinished header (a first user died before finishing: it writes
+// the magic last), or a dead segment of ours. Anything else under the name is
+// someone else's object and is left alone.
 bool is_ours_to_reset(const void* base, std::size_t size) {
-  if (size == 0 || looks_like_ours(base, size) || is_unfinished(base, size)) return true;
+  if (size == 0 || looks_like_ours(base, size)) return true;
+  if (size >= sizeof(Header) &&
+      static_cast<const Header*>(base)->magic.load(std::memory_order_relaxed) ==
+          kMagicInitialising)
+    return true;
   return header_is_blank(static_cast<const unsigned char*>(base),
                          size < sizeof(Header) ? size : sizeof(Header));
 }
 
-// Resets what a first user found to zeros and writes a fresh header.
-// Anything not ours to reset is someone else's object and is not touched.
+// Writes a fresh header into an object this process alone uses.
 sharedmem_error initialise(platform::Attachment& attachment, std::uint64_t capacity,
                            const Geometry& geometry) {
-  if (!is_ours_to_reset(platform::mapped_base(attachment), platform::mapped_size(attachment))) {
-    platform::keep_object_on_detach(attachment);
-    return SHAREDMEM_E_INCOMPATIBLE;
-  }
-
-  if (sharedmem_error e = platform::reset_object(attachment, geometry.total_bytes)) return e;
-  auto* header = static_cast<Header*>(platform::mapped_base(attachment));
+  if (sharedmem_error e =
+          platform::initialise_object(attachment, static_cast<std::size_t>(geometry.total_bytes)))
+    return e;
+  auto* header = static_cast<Header*>(platform::core_base(attachment));
   header->magic.store(kMagicInitialising, std::memory_order_relaxed);
   // A death can strike at any instruction, like a signal: keep the compiler
   // from moving the field stores before the marker.
@@ -85,15 +128,14 @@ sharedmem_error initialise(platform::Attachment& attachment, std::uint64_t capac
   header->capacity = capacity;
   header->slot_stride = geometry.slot_stride;
   header->total_bytes = geometry.total_bytes;
-  if (sharedmem_error e = platform::init_writer_lock(attachment, header->writer_lock)) return e;
   header->magic.store(kMagic, std::memory_order_release);
   return SHAREDMEM_OK;
 }
 
 // Checks a segment that live peers already use.
 sharedmem_error check_existing(const platform::Attachment& attachment, std::uint64_t capacity) {
-  const std::size_t size = platform::mapped_size(attachment);
-  const void* base = platform::mapped_base(attachment);
+  const std::size_t size = platform::core_size(attachment);
+  const void* base = platform::core_base(attachment);
   if (!looks_like_ours(base, size)) return SHAREDMEM_E_INCOMPATIBLE;
   const auto* header = static_cast<const Header*>(base);
   if (header->header_bytes != kHeaderBytes) return SHAREDMEM_E_INCOMPATIBLE;
@@ -103,6 +145,28 @@ sharedmem_error check_existing(const platform::Attachment& attachment, std::uint
     return SHAREDMEM_E_INCOMPATIBLE;
   if (header->capacity != capacity) return SHAREDMEM_E_SIZE_MISMATCH;
   return SHAREDMEM_OK;
+}
+
+// Attaches to `name`, creating it only when the system can back it.
+platform::AttachResult attach(platform::AttachRequest& request, std::uint64_t& headroom) {
+  for (int attempt = 0; attempt < kAttachAttempts; ++attempt) {
+    request.may_create = false;
+    platform::AttachResult result = platform::begin_attach(request);
+    if (result.status == platform::AttachStatus::kAbsent) {
+      headroom = platform::memory_headroom();
+      if (request.core_bytes > headroom) {
+        result.status = platform::AttachStatus::kFailed;
+        result.error = SHAREDMEM_E_NO_MEMORY;
+        return result;
+      }
+      request.may_create = true;
+      result = platform::begin_attach(request);
+    }
+    if (result.status != platform::AttachStatus::kVanished) return result;
+  }
+  platform::AttachResult gave_up;
+  gave_up.error = SHAREDMEM_E_SYSTEM;
+  return gave_up;
 }
 
 }  // namespace
@@ -128,41 +192,65 @@ sharedmem_error open_segment(const char* name, std::uint64_t capacity, std::uint
 
   auto segment = std::unique_ptr<sharedmem_segment>(new (std::nothrow) sharedmem_segment);
   if (!segment) return SHAREDMEM_E_NO_MEMORY;
-  platform::OpenResult opened =
-      platform::begin_attach(name, static_cast<std::size_t>(geometry.total_bytes), flags);
-  if (opened.error) return opened.error;
-  platform::Attachment& attachment = *opened.attachment;
-  if (opened.first) platform::fault_point("attach_before_init");
-  const bool take_over =
-      opened.first ||
-      is_unfinished(platform::mapped_base(attachment), platform::mapped_size(attachment));
-  const sharedmem_error checked = take_over ? initialise(attachment, capacity, geometry)
-                                            : check_existing(attachment, capacity);
-  if (checked) return checked;  // the attachment's destructor detaches
+  platform::AttachRequest request;
+  request.name = name;
+  request.global_scope = (flags & SHAREDMEM_SCOPE_GLOBAL) != 0;
+  request.core_bytes = static_cast<std::size_t>(geometry.total_bytes);
+  std::uint64_t headroom = UINT64_MAX;
+  platform::AttachResult attached = attach(request, headroom);
+  if (attached.status != platform::AttachStatus::kAttached) return attached.error;
+  platform::Attachment& attachment = *attached.attachment;
+
+  if (attached.must_initialise) {
+    platform::fault_point("attach_before_init");
+    const std::size_t found = platform::core_size(attachment);
+    if (!is_ours_to_reset(platform::core_base(attachment), found))
+      return SHAREDMEM_E_INCOMPATIBLE;  // the attachment's destructor leaves it as it was
+    // Growing a leftover needs memory too (its own pages are freed first).
+    if (found < geometry.total_bytes) {
+      if (headroom == UINT64_MAX) headroom = platform::memory_headroom();
+      if (geometry.total_bytes - found > headroom) return SHAREDMEM_E_NO_MEMORY;
+    }
+    if (sharedmem_error e = initialise(attachment, capacity, geometry)) return e;
+  } else if (sharedmem_error e = check_existing(attachment, capacity)) {
+    return e;
+  }
   platform::end_attach(attachment);
 
-  segment->header = static_cast<Header*>(platform::mapped_base(attachment));
-  segment->slot_bytes = static_cast<unsigned char*>(platform::mapped_base(attachment)) + kHeaderBytes;
+  segment->header = static_cast<Header*>(platform::core_base(attachment));
+  segment->slot_bytes = static_cast<unsigned char*>(platform::core_base(attachment)) + kHeaderBytes;
   segment->capacity = capacity;
   segment->stride = geometry.slot_stride;
-  segment->attachment = std::move(opened.attachment);
+  segment->attachment = std::move(attached.attachment);
+  remember(segment.get());
   *out = segment.release();
   return SHAREDMEM_OK;
 }
 
-void close_segment(sharedmem_segment* segment) { delete segment; }
+sharedmem_error close_segment(sharedmem_segment* segment) {
+  if (segment == nullptr) return SHAREDMEM_OK;
+  sharedmem_error result = SHAREDMEM_OK;
+  if (forget(segment)) {
+    result = platform::detach(*segment->attachment, platform::Mapping::kUnmap);
+    delete segment;
+  }
+  // Otherwise the exit detach took it and threads may still use its pages.
+  return result;
+}
 
 sharedmem_error write_segment(sharedmem_segment* segment, const void* data, std::uint64_t size,
                               CopyIn copy_in) {
   Header& header = *segment->header;
-  switch (platform::lock_writer(*segment->attachment, header.writer_lock, kWriterLockTimeout)) {
+  switch (platform::lock_writer(*segment->attachment, kWriterLockTimeout)) {
     case platform::LockResult::kAcquired:
     case platform::LockResult::kOwnerDied:  // its half-written slot is not current
       break;
     case platform::LockResult::kTimeout:
       return SHAREDMEM_E_TIMEOUT;
-    case platform::LockResult::kError:
-      return SHAREDMEM_E_SYSTEM;
+    case platform::LockResult::kReentered:
+      return SHAREDMEM_E_WOULD_DEADLOCK;
+    case platform::LockResult::kCorrupted:
+      return SHAREDMEM_E_CORRUPTED;
   }
   platform::fault_point("write_locked");
   const std::uint64_t generation = header.generation.load(std::memory_order_relaxed);
@@ -180,25 +268,43 @@ sharedmem_error write_segment(sharedmem_segment* segment, const void* data, std:
   slot.length.store(length, std::memory_order_relaxed);
   slot.seq.store(begin + 1, std::memory_order_release);
   header.generation.store(generation + 1, std::memory_order_release);
-  platform::unlock_writer(*segment->attachment, header.writer_lock);
+  platform::unlock_writer(*segment->attachment);
   return SHAREDMEM_OK;
 }
 
-std::uint64_t read_segment(const sharedmem_segment* segment, void* buffer,
-                           std::uint64_t buffer_size) {
+sharedmem_error read_segment(const sharedmem_segment* segment, void* buffer,
+                             std::uint64_t buffer_size, std::uint64_t* value_size) {
   const Header& header = *segment->header;
-  for (;;) {
+  const std::uint64_t first_generation = header.generation.load(std::memory_order_relaxed);
+  std::chrono::steady_clock::time_point give_up{};
+  for (int attempt = 0;; ++attempt) {
     const std::uint64_t generation = header.generation.load(std::memory_order_acquire);
     const std::size_t current = generation % kSlotCount;
     const SlotState& slot = header.slots[current];
     const std::uint64_t seq = slot.seq.load(std::memory_order_acquire);
-    if (seq & 1) continue;  // lapped by two writers: the other slot is newer
-    std::uint64_t length = slot.length.load(std::memory_order_relaxed);
-    if (length > segment->capacity) length = segment->capacity;  // torn; seq check retries
-    const std::uint64_t copied = length < buffer_size ? length : buffer_size;
-    copy_out(buffer, segment->slot_bytes + current * segment->stride, copied);
-    std::atomic_thread_fence(std::memory_order_acquire);
-    if (slot.seq.load(std::memory_order_relaxed) == seq) return length;
+    if ((seq & 1) == 0) {  // odd: lapped by two writers, the other slot is newer
+      std::uint64_t length = slot.length.load(std::memory_order_relaxed);
+      if (length > segment->capacity) length = segment->capacity;  // torn; seq check retries
+      const std::uint64_t copied = length < buffer_size ? length : buffer_size;
+      copy_out(buffer, segment->slot_bytes + current * segment->stride, copied);
+      std::atomic_thread_fence(std::memory_order_acquire);
+      if (slot.seq.load(std::memory_order_relaxed) == seq) {
+        *value_size = length;
+        return SHAREDMEM_OK;
+      }
+    }
+    // Retries are bounded: a header whose sequence numbers were scribbled on
+    // would otherwise keep a reader spinning forever.
+    if (attempt < kReadSpins) continue;
+    std::this_thread::yield();
+    if (attempt == kReadSpins) {
+      give_up = std::chrono::steady_clock::now() + kReadGiveUp;
+    } else if (attempt % 64 == 0 && std::chrono::steady_clock::now() > give_up) {
+      // No write completed meanwhile: nobody can fix this state but a reset.
+      return header.generation.load(std::memory_order_relaxed) == first_generation
+                 ? SHAREDMEM_E_CORRUPTED
+                 : SHAREDMEM_E_TIMEOUT;
+    }
   }
 }
 
@@ -218,7 +324,7 @@ sharedmem_error SHAREDMEM_CALL sharedmem_open(const char* name, uint64_t capacit
 }
 
 void SHAREDMEM_CALL sharedmem_close(sharedmem_segment* segment) {
-  sharedmem::detail::close_segment(segment);
+  (void)sharedmem::detail::close_segment(segment);
 }
 
 uint64_t SHAREDMEM_CALL sharedmem_capacity(const sharedmem_segment* segment) {
@@ -236,9 +342,10 @@ sharedmem_error SHAREDMEM_CALL sharedmem_read(const sharedmem_segment* segment, 
                                               uint64_t buffer_size, uint64_t* value_size) {
   if (segment == nullptr || (buffer == nullptr && buffer_size != 0))
     return SHAREDMEM_E_INVALID_ARGUMENT;
-  const std::uint64_t size = sharedmem::detail::read_segment(segment, buffer, buffer_size);
-  if (value_size) *value_size = size;
-  return SHAREDMEM_OK;
+  std::uint64_t size = 0;
+  const sharedmem_error e = sharedmem::detail::read_segment(segment, buffer, buffer_size, &size);
+  if (value_size) *value_size = e == SHAREDMEM_OK ? size : 0;
+  return e;
 }
 
 }  // extern "C"

@@ -163,13 +163,19 @@ BOOST_AUTO_TEST_CASE(capacity_mismatch_is_refused) {
 // Tests that every error code has its own message and unknown codes are named.
 BOOST_AUTO_TEST_CASE(every_error_has_a_distinct_message) {
   std::set<std::string> messages;
-  for (int code = SHAREDMEM_OK; code <= SHAREDMEM_E_NOT_ATTACHED; ++code) {
+  std::vector<int> codes;
+  for (int code = SHAREDMEM_OK; code <= SHAREDMEM_E_NOT_ATTACHED; ++code) codes.push_back(code);
+  codes.push_back(SHAREDMEM_E_WOULD_DEADLOCK);
+  codes.push_back(SHAREDMEM_E_CORRUPTED);
+  for (int code : codes) {
     const char* message = sharedmem_strerror(static_cast<sharedmem_error>(code));
     BOOST_TEST_REQUIRE(message != nullptr);
     BOOST_TEST(std::strlen(message) > 5u);
+    BOOST_TEST(std::string(message) != sharedmem_strerror(static_cast<sharedmem_error>(1000)),
+               "code " << code << " has a message of its own");
     messages.insert(message);
   }
-  BOOST_TEST(messages.size() == static_cast<std::size_t>(SHAREDMEM_E_NOT_ATTACHED + 1));
+  BOOST_TEST(messages.size() == codes.size());
   volatile int unknown = 1000;  // as a newer peer's code would arrive
   BOOST_TEST(std::string(sharedmem_strerror(static_cast<sharedmem_error>(unknown)))
                  .find("unknown") != std::string::npos);

@@ -267,7 +267,7 @@ BOOST_AUTO_TEST_CASE(posix_object_shorter_than_its_header_is_refused) {
   BOOST_TEST_REQUIRE(::fstat(fd, &status) == 0);
   for (off_t size : {off_t{100}, off_t{4096}, status.st_size - 1}) {
     BOOST_TEST_REQUIRE(::ftruncate(fd, size) == 0);
-    BOOST_TEST(try_open(name, 64) == SHAREDMEM_E_INCOMPATIBLE, "object of " << size << " bytes");
+    BOOST_TEST(try_open(name, 64) == SHAREDMEM_E_INCOMPATIBLE, "object of " << size << " bytes: " << try_open(name, 64));
   }
   BOOST_TEST_REQUIRE(::ftruncate(fd, status.st_size) == 0);
   ::close(fd);

@@ -59,10 +59,18 @@ typedef enum sharedmem_error {
   SHAREDMEM_E_TIMEOUT = 10,
   /* The request is valid but not supported on this platform. */
   SHAREDMEM_E_UNSUPPORTED = 11,
-  /* Another operating system error; see the message. */
+  /* Another operating system error. */
   SHAREDMEM_E_SYSTEM = 12,
   /* The default segment is detached: the library is being unloaded. */
   SHAREDMEM_E_NOT_ATTACHED = 13,
+  /* 14..17 are reserved for the versions/waiting and in-place segment APIs. */
+  /* This thread already holds the segment's writer lock: a signal handler
+   * interrupted a write on this thread and wrote itself. Nothing was written. */
+  SHAREDMEM_E_WOULD_DEADLOCK = 18,
+  /* The segment's shared state is damaged (another process of this user
+   * wrote over it): no consistent value or usable lock could be had. Nothing
+   * was changed. Close it; once every user has closed it, it starts afresh. */
+  SHAREDMEM_E_CORRUPTED = 19,
   /* Not an error: keeps the enum 32 bits wide, so that C++ callers may hold
    * any code a newer library returns (and sharedmem_strerror names it). */
   SHAREDMEM_E_RESERVED_MAX = 0x7fffffff

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
-// POSIX implementation of the platform seam: Boost.Interprocess
-// shared_memory_object and mapped_region for the object and its mapping, and
-// open-file-description (OFD) locks for the Windows lifetime rule.
+// POSIX (Linux) implementation of the platform seam: Boost.Interprocess
+// shared_memory_object to create, open and remove the object; mmap for the
+// mapping; open-file-description (OFD) locks for the Windows lifetime rule;
+// a robust process-shared mutex, kept past the core's bytes, as writer lock.
 //
 // POSIX shm outlives its users, so the lifetime is ours to keep. Every
 // attachment holds its own open file description (OFD) of the object and
@@ -10,10 +11,17 @@
 // - byte 0, the gate, exclusive while a process attaches or detaches, so
 //   "am I first/last" and what follows (initialise, unlink) are atomic;
 // - byte 1, the user lock, held shared by every attached process. Under the
-//   gate, getting it exclusively means there is no other live user.
+//   gate, getting it exclusively proves there is no other live user.
 // OFD locks, unlike classic fcntl locks, belong to the description rather
 // than the process, so closing another descriptor of the same file never
-// drops them, and two attachments in one process count as two users.
+// drops them, and two attachments in one process count as two users. (A
+// BSD or macOS backend, which has no OFD locks, would need another proof of
+// "no other user": that is the one thing this file relies on Linux for.)
+//
+// Object layout: [0, core bytes) is the core's; the last kLockBytes hold the
+// writer mutex. Nothing is sized or written before the gate proves who is
+// alone, and nothing is removed except by a proven last user under the gate.
+#include <dirent.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
@@ -24,10 +32,13 @@
 #include <unistd.h>
 
 #include <boost/interprocess/exceptions.hpp>
-#include <boost/interprocess/mapped_region.hpp>
 #include <boost/interprocess/shared_memory_object.hpp>
+#include <atomic>
 #include <cerrno>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <mutex>
 #include <new>
 #include <thread>
 
@@ -41,8 +52,17 @@ namespace {
 
 constexpr off_t kGateByte = 0;
 constexpr off_t kUserByte = 1;
+// The writer mutex's bytes at the end of the object.
+constexpr std::size_t kLockBytes = 64;
+static_assert(sizeof(pthread_mutex_t) <= kLockBytes);
 // How long attach and detach wait for a live peer holding the gate.
 constexpr std::chrono::milliseconds kGateTimeout{10'000};
+// Where glibc keeps POSIX shared memory objects.
+constexpr const char* kShmDirectory = "/dev/shm";
+// Sweeping dead objects: at most this many of this user's names are looked
+// at per sweep, and a process sweeps at most once per interval.
+constexpr int kSweepLimit = 256;
+constexpr std::chrono::seconds kSweepInterval{1};
 
 // Sets (F_RDLCK/F_WRLCK) or clears (F_UNLCK) an OFD lock on one byte without
 // waiting. Returns 0 or errno (EAGAIN when another description holds it).
@@ -87,18 +107,116 @@ sharedmem_error from_errno(int error) {
   }
 }
 
-// The same for shm_open, where the name is what EINVAL and ENAMETOOLONG
-// are about, and EACCES means the object exists and is another user's.
-sharedmem_error from_open_errno(int error) {
+std::string path_of(const std::string& os_name) { return kShmDirectory + os_name; }
+
+// What stands under the name when opening it failed or found no regular
+// file: something another user made (NOT_OWNER), or something of ours that
+// is not a segment (INCOMPATIBLE): a directory, a symlink, a socket, a FIFO.
+sharedmem_error classify_squat(const std::string& os_name) {
+  struct stat status {};
+  if (::lstat(path_of(os_name).c_str(), &status) != 0) return SHAREDMEM_E_SYSTEM;
+  return status.st_uid == ::geteuid() ? SHAREDMEM_E_INCOMPATIBLE : SHAREDMEM_E_NOT_OWNER;
+}
+
+// shm_open's errors, where the name is what ENAMETOOLONG is about, EACCES
+// means the object exists and is another user's, and the rest mean something
+// other than an object stands there (glibc turns EISDIR into EINVAL; ELOOP
+// is a symlink, ENXIO a socket).
+sharedmem_error from_open_errno(int error, const std::string& os_name) {
   switch (error) {
     case EACCES:
       return SHAREDMEM_E_NOT_OWNER;
-    case EINVAL:
     case ENAMETOOLONG:
       return SHAREDMEM_E_INVALID_NAME;
+    case EINVAL:
+    case EISDIR:
+    case ELOOP:
+    case ENXIO:
+    case ENODEV:
+    case ENOTDIR:
+      return classify_squat(os_name);
     default:
       return from_errno(error);
   }
+}
+
+// The mutex kind glibc records for our writer mutex, learnt from a mutex
+// initialised here with the same attributes: a shared mutex whose kind
+// differs was not written by this library and is refused before glibc acts
+// on it (a corrupt kind can make glibc abort).
+int init_writer_mutex(pthread_mutex_t* mutex) {
+  pthread_mutexattr_t attributes;
+  int error = ::pthread_mutexattr_init(&attributes);
+  if (error != 0) return error;
+  error = ::pthread_mutexattr_setpshared(&attributes, PTHREAD_PROCESS_SHARED);
+  if (error == 0) error = ::pthread_mutexattr_setrobust(&attributes, PTHREAD_MUTEX_ROBUST);
+  // Error checking: a thread that locks it again (from a signal handler that
+  // interrupted its write) gets EDEADLK instead of deadlocking on itself.
+  if (error == 0) error = ::pthread_mutexattr_settype(&attributes, PTHREAD_MUTEX_ERRORCHECK);
+  if (error == 0) error = ::pthread_mutex_init(mutex, &attributes);
+  ::pthread_mutexattr_destroy(&attributes);
+  return error;
+}
+
+#if defined(__GLIBC__)
+int expected_mutex_kind() {
+  static const int kind = [] {
+    pthread_mutex_t probe;
+    std::memset(&probe, 0, sizeof probe);
+    return init_writer_mutex(&probe) == 0 ? probe.__data.__kind : -1;
+  }();
+  return kind;
+}
+
+bool mutex_looks_ours(const pthread_mutex_t* mutex) {
+  const int kind = __atomic_load_n(&mutex->__data.__kind, __ATOMIC_RELAXED);
+  return kind == expected_mutex_kind() && kind != -1;
+}
+#else
+bool mutex_looks_ours(const pthread_mutex_t*) { return true; }
+#endif
+
+int timed_lock(pthread_mutex_t* mutex, std::chrono::milliseconds timeout) {
+  // A monotonic deadline where glibc offers one, so that setting the clock
+  // neither stretches nor cuts the wait. (ThreadSanitizer models only
+  // pthread_mutex_timedlock.)
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || __GLIBC_MINOR__ >= 30) && \
+    !defined(__SANITIZE_THREAD__)
+  const clockid_t clock = CLOCK_MONOTONIC;
+#else
+  const clockid_t clock = CLOCK_REALTIME;
+#endif
+  struct timespec deadline {};
+  ::clock_gettime(clock, &deadline);
+  const auto ms = timeout.count();
+  deadline.tv_sec += static_cast<time_t>(ms / 1000);
+  deadline.tv_nsec += static_cast<long>((ms % 1000) * 1'000'000);
+  if (deadline.tv_nsec >= 1'000'000'000) {
+    deadline.tv_sec += 1;
+    deadline.tv_nsec -= 1'000'000'000;
+  }
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || __GLIBC_MINOR__ >= 30) && \
+    !defined(__SANITIZE_THREAD__)
+  return ::pthread_mutex_clocklock(mutex, clock, &deadline);
+#else
+  return ::pthread_mutex_timedlock(mutex, &deadline);
+#endif
+}
+
+// posix_fallocate restarts from scratch when a signal interrupts it, so a
+// steady signal (a profiler's timer) could keep it from ever finishing:
+// block the catchable signals for the call. SIGKILL and SIGSTOP still act.
+int reserve(int fd, off_t size) {
+  sigset_t all;
+  sigset_t previous;
+  ::sigfillset(&all);
+  const bool masked = ::pthread_sigmask(SIG_BLOCK, &all, &previous) == 0;
+  int error;
+  do {
+    error = ::posix_fallocate(fd, 0, size);
+  } while (error == EINTR && !masked);
+  if (masked) ::pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+  return error;
 }
 
 }  // namespace
@@ -106,78 +224,232 @@ sharedmem_error from_open_errno(int error) {
 struct Attachment {
   std::string os_name;
   bip::shared_memory_object object;
-  bip::mapped_region region;
-  pid_t attached_pid = ::getpid();
-  bool joined = false;      // holds the user lock: a share of the lifetime
-  bool keep_object = false;  // never unlink: the object is not ours
+  void* base = nullptr;  // the whole object, mapped
+  std::size_t mapped = 0;
   bool gate_held = false;
+  bool joined = false;          // holds the user lock: a share of the lifetime
+  bool established = false;     // initialised or checked by the core: ours to remove
   bool user_exclusive = false;  // first user, until end_attach downgrades
+  bool keep_mapping = false;    // detached with Mapping::kKeep: never unmap
+  // Fork support (see the registry below).
+  Attachment* previous = nullptr;
+  Attachment* next = nullptr;
+  int fork_fd = -1;
 
   int fd() const noexcept { return object.get_mapping_handle().handle; }
 
-  sharedmem_error map(std::size_t size) {
-    region = bip::mapped_region();
-    if (size == 0) return SHAREDMEM_OK;
-    try {
-      bip::mapped_region mapped(object, bip::read_write, 0, size);
-      region.swap(mapped);
-      return SHAREDMEM_OK;
-    } catch (const bip::interprocess_exception& e) {
-      return from_errno(e.get_native_error());
-    }
+  pthread_mutex_t* writer() const noexcept {
+    return reinterpret_cast<pthread_mutex_t*>(static_cast<unsigned char*>(base) + mapped -
+                                              kLockBytes);
   }
 
-  ~Attachment() {
-    region = bip::mapped_region();
-    // A forked child shares its parent's description and locks: only the
-    // process that attached may decide whether it is the last user.
-    if (attached_pid == ::getpid() && fd() >= 0) {
-      if (joined && !keep_object && (gate_held || take_gate(fd()) == SHAREDMEM_OK)) {
-        gate_held = true;
-        if (ofd_lock(fd(), kUserByte, F_WRLCK) == 0) {
-          fault_point("detach_before_unlink");
-          bip::shared_memory_object::remove(os_name.c_str());
-          fault_point("detach_after_unlink");
-        }
-      }
-      // If the gate was not had in time, the object stays: its next first
-      // user resets it, so the lifetime rule still holds for content.
-      //
-      // Unlock explicitly rather than leave it to close(): a child forked
-      // without exec shares this description, so closing our descriptor
-      // would release nothing while the child lives, and the gate would
-      // stay shut for everyone.
-      ofd_lock(fd(), kUserByte, F_UNLCK);
-      if (gate_held) ofd_lock(fd(), kGateByte, F_UNLCK);
-    }
+  void unmap() noexcept {
+    if (base != nullptr) ::munmap(base, mapped);
+    base = nullptr;
+    mapped = 0;
+  }
+
+  sharedmem_error map(std::size_t size) {
+    unmap();
+    if (size == 0) return SHAREDMEM_OK;
+    void* address = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd(), 0);
+    if (address == MAP_FAILED) return from_errno(errno);
+    base = address;
+    mapped = size;
+    return SHAREDMEM_OK;
   }
 };
 
-void AttachmentDeleter::operator()(Attachment* attachment) const noexcept { delete attachment; }
+namespace {
 
-OpenResult begin_attach(const std::string& name, std::size_t size, std::uint32_t flags) {
-  (void)size;  // POSIX objects are created empty and sized by reset_object
-  OpenResult result;
-  if (flags & SHAREDMEM_SCOPE_GLOBAL) {
+// Established attachments, so that a child forked without exec becomes a
+// user in its own right: before fork, each gets a new open file description
+// of its object holding a shared user lock; the child swaps it in for the
+// description it shares with the parent (so neither's detach can release the
+// other's share), the parent closes its copy.
+std::mutex g_registry_mutex;
+Attachment* g_registry = nullptr;
+std::once_flag g_fork_handlers_once;
+
+void fork_prepare() {
+  g_registry_mutex.lock();
+  for (Attachment* a = g_registry; a != nullptr; a = a->next) {
+    char path[64];
+    std::snprintf(path, sizeof path, "/proc/self/fd/%d", a->fd());
+    const int fd = ::open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0) continue;
+    // We hold a shared lock on the user byte, so nobody holds it exclusively.
+    if (ofd_lock(fd, kUserByte, F_RDLCK) != 0) {
+      ::close(fd);
+      continue;
+    }
+    a->fork_fd = fd;
+  }
+}
+
+void fork_parent() {
+  for (Attachment* a = g_registry; a != nullptr; a = a->next) {
+    if (a->fork_fd >= 0) ::close(a->fork_fd);  // the child's copy keeps its lock
+    a->fork_fd = -1;
+  }
+  g_registry_mutex.unlock();
+}
+
+void fork_child() {
+  for (Attachment* a = g_registry; a != nullptr; a = a->next) {
+    if (a->fork_fd >= 0) {
+      // Atomically closes the child's copy of the parent's description.
+      (void)::dup2(a->fork_fd, a->fd());
+      ::close(a->fork_fd);
+    } else {
+      a->joined = false;  // no description of our own: not a user, never removes
+    }
+    a->fork_fd = -1;
+  }
+  g_registry_mutex.unlock();
+}
+
+void register_attachment(Attachment& attachment) {
+  std::call_once(g_fork_handlers_once,
+                 [] { ::pthread_atfork(fork_prepare, fork_parent, fork_child); });
+  const std::lock_guard<std::mutex> lock(g_registry_mutex);
+  attachment.next = g_registry;
+  if (g_registry) g_registry->previous = &attachment;
+  g_registry = &attachment;
+}
+
+void unregister_attachment(Attachment& attachment) {
+  const std::lock_guard<std::mutex> lock(g_registry_mutex);
+  if (attachment.previous) attachment.previous->next = attachment.next;
+  if (attachment.next) attachment.next->previous = attachment.previous;
+  if (g_registry == &attachment) g_registry = attachment.next;
+  attachment.previous = attachment.next = nullptr;
+}
+
+bool is_registered(const Attachment& attachment) {
+  return attachment.previous != nullptr || g_registry == &attachment;
+}
+
+// Removes this user's objects that no process uses any more (every user was
+// killed), which would otherwise stay until the next user of their name.
+// Safe against racing users: an object is removed only while we hold its
+// gate and its user lock exclusively and its name still names it; all
+// removals by this library happen under the gate, so the name cannot change
+// meanwhile.
+void sweep_dead_objects() {
+  static std::atomic<std::int64_t> last_sweep{0};
+  const std::int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
+                               std::chrono::steady_clock::now().time_since_epoch())
+                               .count();
+  std::int64_t previous = last_sweep.load();
+  if (previous != 0 && now - previous < kSweepInterval.count()) return;
+  if (!last_sweep.compare_exchange_strong(previous, now)) return;
+
+  DIR* directory = ::opendir(kShmDirectory);
+  if (directory == nullptr) return;
+  const std::string prefix = "sharedmem." + std::to_string(::geteuid()) + ".";
+  int looked_at = 0;
+  while (const dirent* entry = ::readdir(directory)) {
+    if (std::strncmp(entry->d_name, prefix.c_str(), prefix.size()) != 0) continue;
+    if (++looked_at > kSweepLimit) break;
+    const int fd = ::openat(::dirfd(directory), entry->d_name,
+                            O_RDWR | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0) continue;
+    struct stat status {};
+    struct stat named {};
+    if (::fstat(fd, &status) == 0 && S_ISREG(status.st_mode) && status.st_uid == ::geteuid() &&
+        (status.st_mode & 077) == 0 && ofd_lock(fd, kGateByte, F_WRLCK) == 0) {
+      if (ofd_lock(fd, kUserByte, F_WRLCK) == 0 &&
+          ::fstatat(::dirfd(directory), entry->d_name, &named, AT_SYMLINK_NOFOLLOW) == 0 &&
+          named.st_ino == status.st_ino && named.st_dev == status.st_dev)
+        ::unlinkat(::dirfd(directory), entry->d_name, 0);
+      ofd_lock(fd, kUserByte, F_UNLCK);
+      ofd_lock(fd, kGateByte, F_UNLCK);
+    }
+    ::close(fd);
+  }
+  ::closedir(directory);
+}
+
+// The last step of every detach: under the gate, a user that gets the user
+// lock exclusively is the last one and removes the object.
+sharedmem_error leave(Attachment& a) noexcept {
+  sharedmem_error result = SHAREDMEM_OK;
+  if (a.fd() < 0) return result;
+  if (a.joined && a.established) {
+    if (!a.gate_held) {
+      result = take_gate(a.fd());
+      a.gate_held = result == SHAREDMEM_OK;
+    }
+    if (a.gate_held && ofd_lock(a.fd(), kUserByte, F_WRLCK) == 0) {
+      fault_point("detach_before_unlink");
+      if (::shm_unlink(a.os_name.c_str()) != 0 && errno != ENOENT) result = from_errno(errno);
+      fault_point("detach_after_unlink");
+    }
+    // Without the gate in time the object stays: its next first user resets
+    // it, so no content passes on.
+  }
+  // Unlock explicitly rather than leave it to close(): a child forked
+  // without exec may still share this description.
+  if (a.joined) ofd_lock(a.fd(), kUserByte, F_UNLCK);
+  if (a.gate_held) ofd_lock(a.fd(), kGateByte, F_UNLCK);
+  a.joined = false;
+  a.gate_held = false;
+  return result;
+}
+
+}  // namespace
+
+void AttachmentDeleter::operator()(Attachment* attachment) const noexcept {
+  if (attachment == nullptr) return;
+  (void)detach(*attachment, Mapping::kUnmap);
+  delete attachment;
+}
+
+sharedmem_error detach(Attachment& attachment, Mapping mapping) noexcept {
+  if (is_registered(attachment)) unregister_attachment(attachment);
+  const sharedmem_error result = leave(attachment);
+  if (mapping == Mapping::kKeep) attachment.keep_mapping = true;
+  if (!attachment.keep_mapping) attachment.unmap();
+  return result;
+}
+
+AttachResult begin_attach(const AttachRequest& request) {
+  AttachResult result;
+  if (request.global_scope) {
     result.error = SHAREDMEM_E_UNSUPPORTED;
     return result;
   }
-  // Per-user namespace: other users get their own object, as each Windows
-  // session gets its own Local\ namespace.
-  const std::string os_name = "/sharedmem." + std::to_string(::geteuid()) + "." + name;
-
-  for (;;) {
+  try {
+    // Per-user namespace: other users get their own object, as each Windows
+    // session gets its own Local\ namespace.
     auto attachment = AttachmentPtr(new Attachment);
-    attachment->os_name = os_name;
+    attachment->os_name = "/sharedmem." + std::to_string(::geteuid()) + "." + request.name;
+    const char* os_name = attachment->os_name.c_str();
     try {
-      bip::permissions owner_only(0600);
-      bip::shared_memory_object object(bip::open_or_create, os_name.c_str(), bip::read_write,
-                                       owner_only);
-      attachment->object.swap(object);
-    } catch (const bip::interprocess_exception& e) {
-      const int error = e.get_native_error();
-      result.error = from_open_errno(error);
-      return result;
+      bip::shared_memory_object existing(bip::open_only, os_name, bip::read_write);
+      attachment->object.swap(existing);
+    } catch (const bip::interprocess_exception& open_error) {
+      if (open_error.get_native_error() != ENOENT) {
+        result.error = from_open_errno(open_error.get_native_error(), attachment->os_name);
+        return result;
+      }
+      if (!request.may_create) {
+        result.status = AttachStatus::kAbsent;
+        return result;
+      }
+      try {
+        bip::shared_memory_object created(bip::create_only, os_name, bip::read_write,
+                                          bip::permissions(0600));
+        attachment->object.swap(created);
+      } catch (const bip::interprocess_exception& create_error) {
+        if (create_error.get_native_error() == EEXIST) {
+          result.status = AttachStatus::kVanished;  // someone created it first: look again
+          return result;
+        }
+        result.error = from_open_errno(create_error.get_native_error(), attachment->os_name);
+        return result;
+      }
     }
     const int fd = attachment->fd();
 
@@ -190,6 +462,10 @@ OpenResult begin_attach(const std::string& name, std::size_t size, std::uint32_t
       result.error = SHAREDMEM_E_NOT_OWNER;
       return result;
     }
+    if (!S_ISREG(status.st_mode)) {
+      result.error = SHAREDMEM_E_INCOMPATIBLE;
+      return result;
+    }
 
     fault_point("attach_before_gate");
     if (sharedmem_error e = take_gate(fd)) {
@@ -199,12 +475,17 @@ OpenResult begin_attach(const std::string& name, std::size_t size, std::uint32_t
     attachment->gate_held = true;
     fault_point("attach_gate_held");
     // The last user of this object may have unlinked it while we waited for
-    // the gate; a newer object may stand under the name by now. Start over.
-    if (::fstat(fd, &status) != 0 || status.st_nlink == 0) continue;
+    // the gate; a newer object may stand under the name by now.
+    if (::fstat(fd, &status) != 0 || status.st_nlink == 0) {
+      result.status = AttachStatus::kVanished;
+      return result;
+    }
 
     if (ofd_lock(fd, kUserByte, F_WRLCK) == 0) {
       attachment->user_exclusive = true;
-      result.first = true;
+      result.must_initialise = true;
+      // About to create or reset a segment: first reclaim what dead users left.
+      sweep_dead_objects();
     } else if (int error = ofd_lock(fd, kUserByte, F_RDLCK)) {
       result.error = from_errno(error);
       return result;
@@ -213,17 +494,38 @@ OpenResult begin_attach(const std::string& name, std::size_t size, std::uint32_t
     // Map exactly the size the object has, never more, so that no access to
     // the mapping can run past the end of the object (SIGBUS).
     if (sharedmem_error e = attachment->map(static_cast<std::size_t>(status.st_size))) {
-      // A first user that cannot look inside cannot tell ours from foreign.
-      attachment->keep_object = result.first;
       result.error = e;
       return result;
     }
+    result.status = AttachStatus::kAttached;
     result.attachment = std::move(attachment);
-    return result;
+  } catch (const std::bad_alloc&) {
+    result.error = SHAREDMEM_E_NO_MEMORY;
   }
+  return result;
+}
+
+sharedmem_error initialise_object(Attachment& attachment, std::size_t core_bytes) {
+  // From here on the object is ours: a failure below leaves it to be removed.
+  attachment.established = true;
+  attachment.unmap();
+  const int fd = attachment.fd();
+  const std::size_t size = core_bytes + kLockBytes;
+  if (::ftruncate(fd, 0) != 0) return from_errno(errno);
+  if (::ftruncate(fd, static_cast<off_t>(size)) != 0) return from_errno(errno);
+  // Reserve the pages now: tmpfs would otherwise raise SIGBUS on first touch
+  // of a page it cannot back.
+  if (int error = reserve(fd, static_cast<off_t>(size))) {
+    (void)::ftruncate(fd, 0);
+    return from_errno(error);
+  }
+  if (sharedmem_error e = attachment.map(size)) return e;
+  if (init_writer_mutex(attachment.writer()) != 0) return SHAREDMEM_E_SYSTEM;
+  return SHAREDMEM_OK;
 }
 
 void end_attach(Attachment& attachment) noexcept {
+  attachment.established = true;
   if (attachment.user_exclusive) {
     ofd_lock(attachment.fd(), kUserByte, F_RDLCK);  // atomic downgrade
     attachment.user_exclusive = false;
@@ -232,71 +534,22 @@ void end_attach(Attachment& attachment) noexcept {
     ofd_lock(attachment.fd(), kGateByte, F_UNLCK);
     attachment.gate_held = false;
   }
+  register_attachment(attachment);
 }
 
-void keep_object_on_detach(Attachment& attachment) noexcept { attachment.keep_object = true; }
+void* core_base(const Attachment& attachment) noexcept { return attachment.base; }
 
-sharedmem_error reset_object(Attachment& attachment, std::size_t size) {
-  attachment.region = bip::mapped_region();
-  const int fd = attachment.fd();
-  if (::ftruncate(fd, 0) != 0) return from_errno(errno);
-  // Refuse early what cannot fit: tmpfs would fill itself up page by page
-  // before posix_fallocate gives up.
-  struct statvfs space {};
-  if (::fstatvfs(fd, &space) == 0 && space.f_blocks != 0 &&
-      size / space.f_frsize >= space.f_bavail)
-    return SHAREDMEM_E_NO_MEMORY;
-  if (::ftruncate(fd, static_cast<off_t>(size)) != 0) return from_errno(errno);
-  // Reserve the pages now: tmpfs would otherwise raise SIGBUS on first touch
-  // of a page it cannot back.
-  int error;
-  while ((error = ::posix_fallocate(fd, 0, static_cast<off_t>(size))) == EINTR) {
-  }
-  if (error != 0) {
-    (void)::ftruncate(fd, 0);
-    return from_errno(error);
-  }
-  return attachment.map(size);
+// For a first user before it initialises, the whole object as found: it must
+// see all of a leftover to tell one of ours from a foreign object.
+std::size_t core_size(const Attachment& attachment) noexcept {
+  if (attachment.user_exclusive && !attachment.established) return attachment.mapped;
+  return attachment.mapped >= kLockBytes ? attachment.mapped - kLockBytes : 0;
 }
 
-void* mapped_base(const Attachment& attachment) noexcept {
-  return attachment.region.get_size() ? attachment.region.get_address() : nullptr;
-}
-
-std::size_t mapped_size(const Attachment& attachment) noexcept {
-  return attachment.region.get_size();
-}
-
-sharedmem_error init_writer_lock(Attachment&, void* storage) noexcept {
-  static_assert(sizeof(pthread_mutex_t) <= kWriterLockStorage);
-  pthread_mutexattr_t attributes;
-  if (::pthread_mutexattr_init(&attributes) != 0) return SHAREDMEM_E_SYSTEM;
-  int error = ::pthread_mutexattr_setpshared(&attributes, PTHREAD_PROCESS_SHARED);
-  if (error == 0) error = ::pthread_mutexattr_setrobust(&attributes, PTHREAD_MUTEX_ROBUST);
-  if (error == 0) error = ::pthread_mutex_init(static_cast<pthread_mutex_t*>(storage), &attributes);
-  ::pthread_mutexattr_destroy(&attributes);
-  return error == 0 ? SHAREDMEM_OK : SHAREDMEM_E_SYSTEM;
-}
-
-namespace {
-
-int timed_lock(pthread_mutex_t* mutex, std::chrono::milliseconds timeout) {
-  struct timespec deadline {};
-  ::clock_gettime(CLOCK_REALTIME, &deadline);
-  const auto ms = timeout.count();
-  deadline.tv_sec += static_cast<time_t>(ms / 1000);
-  deadline.tv_nsec += static_cast<long>((ms % 1000) * 1'000'000);
-  if (deadline.tv_nsec >= 1'000'000'000) {
-    deadline.tv_sec += 1;
-    deadline.tv_nsec -= 1'000'000'000;
-  }
-  return ::pthread_mutex_timedlock(mutex, &deadline);
-}
-
-}  // namespace
-
-LockResult lock_writer(Attachment&, void* storage, std::chrono::milliseconds timeout) noexcept {
-  auto* mutex = static_cast<pthread_mutex_t*>(storage);
+LockResult lock_writer(Attachment& attachment, std::chrono::milliseconds timeout) noexcept {
+  if (attachment.mapped < kLockBytes) return LockResult::kCorrupted;
+  pthread_mutex_t* mutex = attachment.writer();
+  if (!mutex_looks_ours(mutex)) return LockResult::kCorrupted;
   // Uncontended first, without reading the clock. (ThreadSanitizer also
   // models an EOWNERDEAD acquisition only through trylock and lock.)
   int result = ::pthread_mutex_trylock(mutex);
@@ -309,13 +562,110 @@ LockResult lock_writer(Attachment&, void* storage, std::chrono::milliseconds tim
       return LockResult::kOwnerDied;
     case ETIMEDOUT:
       return LockResult::kTimeout;
-    default:
-      return LockResult::kError;
+    case EDEADLK:
+      return LockResult::kReentered;
+    default:  // ENOTRECOVERABLE, EINVAL, EAGAIN: not a state we leave behind
+      return LockResult::kCorrupted;
   }
 }
 
-void unlock_writer(Attachment&, void* storage) noexcept {
-  ::pthread_mutex_unlock(static_cast<pthread_mutex_t*>(storage));
+void unlock_writer(Attachment& attachment) noexcept { ::pthread_mutex_unlock(attachment.writer()); }
+
+namespace {
+
+// Reads a whole small file into `buffer`; false if it cannot.
+bool read_small_file(const std::string& path, char* buffer, std::size_t size) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  const ssize_t n = ::read(fd, buffer, size - 1);
+  ::close(fd);
+  if (n <= 0) return false;
+  buffer[n] = '\0';
+  return true;
+}
+
+// The value of `key` in a memory.stat file, or 0.
+std::uint64_t stat_value(const std::string& path, const char* key) {
+  char text[8192];
+  if (!read_small_file(path, text, sizeof text)) return 0;
+  const std::size_t key_length = std::strlen(key);
+  for (const char* line = text; line && *line; line = std::strchr(line, '\n')) {
+    if (*line == '\n') ++line;
+    if (std::strncmp(line, key, key_length) == 0 && line[key_length] == ' ')
+      return std::strtoull(line + key_length + 1, nullptr, 10);
+  }
+  return 0;
+}
+
+// Headroom of one memory cgroup directory: its limit minus what it uses that
+// cannot be reclaimed (inactive file cache can); UINT64_MAX without a limit.
+std::uint64_t cgroup_headroom(const std::string& directory, bool v2) {
+  char text[64];
+  if (!read_small_file(directory + (v2 ? "/memory.max" : "/memory.limit_in_bytes"), text,
+                       sizeof text) ||
+      std::strncmp(text, "max", 3) == 0)
+    return UINT64_MAX;
+  const std::uint64_t limit = std::strtoull(text, nullptr, 10);
+  if (!read_small_file(directory + (v2 ? "/memory.current" : "/memory.usage_in_bytes"), text,
+                       sizeof text))
+    return UINT64_MAX;
+  std::uint64_t used = std::strtoull(text, nullptr, 10);
+  const std::uint64_t reclaimable =
+      stat_value(directory + "/memory.stat", v2 ? "inactive_file" : "total_inactive_file");
+  used = used > reclaimable ? used - reclaimable : 0;
+  return limit > used ? limit - used : 0;
+}
+
+// The smallest headroom of this process's memory cgroup and its ancestors,
+// for cgroup v2 ("0::<path>") and v1 ("<n>:...memory...:<path>").
+std::uint64_t cgroups_headroom() {
+  char text[4096];
+  if (!read_small_file("/proc/self/cgroup", text, sizeof text)) return UINT64_MAX;
+  std::uint64_t headroom = UINT64_MAX;
+  for (char* line = std::strtok(text, "\n"); line; line = std::strtok(nullptr, "\n")) {
+    char* controllers = std::strchr(line, ':');
+    char* path = controllers ? std::strchr(controllers + 1, ':') : nullptr;
+    if (!path) continue;
+    *path++ = '\0';
+    ++controllers;
+    bool v2 = false;
+    if (std::strcmp(line, "0") == 0 && *controllers == '\0') {
+      v2 = true;
+    } else {
+      bool memory = false;
+      for (char* c = controllers; c;) {
+        char* comma = std::strchr(c, ',');
+        if (comma) *comma = '\0';
+        memory = memory || std::strcmp(c, "memory") == 0;
+        c = comma ? comma + 1 : nullptr;
+      }
+      if (!memory) continue;
+    }
+    const std::string root = v2 ? "/sys/fs/cgroup" : "/sys/fs/cgroup/memory";
+    for (std::string relative = path;;) {
+      const std::uint64_t here = cgroup_headroom(root + relative, v2);
+      if (here < headroom) headroom = here;
+      const std::size_t slash = relative.find_last_of('/');
+      if (slash == std::string::npos || relative == "/") break;
+      relative.resize(slash == 0 ? 1 : slash);
+    }
+  }
+  return headroom;
+}
+
+}  // namespace
+
+std::uint64_t memory_headroom() noexcept {
+  std::uint64_t headroom = UINT64_MAX;
+  struct statvfs space {};
+  if (::statvfs(kShmDirectory, &space) == 0 && space.f_blocks != 0)
+    headroom = static_cast<std::uint64_t>(space.f_bavail) * space.f_frsize;
+  try {
+    const std::uint64_t cgroup = cgroups_headroom();
+    return cgroup < headroom ? cgroup : headroom;
+  } catch (...) {
+    return headroom;
+  }
 }
 
 std::uint64_t max_object_size() noexcept {
