@@ -368,12 +368,10 @@ BOOST_AUTO_TEST_CASE(windows_global_scope_works_or_is_refused_clearly) {
   check_owner_only(os_name(name, L"", L"Global\\"), ::OpenFileMappingW);
 }
 
-// Tests that an attacher which finds, under the gate, a header still marked
-// as being initialised takes the section over rather than refusing it: the
-// gate is held until initialisation ends, so its initialiser died (Windows
-// abandons a dead process's mutexes before it closes its section handles).
-// The marker is planted by hand in a live section, as a dead creator leaves it.
-BOOST_AUTO_TEST_CASE(windows_header_left_initialising_is_taken_over) {
+// Tests that a live section whose header was overwritten with the
+// "initialising" marker is refused, not taken over: live users completed
+// their attach (their #ready handles say so), so nobody may reset it.
+BOOST_AUTO_TEST_CASE(windows_live_header_marked_initialising_is_not_taken_over) {
   const std::string name = unique_name("unfinished");
   sharedmem::segment holder = sharedmem::segment::open(name, std::stoull(kChildCapacity));
   holder.write("old");
@@ -381,13 +379,15 @@ BOOST_AUTO_TEST_CASE(windows_header_left_initialising_is_taken_over) {
   BOOST_TEST_REQUIRE(section.value != nullptr);
   void* view = ::MapViewOfFile(section.value, FILE_MAP_WRITE, 0, 0, 0);
   BOOST_TEST_REQUIRE(view != nullptr);
+  std::uint64_t magic = 0;
+  std::memcpy(&magic, view, sizeof magic);
   const std::uint64_t initialising = 0x5449'4e49'4d48'5353ull;  // kMagicInitialising, src/layout.hpp
   std::memcpy(view, &initialising, sizeof initialising);
+  BOOST_TEST(try_open(name, std::stoull(kChildCapacity)) == SHAREDMEM_E_INCOMPATIBLE);
+  BOOST_TEST(holder.read() == "old", "the live segment was not reset");
+  std::memcpy(view, &magic, sizeof magic);
   ::UnmapViewOfFile(view);
-  BOOST_TEST(read_in_child(name) == "value:", "taken over and reset, not refused");
-  BOOST_TEST(holder.read().empty());
-  holder.write("new");
-  BOOST_TEST(read_in_child(name) == "value:new");
+  BOOST_TEST(read_in_child(name) == "value:old");
 }
 
 BOOST_AUTO_TEST_SUITE_END()

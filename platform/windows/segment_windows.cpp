@@ -1,41 +1,53 @@
 // SPDX-License-Identifier: MIT
 // Windows implementation of the platform seam: Boost.Interprocess
 // windows_shared_memory and mapped_region for the object and its mapping,
-// named kernel mutexes for the attach gate and the writer lock.
+// named kernel objects for the attach gate, the writer lock and the count of
+// completed users.
 //
 // The seed's lifetime is native here: a page-file-backed section lives while
 // some process holds a handle to it or a view of it, and the kernel closes a
 // process's handles however it ends (ExitProcess, TerminateProcess, a crash).
-// So detaching is just unmapping and closing; nothing is ever removed by hand,
-// and the creator of a section is its first user, with memory the kernel
-// zero-filled. (Boost's shared_memory_object is a file emulation on Windows
-// that outlives its users, which is why it is not used here.)
+// So detaching is just unmapping and closing; nothing is ever removed by hand.
+// (Boost's shared_memory_object is a file emulation on Windows that outlives
+// its users, which is why it is not used here.)
 //
 // Every object of a segment is named after it, in the session's namespace
 // (Local\) or, when asked, the machine's (Global\):
 //   <ns>\sharedmem.<name>         the section
 //   <ns>\sharedmem.<name>#gate    mutex: held from begin_attach to end_attach
 //   <ns>\sharedmem.<name>#writer  mutex: the writer lock
+//   <ns>\sharedmem.<name>#ready   event: a handle held by every user that
+//                                 completed its attach, so it exists exactly
+//                                 while one lives
 // '#' is outside the segment name alphabet, so no segment's section can take
-// the name of another segment's mutex (all kernel object types share one
+// the name of another segment's objects (all kernel object types share one
 // namespace). Objects are created with a security descriptor whose owner is
 // the current user and whose protected DACL admits only that user. An object
 // found under one of these names that is owned by someone else or open to
 // anyone else is refused (SHAREDMEM_E_NOT_OWNER); one of another type is
-// refused (SHAREDMEM_E_INCOMPATIBLE); a section of ours with foreign content
-// is refused by the core's header check.
+// refused (SHAREDMEM_E_INCOMPATIBLE).
 //
-// Attaching can run from DLL_PROCESS_ATTACH (the default segment), under the
-// loader lock: everything here is kernel32/advapi32 calls that load no DLL
-// and start no thread, and the only waits are on mutexes of other processes,
-// with a timeout. (GetSecurityInfo is avoided for that reason: it loads
-// ntmarta.dll on demand; GetKernelObjectSecurity does not.)
+// Who initialises: the creator of the section, whose memory the kernel
+// zero-filled, or an attacher that gets the gate abandoned and finds a
+// section but no #ready event: the gate's holder died mid-attach and no live
+// process completed an attach, so the section is a dead creator's half-made
+// one (the kernel abandons a dead thread's mutexes before it closes the
+// process's handles, so a waiter can see it briefly). Nobody else ever
+// resets a section, whatever its header says.
+//
+// Attaching can run from DLL_PROCESS_ATTACH (the Set/Get library's default
+// segment), under the loader lock: everything here is kernel32/advapi32
+// calls that load no DLL and start no thread, and the only waits are on
+// mutexes of other processes, with a timeout. (GetSecurityInfo is avoided for
+// that reason: it loads ntmarta.dll on demand; GetKernelObjectSecurity does
+// not.)
 #include <windows.h>
 
 #include <boost/interprocess/exceptions.hpp>
 #include <boost/interprocess/mapped_region.hpp>
 #include <boost/interprocess/permissions.hpp>
 #include <boost/interprocess/windows_shared_memory.hpp>
+#include <atomic>
 #include <cstring>
 #include <new>
 #include <string>
@@ -51,10 +63,8 @@ namespace {
 
 // How long attaching waits for a live peer holding the gate.
 constexpr DWORD kGateTimeoutMs = 10'000;
-// How many times attaching goes back to creating a section that vanished
-// between "it already exists" and opening it (see begin_attach).
-constexpr int kVanishedRetries = 100;
 constexpr DWORD kMutexAccess = SYNCHRONIZE | MUTEX_MODIFY_STATE | READ_CONTROL;
+constexpr DWORD kEventAccess = SYNCHRONIZE | READ_CONTROL;
 
 sharedmem_error from_win32(DWORD error) {
   switch (error) {
@@ -84,7 +94,7 @@ std::wstring widen(const std::string& ascii) { return std::wstring(ascii.begin()
 class OwnerOnly {
  public:
   // The rights granted are each type's full access mask; false on failure.
-  bool init(DWORD section_rights, DWORD mutex_rights) {
+  bool init(DWORD section_rights, DWORD mutex_rights, DWORD event_rights) {
     HANDLE token = nullptr;
     if (!::OpenProcessToken(::GetCurrentProcess(), TOKEN_QUERY, &token)) return false;
     DWORD length = 0;
@@ -95,7 +105,8 @@ class OwnerOnly {
       ok = ::GetTokenInformation(token, TokenUser, token_user_.data(), length, &length) != 0;
     }
     ::CloseHandle(token);
-    return ok && section_.init(user(), section_rights) && mutex_.init(user(), mutex_rights);
+    return ok && section_.init(user(), section_rights) && mutex_.init(user(), mutex_rights) &&
+           event_.init(user(), event_rights);
   }
 
   PSID user() const {
@@ -103,6 +114,7 @@ class OwnerOnly {
   }
   SECURITY_ATTRIBUTES* section() { return &section_.attributes; }
   SECURITY_ATTRIBUTES* mutex() { return &mutex_.attributes; }
+  SECURITY_ATTRIBUTES* event() { return &event_.attributes; }
 
   // True when `object` is owned by the current user and its DACL grants
   // access to nobody else. Needs READ_CONTROL on the handle.
@@ -163,6 +175,7 @@ class OwnerOnly {
   std::vector<unsigned char> token_user_;
   Descriptor section_;
   Descriptor mutex_;
+  Descriptor event_;
 };
 
 // Whether a kernel object of any type exists under `name`: tells "the
@@ -191,27 +204,52 @@ sharedmem_error open_mutex(OwnerOnly& security, const std::wstring& name, HANDLE
   return SHAREDMEM_OK;
 }
 
+// Creates or opens the #ready event `name`; refuses one that is not ours.
+sharedmem_error open_ready(OwnerOnly& security, const std::wstring& name, HANDLE& out) {
+  out = ::CreateEventExW(security.event(), name.c_str(), CREATE_EVENT_MANUAL_RESET, kEventAccess);
+  if (out == nullptr) {
+    const DWORD error = ::GetLastError();
+    return error == ERROR_ACCESS_DENIED ? refused_access(name) : from_win32(error);
+  }
+  if (::GetLastError() == ERROR_ALREADY_EXISTS && !security.admits_only_user(out))
+    return SHAREDMEM_E_NOT_OWNER;
+  return SHAREDMEM_OK;
+}
+
+// Whether some process holds the #ready event `name`: a live completed user.
+// Fails (NOT_OWNER) when something not ours stands under that name.
+sharedmem_error ready_exists(OwnerOnly& security, const std::wstring& name, bool& exists) {
+  HANDLE probe = ::OpenEventW(kEventAccess, FALSE, name.c_str());
+  if (probe == nullptr) {
+    const DWORD error = ::GetLastError();
+    exists = false;
+    if (error == ERROR_FILE_NOT_FOUND) return SHAREDMEM_OK;
+    return error == ERROR_ACCESS_DENIED ? SHAREDMEM_E_NOT_OWNER : from_win32(error);
+  }
+  exists = true;
+  const bool ours = security.admits_only_user(probe);
+  ::CloseHandle(probe);
+  return ours ? SHAREDMEM_OK : SHAREDMEM_E_NOT_OWNER;
+}
+
 }  // namespace
 
 struct Attachment {
+  OwnerOnly security;
+  std::wstring wide_name;
   bip::windows_shared_memory object;
   bip::mapped_region region;
   HANDLE gate = nullptr;
   HANDLE writer = nullptr;
+  HANDLE ready = nullptr;  // held from end_attach on: a completed user
   bool gate_held = false;
-  bool created = false;  // this attachment created the section: zero-filled
-  bool joined = false;   // begin_attach succeeded: destruction is a detach
-
-  ~Attachment() {
-    if (joined) fault_point("detach_before_unlink");
-    // Views and handles go first, so that a first user that fails to
-    // initialise destroys its section before the gate lets anyone see it.
-    region = bip::mapped_region();
-    bip::windows_shared_memory().swap(object);
-    if (joined) fault_point("detach_after_unlink");
-    if (writer) ::CloseHandle(writer);
-    release_gate();
-  }
+  bool created = false;      // this attachment created the section: zero-filled
+  bool gate_abandoned = false;  // the gate's previous holder died holding it
+  bool established = false;  // initialised or checked by the core
+  bool keep_mapping = false;
+  // The thread inside a write: named mutexes are recursive, so a thread
+  // that locks again (from an APC or a handler) must be told, not let in.
+  std::atomic<DWORD> writing_thread{0};
 
   void release_gate() noexcept {
     if (gate_held) ::ReleaseMutex(gate);
@@ -221,31 +259,51 @@ struct Attachment {
   }
 };
 
-void AttachmentDeleter::operator()(Attachment* attachment) const noexcept { delete attachment; }
+void AttachmentDeleter::operator()(Attachment* attachment) const noexcept {
+  if (attachment == nullptr) return;
+  (void)detach(*attachment, Mapping::kUnmap);
+  if (!attachment->keep_mapping && attachment->writer) ::CloseHandle(attachment->writer);
+  delete attachment;
+}
 
-OpenResult begin_attach(const std::string& name, std::size_t size, std::uint32_t flags) {
-  OpenResult result;
+// Views and handles go before the gate, so that a first user that fails to
+// initialise destroys its section before the gate lets anyone see it. With
+// Mapping::kKeep, the view and the writer mutex stay for threads still inside
+// a call; the view keeps the section alive until the process ends.
+sharedmem_error detach(Attachment& attachment, Mapping mapping) noexcept {
+  if (attachment.established) fault_point("detach_before_unlink");
+  if (attachment.ready) ::CloseHandle(attachment.ready);  // no longer a completed user
+  attachment.ready = nullptr;
+  if (mapping == Mapping::kKeep) attachment.keep_mapping = true;
+  if (!attachment.keep_mapping) bip::mapped_region().swap(attachment.region);
+  bip::windows_shared_memory().swap(attachment.object);
+  if (attachment.established) fault_point("detach_after_unlink");
+  attachment.established = false;
+  attachment.release_gate();
+  return SHAREDMEM_OK;
+}
+
+AttachResult begin_attach(const AttachRequest& request) {
+  AttachResult result;
   try {
     const std::string os_name =
-        std::string((flags & SHAREDMEM_SCOPE_GLOBAL) ? "Global\\" : "Local\\") + "sharedmem." +
-        name;
-    const std::wstring wide_name = widen(os_name);
-    OwnerOnly security;
-    if (!security.init(SECTION_ALL_ACCESS, MUTEX_ALL_ACCESS)) {
+        std::string(request.global_scope ? "Global\\" : "Local\\") + "sharedmem." + request.name;
+    auto attachment = AttachmentPtr(new Attachment);
+    Attachment& a = *attachment;
+    a.wide_name = widen(os_name);
+    if (!a.security.init(SECTION_ALL_ACCESS, MUTEX_ALL_ACCESS, EVENT_ALL_ACCESS)) {
       result.error = SHAREDMEM_E_SYSTEM;
       return result;
     }
-    auto attachment = AttachmentPtr(new Attachment);
 
-    result.error = open_mutex(security, wide_name + L"#gate", attachment->gate);
+    result.error = open_mutex(a.security, a.wide_name + L"#gate", a.gate);
     if (result.error) return result;
-    switch (::WaitForSingleObject(attachment->gate, kGateTimeoutMs)) {
+    switch (::WaitForSingleObject(a.gate, kGateTimeoutMs)) {
+      case WAIT_ABANDONED:  // its holder died mid-attach; #ready tells what it left
+        a.gate_abandoned = true;
+        [[fallthrough]];
       case WAIT_OBJECT_0:
-      // Its holder died mid-attach. The kernel abandons a dead thread's
-      // mutexes before it closes the process's handles, so the holder's
-      // half-initialised section may outlive it briefly (see reset_object).
-      case WAIT_ABANDONED:
-        attachment->gate_held = true;
+        a.gate_held = true;
         break;
       case WAIT_TIMEOUT:
         result.error = SHAREDMEM_E_TIMEOUT;
@@ -256,81 +314,71 @@ OpenResult begin_attach(const std::string& name, std::size_t size, std::uint32_t
     }
     fault_point("attach_gate_held");
 
-    result.error = open_mutex(security, wide_name + L"#writer", attachment->writer);
+    result.error = open_mutex(a.security, a.wide_name + L"#writer", a.writer);
     if (result.error) return result;
 
-    // Under the gate nobody else attaches: the section exists, with live
-    // users (or a foreign owner), or we create it. But users detach without
-    // the gate (closing a handle cannot wait for one), so the section we find
-    // can vanish before we open it; then it is gone for good and we go back
-    // to creating it. Each retry means another user left meanwhile, so a
-    // bounded number of them only fails if something else is wrong.
-    // Windows commits a section's pages when it creates it; refuse what the
-    // commit limit cannot hold here rather than rely on every implementation
-    // (Wine) to.
-    MEMORYSTATUSEX memory{};
-    memory.dwLength = sizeof memory;
-    const bool too_large = ::GlobalMemoryStatusEx(&memory) && size > memory.ullAvailPageFile;
-    for (int attempt = 0;; ++attempt) {
-      if (attempt == kVanishedRetries) {
-        result.error = SHAREDMEM_E_SYSTEM;
+    // Under the gate nobody else attaches, but users detach without it
+    // (closing a handle cannot wait for one): a section found here can
+    // still vanish, and the core then starts over.
+    try {
+      bip::windows_shared_memory existing(bip::open_only, os_name.c_str(), bip::read_write);
+      a.object.swap(existing);
+    } catch (const bip::interprocess_exception& e) {
+      const DWORD error = static_cast<DWORD>(e.get_native_error());
+      if (error == ERROR_ACCESS_DENIED) {
+        result.error = SHAREDMEM_E_NOT_OWNER;
         return result;
       }
-      if (too_large && !name_in_use(wide_name)) {
-        result.error = SHAREDMEM_E_NO_MEMORY;
+      if (error != ERROR_FILE_NOT_FOUND) {
+        result.error = from_win32(error);
         return result;
       }
-      if (!too_large) {
-        try {
-          bip::permissions owner_only(security.section());
-          bip::windows_shared_memory created(bip::create_only, os_name.c_str(), bip::read_write,
-                                             size, owner_only);
-          attachment->object.swap(created);
-          attachment->created = true;
-          break;
-        } catch (const bip::interprocess_exception& e) {
-          const DWORD error = static_cast<DWORD>(e.get_native_error());
-          if (error == ERROR_ACCESS_DENIED) {
-            result.error = refused_access(wide_name);
-            return result;
-          }
-          if (error != ERROR_ALREADY_EXISTS) {
-            result.error = from_win32(error);
-            return result;
-          }
-        }
+      if (!request.may_create) {
+        result.status = AttachStatus::kAbsent;
+        return result;
       }
       try {
-        bip::windows_shared_memory existing(bip::open_only, os_name.c_str(), bip::read_write);
-        attachment->object.swap(existing);
-        break;
-      } catch (const bip::interprocess_exception& e) {
-        const DWORD error = static_cast<DWORD>(e.get_native_error());
-        if (error == ERROR_FILE_NOT_FOUND) continue;  // its last user just left
-        result.error = error == ERROR_ACCESS_DENIED ? SHAREDMEM_E_NOT_OWNER : from_win32(error);
+        bip::permissions owner_only(a.security.section());
+        bip::windows_shared_memory created(bip::create_only, os_name.c_str(), bip::read_write,
+                                           request.core_bytes, owner_only);
+        a.object.swap(created);
+        a.created = true;
+      } catch (const bip::interprocess_exception& create_error) {
+        const DWORD code = static_cast<DWORD>(create_error.get_native_error());
+        if (code == ERROR_ALREADY_EXISTS) {
+          result.status = AttachStatus::kVanished;
+          return result;
+        }
+        result.error = code == ERROR_ACCESS_DENIED ? refused_access(a.wide_name) : from_win32(code);
         return result;
       }
     }
 
-    if (!attachment->created) {
+    bool completed_user_lives = false;
+    if (!a.created) {
       // Check whose the section is before looking inside. This handle is for
       // the security check only (Boost's handle has no READ_CONTROL); while we
       // hold one, the name keeps naming the same section.
-      HANDLE control = ::OpenFileMappingW(READ_CONTROL, FALSE, wide_name.c_str());
-      const bool ours = control != nullptr && security.admits_only_user(control);
+      HANDLE control = ::OpenFileMappingW(READ_CONTROL, FALSE, a.wide_name.c_str());
+      const bool ours = control != nullptr && a.security.admits_only_user(control);
       if (control) ::CloseHandle(control);
       if (!ours) {
         result.error = SHAREDMEM_E_NOT_OWNER;
         return result;
       }
+      result.error = ready_exists(a.security, a.wide_name + L"#ready", completed_user_lives);
+      if (result.error) return result;
     }
 
     // Map the whole section, at its own (page-rounded) size; the core checks
     // an existing one's header before trusting its size.
-    bip::mapped_region mapped(attachment->object, bip::read_write);
-    attachment->region.swap(mapped);
-    result.first = attachment->created;
-    attachment->joined = true;
+    bip::mapped_region mapped(a.object, bip::read_write);
+    a.region.swap(mapped);
+    // A section with no completed user behind an abandoned gate is a dead
+    // creator's. Without the abandonment it is either a foreign section or
+    // one whose last users are closing: checked like any other, never reset.
+    result.must_initialise = a.created || (a.gate_abandoned && !completed_user_lives);
+    result.status = AttachStatus::kAttached;
     result.attachment = std::move(attachment);
     return result;
   } catch (const bip::interprocess_exception& e) {
@@ -344,56 +392,71 @@ OpenResult begin_attach(const std::string& name, std::size_t size, std::uint32_t
   return result;
 }
 
-void end_attach(Attachment& attachment) noexcept { attachment.release_gate(); }
-
-// Windows sections are never left behind by dead users, so a first user's
-// section is the one it just created, zero-filled by the kernel. But the
-// kernel marks a dead thread's mutexes abandoned before it closes the dying
-// process's handles, so an attacher that gets the gate as abandoned can find
-// the half-initialised section of a creator that died under the gate; the
-// core then resets that one (not being first, it did not create it). Either
-// way the first `size` bytes end up zero: the kernel's, or zero-filled here.
-// A section cannot grow, so a smaller one is refused as not ours to reuse.
-sharedmem_error reset_object(Attachment& attachment, std::size_t size) {
-  if (attachment.region.get_size() < size) return SHAREDMEM_E_INCOMPATIBLE;
-  if (!attachment.created) std::memset(attachment.region.get_address(), 0, size);
+// A section cannot grow: a leftover smaller than needed is refused. A
+// section this attachment created is already zero; a leftover is zeroed.
+sharedmem_error initialise_object(Attachment& attachment, std::size_t core_bytes) {
+  attachment.established = true;
+  if (attachment.region.get_size() < core_bytes) return SHAREDMEM_E_INCOMPATIBLE;
+  if (!attachment.created) std::memset(attachment.region.get_address(), 0, core_bytes);
   return SHAREDMEM_OK;
 }
 
-// The kernel removes a section with its last handle; there is nothing to keep.
-void keep_object_on_detach(Attachment&) noexcept {}
+sharedmem_error end_attach(Attachment& attachment) noexcept {
+  attachment.established = true;
+  const sharedmem_error error =
+      open_ready(attachment.security, attachment.wide_name + L"#ready", attachment.ready);
+  attachment.release_gate();
+  return error;
+}
 
-void* mapped_base(const Attachment& attachment) noexcept {
+void* core_base(const Attachment& attachment) noexcept {
   return attachment.region.get_size() ? attachment.region.get_address() : nullptr;
 }
 
-std::size_t mapped_size(const Attachment& attachment) noexcept {
+std::size_t core_size(const Attachment& attachment) noexcept {
   return attachment.region.get_size();
 }
 
 // The writer lock is the named mutex opened by begin_attach: kernel mutexes
 // are robust by nature (a dead owner's mutex is "abandoned" and the next
-// waiter gets it with WAIT_ABANDONED), so the header's lock storage is unused.
-sharedmem_error init_writer_lock(Attachment&, void*) noexcept { return SHAREDMEM_OK; }
-
-LockResult lock_writer(Attachment& attachment, void*, std::chrono::milliseconds timeout) noexcept {
+// waiter gets it with WAIT_ABANDONED) and their state is the kernel's, so no
+// process can corrupt it.
+LockResult lock_writer(Attachment& attachment, std::chrono::milliseconds timeout) noexcept {
+  const DWORD self = ::GetCurrentThreadId();
+  if (attachment.writing_thread.load() == self) return LockResult::kReentered;
   const auto ms = timeout.count();
   const DWORD wait = ms <= 0 ? 0 : ms >= INFINITE ? INFINITE - 1 : static_cast<DWORD>(ms);
+  LockResult result;
   switch (::WaitForSingleObject(attachment.writer, wait)) {
     case WAIT_OBJECT_0:
-      return LockResult::kAcquired;
+      result = LockResult::kAcquired;
+      break;
     case WAIT_ABANDONED:
-      return LockResult::kOwnerDied;
+      result = LockResult::kOwnerDied;
+      break;
     case WAIT_TIMEOUT:
       return LockResult::kTimeout;
     default:
       return LockResult::kError;
   }
+  attachment.writing_thread.store(self);
+  return result;
 }
 
 // Mutexes belong to the thread that took them: the core unlocks on the
 // locking thread, in the same call.
-void unlock_writer(Attachment& attachment, void*) noexcept { ::ReleaseMutex(attachment.writer); }
+void unlock_writer(Attachment& attachment) noexcept {
+  attachment.writing_thread.store(0);
+  ::ReleaseMutex(attachment.writer);
+}
+
+std::uint64_t memory_headroom() noexcept {
+  // Windows commits a section's pages when it creates it; what the commit
+  // limit can still hold is the bound (Wine does not enforce it itself).
+  MEMORYSTATUSEX memory{};
+  memory.dwLength = sizeof memory;
+  return ::GlobalMemoryStatusEx(&memory) ? memory.ullAvailPageFile : UINT64_MAX;
+}
 
 std::uint64_t max_object_size() noexcept {
   // A view needs contiguous address space: 1 TiB on 64-bit, as on POSIX;
