@@ -81,8 +81,9 @@ AttachResult begin_attach(const AttachRequest& request);
 sharedmem_error initialise_object(Attachment& attachment, std::size_t core_bytes);
 
 // The caller has initialised or checked the object and will use it: counts
-// this attachment as a completed user and releases the attach gate.
-void end_attach(Attachment& attachment) noexcept;
+// this attachment as a completed user and releases the attach gate. On an
+// error the attachment is not counted; the caller must detach it.
+sharedmem_error end_attach(Attachment& attachment) noexcept;
 
 // The core's part of the mapping (page-aligned) and its length.
 void* core_base(const Attachment& attachment) noexcept;
@@ -115,6 +116,7 @@ enum class LockResult {
   kTimeout,    // a live holder kept it longer than the timeout
   kReentered,  // this very thread holds it (a signal handler interrupted its write)
   kCorrupted,  // the shared lock state is not one this library wrote
+  kError,      // another OS error
 };
 LockResult lock_writer(Attachment& attachment, std::chrono::milliseconds timeout) noexcept;
 void unlock_writer(Attachment& attachment) noexcept;

@@ -215,7 +215,7 @@ sharedmem_error open_segment(const char* name, std::uint64_t capacity, std::uint
   } else if (sharedmem_error e = check_existing(attachment, capacity)) {
     return e;
   }
-  platform::end_attach(attachment);
+  if (sharedmem_error e = platform::end_attach(attachment)) return e;
 
   segment->header = static_cast<Header*>(platform::core_base(attachment));
   segment->slot_bytes = static_cast<unsigned char*>(platform::core_base(attachment)) + kHeaderBytes;
@@ -251,6 +251,8 @@ sharedmem_error write_segment(sharedmem_segment* segment, const void* data, std:
       return SHAREDMEM_E_WOULD_DEADLOCK;
     case platform::LockResult::kCorrupted:
       return SHAREDMEM_E_CORRUPTED;
+    case platform::LockResult::kError:
+      return SHAREDMEM_E_SYSTEM;
   }
   platform::fault_point("write_locked");
   const std::uint64_t generation = header.generation.load(std::memory_order_relaxed);

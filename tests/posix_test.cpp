@@ -182,7 +182,9 @@ BOOST_AUTO_TEST_CASE(posix_newcomer_racing_last_unlink_joins_the_live_object) {
 // Tests that a child forked without exec, which shares the parent's open
 // file descriptions and so their locks, blocks nobody: the parent's closes
 // release what they took even though the child's copies of the descriptors
-// stay open; and the segment ends with the parent's attachment (README, rule 4).
+// stay open; and the child is a user of its own (README, rule 4): the
+// segment outlives the parent's closes while the child lives, and once the
+// child dies too the next user starts from zero.
 BOOST_AUTO_TEST_CASE(posix_forked_child_does_not_keep_the_parents_locks) {
   const std::string name = unique_name("fork");
   const std::uint64_t capacity = std::stoull(kChildCapacity);
@@ -202,12 +204,13 @@ BOOST_AUTO_TEST_CASE(posix_forked_child_does_not_keep_the_parents_locks) {
   ::close(hold[0]);
   first = sharedmem::segment();  // not the last handle: the detach takes the gate, must give it back
   BOOST_TEST(read_in_child(name) == "value:parent's", "a newcomer got through the gate");
-  second = sharedmem::segment();  // the parent's last: the segment ends here
-  BOOST_TEST(read_in_child(name) == "value:");
-  BOOST_TEST(!os_object_exists(name));
-  ::close(hold[1]);
+  second = sharedmem::segment();  // the parent's last, but the child still holds both copies
+  BOOST_TEST(read_in_child(name) == "value:parent's", "the forked child kept the segment");
+  ::close(hold[1]);  // the child dies without detaching, as by a crash
   int status = 0;
   BOOST_TEST(::waitpid(child, &status, 0) == child);
+  BOOST_TEST(read_in_child(name) == "value:");
+  BOOST_TEST(!os_object_exists(name));
 }
 
 // Tests that segments are created owner-only (0600), whatever the umask.

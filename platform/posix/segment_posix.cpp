@@ -276,7 +276,8 @@ void fork_prepare() {
   for (Attachment* a = g_registry; a != nullptr; a = a->next) {
     char path[64];
     std::snprintf(path, sizeof path, "/proc/self/fd/%d", a->fd());
-    const int fd = ::open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+    // The /proc link names our own descriptor: following it is the point.
+    const int fd = ::open(path, O_RDWR | O_CLOEXEC);
     if (fd < 0) continue;
     // We hold a shared lock on the user byte, so nobody holds it exclusively.
     if (ofd_lock(fd, kUserByte, F_RDLCK) != 0) {
@@ -458,12 +459,16 @@ AttachResult begin_attach(const AttachRequest& request) {
       result.error = from_errno(errno);
       return result;
     }
-    if (status.st_uid != ::geteuid() || (status.st_mode & 077) != 0) {
+    if (status.st_uid != ::geteuid()) {
       result.error = SHAREDMEM_E_NOT_OWNER;
       return result;
     }
-    if (!S_ISREG(status.st_mode)) {
+    if (!S_ISREG(status.st_mode)) {  // ours, but no segment: a FIFO, a device
       result.error = SHAREDMEM_E_INCOMPATIBLE;
+      return result;
+    }
+    if ((status.st_mode & 077) != 0) {
+      result.error = SHAREDMEM_E_NOT_OWNER;
       return result;
     }
 
@@ -524,7 +529,7 @@ sharedmem_error initialise_object(Attachment& attachment, std::size_t core_bytes
   return SHAREDMEM_OK;
 }
 
-void end_attach(Attachment& attachment) noexcept {
+sharedmem_error end_attach(Attachment& attachment) noexcept {
   attachment.established = true;
   if (attachment.user_exclusive) {
     ofd_lock(attachment.fd(), kUserByte, F_RDLCK);  // atomic downgrade
@@ -534,7 +539,12 @@ void end_attach(Attachment& attachment) noexcept {
     ofd_lock(attachment.fd(), kGateByte, F_UNLCK);
     attachment.gate_held = false;
   }
-  register_attachment(attachment);
+  try {
+    register_attachment(attachment);
+  } catch (...) {  // std::system_error from std::call_once or the mutex
+    return SHAREDMEM_E_SYSTEM;
+  }
+  return SHAREDMEM_OK;
 }
 
 void* core_base(const Attachment& attachment) noexcept { return attachment.base; }
@@ -564,8 +574,12 @@ LockResult lock_writer(Attachment& attachment, std::chrono::milliseconds timeout
       return LockResult::kTimeout;
     case EDEADLK:
       return LockResult::kReentered;
-    default:  // ENOTRECOVERABLE, EINVAL, EAGAIN: not a state we leave behind
+    case ENOTRECOVERABLE:  // not a state we leave behind
+    case EINVAL:
+    case EAGAIN:
       return LockResult::kCorrupted;
+    default:
+      return LockResult::kError;
   }
 }
 

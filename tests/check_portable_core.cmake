@@ -1,0 +1,20 @@
+# Fails when a file under src/ tests for an operating system: the core is
+# portable, and everything OS-specific lives behind platform/platform.hpp.
+# (Compiler and CPU checks, as in src/copy.hpp, are allowed.)
+#   cmake -DSOURCE_DIR=<src> -P check_portable_core.cmake
+file(GLOB_RECURSE sources "${SOURCE_DIR}/*.cpp" "${SOURCE_DIR}/*.hpp" "${SOURCE_DIR}/*.h")
+set(os_macros "_WIN32|_WIN64|__CYGWIN__|__linux__|__linux|__gnu_linux__|__APPLE__|__MACH__|__unix__|__unix|__FreeBSD__|__NetBSD__|__OpenBSD__|__sun|_POSIX_VERSION")
+set(found "")
+foreach(source IN LISTS sources)
+  file(STRINGS "${source}" lines REGEX "^[ \t]*#[ \t]*(if|ifdef|ifndef|elif)")
+  foreach(line IN LISTS lines)
+    if(line MATCHES "(^|[^A-Za-z0-9_])(${os_macros})([^A-Za-z0-9_]|$)")
+      string(APPEND found "\n  ${source}: ${line}")
+    endif()
+  endforeach()
+endforeach()
+if(found)
+  message(FATAL_ERROR "src/ must not test for an operating system; move this behind platform/:${found}")
+endif()
+list(LENGTH sources count)
+message(STATUS "portable core: ${count} files under src/, no OS conditionals")

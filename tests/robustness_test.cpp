@@ -1,0 +1,975 @@
+// SPDX-License-Identifier: MIT
+// POSIX robustness: what the library does when processes leave without
+// closing, fork, run out of memory in a cgroup, meet squatters or damaged
+// shared state, write from signal handlers, or die and leave objects behind.
+//
+// Several tests damage a live segment through their own mapping of its
+// object. They write at the offsets of the header in src/layout.hpp (layout
+// version 2, mirrored below) and into the writer mutex, which the POSIX
+// backend keeps in the last 64 bytes of the object.
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/time.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <boost/test/unit_test.hpp>
+#include <cerrno>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <optional>
+#include <random>
+#include <string>
+#include <system_error>
+#include <thread>
+#include <vector>
+
+#include "sharedmem/sharedmem.h"
+#include "sharedmem/sharedmem.hpp"
+#include "support/child_io.hpp"
+#include "support/process.hpp"
+#include "support/roles.hpp"
+#include "support/segment_children.hpp"
+
+using namespace sharedmem_test;
+
+namespace {
+
+// A mirror of sharedmem::detail::Header (src/layout.hpp, layout version 2):
+// magic at 0, layout_version at 8, generation at 64, slots[2] of {seq,
+// length} at 128 and 192.
+struct alignas(64) SlotMirror {
+  std::uint64_t seq;
+  std::uint64_t length;
+};
+struct HeaderMirror {
+  std::uint64_t magic;
+  std::uint32_t layout_version;
+  std::uint32_t header_bytes;
+  std::uint64_t capacity;
+  std::uint64_t slot_stride;
+  std::uint64_t total_bytes;
+  alignas(64) std::uint64_t generation;
+  SlotMirror slots[2];
+};
+static_assert(offsetof(HeaderMirror, layout_version) == 8);
+static_assert(offsetof(HeaderMirror, generation) == 64);
+static_assert(offsetof(HeaderMirror, slots) == 128 && sizeof(SlotMirror) == 64);
+
+constexpr std::uint32_t kLayoutVersion = 2;
+constexpr std::uint64_t kMagic = 0x5345'474d'4d48'5353ull;              // "SSHMMGES"
+constexpr std::uint64_t kMagicInitialising = 0x5449'4e49'4d48'5353ull;  // "SSHMINIT"
+// The POSIX backend's writer mutex: the last bytes of the object.
+constexpr std::size_t kLockBytes = 64;
+// glibc's bit in a robust or PI mutex's futex word: its owner died.
+constexpr int kFutexOwnerDied = 0x40000000;
+
+constexpr uid_t kOtherUid = 65534;  // nobody
+constexpr gid_t kOtherGid = 65534;
+
+std::string os_name(const std::string& name) {
+  return "/sharedmem." + std::to_string(::geteuid()) + "." + name;
+}
+std::string shm_path(const std::string& name) { return "/dev/shm" + os_name(name); }
+
+std::string code_line(sharedmem_error e) { return "code:" + std::to_string(static_cast<int>(e)); }
+
+// This process's own mapping of segment `name`'s whole object.
+class ObjectMapping {
+ public:
+  explicit ObjectMapping(const std::string& name) {
+    fd_ = ::shm_open(os_name(name).c_str(), O_RDWR, 0);
+    struct stat status {};
+    if (fd_ < 0 || ::fstat(fd_, &status) != 0 || status.st_size == 0) return;
+    void* address = ::mmap(nullptr, static_cast<std::size_t>(status.st_size),
+                           PROT_READ | PROT_WRITE, MAP_SHARED, fd_, 0);
+    if (address == MAP_FAILED) return;
+    base_ = static_cast<unsigned char*>(address);
+    size_ = static_cast<std::size_t>(status.st_size);
+  }
+  ~ObjectMapping() {
+    if (base_) ::munmap(base_, size_);
+    if (fd_ >= 0) ::close(fd_);
+  }
+  ObjectMapping(const ObjectMapping&) = delete;
+  ObjectMapping& operator=(const ObjectMapping&) = delete;
+
+  // True when the object is mapped and has the header layout mirrored here.
+  bool ok() const {
+    return base_ != nullptr && size_ >= sizeof(HeaderMirror) + kLockBytes &&
+           header()->layout_version == kLayoutVersion;
+  }
+  HeaderMirror* header() const { return reinterpret_cast<HeaderMirror*>(base_); }
+  unsigned char* writer_lock() const { return base_ + size_ - kLockBytes; }
+
+  void store(std::uint64_t* field, std::uint64_t value) {
+    __atomic_store_n(field, value, __ATOMIC_SEQ_CST);
+  }
+
+ private:
+  int fd_ = -1;
+  unsigned char* base_ = nullptr;
+  std::size_t size_ = 0;
+};
+
+// The size of the object behind segment `name`, or -1.
+off_t object_size(const std::string& name) {
+  struct stat status {};
+  return ::stat(shm_path(name).c_str(), &status) == 0 ? status.st_size : -1;
+}
+
+bool running_as_root() {
+  if (::geteuid() == 0) return true;
+  BOOST_TEST_MESSAGE("skipped: planting objects of another uid needs root");
+  return false;
+}
+
+// ---------------------------------------------------------------------------
+// Child roles.
+
+// Opens segment args[1] (capacity kChildCapacity), writes args[2], reports
+// "written", waits for the parent, and then leaves without closing, the way
+// args[0] says:
+//   c_return:   C handle; returns from main, so exit() runs
+//   c_exit:     C handle; std::exit(0) from inside the role
+//   cpp_auto:   a local sharedmem::segment whose destructor std::exit skips
+//   cpp_static: a function-local static sharedmem::segment, destroyed by exit
+//   cpp_leaked: a static pointer to a sharedmem::segment that is never deleted
+SHAREDMEM_CHILD_ROLE(rb_exit_without_close) {
+  const std::string& how = args.at(0);
+  const std::string& name = args.at(1);
+  const std::string& value = args.at(2);
+  const std::uint64_t capacity = std::stoull(kChildCapacity);
+  if (how == "c_return" || how == "c_exit") {
+    sharedmem_segment* segment = nullptr;
+    sharedmem_error e = sharedmem_open(name.c_str(), capacity, 0, &segment);
+    if (e == SHAREDMEM_OK) e = sharedmem_write(segment, value.data(), value.size());
+    report(e == SHAREDMEM_OK ? "written" : code_line(e));
+    await_parent();
+    if (how == "c_exit") std::exit(0);
+    return 0;  // `segment` is never closed
+  }
+  std::error_code ec;
+  if (how == "cpp_auto") {
+    sharedmem::segment segment = sharedmem::segment::open(name, capacity, ec);
+    if (!ec) segment.write(value.data(), value.size(), ec);
+    report(ec ? "error:" + ec.message() : "written");
+    await_parent();
+    std::exit(0);  // the destructor of `segment` never runs
+  }
+  if (how == "cpp_static") {
+    static sharedmem::segment segment = sharedmem::segment::open(name, capacity, ec);
+    if (!ec) segment.write(value.data(), value.size(), ec);
+    report(ec ? "error:" + ec.message() : "written");
+    await_parent();
+    std::exit(0);
+  }
+  if (how == "cpp_leaked") {
+    static sharedmem::segment* segment =
+        new sharedmem::segment(sharedmem::segment::open(name, capacity, ec));
+    if (!ec) segment->write(value.data(), value.size(), ec);
+    report(ec ? "error:" + ec.message() : "written");
+    await_parent();
+    std::exit(0);
+  }
+  report("error:unknown mode " + how);
+  return 2;
+}
+
+// Opens segment args[0] (capacity kChildCapacity) with the C API, writes
+// "parent", forks without exec, and leaves the child to carry on:
+// - the parent reports "forked:<child pid>" and returns without closing;
+// - the child, on the same stdin/stdout, answers "write:<v>" with
+//   "code:<error>" and exits without closing on anything else.
+SHAREDMEM_CHILD_ROLE(rb_fork_user) {
+  sharedmem_segment* segment = nullptr;
+  sharedmem_error e = sharedmem_open(args.at(0).c_str(), std::stoull(kChildCapacity), 0, &segment);
+  if (e == SHAREDMEM_OK) e = sharedmem_write(segment, "parent", 6);
+  if (e != SHAREDMEM_OK) {
+    report(code_line(e));
+    return 1;
+  }
+  const pid_t child = ::fork();
+  if (child < 0) {
+    report("error:fork");
+    return 1;
+  }
+  if (child > 0) {
+    report("forked:" + std::to_string(child));
+    return 0;  // the parent leaves without closing
+  }
+  // The forked child is single-threaded: it may use the library and stdio.
+  for (std::string command = await_parent(); command.rfind("write:", 0) == 0;
+       command = await_parent()) {
+    report(code_line(sharedmem_write(segment, command.data() + 6, command.size() - 6)));
+  }
+  return 0;  // the child leaves without closing too
+}
+
+// Reports "pid:<pid>", then for each "open:<capacity>" opens segment args[0]
+// with that capacity, closes it and reports "code:<error of the open>";
+// exits on anything else.
+SHAREDMEM_CHILD_ROLE(rb_open_on_command) {
+  report("pid:" + std::to_string(::getpid()));
+  for (std::string command = await_parent(); command.rfind("open:", 0) == 0;
+       command = await_parent()) {
+    sharedmem_segment* segment = nullptr;
+    const sharedmem_error e =
+        sharedmem_open(args.at(0).c_str(), std::stoull(command.substr(5)), 0, &segment);
+    sharedmem_close(segment);  // before the report, so that the parent sees it gone
+    report(code_line(e));
+  }
+  return 0;
+}
+
+// Opens segment args[0] with capacity args[1], reads it and reports
+// "code:<error of the read>" (or of the open).
+SHAREDMEM_CHILD_ROLE(rb_read_code) {
+  sharedmem_segment* segment = nullptr;
+  sharedmem_error e = sharedmem_open(args.at(0).c_str(), std::stoull(args.at(1)), 0, &segment);
+  if (e == SHAREDMEM_OK) {
+    std::vector<char> buffer(static_cast<std::size_t>(sharedmem_capacity(segment)));
+    std::uint64_t size = 0;
+    e = sharedmem_read(segment, buffer.data(), buffer.size(), &size);
+  }
+  report(code_line(e));
+  sharedmem_close(segment);
+  return 0;
+}
+
+// Opens segment args[0] with capacity args[1], writes "x" and reports
+// "code:<error of the write>" (or of the open).
+SHAREDMEM_CHILD_ROLE(rb_write_code) {
+  sharedmem_segment* segment = nullptr;
+  sharedmem_error e = sharedmem_open(args.at(0).c_str(), std::stoull(args.at(1)), 0, &segment);
+  if (e == SHAREDMEM_OK) e = sharedmem_write(segment, "x", 1);
+  report(code_line(e));
+  sharedmem_close(segment);
+  return 0;
+}
+
+// Opens segment args[0] (capacity kChildCapacity), writes args[1], and reads
+// it over and over on a thread, counting reads that fail or differ. Reports
+// "open"; answers "check" with "value:<v> reads:<n> bad:<m>" (after a read
+// of its own, once the thread read 10 more times or 10 s passed); exits on
+// anything else.
+SHAREDMEM_CHILD_ROLE(rb_hold_reading) {
+  std::error_code ec;
+  sharedmem::segment segment =
+      sharedmem::segment::open(args.at(0), std::stoull(kChildCapacity), ec);
+  if (!ec) segment.write(args.at(1).data(), args.at(1).size(), ec);
+  if (ec) {
+    report("error:" + ec.message());
+    return 1;
+  }
+  const std::string expected = args.at(1);
+  std::atomic<bool> stop{false};
+  std::atomic<long> reads{0};
+  std::atomic<long> bad{0};
+  const auto read_once = [&] {
+    try {
+      if (segment.read() != expected) ++bad;
+    } catch (const sharedmem::error&) {
+      ++bad;
+    }
+    ++reads;
+  };
+  std::thread reader([&] {
+    while (!stop.load()) read_once();
+  });
+  report("open");
+  for (std::string command = await_parent(); command == "check"; command = await_parent()) {
+    // Lets the thread read a few more times first (bounded: it may be stuck).
+    const long before = reads.load();
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (reads.load() < before + 10 && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::yield();
+    std::string value;
+    try {
+      value = segment.read();
+    } catch (const sharedmem::error& error) {
+      value = std::string("<") + error.what() + ">";
+    }
+    report("value:" + value + " reads:" + std::to_string(reads.load()) +
+           " bad:" + std::to_string(bad.load()));
+  }
+  stop = true;
+  reader.join();
+  return 0;
+}
+
+// What a SIGALRM handler's sharedmem_write returned, counted.
+sharedmem_segment* g_signal_segment = nullptr;
+std::atomic<long> g_handled{0};
+std::atomic<long> g_would_deadlock{0};
+std::atomic<long> g_handler_ok{0};
+std::atomic<long> g_handler_other{0};
+std::atomic<int> g_last_handler_error{0};
+static_assert(std::atomic<long>::is_always_lock_free);
+
+void write_from_signal_handler(int) {
+  const int saved_errno = errno;
+  const sharedmem_error e = sharedmem_write(g_signal_segment, "h", 1);
+  if (e == SHAREDMEM_E_WOULD_DEADLOCK) {
+    ++g_would_deadlock;
+  } else if (e == SHAREDMEM_OK) {
+    ++g_handler_ok;
+  } else {
+    ++g_handler_other;
+    g_last_handler_error = static_cast<int>(e);
+  }
+  ++g_handled;
+  errno = saved_errno;
+}
+
+bool install_write_handler() {
+  struct sigaction action {};
+  action.sa_handler = write_from_signal_handler;
+  ::sigemptyset(&action.sa_mask);
+  action.sa_flags = SA_RESTART;
+  return ::sigaction(SIGALRM, &action, nullptr) == 0;
+}
+
+// Opens segment args[0] with capacity args[1] and installs a SIGALRM handler
+// that writes "h" to it. Reports "pid:<pid>", waits for "go", writes a
+// value of the full capacity once (so that a fault point can stop it inside
+// the write) and reports "main:<error> handler:<error of the last handler
+// write or none>".
+SHAREDMEM_CHILD_ROLE(rb_signal_once) {
+  const std::uint64_t capacity = std::stoull(args.at(1));
+  sharedmem_error e = sharedmem_open(args.at(0).c_str(), capacity, 0, &g_signal_segment);
+  if (e != SHAREDMEM_OK || !install_write_handler()) {
+    report("error:" + code_line(e));
+    return 1;
+  }
+  report("pid:" + std::to_string(::getpid()));
+  if (await_parent() != "go") return 2;
+  const std::string value(static_cast<std::size_t>(capacity), 'm');
+  e = sharedmem_write(g_signal_segment, value.data(), value.size());
+  std::string handler = "none";
+  if (g_would_deadlock.load() > 0) handler = code_line(SHAREDMEM_E_WOULD_DEADLOCK);
+  if (g_handler_ok.load() > 0) handler = code_line(SHAREDMEM_OK);
+  if (g_handler_other.load() > 0) handler = code_line(static_cast<sharedmem_error>(g_last_handler_error.load()));
+  report("main:" + code_line(e) + " handler:" + handler);
+  sharedmem_close(g_signal_segment);
+  return 0;
+}
+
+// Opens segment args[0] with capacity args[1] and writes in a loop (values
+// of the full capacity and of one byte) while an interval timer (100 us)
+// raises SIGALRM, whose handler writes to the same segment, until args[2]
+// signals were handled. Then reports "handled:<n> would_deadlock:<n> ok:<n>
+// other:<n> writes:<n> write_errors:<n> intact:<0|1>" (intact: the final
+// value is one of those written) and exits.
+SHAREDMEM_CHILD_ROLE(rb_signal_storm) {
+  const std::uint64_t capacity = std::stoull(args.at(1));
+  const long signals = std::stol(args.at(2));
+  sharedmem_error e = sharedmem_open(args.at(0).c_str(), capacity, 0, &g_signal_segment);
+  if (e != SHAREDMEM_OK || !install_write_handler()) {
+    report("error:" + code_line(e));
+    return 1;
+  }
+  const std::string value(static_cast<std::size_t>(capacity), 'm');
+  const std::string small = "m";
+  itimerval timer{};
+  timer.it_interval.tv_usec = 100;
+  timer.it_value.tv_usec = 100;
+  if (::setitimer(ITIMER_REAL, &timer, nullptr) != 0) {
+    report("error:setitimer");
+    return 1;
+  }
+  long writes = 0;
+  long write_errors = 0;
+  // One large write (signals land inside the lock), then small ones for a
+  // while (signals land in and around the lock's own code), over and over.
+  const auto write = [&](const std::string& bytes) {
+    if (sharedmem_write(g_signal_segment, bytes.data(), bytes.size()) != SHAREDMEM_OK)
+      ++write_errors;
+    ++writes;
+  };
+  while (g_handled.load() < signals) {
+    write(value);
+    const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(20);
+    while (std::chrono::steady_clock::now() < until)
+      for (int i = 0; i < 64; ++i) write(small);
+  }
+  const itimerval off{};
+  ::setitimer(ITIMER_REAL, &off, nullptr);
+  ::signal(SIGALRM, SIG_IGN);
+  std::string final_value(static_cast<std::size_t>(capacity), '\0');
+  std::uint64_t size = 0;
+  e = sharedmem_read(g_signal_segment, final_value.data(), final_value.size(), &size);
+  final_value.resize(e == SHAREDMEM_OK ? static_cast<std::size_t>(size) : 0);
+  const bool intact =
+      e == SHAREDMEM_OK && (final_value == "h" || final_value == small || final_value == value);
+  report("handled:" + std::to_string(g_handled.load()) +
+         " would_deadlock:" + std::to_string(g_would_deadlock.load()) +
+         " ok:" + std::to_string(g_handler_ok.load()) +
+         " other:" + std::to_string(g_handler_other.load()) + " writes:" + std::to_string(writes) +
+         " write_errors:" + std::to_string(write_errors) + " intact:" + (intact ? "1" : "0"));
+  sharedmem_close(g_signal_segment);
+  return 0;
+}
+
+// ---------------------------------------------------------------------------
+// Helpers for the tests.
+
+// A process that is not our child (a grandchild), watched through a pidfd;
+// killed on destruction if it still runs.
+class Grandchild {
+ public:
+  explicit Grandchild(pid_t pid) : pidfd_(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0))) {}
+  ~Grandchild() {
+    if (pidfd_ < 0) return;
+    if (!exited(std::chrono::milliseconds(0)))
+      ::syscall(SYS_pidfd_send_signal, pidfd_, SIGKILL, nullptr, 0);
+    ::close(pidfd_);
+  }
+  Grandchild(const Grandchild&) = delete;
+  Grandchild& operator=(const Grandchild&) = delete;
+
+  bool valid() const { return pidfd_ >= 0; }
+  // Whether it exited within `timeout`.
+  bool exited(std::chrono::milliseconds timeout) const {
+    pollfd fd{pidfd_, POLLIN, 0};
+    int ready;
+    while ((ready = ::poll(&fd, 1, static_cast<int>(timeout.count()))) < 0 && errno == EINTR) {
+    }
+    return ready > 0;
+  }
+
+ private:
+  int pidfd_;
+};
+
+bool write_file(const std::string& path, const std::string& text) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  const ssize_t n = ::write(fd, text.data(), text.size());
+  ::close(fd);
+  return n == static_cast<ssize_t>(text.size());
+}
+
+// A child memory cgroup of this process's own, limited to `limit` bytes;
+// removed on destruction (its processes must have exited by then).
+class MemoryCgroup {
+ public:
+  explicit MemoryCgroup(std::uint64_t limit) {
+    std::FILE* file = std::fopen("/proc/self/cgroup", "r");
+    if (!file) return;
+    std::string v1_parent, v2_parent;
+    char line[4096];
+    while (std::fgets(line, sizeof line, file)) {
+      std::string text = line;
+      if (!text.empty() && text.back() == '\n') text.pop_back();
+      const auto first = text.find(':');
+      const auto second = first == std::string::npos ? first : text.find(':', first + 1);
+      if (second == std::string::npos) continue;
+      const std::string id = text.substr(0, first);
+      const std::string controllers = "," + text.substr(first + 1, second - first - 1) + ",";
+      const std::string path = text.substr(second + 1);
+      if (controllers.find(",memory,") != std::string::npos)
+        v1_parent = "/sys/fs/cgroup/memory" + path;
+      else if (id == "0" && controllers == ",,")
+        v2_parent = "/sys/fs/cgroup" + path;
+    }
+    std::fclose(file);
+    static std::atomic<unsigned> counter{0};
+    const std::string leaf =
+        "/sharedmem_robustness_" + std::to_string(::getpid()) + "_" + std::to_string(counter++);
+    if (!v1_parent.empty()) {
+      make(v1_parent + leaf, "memory.limit_in_bytes", limit);
+    } else if (!v2_parent.empty() && ::access("/sys/fs/cgroup/cgroup.controllers", F_OK) == 0) {
+      make(v2_parent + leaf, "memory.max", limit);
+    }
+  }
+  ~MemoryCgroup() {
+    if (!directory_.empty()) ::rmdir(directory_.c_str());
+  }
+  MemoryCgroup(const MemoryCgroup&) = delete;
+  MemoryCgroup& operator=(const MemoryCgroup&) = delete;
+
+  bool ok() const { return limited_; }
+  const std::string& directory() const { return directory_; }
+  bool add(const std::string& pid) { return write_file(directory_ + "/cgroup.procs", pid); }
+
+ private:
+  void make(const std::string& directory, const char* limit_file, std::uint64_t limit) {
+    if (::mkdir(directory.c_str(), 0755) != 0) return;
+    directory_ = directory;
+    limited_ = write_file(directory + "/" + limit_file, std::to_string(limit));
+  }
+
+  std::string directory_;
+  bool limited_ = false;
+};
+
+// What stands at a path, as lstat sees it, for "left untouched" checks.
+struct Identity {
+  bool exists = false;
+  mode_t type = 0;
+  ino_t inode = 0;
+  uid_t uid = 0;
+  std::string link_target;
+  bool operator==(const Identity& other) const {
+    return exists == other.exists && type == other.type && inode == other.inode &&
+           uid == other.uid && link_target == other.link_target;
+  }
+};
+
+Identity identity_of(const std::string& path) {
+  Identity identity;
+  struct stat status {};
+  if (::lstat(path.c_str(), &status) != 0) return identity;
+  identity.exists = true;
+  identity.type = status.st_mode & S_IFMT;
+  identity.inode = status.st_ino;
+  identity.uid = status.st_uid;
+  if (S_ISLNK(status.st_mode)) {
+    char target[4096];
+    const ssize_t n = ::readlink(path.c_str(), target, sizeof target);
+    if (n > 0) identity.link_target.assign(target, static_cast<std::size_t>(n));
+  }
+  return identity;
+}
+
+std::ostream& operator<<(std::ostream& out, const Identity& identity) {
+  return out << "{exists " << identity.exists << " type " << std::oct << identity.type << std::dec
+             << " inode " << identity.inode << " uid " << identity.uid << " link '"
+             << identity.link_target << "'}";
+}
+
+enum class SquatKind { directory, symlink, fifo, socket };
+
+const char* squat_kind_name(SquatKind kind) {
+  switch (kind) {
+    case SquatKind::directory: return "directory";
+    case SquatKind::symlink: return "symlink";
+    case SquatKind::fifo: return "fifo";
+    case SquatKind::socket: return "socket";
+  }
+  return "?";
+}
+
+// Plants a `kind` at `path`, mode 0600 where it has one, owned by `uid`.
+bool plant_squat(const std::string& path, SquatKind kind, const std::string& link_target,
+                 uid_t uid, gid_t gid) {
+  switch (kind) {
+    case SquatKind::directory:
+      if (::mkdir(path.c_str(), 0700) != 0) return false;
+      break;
+    case SquatKind::symlink:
+      if (::symlink(link_target.c_str(), path.c_str()) != 0) return false;
+      return ::lchown(path.c_str(), uid, gid) == 0;
+    case SquatKind::fifo:
+      if (::mkfifo(path.c_str(), 0600) != 0) return false;
+      break;
+    case SquatKind::socket: {
+      const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+      if (fd < 0) return false;
+      sockaddr_un address{};
+      address.sun_family = AF_UNIX;
+      if (path.size() >= sizeof address.sun_path) {
+        ::close(fd);
+        return false;
+      }
+      std::memcpy(address.sun_path, path.c_str(), path.size() + 1);
+      const bool bound =
+          ::bind(fd, reinterpret_cast<const sockaddr*>(&address), sizeof address) == 0;
+      ::close(fd);  // the socket file stays
+      if (!bound) return false;
+      break;
+    }
+  }
+  return ::chmod(path.c_str(), kind == SquatKind::directory ? 0700 : 0600) == 0 &&
+         ::chown(path.c_str(), uid, gid) == 0;
+}
+
+void remove_squat(const std::string& path, SquatKind kind) {
+  if (kind == SquatKind::directory)
+    ::rmdir(path.c_str());
+  else
+    ::unlink(path.c_str());
+}
+
+sharedmem_error try_open(const std::string& name, std::uint64_t capacity) {
+  sharedmem_segment* segment = nullptr;
+  const sharedmem_error e = sharedmem_open(name.c_str(), capacity, 0, &segment);
+  sharedmem_close(segment);
+  return e;
+}
+
+// Takes a shared OFD lock on byte 1 of segment `name`'s object, the lock each
+// user of a segment holds (platform/posix/segment_posix.cpp), so that no
+// sweep by another process can remove the object meanwhile. -1 on failure.
+int pin_object(const std::string& name) {
+  const int fd = ::open(shm_path(name).c_str(), O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0) return -1;
+  struct flock lock {};
+  lock.l_type = F_RDLCK;
+  lock.l_whence = SEEK_SET;
+  lock.l_start = 1;
+  lock.l_len = 1;
+  if (::fcntl(fd, F_OFD_SETLK, &lock) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+// Parses "key:<number>" out of a space-separated report line; -1 if absent.
+long field(const std::string& line, const std::string& key) {
+  const std::string marker = key + ":";
+  std::size_t at = line.find(marker);
+  while (at != std::string::npos && at != 0 && line[at - 1] != ' ') at = line.find(marker, at + 1);
+  if (at == std::string::npos) return -1;
+  return std::strtol(line.c_str() + at + marker.size(), nullptr, 10);
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(robustness)
+
+// Tests that a process that exits normally without closing its segment (C
+// handle, a C++ handle whose destructor std::exit skips, a static one, a
+// leaked one) still gives up its share: the object is gone and the next
+// reader starts empty.
+BOOST_AUTO_TEST_CASE(normal_exit_without_close_leaves_nothing) {
+  for (const std::string how : {"c_return", "c_exit", "cpp_auto", "cpp_static", "cpp_leaked"}) {
+    BOOST_TEST_CONTEXT("mode " << how) {
+      const std::string name = unique_name("exit_" + how);
+      ChildProcess child = start_role("rb_exit_without_close", {how, name, "left " + how});
+      BOOST_TEST_REQUIRE(expect_line(child) == "written");
+      BOOST_TEST(read_in_child(name) == "value:left " + how, "the segment lives while it runs");
+      child.write_line("go");
+      BOOST_TEST(expect_exit(child) == 0);
+      BOOST_TEST(!os_object_exists(name), "the exiting process removed the object");
+      BOOST_TEST(read_in_child(name) == "value:");
+      BOOST_TEST(!os_object_exists(name));
+    }
+  }
+}
+
+// Tests that a child forked without exec is a user of its own: the segment
+// outlives the parent's exit (without closing) while the child holds it, the
+// child's writes reach others, and the child's exit (without closing) frees it.
+BOOST_AUTO_TEST_CASE(forked_child_is_a_user_of_its_own) {
+  const std::string name = unique_name("forkuser");
+  ChildProcess parent = start_role("rb_fork_user", {name});
+  const std::string forked = expect_line(parent);
+  BOOST_TEST_REQUIRE(forked.rfind("forked:", 0) == 0u, forked);
+  Grandchild child(static_cast<pid_t>(std::stol(forked.substr(7))));
+  BOOST_TEST_REQUIRE(child.valid(), "pidfd_open of the forked child");
+  BOOST_TEST(expect_exit(parent) == 0);
+
+  BOOST_TEST(os_object_exists(name), "the forked child keeps the object");
+  BOOST_TEST(read_in_child(name) == "value:parent");
+  parent.write_line("write:child");  // the forked child shares the parent's stdin
+  BOOST_TEST(expect_line(parent) == code_line(SHAREDMEM_OK));
+  BOOST_TEST(read_in_child(name) == "value:child");
+
+  parent.write_line("exit");
+  BOOST_TEST_REQUIRE(child.exited(line_timeout()), "the forked child exited");
+  BOOST_TEST(!os_object_exists(name), "the forked child's exit removed the object");
+  BOOST_TEST(read_in_child(name) == "value:");
+}
+
+// Tests that in a memory cgroup too small for a segment, opening it fails
+// with NO_MEMORY and creates nothing, instead of the process being OOM-killed
+// (while a segment that fits still opens).
+BOOST_AUTO_TEST_CASE(cgroup_limit_gives_no_memory_not_oom) {
+  const std::uint64_t limit = 128ull << 20;
+  MemoryCgroup cgroup(limit);  // declared first: removed after the child is gone
+  if (!cgroup.ok()) {
+    BOOST_TEST_MESSAGE("skipped: cannot create a limited child memory cgroup");
+    return;
+  }
+  const std::string name = unique_name("cgroup");
+  ChildProcess child = start_role("rb_open_on_command", {name});
+  const std::string pid = expect_line(child);
+  BOOST_TEST_REQUIRE(pid.rfind("pid:", 0) == 0u, pid);
+  if (!cgroup.add(pid.substr(4))) {
+    BOOST_TEST_MESSAGE("skipped: cannot move a process into " << cgroup.directory());
+    return;
+  }
+  child.write_line("open:" + std::to_string(16ull << 20));  // 32 MiB of object: fits
+  BOOST_TEST(expect_line(child) == code_line(SHAREDMEM_OK));
+  BOOST_TEST(!os_object_exists(name));
+  child.write_line("open:" + std::to_string(100ull << 20));  // 200 MiB of object: does not
+  const std::optional<std::string> large = child.read_line(line_timeout());
+  BOOST_TEST(large.value_or("<no line: killed?>") == code_line(SHAREDMEM_E_NO_MEMORY));
+  BOOST_TEST(!os_object_exists(name), "a failed open created nothing");
+  child.write_line("exit");
+  BOOST_TEST(expect_exit(child) == 0, "the child exited normally (137: OOM-killed)");
+  if (os_object_exists(name)) ::shm_unlink(os_name(name).c_str());  // only after a failure
+}
+
+// Tests that a directory, a symlink, a FIFO or a socket under a segment's
+// object name is refused, INCOMPATIBLE when it is ours and NOT_OWNER when it
+// is another user's, and left exactly as it was.
+BOOST_AUTO_TEST_CASE(squats_give_not_owner_or_incompatible) {
+  char target[] = "/tmp/sharedmem_robustness_targetXXXXXX";
+  const int target_fd = ::mkstemp(target);
+  BOOST_TEST_REQUIRE(target_fd >= 0);
+  BOOST_TEST_REQUIRE(::write(target_fd, "target", 6) == 6);
+  ::close(target_fd);
+
+  struct Owner {
+    uid_t uid;
+    gid_t gid;
+    sharedmem_error expected;
+  };
+  std::vector<Owner> owners{{::geteuid(), ::getegid(), SHAREDMEM_E_INCOMPATIBLE}};
+  if (running_as_root()) owners.push_back({kOtherUid, kOtherGid, SHAREDMEM_E_NOT_OWNER});
+  for (const Owner& owner : owners) {
+    for (SquatKind kind :
+         {SquatKind::directory, SquatKind::symlink, SquatKind::fifo, SquatKind::socket}) {
+      BOOST_TEST_CONTEXT(squat_kind_name(kind) << " of uid " << owner.uid) {
+        const std::string name = unique_name("squat");
+        const std::string path = shm_path(name);
+        BOOST_TEST_REQUIRE(plant_squat(path, kind, target, owner.uid, owner.gid),
+                           "planting: " << std::strerror(errno));
+        const Identity before = identity_of(path);
+        BOOST_TEST(try_open(name, 64) == owner.expected);
+        BOOST_TEST(try_open(name, 1 << 20) == owner.expected);
+        BOOST_TEST(identity_of(path) == before, "the squat is untouched");
+        remove_squat(path, kind);
+      }
+    }
+  }
+  char content[16] = {};
+  const int fd = ::open(target, O_RDONLY | O_CLOEXEC);
+  BOOST_TEST(::read(fd, content, sizeof content) == 6);
+  ::close(fd);
+  BOOST_TEST(std::string(content) == "target", "the symlinks' target is untouched");
+  ::unlink(target);
+}
+
+// Tests that a segment whose slots both have odd sequence numbers (written
+// over by someone) makes a read give up with CORRUPTED instead of spinning
+// forever. The read runs in a child: a regression fails, not hangs, the suite.
+BOOST_AUTO_TEST_CASE(odd_sequence_numbers_give_an_error_not_a_spin) {
+  const std::string name = unique_name("oddseq");
+  sharedmem::segment segment = sharedmem::segment::open(name, 512);
+  segment.write("value");
+  {
+    ObjectMapping mapping(name);
+    BOOST_TEST_REQUIRE(mapping.ok(), "the object has the mirrored header layout");
+    mapping.store(&mapping.header()->slots[0].seq, 1001);
+    mapping.store(&mapping.header()->slots[1].seq, 2001);
+  }
+  ChildProcess reader = start_role("rb_read_code", {name, "512"});
+  BOOST_TEST(expect_line(reader) == code_line(SHAREDMEM_E_CORRUPTED));
+  BOOST_TEST(expect_exit(reader) == 0);
+}
+
+// Tests that a writer mutex overwritten with something glibc would abort on
+// (a non-robust priority-inheritance mutex whose owner died) or with random
+// bytes makes a write fail (CORRUPTED for the former) or succeed, never crash
+// the writer, and never wait longer than the library's bounded lock wait.
+BOOST_AUTO_TEST_CASE(corrupt_writer_lock_gives_an_error_not_an_abort) {
+  struct Case {
+    std::string what;
+    std::vector<unsigned char> bytes;  // kLockBytes
+    std::optional<sharedmem_error> expected;
+  };
+  std::vector<Case> cases;
+
+  alignas(64) unsigned char pi_mutex[kLockBytes] = {};
+  {
+    pthread_mutexattr_t attributes;
+    BOOST_TEST_REQUIRE(::pthread_mutexattr_init(&attributes) == 0);
+    BOOST_TEST_REQUIRE(::pthread_mutexattr_setpshared(&attributes, PTHREAD_PROCESS_SHARED) == 0);
+    BOOST_TEST_REQUIRE(::pthread_mutexattr_setprotocol(&attributes, PTHREAD_PRIO_INHERIT) == 0);
+    auto* mutex = reinterpret_cast<pthread_mutex_t*>(pi_mutex);
+    BOOST_TEST_REQUIRE(::pthread_mutex_init(mutex, &attributes) == 0);
+    ::pthread_mutexattr_destroy(&attributes);
+#if defined(__GLIBC__)
+    mutex->__data.__lock |= kFutexOwnerDied;
+#endif
+  }
+  cases.push_back({"non-robust PI mutex, owner died",
+                   std::vector<unsigned char>(pi_mutex, pi_mutex + kLockBytes),
+                   SHAREDMEM_E_CORRUPTED});
+  for (unsigned seed = 1; seed <= 5; ++seed) {
+    std::mt19937 random(seed);
+    std::vector<unsigned char> bytes(kLockBytes);
+    for (auto& byte : bytes) byte = static_cast<unsigned char>(random() & 0xff);
+    cases.push_back({"random bytes, seed " + std::to_string(seed), bytes, std::nullopt});
+  }
+
+  std::vector<sharedmem::segment> segments;
+#if defined(__GLIBC__)
+  // Random bytes that keep the genuine mutex kind, so that they get past any
+  // check of the kind and reach glibc: a random lock word, owner, count, list.
+  {
+    const std::string name = unique_name("lockkind");
+    segments.push_back(sharedmem::segment::open(name, 512));
+    ObjectMapping mapping(name);
+    BOOST_TEST_REQUIRE(mapping.ok());
+    const auto* genuine = reinterpret_cast<const pthread_mutex_t*>(mapping.writer_lock());
+    const int kind = genuine->__data.__kind;
+    for (unsigned seed = 11; seed <= 14; ++seed) {
+      std::mt19937 random(seed);
+      std::vector<unsigned char> bytes(kLockBytes);
+      for (auto& byte : bytes) byte = static_cast<unsigned char>(random() & 0xff);
+      std::memcpy(bytes.data() + offsetof(pthread_mutex_t, __data.__kind), &kind, sizeof kind);
+      cases.push_back({"random bytes of the genuine kind, seed " + std::to_string(seed), bytes,
+                       std::nullopt});
+    }
+  }
+#endif
+
+  // One segment per case, so that the writers (each waiting at most the
+  // library's 10 s for a lock that looks held) run side by side.
+  std::vector<ChildProcess> writers;
+  for (const Case& c : cases) {
+    const std::string name = unique_name("badlock");
+    segments.push_back(sharedmem::segment::open(name, 512));
+    segments.back().write("before");
+    ObjectMapping mapping(name);
+    BOOST_TEST_REQUIRE(mapping.ok());
+    std::memcpy(mapping.writer_lock(), c.bytes.data(), kLockBytes);
+    writers.push_back(start_role("rb_write_code", {name, "512"}));
+  }
+  const auto bounded = scaled(std::chrono::seconds(40));  // the 10 s lock wait, and then some
+  for (std::size_t i = 0; i < cases.size(); ++i) {
+    BOOST_TEST_CONTEXT(cases[i].what) {
+      const std::optional<std::string> line = writers[i].read_line(bounded);
+      const std::optional<int> code = writers[i].wait(bounded);
+      BOOST_TEST(code.has_value(), "the writer returned in time");
+      BOOST_TEST(code.value_or(-1) == 0, "the writer exited normally (134: SIGABRT, 139: SIGSEGV)");
+      BOOST_TEST(line.has_value(), "the writer reported");
+      if (!line) continue;
+      BOOST_TEST_MESSAGE(cases[i].what << ": " << *line);
+      if (cases[i].expected) BOOST_TEST(*line == code_line(*cases[i].expected));
+      else BOOST_TEST(line->rfind("code:", 0) == 0u, *line);
+    }
+  }
+}
+
+// Tests that a live segment whose magic was overwritten with the
+// "initialising" marker is not taken for a dead first user's leftover: opens
+// fail with INCOMPATIBLE and reset nothing, and its holder keeps reading its
+// value (no SIGBUS, object size unchanged).
+BOOST_AUTO_TEST_CASE(initialising_magic_on_a_live_segment_is_not_taken_over) {
+  const std::string name = unique_name("initmagic");
+  ChildProcess holder = start_role("rb_hold_reading", {name, "kept"});
+  BOOST_TEST_REQUIRE(expect_line(holder) == "open");
+  const off_t size = object_size(name);
+  {
+    ObjectMapping mapping(name);
+    BOOST_TEST_REQUIRE(mapping.ok());
+    mapping.store(&mapping.header()->magic, kMagicInitialising);
+  }
+  BOOST_TEST(try_open(name, 512) == SHAREDMEM_E_INCOMPATIBLE);
+  BOOST_TEST(try_open(name, 1 << 20) == SHAREDMEM_E_INCOMPATIBLE, "nor with another capacity");
+  BOOST_TEST(object_size(name) == size);
+  holder.write_line("check");
+  const std::string first = expect_line(holder);
+  holder.write_line("check");
+  const std::string second = expect_line(holder);
+  BOOST_TEST(first.rfind("value:kept ", 0) == 0u, first);
+  BOOST_TEST(field(second, "bad") == 0, second);
+  BOOST_TEST(field(second, "reads") > field(first, "reads"), "the holder kept reading: " << second);
+
+  {
+    ObjectMapping mapping(name);
+    BOOST_TEST_REQUIRE(mapping.ok());
+    mapping.store(&mapping.header()->magic, kMagic);
+  }
+  BOOST_TEST(read_in_child(name) == "value:kept", "nothing was reset");
+  release(holder);
+  BOOST_TEST(!os_object_exists(name));
+}
+
+// Tests that a signal handler writing to a segment while its thread is
+// inside a write of the same segment gets WOULD_DEADLOCK (or OK, when the
+// interrupted write did not hold the lock) and never deadlocks: once at a
+// forced point inside the locked write, then under a storm of timer signals.
+BOOST_AUTO_TEST_CASE(set_in_a_signal_handler_does_not_deadlock) {
+#if defined(SHAREDMEM_FAULT_INJECTION)
+  {
+    // The writer stops itself while it holds the lock; a SIGALRM sent while
+    // it is stopped runs its handler as soon as it resumes, inside the lock.
+    const std::string name = unique_name("sigonce");
+    ChildProcess writer = start_role("rb_signal_once", {name, "4096"},
+                                     {{"SHAREDMEM_TEST_FAULT", "write_locked@1:stop"}});
+    const std::string pid = expect_line(writer);
+    BOOST_TEST_REQUIRE(pid.rfind("pid:", 0) == 0u, pid);
+    writer.write_line("go");
+    BOOST_TEST_REQUIRE(writer.wait_stopped(line_timeout()), "the writer stopped holding the lock");
+    BOOST_TEST_REQUIRE(::kill(static_cast<pid_t>(std::stol(pid.substr(4))), SIGALRM) == 0);
+    writer.resume();
+    BOOST_TEST(expect_line(writer) == "main:" + code_line(SHAREDMEM_OK) +
+                                          " handler:" + code_line(SHAREDMEM_E_WOULD_DEADLOCK));
+    BOOST_TEST(expect_exit(writer) == 0);
+  }
+#else
+  BOOST_TEST_MESSAGE("forced interleaving skipped: needs SHAREDMEM_FAULT_INJECTION");
+#endif
+  const std::string name = unique_name("sigstorm");
+  const long signals = 2000;
+  ChildProcess writer =
+      start_role("rb_signal_storm", {name, std::to_string(64ull << 20), std::to_string(signals)});
+  const std::optional<std::string> line = writer.read_line(scaled(std::chrono::seconds(60)));
+  BOOST_TEST_REQUIRE(line.has_value(), "the writer reported in time (no deadlock)");
+  BOOST_TEST_MESSAGE("signal storm: " << *line);
+  BOOST_TEST(field(*line, "handled") >= signals, *line);
+  BOOST_TEST(field(*line, "would_deadlock") + field(*line, "ok") == field(*line, "handled"), *line);
+  BOOST_TEST(field(*line, "other") == 0, *line);
+  BOOST_TEST(field(*line, "write_errors") == 0, *line);
+  BOOST_TEST(field(*line, "intact") == 1, *line);
+  BOOST_TEST(expect_exit(writer) == 0);
+}
+
+// Tests that the objects of segments whose every user was SIGKILLed are
+// removed by the next process that creates a segment, even of another name,
+// while a segment that is still in use is kept with its value.
+BOOST_AUTO_TEST_CASE(dead_objects_are_swept_by_an_unrelated_open) {
+  const std::string live_name = unique_name("sweeplive");
+  ChildProcess live = hold_in_child(live_name, "alive");
+  std::vector<std::string> dead_names;
+  std::vector<ChildProcess> doomed;
+  for (int i = 0; i < 3; ++i) {
+    dead_names.push_back(unique_name("sweepdead"));
+    doomed.push_back(start_role("segment_hold", {dead_names.back(), "1048576", "doomed"}));
+    BOOST_TEST_REQUIRE(expect_line(doomed.back()) == "open");
+  }
+  // Pinned, so that no sweep by another process (another test run) removes
+  // them before they are checked.
+  std::vector<int> pins;
+  for (const std::string& name : dead_names) {
+    pins.push_back(pin_object(name));
+    BOOST_TEST_REQUIRE(pins.back() >= 0, "pinning " << name);
+  }
+  for (ChildProcess& child : doomed) child.kill();
+  for (const std::string& name : dead_names)
+    BOOST_TEST(os_object_exists(name), "SIGKILL left " << name << " behind");
+  for (int pin : pins) ::close(pin);
+
+  // A fresh process (its once-a-second sweep not used yet) creates a segment.
+  const std::string unrelated = unique_name("sweeper");
+  BOOST_TEST(read_in_child(unrelated) == "value:");
+  for (const std::string& name : dead_names)
+    BOOST_TEST(!os_object_exists(name), name << " was swept");
+  BOOST_TEST(os_object_exists(live_name), "the live segment was kept");
+  live.write_line("read");
+  BOOST_TEST(expect_line(live) == "value:alive");
+  release(live);
+  BOOST_TEST(!os_object_exists(live_name));
+  BOOST_TEST(!os_object_exists(unrelated));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
