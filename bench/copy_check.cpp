@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "sharedmem/setget.h"
 #include "sharedmem/sharedmem.h"
 
 namespace {

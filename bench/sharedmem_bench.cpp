@@ -34,6 +34,7 @@
 #include <vector>
 
 #include "peers.hpp"
+#include "sharedmem/setget.h"
 #include "sharedmem/sharedmem.h"
 
 namespace sharedmem_bench {

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "sharedmem/setget.h"
 #include "sharedmem/sharedmem.h"
 
 int main(int argc, char** argv) {

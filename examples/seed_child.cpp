@@ -2,6 +2,7 @@
 // The seed's child process: reads the default shared segment and prints it.
 #include <cstdio>
 
+#include "sharedmem/setget.h"
 #include "sharedmem/sharedmem.h"
 
 int main() {

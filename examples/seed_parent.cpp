@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "sharedmem/setget.h"
 #include "sharedmem/sharedmem.h"
 
 #if defined(_WIN32)

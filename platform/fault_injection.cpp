@@ -7,6 +7,8 @@
 #include <cstring>
 #include <string>
 
+#include "environment.hpp"
+
 namespace sharedmem::platform {
 namespace {
 
@@ -17,7 +19,7 @@ struct ArmedFault {
   std::atomic<long> seen{0};
 
   ArmedFault() {
-    const char* text = std::getenv("SHAREDMEM_TEST_FAULT");
+    const char* text = environment_variable("SHAREDMEM_TEST_FAULT");
     if (text == nullptr) return;
     point = text;
     const auto colon = point.find(':');

@@ -9,8 +9,6 @@
 //   times slower when the destination lies 1..63 bytes after the source
 //   modulo 4096 (a private buffer and a slot can be in any such layout). In
 //   those two cases an explicit AVX2 (or SSE2) loop is used instead.
-// - SetSharedMem must find the string's length too: a vector loop copies and
-//   looks for the terminator in one pass instead of one character at a time.
 // Everything here is portable C++: the x86 paths are chosen by compiler
 // feature checks (and AVX2 at run time), any other target uses memcpy and
 // plain loops.
@@ -21,10 +19,7 @@
 #include <cstdint>
 #include <cstring>
 
-// Sanitizer builds check the plain paths (memcpy, which they intercept, and
-// the scalar string loop): the wide-string scan below reads whole aligned
-// 64-byte lines, possibly past the terminator (never past the line, so never
-// into an unmapped page), which a memory checker would rightly report.
+// Sanitizer builds check the plain path: memcpy, which they intercept.
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 #define SHAREDMEM_COPY_PLAIN 1
 #elif defined(__has_feature)
@@ -147,134 +142,11 @@ inline void copy_bytes(void* destination, const void* source, std::size_t n) {
   if (n != 0) std::memcpy(destination, source, n);
 }
 
-// Copies the wide string at `text` up to its terminator or `max_chars`
-// characters, whichever comes first (the terminator is not copied); returns
-// the number of characters copied. One character at a time: the reference.
-inline std::size_t copy_wide_scalar(wchar_t* out, const wchar_t* text, std::size_t max_chars) {
-  std::size_t chars = 0;
-  for (; chars < max_chars && text[chars] != L'\0'; ++chars) out[chars] = text[chars];
-  return chars;
-}
-
-#if defined(SHAREDMEM_COPY_SSE2)
-// The vector scans below read whole aligned blocks of `kBlock` bytes (64 or
-// 128), which never straddle a page, so reading past the terminator within
-// a block can never fault. First the scalar loop up to such a boundary of
-// the source; then block by block while a block holds no terminator and
-// fits; then the scalar loop for the rest. Returns the characters copied by
-// the prefix and sets *done when it already met the end.
-template <std::size_t kBlock>
-inline std::size_t align_wide_to_block(wchar_t* out, const wchar_t* text, std::size_t max_chars,
-                                       bool* done) {
-  std::size_t chars = 0;
-  while ((reinterpret_cast<std::uintptr_t>(text + chars) & (kBlock - 1)) != 0) {
-    if (chars == max_chars || text[chars] == L'\0') {
-      *done = true;
-      return chars;
-    }
-    out[chars] = text[chars];
-    ++chars;
-  }
-  *done = false;
-  return chars;
-}
-
-#if defined(SHAREDMEM_COPY_AVX2)
-// 128 bytes a step: the unsigned minimum of four vectors is zero in a lane
-// iff one of them is, so one compare and one test cover the block.
-__attribute__((target("avx2"))) inline std::size_t copy_wide_avx2(wchar_t* out,
-                                                                  const wchar_t* text,
-                                                                  std::size_t max_chars) {
-  constexpr std::size_t kBlockChars = 128 / sizeof(wchar_t);
-  bool done = false;
-  std::size_t chars = align_wide_to_block<128>(out, text, max_chars, &done);
-  if (done) return chars;
-  const __m256i zero = _mm256_setzero_si256();
-  for (; max_chars - chars >= kBlockChars; chars += kBlockChars) {
-    const auto* block = reinterpret_cast<const __m256i*>(text + chars);
-    const __m256i a = _mm256_load_si256(block);
-    const __m256i b = _mm256_load_si256(block + 1);
-    const __m256i c = _mm256_load_si256(block + 2);
-    const __m256i e = _mm256_load_si256(block + 3);
-    __m256i nul;
-    if constexpr (sizeof(wchar_t) == 4)
-      nul = _mm256_cmpeq_epi32(
-          _mm256_min_epu32(_mm256_min_epu32(a, b), _mm256_min_epu32(c, e)), zero);
-    else
-      nul = _mm256_cmpeq_epi16(
-          _mm256_min_epu16(_mm256_min_epu16(a, b), _mm256_min_epu16(c, e)), zero);
-    if (!_mm256_testz_si256(nul, nul)) break;
-    auto* to = reinterpret_cast<__m256i*>(out + chars);
-    _mm256_storeu_si256(to, a);
-    _mm256_storeu_si256(to + 1, b);
-    _mm256_storeu_si256(to + 2, c);
-    _mm256_storeu_si256(to + 3, e);
-  }
-  return chars + copy_wide_scalar(out + chars, text + chars, max_chars - chars);
-}
-#endif
-
-#if defined(SHAREDMEM_COPY_SSE2)
-inline std::size_t copy_wide_sse2(wchar_t* out, const wchar_t* text, std::size_t max_chars) {
-  constexpr std::size_t kLineChars = 64 / sizeof(wchar_t);
-  bool done = false;
-  std::size_t chars = align_wide_to_block<64>(out, text, max_chars, &done);
-  if (done) return chars;
-  const __m128i zero = _mm_setzero_si128();
-  for (; max_chars - chars >= kLineChars; chars += kLineChars) {
-    const auto* line = reinterpret_cast<const __m128i*>(text + chars);
-    const __m128i a = _mm_load_si128(line);
-    const __m128i b = _mm_load_si128(line + 1);
-    const __m128i c = _mm_load_si128(line + 2);
-    const __m128i e = _mm_load_si128(line + 3);
-    __m128i nul;
-    if constexpr (sizeof(wchar_t) == 4)
-      nul = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi32(a, zero), _mm_cmpeq_epi32(b, zero)),
-                         _mm_or_si128(_mm_cmpeq_epi32(c, zero), _mm_cmpeq_epi32(e, zero)));
-    else
-      nul = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi16(a, zero), _mm_cmpeq_epi16(b, zero)),
-                         _mm_or_si128(_mm_cmpeq_epi16(c, zero), _mm_cmpeq_epi16(e, zero)));
-    if (_mm_movemask_epi8(nul) != 0) break;
-    auto* to = reinterpret_cast<__m128i*>(out + chars);
-    _mm_storeu_si128(to, a);
-    _mm_storeu_si128(to + 1, b);
-    _mm_storeu_si128(to + 2, c);
-    _mm_storeu_si128(to + 3, e);
-  }
-  return chars + copy_wide_scalar(out + chars, text + chars, max_chars - chars);
-}
-#endif
-#endif  // SHAREDMEM_COPY_SSE2
-
-inline std::size_t copy_wide(wchar_t* out, const wchar_t* text, std::size_t max_chars) {
-#if defined(SHAREDMEM_COPY_AVX2)
-  if (have_avx2()) return copy_wide_avx2(out, text, max_chars);
-#endif
-#if defined(SHAREDMEM_COPY_SSE2)
-  return copy_wide_sse2(out, text, max_chars);
-#else
-  return copy_wide_scalar(out, text, max_chars);
-#endif
-}
-
 }  // namespace copy_impl
 
-inline std::uint64_t copy_bytes_in(unsigned char* slot, const void* source, std::uint64_t size,
-                                   std::uint64_t /*capacity*/) {
+// Copies a value's `size` bytes into a slot no reader takes as current.
+inline void copy_in(unsigned char* slot, const void* source, std::uint64_t size) {
   copy_impl::copy_bytes(slot, source, static_cast<std::size_t>(size));
-  return size;
-}
-
-// Copies a null-terminated wide string, truncated to what fits in `capacity`
-// bytes with room left for a terminator; returns its length in bytes (the
-// terminator is not stored: the length says where the string ends). Reads
-// the source once, copying and looking for the terminator together.
-inline std::uint64_t copy_wide_string_in(unsigned char* slot, const void* source,
-                                         std::uint64_t /*size*/, std::uint64_t capacity) {
-  const auto* text = static_cast<const wchar_t*>(source);
-  auto* out = reinterpret_cast<wchar_t*>(slot);  // slots are 64-byte aligned
-  const std::size_t max_chars = static_cast<std::size_t>(capacity / sizeof(wchar_t)) - 1;
-  return copy_impl::copy_wide(out, text, max_chars) * sizeof(wchar_t);
 }
 
 // Copies `size` bytes out of a slot that a writer may be changing meanwhile

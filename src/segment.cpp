@@ -238,8 +238,7 @@ sharedmem_error close_segment(sharedmem_segment* segment) {
   return result;
 }
 
-sharedmem_error write_segment(sharedmem_segment* segment, const void* data, std::uint64_t size,
-                              CopyIn copy_in) {
+sharedmem_error write_segment(sharedmem_segment* segment, const void* data, std::uint64_t size) {
   Header& header = *segment->header;
   switch (platform::lock_writer(*segment->attachment, kWriterLockTimeout)) {
     case platform::LockResult::kAcquired:
@@ -264,7 +263,8 @@ sharedmem_error write_segment(sharedmem_segment* segment, const void* data, std:
   std::atomic_thread_fence(std::memory_order_release);
 
   unsigned char* destination = segment->slot_bytes + target * segment->stride;
-  const std::uint64_t length = copy_in(destination, data, size, segment->capacity);
+  copy_in(destination, data, size);
+  const std::uint64_t length = size;
   // A death here leaves what a death mid-copy leaves: a changed, unpublished slot.
   platform::fault_point("write_mid_copy");
   slot.length.store(length, std::memory_order_relaxed);
@@ -337,7 +337,7 @@ sharedmem_error SHAREDMEM_CALL sharedmem_write(sharedmem_segment* segment, const
                                                uint64_t size) {
   if (segment == nullptr || (data == nullptr && size != 0)) return SHAREDMEM_E_INVALID_ARGUMENT;
   if (size > segment->capacity) return SHAREDMEM_E_VALUE_TOO_LARGE;
-  return sharedmem::detail::write_segment(segment, data, size, sharedmem::detail::copy_bytes_in);
+  return sharedmem::detail::write_segment(segment, data, size);
 }
 
 sharedmem_error SHAREDMEM_CALL sharedmem_read(const sharedmem_segment* segment, void* buffer,

@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: MIT
-// The core's internal segment operations, shared by the public C API and the
-// seed API over the default segment.
+// The core's segment operations behind the public C API.
 #ifndef SHAREDMEM_SRC_SEGMENT_HPP
 #define SHAREDMEM_SRC_SEGMENT_HPP
 
@@ -10,20 +9,14 @@
 
 namespace sharedmem::detail {
 
-// Copies a value from `source` into a slot of `capacity` bytes and returns the
-// value's length in bytes. `size` is the caller's argument, passed through.
-using CopyIn = std::uint64_t (*)(unsigned char* slot, const void* source, std::uint64_t size,
-                                 std::uint64_t capacity);
-
 sharedmem_error validate_name(const char* name);
 sharedmem_error open_segment(const char* name, std::uint64_t capacity, std::uint32_t flags,
                              sharedmem_segment** out);
 // Detaches and frees the handle; the error says the object may outlive us.
 sharedmem_error close_segment(sharedmem_segment* segment);
 
-// Replaces the value under the writer lock; `copy_in` fills the slot.
-sharedmem_error write_segment(sharedmem_segment* segment, const void* data, std::uint64_t size,
-                              CopyIn copy_in);
+// Replaces the value with the `size` bytes at `data` under the writer lock.
+sharedmem_error write_segment(sharedmem_segment* segment, const void* data, std::uint64_t size);
 
 // Copies min(value length, buffer_size) bytes of a consistent snapshot into
 // `buffer` and stores the value's length. Never waits for writers; gives up

@@ -7,6 +7,7 @@
 #include <system_error>
 #include <vector>
 
+#include "sharedmem/setget.hpp"
 #include "sharedmem/sharedmem.h"
 #include "sharedmem/sharedmem.hpp"
 #include "support/child_io.hpp"

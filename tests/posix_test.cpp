@@ -115,20 +115,40 @@ bool running_as_root() {
   return false;
 }
 
-std::vector<std::string> dl_probe_lines(const Environment& env, const std::string& text) {
-  ChildProcess probe(SHAREDMEM_DL_PROBE, {SHAREDMEM_LIBRARY_FILE, text}, env);
+// Runs the dl probe (support/dl_probe.c) on the libraries this executable
+// links, and returns its `count` lines.
+std::vector<std::string> dl_probe_lines(const std::vector<std::string>& args, const Environment& env,
+                                        int count) {
+  ChildProcess probe(SHAREDMEM_DL_PROBE, args, env);
   std::vector<std::string> lines;
-  for (int i = 0; i < 3; ++i) lines.push_back(expect_line(probe));
+  for (int i = 0; i < count; ++i) lines.push_back(expect_line(probe));
   BOOST_TEST(expect_exit(probe) == 0);
   return lines;
+}
+
+// The seed API's probe: Set, dlclose, reload, Get.
+std::vector<std::string> dl_probe_lines(const Environment& env, const std::string& text) {
+  return dl_probe_lines(
+      {"setget", SHAREDMEM_SETGET_LIBRARY_FILE, SHAREDMEM_CORE_LIBRARY_FILE, text}, env, 3);
 }
 
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(posix)
 
-// Tests that dlclose really unloads the library (no STB_GNU_UNIQUE pin) and
-// that unloading it detaches: the next load starts from zero.
+// Tests that dlclose really unloads the core library after a named segment
+// was used through it: no exported symbol (a weak libstdc++ template in a
+// debug build) and no STB_GNU_UNIQUE symbol pins it.
+BOOST_AUTO_TEST_CASE(posix_dlclose_unloads_the_core_library) {
+  const std::vector<std::string> lines = dl_probe_lines(
+      {"core", SHAREDMEM_CORE_LIBRARY_FILE, unique_name("dlcore"), "core-text"}, {}, 2);
+  BOOST_TEST(lines[0] == "wrote:core-text");
+  BOOST_TEST(lines[1] == "unloaded");
+}
+
+// Tests that dlclose really unloads the seed API's library and the core it
+// loaded (no STB_GNU_UNIQUE pin) and that unloading it detaches: the next
+// load starts from zero.
 BOOST_AUTO_TEST_CASE(posix_dlclose_unloads_and_frees_default_segment) {
   const Environment env{{"SHAREDMEM_DEFAULT_SEGMENT", unique_name("dl")}};
   const std::vector<std::string> lines = dl_probe_lines(env, "probe-text");
@@ -155,11 +175,13 @@ BOOST_AUTO_TEST_CASE(posix_dlclose_keeps_value_held_by_another_process) {
 // the old object just before: the newcomer, stopped between its open and the
 // attach gate while the last user leaves, must end up on the object that now
 // holds the name, shared with everyone else, not on the unlinked one.
-BOOST_AUTO_TEST_CASE(posix_newcomer_racing_last_unlink_joins_the_live_object) {
+BOOST_AUTO_TEST_CASE(posix_newcomer_racing_last_unlink_joins_the_live_object,
+                     *boost::unit_test::label("fault_injection")) {
 #if defined(SHAREDMEM_FAULT_INJECTION)
   const std::string name = unique_name("unlinkrace");
   ChildProcess last = hold_in_child(name, "old");
-  // Hit 1 of the point is the default segment's attach at load; hit 2 is ours.
+  // Hit 1 of the point is sharedmem_setget's attach of the default segment at
+  // load (through the same core); hit 2 is ours.
   ChildProcess newcomer = start_role("segment_hold", {name, kChildCapacity},
                                      {{"SHAREDMEM_TEST_FAULT", "attach_before_gate@2:stop"}});
   BOOST_TEST_REQUIRE(newcomer.wait_stopped(line_timeout()), "the newcomer stopped before the gate");
@@ -175,7 +197,7 @@ BOOST_AUTO_TEST_CASE(posix_newcomer_racing_last_unlink_joins_the_live_object) {
   release(newcomer);
   BOOST_TEST(!os_object_exists(name));
 #else
-  BOOST_TEST_MESSAGE("skipped: needs SHAREDMEM_FAULT_INJECTION");
+  BOOST_TEST_MESSAGE("skipped: needs the fault-injection build (sharedmem_fault_tests)");
 #endif
 }
 

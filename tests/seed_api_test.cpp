@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "sharedmem/setget.hpp"
 #include "sharedmem/sharedmem.h"
 #include "sharedmem/sharedmem.hpp"
 

@@ -10,6 +10,7 @@
 #include <thread>
 #include <vector>
 
+#include "sharedmem/setget.h"
 #include "sharedmem/sharedmem.h"
 #include "sharedmem/sharedmem.hpp"
 #include "support/child_io.hpp"

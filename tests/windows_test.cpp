@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "sharedmem/setget.h"
 #include "sharedmem/sharedmem.h"
 #include "sharedmem/sharedmem.hpp"
 #include "support/child_io.hpp"
@@ -144,14 +145,24 @@ std::string directory_of_self() {
   return self.substr(0, self.find_last_of("\\/") + 1);
 }
 
-std::vector<std::string> dl_probe_lines(const Environment& env, const std::string& text) {
+// Runs the dl probe (support/dl_probe_windows.cpp) with the DLLs this
+// executable links, found next to it, and returns its `count` lines.
+std::vector<std::string> dl_probe_lines(const std::string& mode, const std::string& second,
+                                        const std::string& text, const Environment& env,
+                                        int count) {
   const std::string directory = directory_of_self();
-  ChildProcess probe(directory + SHAREDMEM_DL_PROBE_NAME,
-                     {directory + SHAREDMEM_LIBRARY_NAME, text}, env);
+  const std::string first =
+      directory + (mode == "core" ? SHAREDMEM_CORE_LIBRARY_NAME : SHAREDMEM_SETGET_LIBRARY_NAME);
+  ChildProcess probe(directory + SHAREDMEM_DL_PROBE_NAME, {mode, first, second, text}, env);
   std::vector<std::string> lines;
-  for (int i = 0; i < 3; ++i) lines.push_back(expect_line(probe));
+  for (int i = 0; i < count; ++i) lines.push_back(expect_line(probe));
   BOOST_TEST(expect_exit(probe) == 0);
   return lines;
+}
+
+// The seed API's probe: Set, FreeLibrary, reload, Get.
+std::vector<std::string> dl_probe_lines(const Environment& env, const std::string& text) {
+  return dl_probe_lines("setget", directory_of_self() + SHAREDMEM_CORE_LIBRARY_NAME, text, env, 3);
 }
 
 // Takes segment args[0]'s writer mutex directly (as a writer inside
@@ -194,8 +205,18 @@ BOOST_AUTO_TEST_CASE(windows_default_capacity_is_2047_utf16_units) {
   BOOST_TEST(std::string(sharedmem_backend()) == "windows");
 }
 
-// Tests that FreeLibrary really unloads the DLL and that unloading it
-// detaches: the next LoadLibrary starts from zero.
+// Tests that FreeLibrary really unloads the core DLL after a named segment
+// was used through it.
+BOOST_AUTO_TEST_CASE(windows_freelibrary_unloads_the_core_library) {
+  const std::vector<std::string> lines =
+      dl_probe_lines("core", unique_name("dlcore"), "core-text", {}, 2);
+  BOOST_TEST(lines[0] == "wrote:core-text");
+  BOOST_TEST(lines[1] == "unloaded");
+}
+
+// Tests that FreeLibrary really unloads the seed API's DLL and the core DLL
+// it loaded, and that unloading it detaches: the next LoadLibrary starts
+// from zero.
 BOOST_AUTO_TEST_CASE(windows_freelibrary_unloads_and_frees_default_segment) {
   const std::string name = unique_name("dl");
   const std::vector<std::string> lines =

@@ -149,15 +149,6 @@ class segment {
   sharedmem_segment* handle_ = nullptr;
 };
 
-// The seed's API in C++ terms, over the default segment.
-inline void set_shared_mem(const std::wstring& text) { SetSharedMem(text.c_str()); }
-inline std::wstring get_shared_mem() {
-  std::wstring text(SHAREDMEM_DEFAULT_CAPACITY_CHARS + 1, L'\0');
-  GetSharedMem(text.data(), static_cast<std::uint32_t>(text.size()));
-  text.resize(std::char_traits<wchar_t>::length(text.c_str()));
-  return text;
-}
-
 }  // namespace sharedmem
 
 namespace std {

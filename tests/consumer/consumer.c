@@ -1,32 +1,25 @@
 /* SPDX-License-Identifier: MIT */
-/* A C99 consumer of the installed package: round-trips a value. */
+/* A C99 consumer of the installed package through sharedmem_setget: Set, then
+ * Get, on the default segment (named by SHAREDMEM_DEFAULT_SEGMENT, unique per
+ * test run). */
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
+#include <wchar.h>
 
-#include <sharedmem/sharedmem.h>
+#include <sharedmem/setget.h>
 
 int main(void) {
-  sharedmem_segment* segment = NULL;
-  char buffer[16];
-  uint64_t size = 0;
-  char name[SHAREDMEM_MAX_NAME_LENGTH + 1];
-  const char* base = getenv("SHAREDMEM_DEFAULT_SEGMENT"); /* unique per test run */
-  sharedmem_error e;
-  snprintf(name, sizeof name, "%s_c", base ? base : "consumer");
-  e = sharedmem_open(name, 16, 0, &segment);
-  if (e != SHAREDMEM_OK) {
-    fprintf(stderr, "open: %s\n", sharedmem_strerror(e));
+  wchar_t buffer[16];
+  const sharedmem_error status = sharedmem_default_status();
+  if (status != SHAREDMEM_OK) {
+    fprintf(stderr, "default segment: %s\n", sharedmem_strerror(status));
     return 1;
   }
-  if (sharedmem_write(segment, "from C", 6) != SHAREDMEM_OK ||
-      sharedmem_read(segment, buffer, sizeof buffer, &size) != SHAREDMEM_OK || size != 6 ||
-      memcmp(buffer, "from C", 6) != 0) {
-    fprintf(stderr, "round trip failed\n");
+  SetSharedMem(L"from C");
+  GetSharedMem(buffer, sizeof buffer / sizeof buffer[0]);
+  if (wcscmp(buffer, L"from C") != 0) {
+    fprintf(stderr, "Set then Get did not round-trip\n");
     return 1;
   }
-  sharedmem_close(segment);
-  SetSharedMem(L"seed");
   printf("consumer_c ok (%s)\n", sharedmem_backend());
   return 0;
 }

@@ -1,26 +1,31 @@
 // SPDX-License-Identifier: MIT
-// The seed's SetSharedMem/GetSharedMem over the library's default segment.
+// sharedmem_setget: the seed's SetSharedMem/GetSharedMem over a default
+// segment, built on sharedmem's public C API only (sharedmem_open, _write,
+// _read, _close), so it needs nothing of the core's internals.
 //
 // The default segment is attached by a static object's constructor and
-// detached by its destructor. Both toolchains run those when the library is
+// detached by its destructor. Both toolchains run those when this library is
 // loaded and unloaded (ELF: at program start or dlopen, at exit or dlclose;
 // PE: from the DLL's entry point on DLL_PROCESS_ATTACH/DETACH), which is
-// exactly the seed's lifetime rule.
+// exactly the seed's lifetime rule. The core library does nothing at load.
 #include <atomic>
+#include <cstdint>
 #include <chrono>
-#include <cstdlib>
+#include <wchar.h>  // wcsnlen (POSIX 2008, MSVC and MinGW), not in std::
 #include <thread>
 
-#include "copy.hpp"
-#include "segment.hpp"
+#include "environment.hpp"
+#include "sharedmem/setget.h"
 
-namespace sharedmem::detail {
+namespace sharedmem::setget {
 namespace {
 
 class DefaultSegment {
  public:
   DefaultSegment() noexcept {
-    const char* name = std::getenv("SHAREDMEM_DEFAULT_SEGMENT");
+    // secure_getenv on Linux: a setuid program does not take the name from
+    // whoever started it.
+    const char* name = platform::environment_variable("SHAREDMEM_DEFAULT_SEGMENT");
     if (name == nullptr || *name == '\0') name = SHAREDMEM_DEFAULT_SEGMENT_NAME;
     sharedmem_segment* segment = nullptr;
     status_ = sharedmem_open(name, SHAREDMEM_DEFAULT_CAPACITY_BYTES, 0, &segment);
@@ -40,7 +45,7 @@ class DefaultSegment {
       if (std::chrono::steady_clock::now() > deadline) return;
       std::this_thread::yield();
     }
-    (void)close_segment(segment);
+    sharedmem_close(segment);
   }
   DefaultSegment(const DefaultSegment&) = delete;
   DefaultSegment& operator=(const DefaultSegment&) = delete;
@@ -76,35 +81,40 @@ class DefaultSegment {
 DefaultSegment g_default_segment;
 
 }  // namespace
-}  // namespace sharedmem::detail
+}  // namespace sharedmem::setget
 
 extern "C" {
 
 void SHAREDMEM_CALL SetSharedMem(const wchar_t* text) {
   if (text == nullptr) return;
-  const sharedmem::detail::DefaultSegment::Use use(sharedmem::detail::g_default_segment);
+  const sharedmem::setget::DefaultSegment::Use use(sharedmem::setget::g_default_segment);
   if (use.segment() == nullptr) return;
+  // Truncation: the scan for the terminator stops at the capacity, so a text
+  // longer than the segment (or missing its terminator past that) is never
+  // read beyond what is stored. The terminator is not stored: the value's
+  // length says where the string ends.
+  const std::size_t chars = ::wcsnlen(text, SHAREDMEM_DEFAULT_CAPACITY_CHARS);
   // A failure here (only a live peer holding the writer lock for 10 s) has
   // no way out through the seed's void signature; the value stays unchanged.
-  (void)sharedmem::detail::write_segment(use.segment(), text, 0,
-                                         sharedmem::detail::copy_wide_string_in);
+  (void)sharedmem_write(use.segment(), text, chars * sizeof(wchar_t));
 }
 
 void SHAREDMEM_CALL GetSharedMem(wchar_t* buffer, uint32_t cch) {
   if (buffer == nullptr || cch == 0) return;
-  const sharedmem::detail::DefaultSegment::Use use(sharedmem::detail::g_default_segment);
+  const sharedmem::setget::DefaultSegment::Use use(sharedmem::setget::g_default_segment);
   std::uint64_t chars = 0;
   if (use.segment() != nullptr) {
+    // Room for cch - 1 characters; the terminator goes after what was read.
     const std::uint64_t room = static_cast<std::uint64_t>(cch - 1) * sizeof(wchar_t);
     std::uint64_t bytes = 0;
-    (void)sharedmem::detail::read_segment(use.segment(), buffer, room, &bytes);
-    chars = (bytes < room ? bytes : room) / sizeof(wchar_t);
+    if (sharedmem_read(use.segment(), buffer, room, &bytes) == SHAREDMEM_OK)
+      chars = (bytes < room ? bytes : room) / sizeof(wchar_t);
   }
   buffer[chars] = L'\0';
 }
 
 sharedmem_error SHAREDMEM_CALL sharedmem_default_status(void) {
-  return sharedmem::detail::g_default_segment.status();
+  return sharedmem::setget::g_default_segment.status();
 }
 
 }  // extern "C"
