@@ -36,7 +36,8 @@ set(SHAREDMEM_FAULT_SOURCES
 
 set(SHAREDMEM_SETGET_SOURCES
   ${PROJECT_SOURCE_DIR}/src/setget/setget.cpp
-  ${PROJECT_SOURCE_DIR}/platform/${_sharedmem_os}/environment_${_sharedmem_os}.cpp)
+  ${PROJECT_SOURCE_DIR}/platform/${_sharedmem_os}/environment_${_sharedmem_os}.cpp
+  ${PROJECT_SOURCE_DIR}/platform/${_sharedmem_os}/threads_lost_${_sharedmem_os}.cpp)
 
 # What every library and variant shares. <base_name> is the shipped
 # library's name: it names the export header and its macro

@@ -16,6 +16,7 @@
 
 #include "environment.hpp"
 #include "sharedmem/setget.h"
+#include "threads_lost.hpp"
 
 namespace sharedmem::setget {
 namespace {
@@ -30,23 +31,30 @@ class DefaultSegment {
     sharedmem_segment* segment = nullptr;
     status_ = sharedmem_open(name, SHAREDMEM_DEFAULT_CAPACITY_BYTES, 0, &segment);
     segment_.store(segment);
+    (void)platform::on_threads_lost(&forget_lost_threads);
   }
 
   // Runs at exit or unload, possibly while other threads are still inside
-  // SetSharedMem/GetSharedMem (at exit they keep running): new calls find no
-  // segment, and the unmapping waits for the calls in flight to leave. A
-  // call that never leaves (its thread was killed inside it, or is stopped)
-  // makes the segment leak rather than the process hang.
+  // SetSharedMem/GetSharedMem (at exit() they keep running): new calls find
+  // no segment, and the unmapping waits for the calls in flight to leave.
+  // Calls of threads that no longer exist are not waited for (see
+  // forget_lost_threads). A call that never leaves (a thread stopped inside
+  // it) leaves the segment to the core's detach at exit, which keeps the
+  // pages mapped, rather than hang the process.
   ~DefaultSegment() {
     status_ = SHAREDMEM_E_NOT_ATTACHED;
     sharedmem_segment* segment = segment_.exchange(nullptr);
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
-    while (calls_in_flight_.load() != 0) {
+    while (calls_in_flight_.load() > 0) {
       if (std::chrono::steady_clock::now() > deadline) return;
       std::this_thread::yield();
     }
     sharedmem_close(segment);
   }
+
+  // The threads counted in flight are gone (the child of a fork, or a
+  // process that Windows is terminating): none of them will ever leave.
+  static void forget_lost_threads() noexcept;
   DefaultSegment(const DefaultSegment&) = delete;
   DefaultSegment& operator=(const DefaultSegment&) = delete;
 
@@ -79,6 +87,8 @@ class DefaultSegment {
 };
 
 DefaultSegment g_default_segment;
+
+void DefaultSegment::forget_lost_threads() noexcept { g_default_segment.calls_in_flight_.store(0); }
 
 }  // namespace
 }  // namespace sharedmem::setget
