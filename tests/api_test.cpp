@@ -9,6 +9,7 @@
 
 #include "sharedmem/sharedmem.h"
 #include "sharedmem/sharedmem.hpp"
+#include "support/os_object.hpp"
 #include "support/process.hpp"
 
 using sharedmem_test::unique_name;

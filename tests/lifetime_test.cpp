@@ -3,6 +3,7 @@
 // has it open (or, for the default segment, has the library loaded); the last
 // one out frees it, even by dying; the next one in starts from zero.
 #include <boost/test/unit_test.hpp>
+#include <optional>
 #include <string>
 #include <system_error>
 #include <vector>
@@ -11,6 +12,7 @@
 #include "sharedmem/sharedmem.h"
 #include "sharedmem/sharedmem.hpp"
 #include "support/child_io.hpp"
+#include "support/os_object.hpp"
 #include "support/process.hpp"
 #include "support/roles.hpp"
 #include "support/segment_children.hpp"
@@ -93,6 +95,17 @@ ChildProcess seed_set_in_child(const Environment& env, const std::string& text) 
   ChildProcess setter = start_role("seed_set_hold", {text}, env);
   BOOST_TEST_REQUIRE(expect_line(setter) == "set");
   return setter;
+}
+
+// Runs the dl probe (see process.hpp) and checks that it printed `expected`
+// and exited 0.
+void run_library_probe(LibraryProbe probe, const std::string& segment, const Environment& env,
+                       const std::string& text, const std::vector<std::string>& expected) {
+  ChildProcess child = start_library_probe(probe, segment, text, env);
+  std::vector<std::string> lines;
+  while (std::optional<std::string> line = child.read_line(line_timeout())) lines.push_back(*line);
+  BOOST_TEST(lines == expected, boost::test_tools::per_element());
+  BOOST_TEST(expect_exit(child) == 0, "the probe's calls all worked");
 }
 
 }  // namespace
@@ -211,6 +224,35 @@ BOOST_AUTO_TEST_CASE(default_segment_after_kill_of_one_user) {
   BOOST_TEST(seed_get_in_child(env) == "value:kept");
   release(survivor);
   BOOST_TEST(seed_get_in_child(env) == "value:");
+}
+
+// Tests that unloading the core library (dlclose, FreeLibrary) after a named
+// segment was used through it really unloads it: nothing pins it in memory
+// (on Linux no exported weak libstdc++ template, as a debug build has, and no
+// STB_GNU_UNIQUE symbol).
+BOOST_AUTO_TEST_CASE(unloading_the_core_library_unloads_it) {
+  run_library_probe(LibraryProbe::core, unique_name("dlcore"), {}, "core-text",
+                    {"wrote:core-text", "unloaded"});
+}
+
+// Tests that unloading the Set/Get library really unloads it and the core it
+// loaded, and that unloading it detaches: in its only user, the default
+// segment is freed and the next load starts from zero.
+BOOST_AUTO_TEST_CASE(unloading_the_setget_library_frees_the_default_segment) {
+  const std::string name = unique_name("dl");
+  run_library_probe(LibraryProbe::setget, {}, default_segment(name), "probe-text",
+                    {"initial:", "unloaded", "reloaded:"});
+  BOOST_TEST(!os_object_exists(name));
+}
+
+// Tests that after the Set/Get library is unloaded, the value it set survives
+// while another process has the library loaded.
+BOOST_AUTO_TEST_CASE(unloading_the_setget_library_keeps_a_value_another_process_holds) {
+  const Environment env = default_segment(unique_name("dlheld"));
+  ChildProcess holder = seed_set_in_child(env, "held");
+  run_library_probe(LibraryProbe::setget, {}, env, "probe-text",
+                    {"initial:held", "unloaded", "reloaded:probe-text"});
+  release(holder);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
-// Tests that only make sense on POSIX: dlclose, file modes and owners,
-// other users (when run as root), and foreign objects planted under a
-// segment's name in /dev/shm.
+// Tests that only make sense on POSIX: file modes and owners, other users
+// (when run as root), objects in /dev/shm that are blank, shortened or open
+// to others, forked children, and the race with a last user's unlink.
 #include <fcntl.h>
 #include <grp.h>
 #include <sys/mman.h>
@@ -11,11 +11,11 @@
 
 #include <boost/test/unit_test.hpp>
 #include <string>
-#include <vector>
 
 #include "sharedmem/sharedmem.h"
 #include "sharedmem/sharedmem.hpp"
 #include "support/child_io.hpp"
+#include "support/os_object.hpp"
 #include "support/process.hpp"
 #include "support/roles.hpp"
 #include "support/segment_children.hpp"
@@ -26,31 +26,6 @@ namespace {
 
 constexpr uid_t kOtherUid = 65534;  // nobody
 constexpr gid_t kOtherGid = 65534;
-
-std::string os_name(const std::string& name, uid_t uid = ::geteuid()) {
-  return "/sharedmem." + std::to_string(uid) + "." + name;
-}
-
-// Plants an object of `size` bytes filled with `fill` under `path`, with `mode`.
-void plant(const std::string& path, mode_t mode, std::size_t size, unsigned char fill) {
-  const int fd = ::shm_open(path.c_str(), O_RDWR | O_CREAT | O_EXCL, mode);
-  BOOST_TEST_REQUIRE(fd >= 0, "shm_open " << path);
-  BOOST_TEST_REQUIRE(::fchmod(fd, mode) == 0);
-  const std::string bytes(size, static_cast<char>(fill));
-  BOOST_TEST_REQUIRE(::write(fd, bytes.data(), bytes.size()) == static_cast<ssize_t>(size));
-  ::close(fd);
-}
-
-// The planted object's bytes, or "<gone>".
-std::string contents(const std::string& path) {
-  const int fd = ::shm_open(path.c_str(), O_RDONLY, 0);
-  if (fd < 0) return "<gone>";
-  std::string bytes(1 << 16, '\0');
-  const ssize_t n = ::read(fd, bytes.data(), bytes.size());
-  ::close(fd);
-  bytes.resize(n > 0 ? static_cast<std::size_t>(n) : 0);
-  return bytes;
-}
 
 sharedmem_error try_open(const std::string& name, std::uint64_t capacity) {
   std::error_code ec;
@@ -115,61 +90,9 @@ bool running_as_root() {
   return false;
 }
 
-// Runs the dl probe (support/dl_probe.c) on the libraries this executable
-// links, and returns its `count` lines.
-std::vector<std::string> dl_probe_lines(const std::vector<std::string>& args, const Environment& env,
-                                        int count) {
-  ChildProcess probe(SHAREDMEM_DL_PROBE, args, env);
-  std::vector<std::string> lines;
-  for (int i = 0; i < count; ++i) lines.push_back(expect_line(probe));
-  BOOST_TEST(expect_exit(probe) == 0);
-  return lines;
-}
-
-// The seed API's probe: Set, dlclose, reload, Get.
-std::vector<std::string> dl_probe_lines(const Environment& env, const std::string& text) {
-  return dl_probe_lines(
-      {"setget", SHAREDMEM_SETGET_LIBRARY_FILE, SHAREDMEM_CORE_LIBRARY_FILE, text}, env, 3);
-}
-
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(posix)
-
-// Tests that dlclose really unloads the core library after a named segment
-// was used through it: no exported symbol (a weak libstdc++ template in a
-// debug build) and no STB_GNU_UNIQUE symbol pins it.
-BOOST_AUTO_TEST_CASE(posix_dlclose_unloads_the_core_library) {
-  const std::vector<std::string> lines = dl_probe_lines(
-      {"core", SHAREDMEM_CORE_LIBRARY_FILE, unique_name("dlcore"), "core-text"}, {}, 2);
-  BOOST_TEST(lines[0] == "wrote:core-text");
-  BOOST_TEST(lines[1] == "unloaded");
-}
-
-// Tests that dlclose really unloads the seed API's library and the core it
-// loaded (no STB_GNU_UNIQUE pin) and that unloading it detaches: the next
-// load starts from zero.
-BOOST_AUTO_TEST_CASE(posix_dlclose_unloads_and_frees_default_segment) {
-  const Environment env{{"SHAREDMEM_DEFAULT_SEGMENT", unique_name("dl")}};
-  const std::vector<std::string> lines = dl_probe_lines(env, "probe-text");
-  BOOST_TEST(lines[0] == "initial:");
-  BOOST_TEST(lines[1] == "unloaded");
-  BOOST_TEST(lines[2] == "reloaded:", "dlclose of the only user freed the segment");
-}
-
-// Tests that after dlclose the value survives while another process has the
-// library loaded.
-BOOST_AUTO_TEST_CASE(posix_dlclose_keeps_value_held_by_another_process) {
-  const Environment env{{"SHAREDMEM_DEFAULT_SEGMENT", unique_name("dlheld")}};
-  ChildProcess holder = start_role("seed_set_hold", {"held"}, env);
-  BOOST_TEST_REQUIRE(expect_line(holder) == "set");
-  const std::vector<std::string> lines = dl_probe_lines(env, "probe-text");
-  BOOST_TEST(lines[0] == "initial:held");
-  BOOST_TEST(lines[1] == "unloaded");
-  BOOST_TEST(lines[2] == "reloaded:probe-text");
-  holder.write_line("exit");
-  BOOST_TEST(expect_exit(holder) == 0);
-}
 
 // Tests the race between a last user's unlink and a newcomer that opened
 // the old object just before: the newcomer, stopped between its open and the
@@ -242,7 +165,7 @@ BOOST_AUTO_TEST_CASE(posix_objects_are_created_owner_only) {
   sharedmem::segment segment = sharedmem::segment::open(name, 64);
   ::umask(old_mask);
   struct stat status {};
-  BOOST_TEST_REQUIRE(::stat(("/dev/shm" + os_name(name)).c_str(), &status) == 0);
+  BOOST_TEST_REQUIRE(::stat(os_object_path(name).c_str(), &status) == 0);
   BOOST_TEST((status.st_mode & 0777) == 0600u);
   BOOST_TEST(status.st_uid == ::geteuid());
 }
@@ -251,32 +174,9 @@ BOOST_AUTO_TEST_CASE(posix_objects_are_created_owner_only) {
 BOOST_AUTO_TEST_CASE(posix_object_accessible_to_others_is_refused) {
   const std::string name = unique_name("open");
   for (mode_t mode : {0644, 0640, 0604, 0660, 0666}) {
-    plant(os_name(name), mode, 100, 0x5a);
+    ForeignObject planted(name, 100, 0x5a, mode);
     BOOST_TEST(try_open(name, 64) == SHAREDMEM_E_NOT_OWNER, "mode " << std::oct << mode);
-    BOOST_TEST(contents(os_name(name)) == std::string(100, '\x5a'));
-    ::shm_unlink(os_name(name).c_str());
-  }
-}
-
-// Tests that foreign objects under a segment's name are refused, untouched:
-// garbage in a header-sized object, a short object, a wrong layout version.
-BOOST_AUTO_TEST_CASE(posix_foreign_object_is_refused_and_untouched) {
-  const std::string name = unique_name("foreign");
-  for (std::size_t size : {std::size_t{10}, std::size_t{4096}, std::size_t{12288}}) {
-    plant(os_name(name), 0600, size, 0xab);
-    BOOST_TEST(try_open(name, 64) == SHAREDMEM_E_INCOMPATIBLE, "size " << size);
-    BOOST_TEST(contents(os_name(name)) == std::string(size, '\xab'));
-    ::shm_unlink(os_name(name).c_str());
-  }
-  // A live segment whose layout version was changed under it.
-  {
-    sharedmem::segment live = sharedmem::segment::open(name, 64);
-    const int fd = ::shm_open(os_name(name).c_str(), O_RDWR, 0);
-    BOOST_TEST_REQUIRE(fd >= 0);
-    const std::uint32_t bad_version = 99;
-    BOOST_TEST_REQUIRE(::pwrite(fd, &bad_version, sizeof bad_version, 8) == 4);
-    ::close(fd);
-    BOOST_TEST(try_open(name, 64) == SHAREDMEM_E_INCOMPATIBLE, "live peer, bad version");
+    BOOST_TEST(planted.contents() == std::string(100, '\x5a'));
   }
 }
 
@@ -286,7 +186,7 @@ BOOST_AUTO_TEST_CASE(posix_foreign_object_is_refused_and_untouched) {
 BOOST_AUTO_TEST_CASE(posix_object_shorter_than_its_header_is_refused) {
   const std::string name = unique_name("short");
   sharedmem::segment holder = sharedmem::segment::open(name, 64);
-  const int fd = ::shm_open(os_name(name).c_str(), O_RDWR, 0);
+  const int fd = ::shm_open(os_object_name(name).c_str(), O_RDWR, 0);
   BOOST_TEST_REQUIRE(fd >= 0);
   struct stat status {};
   BOOST_TEST_REQUIRE(::fstat(fd, &status) == 0);
@@ -304,7 +204,7 @@ BOOST_AUTO_TEST_CASE(posix_object_shorter_than_its_header_is_refused) {
 BOOST_AUTO_TEST_CASE(posix_blank_leftover_is_reset) {
   const std::string name = unique_name("blank");
   for (std::size_t size : {std::size_t{0}, std::size_t{10}, std::size_t{8192}}) {
-    plant(os_name(name), 0600, size, 0);
+    ForeignObject planted(name, size, 0);
     sharedmem::segment segment = sharedmem::segment::open(name, 64);
     BOOST_TEST(segment.read().empty());
     segment.write("works");
@@ -321,7 +221,7 @@ BOOST_AUTO_TEST_CASE(posix_other_user_cannot_reach_segment) {
   sharedmem::segment segment = sharedmem::segment::open(name, 64);
   segment.write("owner's secret");
 
-  ChildProcess probe = start_role("other_user_probe", {os_name(name)});
+  ChildProcess probe = start_role("other_user_probe", {os_object_name(name)});
   BOOST_TEST(expect_line(probe) == "read:0 write:0");
   BOOST_TEST(expect_exit(probe) == 0);
 
@@ -334,7 +234,7 @@ BOOST_AUTO_TEST_CASE(posix_other_user_cannot_reach_segment) {
   other.write_line("exit");
   BOOST_TEST(expect_exit(other) == 0);
   BOOST_TEST(os_object_exists(name), "the owner's object is still there");
-  ::shm_unlink(os_name(name, kOtherUid).c_str());
+  ::shm_unlink(os_object_name(name, kOtherUid).c_str());
 }
 
 // Tests that a squatter who creates the owner's object name first is refused
@@ -342,15 +242,20 @@ BOOST_AUTO_TEST_CASE(posix_other_user_cannot_reach_segment) {
 BOOST_AUTO_TEST_CASE(posix_squatter_is_refused_and_learns_nothing) {
   if (!running_as_root()) return;
   const std::string name = unique_name("squat");
-  ChildProcess squatter = start_role("other_user_squat", {os_name(name)});
+  ChildProcess squatter = start_role("other_user_squat", {os_object_name(name)});
   BOOST_TEST_REQUIRE(expect_line(squatter) == "squatted");
   BOOST_TEST(expect_exit(squatter) == 0);
   BOOST_TEST(try_open(name, 64) == SHAREDMEM_E_NOT_OWNER);
-  BOOST_TEST(contents(os_name(name)) == "squatter");
   struct stat status {};
-  BOOST_TEST_REQUIRE(::stat(("/dev/shm" + os_name(name)).c_str(), &status) == 0);
+  BOOST_TEST_REQUIRE(::stat(os_object_path(name).c_str(), &status) == 0);
+  BOOST_TEST(status.st_size == 8, "the squatter's object is as it made it");
   BOOST_TEST(status.st_uid == kOtherUid);
-  ::shm_unlink(os_name(name).c_str());
+  char bytes[16] = {};
+  const int fd = ::open(os_object_path(name).c_str(), O_RDONLY | O_CLOEXEC);
+  BOOST_TEST(::read(fd, bytes, sizeof bytes) == 8);
+  ::close(fd);
+  BOOST_TEST(std::string(bytes) == "squatter");
+  ::shm_unlink(os_object_name(name).c_str());
 }
 
 BOOST_AUTO_TEST_SUITE_END()

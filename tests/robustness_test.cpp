@@ -3,10 +3,10 @@
 // closing, fork, run out of memory in a cgroup, meet squatters or damaged
 // shared state, write from signal handlers, or die and leave objects behind.
 //
-// Several tests damage a live segment through their own mapping of its
-// object. They write at the offsets of the header in src/layout.hpp (layout
-// version 2, mirrored below) and into the writer mutex, which the POSIX
-// backend keeps in the last 64 bytes of the object.
+// The tests that damage a live segment's writer mutex do it through their
+// own mapping of its object (support/os_object.hpp): the POSIX backend keeps
+// the mutex in the last 64 bytes of the object. Damage to the header, the
+// same on every OS, is tested in hostile_test.cpp.
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
@@ -38,6 +38,7 @@
 #include "sharedmem/sharedmem.h"
 #include "sharedmem/sharedmem.hpp"
 #include "support/child_io.hpp"
+#include "support/os_object.hpp"
 #include "support/process.hpp"
 #include "support/roles.hpp"
 #include "support/segment_children.hpp"
@@ -46,31 +47,8 @@ using namespace sharedmem_test;
 
 namespace {
 
-// A mirror of sharedmem::detail::Header (src/layout.hpp, layout version 2):
-// magic at 0, layout_version at 8, generation at 64, slots[2] of {seq,
-// length} at 128 and 192.
-struct alignas(64) SlotMirror {
-  std::uint64_t seq;
-  std::uint64_t length;
-};
-struct HeaderMirror {
-  std::uint64_t magic;
-  std::uint32_t layout_version;
-  std::uint32_t header_bytes;
-  std::uint64_t capacity;
-  std::uint64_t slot_stride;
-  std::uint64_t total_bytes;
-  alignas(64) std::uint64_t generation;
-  SlotMirror slots[2];
-};
-static_assert(offsetof(HeaderMirror, layout_version) == 8);
-static_assert(offsetof(HeaderMirror, generation) == 64);
-static_assert(offsetof(HeaderMirror, slots) == 128 && sizeof(SlotMirror) == 64);
-
-constexpr std::uint32_t kLayoutVersion = 2;
-constexpr std::uint64_t kMagic = 0x5345'474d'4d48'5353ull;              // "SSHMMGES"
-constexpr std::uint64_t kMagicInitialising = 0x5449'4e49'4d48'5353ull;  // "SSHMINIT"
-// The POSIX backend's writer mutex: the last bytes of the object.
+// The POSIX backend's writer mutex: the last bytes of the object
+// (platform/posix/segment_posix.cpp).
 constexpr std::size_t kLockBytes = 64;
 // glibc's bit in a robust or PI mutex's futex word: its owner died.
 constexpr int kFutexOwnerDied = 0x40000000;
@@ -78,55 +56,14 @@ constexpr int kFutexOwnerDied = 0x40000000;
 constexpr uid_t kOtherUid = 65534;  // nobody
 constexpr gid_t kOtherGid = 65534;
 
-std::string os_name(const std::string& name) {
-  return "/sharedmem." + std::to_string(::geteuid()) + "." + name;
+// Whether a mapping of a segment's object has the header and room for the
+// writer mutex after it.
+bool has_header_and_lock(const OsObjectView& view) {
+  return view.has_header() && view.size() >= sharedmem::detail::kHeaderBytes + kLockBytes;
 }
-std::string shm_path(const std::string& name) { return "/dev/shm" + os_name(name); }
-
-std::string code_line(sharedmem_error e) { return "code:" + std::to_string(static_cast<int>(e)); }
-
-// This process's own mapping of segment `name`'s whole object.
-class ObjectMapping {
- public:
-  explicit ObjectMapping(const std::string& name) {
-    fd_ = ::shm_open(os_name(name).c_str(), O_RDWR, 0);
-    struct stat status {};
-    if (fd_ < 0 || ::fstat(fd_, &status) != 0 || status.st_size == 0) return;
-    void* address = ::mmap(nullptr, static_cast<std::size_t>(status.st_size),
-                           PROT_READ | PROT_WRITE, MAP_SHARED, fd_, 0);
-    if (address == MAP_FAILED) return;
-    base_ = static_cast<unsigned char*>(address);
-    size_ = static_cast<std::size_t>(status.st_size);
-  }
-  ~ObjectMapping() {
-    if (base_) ::munmap(base_, size_);
-    if (fd_ >= 0) ::close(fd_);
-  }
-  ObjectMapping(const ObjectMapping&) = delete;
-  ObjectMapping& operator=(const ObjectMapping&) = delete;
-
-  // True when the object is mapped and has the header layout mirrored here.
-  bool ok() const {
-    return base_ != nullptr && size_ >= sizeof(HeaderMirror) + kLockBytes &&
-           header()->layout_version == kLayoutVersion;
-  }
-  HeaderMirror* header() const { return reinterpret_cast<HeaderMirror*>(base_); }
-  unsigned char* writer_lock() const { return base_ + size_ - kLockBytes; }
-
-  void store(std::uint64_t* field, std::uint64_t value) {
-    __atomic_store_n(field, value, __ATOMIC_SEQ_CST);
-  }
-
- private:
-  int fd_ = -1;
-  unsigned char* base_ = nullptr;
-  std::size_t size_ = 0;
-};
-
-// The size of the object behind segment `name`, or -1.
-off_t object_size(const std::string& name) {
-  struct stat status {};
-  return ::stat(shm_path(name).c_str(), &status) == 0 ? status.st_size : -1;
+// The writer mutex in a mapping of a segment's object.
+unsigned char* writer_lock(const OsObjectView& view) {
+  return view.bytes() + view.size() - kLockBytes;
 }
 
 bool running_as_root() {
@@ -233,21 +170,6 @@ SHAREDMEM_CHILD_ROLE(rb_open_on_command) {
   return 0;
 }
 
-// Opens segment args[0] with capacity args[1], reads it and reports
-// "code:<error of the read>" (or of the open).
-SHAREDMEM_CHILD_ROLE(rb_read_code) {
-  sharedmem_segment* segment = nullptr;
-  sharedmem_error e = sharedmem_open(args.at(0).c_str(), std::stoull(args.at(1)), 0, &segment);
-  if (e == SHAREDMEM_OK) {
-    std::vector<char> buffer(static_cast<std::size_t>(sharedmem_capacity(segment)));
-    std::uint64_t size = 0;
-    e = sharedmem_read(segment, buffer.data(), buffer.size(), &size);
-  }
-  report(code_line(e));
-  sharedmem_close(segment);
-  return 0;
-}
-
 // Opens segment args[0] with capacity args[1], writes "x" and reports
 // "code:<error of the write>" (or of the open).
 SHAREDMEM_CHILD_ROLE(rb_write_code) {
@@ -256,56 +178,6 @@ SHAREDMEM_CHILD_ROLE(rb_write_code) {
   if (e == SHAREDMEM_OK) e = sharedmem_write(segment, "x", 1);
   report(code_line(e));
   sharedmem_close(segment);
-  return 0;
-}
-
-// Opens segment args[0] (capacity kChildCapacity), writes args[1], and reads
-// it over and over on a thread, counting reads that fail or differ. Reports
-// "open"; answers "check" with "value:<v> reads:<n> bad:<m>" (after a read
-// of its own, once the thread read 10 more times or 10 s passed); exits on
-// anything else.
-SHAREDMEM_CHILD_ROLE(rb_hold_reading) {
-  std::error_code ec;
-  sharedmem::segment segment =
-      sharedmem::segment::open(args.at(0), std::stoull(kChildCapacity), ec);
-  if (!ec) segment.write(args.at(1).data(), args.at(1).size(), ec);
-  if (ec) {
-    report("error:" + ec.message());
-    return 1;
-  }
-  const std::string expected = args.at(1);
-  std::atomic<bool> stop{false};
-  std::atomic<long> reads{0};
-  std::atomic<long> bad{0};
-  const auto read_once = [&] {
-    try {
-      if (segment.read() != expected) ++bad;
-    } catch (const sharedmem::error&) {
-      ++bad;
-    }
-    ++reads;
-  };
-  std::thread reader([&] {
-    while (!stop.load()) read_once();
-  });
-  report("open");
-  for (std::string command = await_parent(); command == "check"; command = await_parent()) {
-    // Lets the thread read a few more times first (bounded: it may be stuck).
-    const long before = reads.load();
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    while (reads.load() < before + 10 && std::chrono::steady_clock::now() < deadline)
-      std::this_thread::yield();
-    std::string value;
-    try {
-      value = segment.read();
-    } catch (const sharedmem::error& error) {
-      value = std::string("<") + error.what() + ">";
-    }
-    report("value:" + value + " reads:" + std::to_string(reads.load()) +
-           " bad:" + std::to_string(bad.load()));
-  }
-  stop = true;
-  reader.join();
   return 0;
 }
 
@@ -614,7 +486,7 @@ sharedmem_error try_open(const std::string& name, std::uint64_t capacity) {
 // user of a segment holds (platform/posix/segment_posix.cpp), so that no
 // sweep by another process can remove the object meanwhile. -1 on failure.
 int pin_object(const std::string& name) {
-  const int fd = ::open(shm_path(name).c_str(), O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+  const int fd = ::open(os_object_path(name).c_str(), O_RDWR | O_CLOEXEC | O_NOFOLLOW);
   if (fd < 0) return -1;
   struct flock lock {};
   lock.l_type = F_RDLCK;
@@ -626,15 +498,6 @@ int pin_object(const std::string& name) {
     return -1;
   }
   return fd;
-}
-
-// Parses "key:<number>" out of a space-separated report line; -1 if absent.
-long field(const std::string& line, const std::string& key) {
-  const std::string marker = key + ":";
-  std::size_t at = line.find(marker);
-  while (at != std::string::npos && at != 0 && line[at - 1] != ' ') at = line.find(marker, at + 1);
-  if (at == std::string::npos) return -1;
-  return std::strtol(line.c_str() + at + marker.size(), nullptr, 10);
 }
 
 }  // namespace
@@ -712,7 +575,7 @@ BOOST_AUTO_TEST_CASE(cgroup_limit_gives_no_memory_not_oom) {
   BOOST_TEST(!os_object_exists(name), "a failed open created nothing");
   child.write_line("exit");
   BOOST_TEST(expect_exit(child) == 0, "the child exited normally (137: OOM-killed)");
-  if (os_object_exists(name)) ::shm_unlink(os_name(name).c_str());  // only after a failure
+  if (os_object_exists(name)) ::shm_unlink(os_object_name(name).c_str());  // only after a failure
 }
 
 // Tests that a directory, a symlink, a FIFO or a socket under a segment's
@@ -737,7 +600,7 @@ BOOST_AUTO_TEST_CASE(squats_give_not_owner_or_incompatible) {
          {SquatKind::directory, SquatKind::symlink, SquatKind::fifo, SquatKind::socket}) {
       BOOST_TEST_CONTEXT(squat_kind_name(kind) << " of uid " << owner.uid) {
         const std::string name = unique_name("squat");
-        const std::string path = shm_path(name);
+        const std::string path = os_object_path(name);
         BOOST_TEST_REQUIRE(plant_squat(path, kind, target, owner.uid, owner.gid),
                            "planting: " << std::strerror(errno));
         const Identity before = identity_of(path);
@@ -754,24 +617,6 @@ BOOST_AUTO_TEST_CASE(squats_give_not_owner_or_incompatible) {
   ::close(fd);
   BOOST_TEST(std::string(content) == "target", "the symlinks' target is untouched");
   ::unlink(target);
-}
-
-// Tests that a segment whose slots both have odd sequence numbers (written
-// over by someone) makes a read give up with CORRUPTED instead of spinning
-// forever. The read runs in a child: a regression fails, not hangs, the suite.
-BOOST_AUTO_TEST_CASE(odd_sequence_numbers_give_an_error_not_a_spin) {
-  const std::string name = unique_name("oddseq");
-  sharedmem::segment segment = sharedmem::segment::open(name, 512);
-  segment.write("value");
-  {
-    ObjectMapping mapping(name);
-    BOOST_TEST_REQUIRE(mapping.ok(), "the object has the mirrored header layout");
-    mapping.store(&mapping.header()->slots[0].seq, 1001);
-    mapping.store(&mapping.header()->slots[1].seq, 2001);
-  }
-  ChildProcess reader = start_role("rb_read_code", {name, "512"});
-  BOOST_TEST(expect_line(reader) == code_line(SHAREDMEM_E_CORRUPTED));
-  BOOST_TEST(expect_exit(reader) == 0);
 }
 
 // Tests that a writer mutex overwritten with something glibc would abort on
@@ -816,9 +661,9 @@ BOOST_AUTO_TEST_CASE(corrupt_writer_lock_gives_an_error_not_an_abort) {
   {
     const std::string name = unique_name("lockkind");
     segments.push_back(sharedmem::segment::open(name, 512));
-    ObjectMapping mapping(name);
-    BOOST_TEST_REQUIRE(mapping.ok());
-    const auto* genuine = reinterpret_cast<const pthread_mutex_t*>(mapping.writer_lock());
+    OsObjectView view(name);
+    BOOST_TEST_REQUIRE(has_header_and_lock(view));
+    const auto* genuine = reinterpret_cast<const pthread_mutex_t*>(writer_lock(view));
     const int kind = genuine->__data.__kind;
     for (unsigned seed = 11; seed <= 14; ++seed) {
       std::mt19937 random(seed);
@@ -838,9 +683,9 @@ BOOST_AUTO_TEST_CASE(corrupt_writer_lock_gives_an_error_not_an_abort) {
     const std::string name = unique_name("badlock");
     segments.push_back(sharedmem::segment::open(name, 512));
     segments.back().write("before");
-    ObjectMapping mapping(name);
-    BOOST_TEST_REQUIRE(mapping.ok());
-    std::memcpy(mapping.writer_lock(), c.bytes.data(), kLockBytes);
+    OsObjectView view(name);
+    BOOST_TEST_REQUIRE(has_header_and_lock(view));
+    std::memcpy(writer_lock(view), c.bytes.data(), kLockBytes);
     writers.push_back(start_role("rb_write_code", {name, "512"}));
   }
   const auto bounded = scaled(std::chrono::seconds(40));  // the 10 s lock wait, and then some
@@ -857,41 +702,6 @@ BOOST_AUTO_TEST_CASE(corrupt_writer_lock_gives_an_error_not_an_abort) {
       else BOOST_TEST(line->rfind("code:", 0) == 0u, *line);
     }
   }
-}
-
-// Tests that a live segment whose magic was overwritten with the
-// "initialising" marker is not taken for a dead first user's leftover: opens
-// fail with INCOMPATIBLE and reset nothing, and its holder keeps reading its
-// value (no SIGBUS, object size unchanged).
-BOOST_AUTO_TEST_CASE(initialising_magic_on_a_live_segment_is_not_taken_over) {
-  const std::string name = unique_name("initmagic");
-  ChildProcess holder = start_role("rb_hold_reading", {name, "kept"});
-  BOOST_TEST_REQUIRE(expect_line(holder) == "open");
-  const off_t size = object_size(name);
-  {
-    ObjectMapping mapping(name);
-    BOOST_TEST_REQUIRE(mapping.ok());
-    mapping.store(&mapping.header()->magic, kMagicInitialising);
-  }
-  BOOST_TEST(try_open(name, 512) == SHAREDMEM_E_INCOMPATIBLE);
-  BOOST_TEST(try_open(name, 1 << 20) == SHAREDMEM_E_INCOMPATIBLE, "nor with another capacity");
-  BOOST_TEST(object_size(name) == size);
-  holder.write_line("check");
-  const std::string first = expect_line(holder);
-  holder.write_line("check");
-  const std::string second = expect_line(holder);
-  BOOST_TEST(first.rfind("value:kept ", 0) == 0u, first);
-  BOOST_TEST(field(second, "bad") == 0, second);
-  BOOST_TEST(field(second, "reads") > field(first, "reads"), "the holder kept reading: " << second);
-
-  {
-    ObjectMapping mapping(name);
-    BOOST_TEST_REQUIRE(mapping.ok());
-    mapping.store(&mapping.header()->magic, kMagic);
-  }
-  BOOST_TEST(read_in_child(name) == "value:kept", "nothing was reset");
-  release(holder);
-  BOOST_TEST(!os_object_exists(name));
 }
 
 // Tests that a signal handler writing to a segment while its thread holds

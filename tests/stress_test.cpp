@@ -15,6 +15,7 @@
 #include "sharedmem/sharedmem.hpp"
 #include "support/child_io.hpp"
 #include "support/patterns.hpp"
+#include "support/os_object.hpp"
 #include "support/process.hpp"
 #include "support/roles.hpp"
 

@@ -19,7 +19,7 @@
 // "no other user": that is the one thing this file relies on Linux for.)
 //
 // Object layout: [0, core bytes) is the core's; the last kLockBytes hold the
-// writer mutex. Nothing is sized or written before the gate proves who is
+// writer mutex and, in their last 8 bytes, the backend's tag. Nothing is sized or written before the gate proves who is
 // alone, and nothing is removed except by a proven last user under the gate.
 #include <dirent.h>
 #include <fcntl.h>
@@ -52,9 +52,12 @@ namespace {
 
 constexpr off_t kGateByte = 0;
 constexpr off_t kUserByte = 1;
-// The writer mutex's bytes at the end of the object.
+// The backend's bytes at the end of the object: the writer mutex, then a
+// tag that marks the object as made by this backend, so that the sweep of
+// dead objects never removes a foreign file that happens to bear our prefix.
 constexpr std::size_t kLockBytes = 64;
-static_assert(sizeof(pthread_mutex_t) <= kLockBytes);
+constexpr std::uint64_t kTag = 0x5849'534f'504d'4853ull;  // "SHMPOSIX"
+static_assert(sizeof(pthread_mutex_t) <= kLockBytes - sizeof kTag);
 // How long attach and detach wait for a live peer holding the gate.
 constexpr std::chrono::milliseconds kGateTimeout{10'000};
 // Where glibc keeps POSIX shared memory objects.
@@ -331,12 +334,22 @@ bool is_registered(const Attachment& attachment) {
   return attachment.previous != nullptr || g_registry == &attachment;
 }
 
+// True for an object this backend made (or began to make): empty, or tagged.
+bool made_by_us(int fd, const struct stat& status) {
+  if (status.st_size == 0) return true;
+  if (status.st_size < static_cast<off_t>(kLockBytes)) return false;
+  std::uint64_t tag = 0;
+  return ::pread(fd, &tag, sizeof tag, status.st_size - static_cast<off_t>(sizeof tag)) ==
+             static_cast<ssize_t>(sizeof tag) &&
+         tag == kTag;
+}
+
 // Removes this user's objects that no process uses any more (every user was
 // killed), which would otherwise stay until the next user of their name.
 // Safe against racing users: an object is removed only while we hold its
 // gate and its user lock exclusively and its name still names it; all
 // removals by this library happen under the gate, so the name cannot change
-// meanwhile.
+// meanwhile. Objects this backend did not make are left alone.
 void sweep_dead_objects() {
   static std::atomic<std::int64_t> last_sweep{0};
   const std::int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
@@ -360,7 +373,8 @@ void sweep_dead_objects() {
     struct stat named {};
     if (::fstat(fd, &status) == 0 && S_ISREG(status.st_mode) && status.st_uid == ::geteuid() &&
         (status.st_mode & 077) == 0 && ofd_lock(fd, kGateByte, F_WRLCK) == 0) {
-      if (ofd_lock(fd, kUserByte, F_WRLCK) == 0 &&
+      if (ofd_lock(fd, kUserByte, F_WRLCK) == 0 && ::fstat(fd, &status) == 0 &&
+          made_by_us(fd, status) &&
           ::fstatat(::dirfd(directory), entry->d_name, &named, AT_SYMLINK_NOFOLLOW) == 0 &&
           named.st_ino == status.st_ino && named.st_dev == status.st_dev)
         ::unlinkat(::dirfd(directory), entry->d_name, 0);
@@ -518,6 +532,11 @@ sharedmem_error initialise_object(Attachment& attachment, std::size_t core_bytes
   const std::size_t size = core_bytes + kLockBytes;
   if (::ftruncate(fd, 0) != 0) return from_errno(errno);
   if (::ftruncate(fd, static_cast<off_t>(size)) != 0) return from_errno(errno);
+  // Tag first, so that even a creator killed while reserving leaves an object
+  // the sweep recognises.
+  if (::pwrite(fd, &kTag, sizeof kTag, static_cast<off_t>(size - sizeof kTag)) !=
+      static_cast<ssize_t>(sizeof kTag))
+    return from_errno(errno);
   // Reserve the pages now: tmpfs would otherwise raise SIGBUS on first touch
   // of a page it cannot back.
   if (int error = reserve(fd, static_cast<off_t>(size))) {

@@ -4,9 +4,11 @@
 #define SHAREDMEM_TESTS_SUPPORT_CHILD_IO_HPP
 
 #include <boost/test/unit_test.hpp>
+#include <cstdlib>
 #include <string>
 
 #include "process.hpp"
+#include "sharedmem/sharedmem.h"
 
 namespace sharedmem_test {
 
@@ -24,6 +26,20 @@ inline int expect_exit(ChildProcess& child) {
   const std::optional<int> code = child.wait(line_timeout());
   BOOST_TEST_REQUIRE(code.has_value(), "child did not exit in time");
   return *code;
+}
+
+// A child's report of a sharedmem_error: "code:<number>".
+inline std::string code_line(sharedmem_error e) {
+  return "code:" + std::to_string(static_cast<int>(e));
+}
+
+// Parses "key:<number>" out of a space-separated report line; -1 if absent.
+inline long field(const std::string& line, const std::string& key) {
+  const std::string marker = key + ":";
+  std::size_t at = line.find(marker);
+  while (at != std::string::npos && at != 0 && line[at - 1] != ' ') at = line.find(marker, at + 1);
+  if (at == std::string::npos) return -1;
+  return std::strtol(line.c_str() + at + marker.size(), nullptr, 10);
 }
 
 // ASCII-only conversions for passing test strings through argv and pipes.

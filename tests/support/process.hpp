@@ -65,8 +65,24 @@ ChildProcess start_role(const std::string& role, const std::vector<std::string>&
 // A name no other test, process or earlier run uses.
 std::string unique_name(const std::string& tag);
 
-// Whether the OS object behind segment `name` exists (POSIX: in /dev/shm).
-bool os_object_exists(const std::string& name);
+// The dl probe: a program not linked to sharedmem that loads this
+// executable's libraries by path (dlopen / LoadLibraryW), uses them, unloads
+// them and checks that they are gone (support/dl_probe.c,
+// support/dl_probe_windows.cpp: same usage and output). It exits 0 when every
+// call worked.
+enum class LibraryProbe {
+  core,    // opens segment `segment` through the core library, writes `text`,
+           // reads it back and closes it, unloads it: "wrote:<read>", "unloaded"
+  setget,  // the Set/Get library on its default segment (named by the
+           // environment; `segment` unused): "initial:<Get>", Set(`text`),
+           // unloads it and the core ("unloaded"), loads it again:
+           // "reloaded:<Get>"
+};
+// Starts the dl probe, with the parent's environment plus `extra_env`
+// (one implementation per OS: where the probe and the libraries are).
+// A library still in memory after unloading is reported "still-loaded:<path>".
+ChildProcess start_library_probe(LibraryProbe probe, const std::string& segment,
+                                 const std::string& text, const Environment& extra_env = {});
 
 }  // namespace sharedmem_test
 

@@ -4,7 +4,6 @@
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
-#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -190,10 +189,15 @@ std::string unique_name(const std::string& tag) {
   return "t" + std::to_string(::getpid()) + "_" + std::to_string(counter++) + "_" + tag;
 }
 
-bool os_object_exists(const std::string& name) {
-  struct stat status {};
-  const std::string path = "/dev/shm/sharedmem." + std::to_string(::geteuid()) + "." + name;
-  return ::stat(path.c_str(), &status) == 0;
+ChildProcess start_library_probe(LibraryProbe probe, const std::string& segment,
+                                 const std::string& text, const Environment& extra_env) {
+  // The libraries this executable links, by path (CMake's compile definitions).
+  if (probe == LibraryProbe::core)
+    return ChildProcess(SHAREDMEM_DL_PROBE, {"core", SHAREDMEM_CORE_LIBRARY_FILE, segment, text},
+                        extra_env);
+  return ChildProcess(SHAREDMEM_DL_PROBE,
+                      {"setget", SHAREDMEM_SETGET_LIBRARY_FILE, SHAREDMEM_CORE_LIBRARY_FILE, text},
+                      extra_env);
 }
 
 }  // namespace sharedmem_test

@@ -298,14 +298,18 @@ std::string unique_name(const std::string& tag) {
          tag;
 }
 
-bool os_object_exists(const std::string& name) {
-  const std::wstring os_name = L"Local\\sharedmem." + to_wide(name);
-  HANDLE section = ::OpenFileMappingW(FILE_MAP_READ, FALSE, os_name.c_str());
-  if (section != nullptr) {
-    ::CloseHandle(section);
-    return true;
-  }
-  return ::GetLastError() != ERROR_FILE_NOT_FOUND;  // e.g. there but denied to us
+ChildProcess start_library_probe(LibraryProbe probe, const std::string& segment,
+                                 const std::string& text, const Environment& extra_env) {
+  // The probe and the DLLs this executable links sit next to it (CMake's
+  // compile definitions give their file names).
+  const std::string self = self_path();
+  const std::string directory = self.substr(0, self.find_last_of("\\/") + 1);
+  const std::string program = directory + SHAREDMEM_DL_PROBE_NAME;
+  const std::string core = directory + SHAREDMEM_CORE_LIBRARY_NAME;
+  if (probe == LibraryProbe::core)
+    return ChildProcess(program, {"core", core, segment, text}, extra_env);
+  return ChildProcess(program, {"setget", directory + SHAREDMEM_SETGET_LIBRARY_NAME, core, text},
+                      extra_env);
 }
 
 }  // namespace sharedmem_test

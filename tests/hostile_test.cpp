@@ -1,0 +1,191 @@
+// SPDX-License-Identifier: MIT
+// Tests of what the library does when the shared state was not made by it
+// or was damaged from outside: foreign objects under a segment's name, and
+// live segments whose header someone overwrote. The same on every OS: the
+// tests reach a segment's OS object through support/os_object.hpp and write
+// at the offsets of the header in src/layout.hpp.
+#include <atomic>
+#include <boost/test/unit_test.hpp>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "sharedmem/sharedmem.h"
+#include "sharedmem/sharedmem.hpp"
+#include "src/layout.hpp"
+#include "support/child_io.hpp"
+#include "support/os_object.hpp"
+#include "support/process.hpp"
+#include "support/roles.hpp"
+#include "support/segment_children.hpp"
+
+using namespace sharedmem_test;
+namespace layout = sharedmem::detail;
+
+namespace {
+
+sharedmem_error try_open(const std::string& name, std::uint64_t capacity) {
+  sharedmem_segment* segment = nullptr;
+  const sharedmem_error e = sharedmem_open(name.c_str(), capacity, 0, &segment);
+  sharedmem_close(segment);
+  return e;
+}
+
+// Opens segment args[0] with capacity args[1], reads it and reports
+// "code:<error of the read>" (or of the open).
+SHAREDMEM_CHILD_ROLE(read_code) {
+  sharedmem_segment* segment = nullptr;
+  sharedmem_error e = sharedmem_open(args.at(0).c_str(), std::stoull(args.at(1)), 0, &segment);
+  if (e == SHAREDMEM_OK) {
+    std::vector<char> buffer(static_cast<std::size_t>(sharedmem_capacity(segment)));
+    std::uint64_t size = 0;
+    e = sharedmem_read(segment, buffer.data(), buffer.size(), &size);
+  }
+  report(code_line(e));
+  sharedmem_close(segment);
+  return 0;
+}
+
+// Opens segment args[0] (capacity kChildCapacity), writes args[1], and reads
+// it over and over on a thread, counting reads that fail or differ. Reports
+// "open"; answers "check" with "value:<v> reads:<n> bad:<m>" (after a read
+// of its own, once the thread read 10 more times or 10 s passed); exits on
+// anything else.
+SHAREDMEM_CHILD_ROLE(hold_reading) {
+  std::error_code ec;
+  sharedmem::segment segment =
+      sharedmem::segment::open(args.at(0), std::stoull(kChildCapacity), ec);
+  if (!ec) segment.write(args.at(1).data(), args.at(1).size(), ec);
+  if (ec) {
+    report("error:" + ec.message());
+    return 1;
+  }
+  const std::string expected = args.at(1);
+  std::atomic<bool> stop{false};
+  std::atomic<long> reads{0};
+  std::atomic<long> bad{0};
+  const auto read_once = [&] {
+    try {
+      if (segment.read() != expected) ++bad;
+    } catch (const sharedmem::error&) {
+      ++bad;
+    }
+    ++reads;
+  };
+  std::thread reader([&] {
+    while (!stop.load()) read_once();
+  });
+  report("open");
+  for (std::string command = await_parent(); command == "check"; command = await_parent()) {
+    // Lets the thread read a few more times first (bounded: it may be stuck).
+    const long before = reads.load();
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (reads.load() < before + 10 && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::yield();
+    std::string value;
+    try {
+      value = segment.read();
+    } catch (const sharedmem::error& error) {
+      value = std::string("<") + error.what() + ">";
+    }
+    report("value:" + value + " reads:" + std::to_string(reads.load()) +
+           " bad:" + std::to_string(bad.load()));
+  }
+  stop = true;
+  reader.join();
+  return 0;
+}
+
+// The size of segment `name`'s object as a mapping of it sees it; 0 if none.
+std::size_t object_size(const std::string& name) { return OsObjectView(name).size(); }
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(hostile)
+
+// Tests that a foreign object under a segment's name, owner-only like the
+// library's own, is refused with INCOMPATIBLE and left untouched, whatever
+// the capacity asked: a short one, a header-sized one and a larger one, all
+// garbage.
+BOOST_AUTO_TEST_CASE(foreign_object_is_refused_and_untouched) {
+  for (std::size_t size : {std::size_t{10}, std::size_t{4096}, std::size_t{12288}}) {
+    BOOST_TEST_CONTEXT("object of " << size << " bytes") {
+      const std::string name = unique_name("foreign");
+      ForeignObject planted(name, size, 0xab);
+      BOOST_TEST(try_open(name, 64) == SHAREDMEM_E_INCOMPATIBLE);
+      BOOST_TEST(try_open(name, 1 << 20) == SHAREDMEM_E_INCOMPATIBLE);
+      BOOST_TEST(planted.contents() == std::string(size, '\xab'), "the object is untouched");
+    }
+  }
+}
+
+// Tests that a live segment whose layout version was changed under it is
+// refused with INCOMPATIBLE, and opens again once the version is put back.
+BOOST_AUTO_TEST_CASE(live_segment_of_another_layout_version_is_refused) {
+  const std::string name = unique_name("version");
+  sharedmem::segment live = sharedmem::segment::open(name, 64);
+  OsObjectView view(name);
+  BOOST_TEST_REQUIRE(view.has_header(), "the object has the header of src/layout.hpp");
+  view.header()->layout_version = 99;
+  BOOST_TEST(try_open(name, 64) == SHAREDMEM_E_INCOMPATIBLE);
+  view.header()->layout_version = layout::kLayoutVersion;
+  BOOST_TEST(try_open(name, 64) == SHAREDMEM_OK);
+}
+
+// Tests that a live segment whose magic was overwritten with the
+// "initialising" marker is not taken for a dead first user's leftover: opens
+// fail with INCOMPATIBLE and reset nothing, and its holder keeps reading its
+// value (the object's size unchanged: on POSIX a shrunk object would SIGBUS).
+BOOST_AUTO_TEST_CASE(initialising_magic_on_a_live_segment_is_not_taken_over) {
+  const std::string name = unique_name("initmagic");
+  ChildProcess holder = start_role("hold_reading", {name, "kept"});
+  BOOST_TEST_REQUIRE(expect_line(holder) == "open");
+  const std::size_t size = object_size(name);
+  {
+    OsObjectView view(name);
+    BOOST_TEST_REQUIRE(view.has_header());
+    view.header()->magic.store(layout::kMagicInitialising);
+  }
+  BOOST_TEST(try_open(name, std::stoull(kChildCapacity)) == SHAREDMEM_E_INCOMPATIBLE);
+  BOOST_TEST(try_open(name, 1 << 20) == SHAREDMEM_E_INCOMPATIBLE, "nor with another capacity");
+  BOOST_TEST(object_size(name) == size);
+  holder.write_line("check");
+  const std::string first = expect_line(holder);
+  holder.write_line("check");
+  const std::string second = expect_line(holder);
+  BOOST_TEST(first.rfind("value:kept ", 0) == 0u, first);
+  BOOST_TEST(field(second, "bad") == 0, second);
+  BOOST_TEST(field(second, "reads") > field(first, "reads"), "the holder kept reading: " << second);
+
+  {
+    OsObjectView view(name);
+    BOOST_TEST_REQUIRE(view.mapped());
+    view.header()->magic.store(layout::kMagic);
+  }
+  BOOST_TEST(read_in_child(name) == "value:kept", "nothing was reset");
+  release(holder);
+  BOOST_TEST(!os_object_exists(name));
+}
+
+// Tests that a segment whose slots both have odd sequence numbers (written
+// over by someone) makes a read give up with CORRUPTED instead of spinning
+// forever. The read runs in a child: a regression fails, not hangs, the suite.
+BOOST_AUTO_TEST_CASE(odd_sequence_numbers_give_an_error_not_a_spin) {
+  const std::string name = unique_name("oddseq");
+  sharedmem::segment segment = sharedmem::segment::open(name, 512);
+  segment.write("value");
+  {
+    OsObjectView view(name);
+    BOOST_TEST_REQUIRE(view.has_header(), "the object has the header of src/layout.hpp");
+    view.header()->slots[0].seq.store(1001);
+    view.header()->slots[1].seq.store(2001);
+  }
+  ChildProcess reader = start_role("read_code", {name, "512"});
+  BOOST_TEST(expect_line(reader) == code_line(SHAREDMEM_E_CORRUPTED));
+  BOOST_TEST(expect_exit(reader) == 0);
+}
+
+BOOST_AUTO_TEST_SUITE_END()

@@ -1,0 +1,144 @@
+// SPDX-License-Identifier: MIT
+// Test support: the OS object behind a segment, reached from outside the
+// library. The one place the tests spell the backends' object naming scheme
+// and the owner-only security they create objects with, so that a portable
+// test can look for, scribble on or squat a segment's object. One
+// implementation per OS (os_object_posix.cpp, os_object_windows.cpp).
+//
+// The naming scheme mirrors the backends' (platform/posix/segment_posix.cpp,
+// platform/windows/segment_windows.cpp):
+//   POSIX    shm name "/sharedmem.<euid>.<name>", file /dev/shm/sharedmem.<euid>.<name>
+//   Windows  "Local\sharedmem.<name>" (or Global\), and "#gate", "#writer",
+//            "#ready" kernel objects under the same name plus the suffix
+#ifndef SHAREDMEM_TESTS_SUPPORT_OS_OBJECT_HPP
+#define SHAREDMEM_TESTS_SUPPORT_OS_OBJECT_HPP
+
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "src/layout.hpp"
+
+#if defined(_WIN32)
+struct _SECURITY_ATTRIBUTES;
+#endif
+
+namespace sharedmem_test {
+
+// The OS name of segment `name`'s object: what shm_open (POSIX) or
+// OpenFileMappingW (Windows) takes.
+std::string os_object_name(const std::string& name);
+
+// Whether the OS object behind segment `name` exists (POSIX: in /dev/shm;
+// Windows: a section under its name, even one we may not open).
+bool os_object_exists(const std::string& name);
+
+// This process's own writable mapping of the whole object of live segment
+// `name`, for tests that damage a segment from outside the library. It does
+// not count as a user of the segment; on Windows its handle keeps the
+// section alive while the view lives, so destroy it before checking that a
+// segment is gone.
+class OsObjectView {
+ public:
+  explicit OsObjectView(const std::string& name);
+  ~OsObjectView();
+  OsObjectView(const OsObjectView&) = delete;
+  OsObjectView& operator=(const OsObjectView&) = delete;
+
+  // Whether the object was opened and mapped.
+  bool mapped() const { return base_ != nullptr; }
+  // Whether it is mapped and holds a header of the layout src/layout.hpp
+  // describes (the version this build knows).
+  bool has_header() const;
+  unsigned char* bytes() const { return base_; }
+  // The mapped size: the object's size on POSIX; on Windows the section's,
+  // rounded up to whole pages.
+  std::size_t size() const { return size_; }
+  sharedmem::detail::Header* header() const {
+    return reinterpret_cast<sharedmem::detail::Header*>(base_);
+  }
+
+ private:
+  unsigned char* base_ = nullptr;
+  std::size_t size_ = 0;
+#if defined(_WIN32)
+  void* handle_ = nullptr;  // the section's handle
+#else
+  int fd_ = -1;  // the object's descriptor
+#endif
+};
+
+// A foreign object planted under segment `name`'s object name before any
+// segment of that name exists: `size` bytes of `fill`, owner-only (POSIX:
+// mode 0600; Windows: owned by the current user with a DACL that admits
+// that user only, OwnerOnlySecurity), so only its
+// content tells it apart from a segment. Fails the test if the name is
+// taken. Removed (POSIX, if the name still holds it) or closed (Windows) on
+// destruction.
+class ForeignObject {
+ public:
+  ForeignObject(const std::string& name, std::size_t size, unsigned char fill);
+#if defined(_WIN32)
+  // Windows: the same with `security` instead (nullptr: the default security).
+  ForeignObject(const std::string& name, std::size_t size, unsigned char fill,
+                _SECURITY_ATTRIBUTES* security);
+#else
+  // POSIX: the same with file mode `mode` instead of 0600.
+  ForeignObject(const std::string& name, std::size_t size, unsigned char fill, unsigned mode);
+#endif
+  ~ForeignObject();
+  ForeignObject(const ForeignObject&) = delete;
+  ForeignObject& operator=(const ForeignObject&) = delete;
+
+  // The object's bytes as they are now under its name (POSIX: "<gone>" once
+  // the name holds nothing; Windows, where the handle keeps it: "<unmappable>"
+  // if it cannot be mapped).
+  std::string contents() const;
+
+ private:
+  std::size_t size_ = 0;
+#if defined(_WIN32)
+  void* handle_ = nullptr;  // the section's handle, which keeps it alive
+#else
+  std::string os_name_;  // os_object_name of the segment
+  std::string path_;     // os_object_path of the segment
+  int fd_ = -1;  // a descriptor of it, to know it again
+#endif
+};
+
+#if defined(_WIN32)
+// Windows: the name of one of segment `name`'s kernel objects: the section
+// (suffix ""), or the "#gate", "#writer" or "#ready" object; in `scope`
+// "Local\\" or "Global\\".
+std::wstring os_object_wide_name(const std::string& name, const wchar_t* suffix = L"",
+                                 const wchar_t* scope = L"Local\\");
+
+// Windows: the current user's TOKEN_USER, and its SID (in that buffer).
+std::vector<unsigned char> current_user();
+void* user_sid(std::vector<unsigned char>& token_user);
+
+// Windows: security attributes with a DACL granting `rights` to the current
+// user only, owned by that user: what sharedmem itself uses.
+class OwnerOnlySecurity {
+ public:
+  explicit OwnerOnlySecurity(unsigned long rights);
+  ~OwnerOnlySecurity();
+  OwnerOnlySecurity(const OwnerOnlySecurity&) = delete;
+  OwnerOnlySecurity& operator=(const OwnerOnlySecurity&) = delete;
+  _SECURITY_ATTRIBUTES* attributes();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+#else
+// POSIX: the shm name of segment `name` as the user `uid` sees it.
+std::string os_object_name(const std::string& name, unsigned uid);
+// POSIX: the object's file, "/dev/shm" + os_object_name(name).
+std::string os_object_path(const std::string& name);
+#endif
+
+}  // namespace sharedmem_test
+
+#endif  // SHAREDMEM_TESTS_SUPPORT_OS_OBJECT_HPP
