@@ -733,6 +733,12 @@ BOOST_AUTO_TEST_CASE(signal_handler_write_inside_a_locked_write_would_deadlock,
 // interrupting writes of the same segment, never deadlock or fail otherwise:
 // each returns OK or WOULD_DEADLOCK, and the value stays intact.
 BOOST_AUTO_TEST_CASE(set_in_a_signal_handler_does_not_deadlock) {
+#if defined(__SANITIZE_THREAD__)
+  // ThreadSanitizer delivers signals only at its own safe points and makes
+  // each 64 MiB copy crawl: the storm would measure TSan, not the library.
+  BOOST_TEST_MESSAGE("skipped under ThreadSanitizer; the other presets run the storm");
+  return;
+#endif
   const std::string name = unique_name("sigstorm");
   const long signals = 2000;
   ChildProcess writer =

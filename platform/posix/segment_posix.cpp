@@ -235,8 +235,9 @@ struct Attachment {
   bool user_exclusive = false;  // first user, until end_attach downgrades
   bool keep_mapping = false;    // detached with Mapping::kKeep: never unmap
   // Fork support (see the registry below).
-  Attachment* previous = nullptr;
+  Attachment* previous = nullptr;  // all three under g_registry_mutex
   Attachment* next = nullptr;
+  bool registered = false;
   int fork_fd = -1;
 
   int fd() const noexcept { return object.get_mapping_handle().handle; }
@@ -317,21 +318,22 @@ void register_attachment(Attachment& attachment) {
   std::call_once(g_fork_handlers_once,
                  [] { ::pthread_atfork(fork_prepare, fork_parent, fork_child); });
   const std::lock_guard<std::mutex> lock(g_registry_mutex);
+  if (attachment.registered) return;
   attachment.next = g_registry;
   if (g_registry) g_registry->previous = &attachment;
   g_registry = &attachment;
+  attachment.registered = true;
 }
 
-void unregister_attachment(Attachment& attachment) {
+// Safe to call for an attachment that was never registered.
+void unregister_attachment(Attachment& attachment) noexcept {
   const std::lock_guard<std::mutex> lock(g_registry_mutex);
+  if (!attachment.registered) return;
   if (attachment.previous) attachment.previous->next = attachment.next;
   if (attachment.next) attachment.next->previous = attachment.previous;
   if (g_registry == &attachment) g_registry = attachment.next;
   attachment.previous = attachment.next = nullptr;
-}
-
-bool is_registered(const Attachment& attachment) {
-  return attachment.previous != nullptr || g_registry == &attachment;
+  attachment.registered = false;
 }
 
 // True for an object this backend made (or began to make): empty, or tagged.
@@ -422,7 +424,7 @@ void AttachmentDeleter::operator()(Attachment* attachment) const noexcept {
 }
 
 sharedmem_error detach(Attachment& attachment, Mapping mapping) noexcept {
-  if (is_registered(attachment)) unregister_attachment(attachment);
+  unregister_attachment(attachment);
   const sharedmem_error result = leave(attachment);
   if (mapping == Mapping::kKeep) attachment.keep_mapping = true;
   if (!attachment.keep_mapping) attachment.unmap();
@@ -655,7 +657,9 @@ std::uint64_t cgroups_headroom() {
   char text[4096];
   if (!read_small_file("/proc/self/cgroup", text, sizeof text)) return UINT64_MAX;
   std::uint64_t headroom = UINT64_MAX;
-  for (char* line = std::strtok(text, "\n"); line; line = std::strtok(nullptr, "\n")) {
+  char* cursor = nullptr;
+  for (char* line = ::strtok_r(text, "\n", &cursor); line;
+       line = ::strtok_r(nullptr, "\n", &cursor)) {
     char* controllers = std::strchr(line, ':');
     char* path = controllers ? std::strchr(controllers + 1, ':') : nullptr;
     if (!path) continue;
