@@ -5,7 +5,9 @@
 // survivor the next user starts from zero, and once all users are gone no OS
 // object is left.
 #include <boost/test/unit_test.hpp>
+#include <chrono>
 #include <random>
+#include <thread>
 #include <string>
 #include <vector>
 
@@ -139,6 +141,47 @@ BOOST_AUTO_TEST_CASE(first_user_killed_mid_init_then_racing_users_agree) {
     BOOST_TEST(expect_line(racer) == "value:agreed");
   }
   for (ChildProcess& racer : racers) release(racer);
+  BOOST_TEST(!os_object_exists(name));
+}
+
+// Waits until the victim, armed to stop at a point it reaches after its
+// object exists, holds the attach gate there: POSIX sees it stopped; Windows
+// (where it suspends its own thread) sees its object exist, created under
+// the gate it keeps until the point.
+bool wait_holding_gate(ChildProcess& victim, const std::string& name) {
+#if defined(_WIN32)
+  (void)victim;
+  const auto deadline = std::chrono::steady_clock::now() + line_timeout();
+  while (!os_object_exists(name)) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::yield();
+  }
+  return true;
+#else
+  (void)name;
+  return victim.wait_stopped(line_timeout());
+#endif
+}
+
+// Tests that a creator killed after making its object but before writing
+// its header, while another process waits to attach, leaves the waiter a
+// segment to initialise and use, not an object refused as incompatible
+// (on Windows the waiter gets the gate abandoned while the dead creator's
+// section may still exist).
+BOOST_AUTO_TEST_CASE(creator_killed_before_its_header_while_another_waits) {
+  if (!fault_injection_built()) return;
+  const std::string name = unique_name("blankwait");
+  ChildProcess victim = start_role("open_write_close", {name, "doomed"},
+                                   {{"SHAREDMEM_TEST_FAULT", "attach_before_init:stop"}});
+  BOOST_TEST_REQUIRE(expect_line(victim) == "started");
+  BOOST_TEST_REQUIRE(wait_holding_gate(victim, name), "the creator stopped holding the gate");
+  ChildProcess waiter = start_role("segment_hold", {name, kChildCapacity, "after"});
+  victim.kill();
+  BOOST_TEST_REQUIRE(expect_line(waiter) == "open");
+  waiter.write_line("read");
+  BOOST_TEST(expect_line(waiter) == "value:after");
+  BOOST_TEST(read_in_child(name) == "value:after");
+  release(waiter);
   BOOST_TEST(!os_object_exists(name));
 }
 
