@@ -15,6 +15,10 @@
 //   unchanged. It never blocks: seq can only be odd or change if writers
 //   completed at least one flip meanwhile, so a retry always finds a newer
 //   complete value (lock-free; not wait-free under a writer that never stops).
+// - `generation` is the segment's public version (sharedmem_version): 0 at
+//   creation, one more per completed write. A versioned read also checks,
+//   after the copy, that generation has not passed g + 1, so that the slot
+//   it copied still holds write g's value, not write g + 2's.
 // - A writer killed mid-copy leaves only the non-current slot odd. Readers do
 //   not look at it; the next writer (who gets the lock as "owner died")
 //   overwrites it.

@@ -238,8 +238,10 @@ sharedmem_error close_segment(sharedmem_segment* segment) {
   return result;
 }
 
-sharedmem_error write_segment(sharedmem_segment* segment, const void* data, std::uint64_t size) {
+sharedmem_error write_segment(sharedmem_segment* segment, const void* data, std::uint64_t size,
+                              const std::uint64_t* expected, std::uint64_t* version) {
   Header& header = *segment->header;
+  *version = header.generation.load(std::memory_order_acquire);
   switch (platform::lock_writer(*segment->attachment, kWriterLockTimeout)) {
     case platform::LockResult::kAcquired:
     case platform::LockResult::kOwnerDied:  // its half-written slot is not current
@@ -254,7 +256,14 @@ sharedmem_error write_segment(sharedmem_segment* segment, const void* data, std:
       return SHAREDMEM_E_SYSTEM;
   }
   platform::fault_point("write_locked");
+  // The writer lock orders writers: the generation read under it is the
+  // last completed write's.
   const std::uint64_t generation = header.generation.load(std::memory_order_relaxed);
+  *version = generation;
+  if (expected != nullptr && *expected != generation) {
+    platform::unlock_writer(*segment->attachment);
+    return SHAREDMEM_E_CONFLICT;
+  }
   const std::size_t target = (generation + 1) % kSlotCount;
   SlotState& slot = header.slots[target];
   const std::uint64_t seq = slot.seq.load(std::memory_order_relaxed);
@@ -270,12 +279,14 @@ sharedmem_error write_segment(sharedmem_segment* segment, const void* data, std:
   slot.length.store(length, std::memory_order_relaxed);
   slot.seq.store(begin + 1, std::memory_order_release);
   header.generation.store(generation + 1, std::memory_order_release);
+  *version = generation + 1;
   platform::unlock_writer(*segment->attachment);
   return SHAREDMEM_OK;
 }
 
 sharedmem_error read_segment(const sharedmem_segment* segment, void* buffer,
-                             std::uint64_t buffer_size, std::uint64_t* value_size) {
+                             std::uint64_t buffer_size, std::uint64_t* value_size,
+                             std::uint64_t* version) {
   const Header& header = *segment->header;
   const std::uint64_t first_generation = header.generation.load(std::memory_order_relaxed);
   std::chrono::steady_clock::time_point give_up{};
@@ -290,8 +301,15 @@ sharedmem_error read_segment(const sharedmem_segment* segment, void* buffer,
       const std::uint64_t copied = length < buffer_size ? length : buffer_size;
       copy_out(buffer, segment->slot_bytes + current * segment->stride, copied);
       std::atomic_thread_fence(std::memory_order_acquire);
-      if (slot.seq.load(std::memory_order_relaxed) == seq) {
+      // A versioned read also needs the copy to be write number
+      // `generation`'s and not a later one's into the same slot: write
+      // generation + 2 cannot have completed before `seq` was read if the
+      // generation, read after the check, has not reached it yet.
+      if (slot.seq.load(std::memory_order_acquire) == seq &&
+          (version == nullptr ||
+           header.generation.load(std::memory_order_acquire) <= generation + 1)) {
         *value_size = length;
+        if (version) *version = generation;
         return SHAREDMEM_OK;
       }
     }
@@ -337,17 +355,45 @@ sharedmem_error SHAREDMEM_CALL sharedmem_write(sharedmem_segment* segment, const
                                                uint64_t size) {
   if (segment == nullptr || (data == nullptr && size != 0)) return SHAREDMEM_E_INVALID_ARGUMENT;
   if (size > segment->capacity) return SHAREDMEM_E_VALUE_TOO_LARGE;
-  return sharedmem::detail::write_segment(segment, data, size);
+  std::uint64_t version = 0;
+  return sharedmem::detail::write_segment(segment, data, size, nullptr, &version);
+}
+
+sharedmem_error SHAREDMEM_CALL sharedmem_write_if(sharedmem_segment* segment, const void* data,
+                                                  uint64_t size, uint64_t expected_version,
+                                                  uint64_t* new_version) {
+  if (segment == nullptr || (data == nullptr && size != 0)) return SHAREDMEM_E_INVALID_ARGUMENT;
+  std::uint64_t version = 0;
+  sharedmem_error e = SHAREDMEM_E_VALUE_TOO_LARGE;
+  if (size > segment->capacity)
+    version = sharedmem_version(segment);
+  else
+    e = sharedmem::detail::write_segment(segment, data, size, &expected_version, &version);
+  if (new_version) *new_version = version;
+  return e;
 }
 
 sharedmem_error SHAREDMEM_CALL sharedmem_read(const sharedmem_segment* segment, void* buffer,
                                               uint64_t buffer_size, uint64_t* value_size) {
+  return sharedmem_read_versioned(segment, buffer, buffer_size, value_size, nullptr);
+}
+
+sharedmem_error SHAREDMEM_CALL sharedmem_read_versioned(const sharedmem_segment* segment,
+                                                        void* buffer, uint64_t buffer_size,
+                                                        uint64_t* value_size, uint64_t* version) {
   if (segment == nullptr || (buffer == nullptr && buffer_size != 0))
     return SHAREDMEM_E_INVALID_ARGUMENT;
   std::uint64_t size = 0;
-  const sharedmem_error e = sharedmem::detail::read_segment(segment, buffer, buffer_size, &size);
+  std::uint64_t snapshot = 0;
+  const sharedmem_error e = sharedmem::detail::read_segment(segment, buffer, buffer_size, &size,
+                                                            version ? &snapshot : nullptr);
   if (value_size) *value_size = e == SHAREDMEM_OK ? size : 0;
+  if (version) *version = e == SHAREDMEM_OK ? snapshot : 0;
   return e;
+}
+
+uint64_t SHAREDMEM_CALL sharedmem_version(const sharedmem_segment* segment) {
+  return segment ? segment->header->generation.load(std::memory_order_acquire) : 0;
 }
 
 }  // extern "C"

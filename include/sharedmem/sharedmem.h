@@ -63,7 +63,18 @@ typedef enum sharedmem_error {
   SHAREDMEM_E_SYSTEM = 12,
   /* The default segment is detached: the library is being unloaded. */
   SHAREDMEM_E_NOT_ATTACHED = 13,
-  /* 14..17 are reserved for the versions/waiting and in-place segment APIs. */
+  /* SHAREDMEM_CREATE_ONLY: a live process already holds a segment of this
+   * name. Nothing was opened or changed. */
+  SHAREDMEM_E_EXISTS = 14,
+  /* SHAREDMEM_OPEN_ONLY: no live process holds a segment of this name (none
+   * exists, or its users are all gone). Nothing was created. */
+  SHAREDMEM_E_NOT_FOUND = 15,
+  /* sharedmem_write_if: the segment's version is not the expected one (another
+   * write came first). Nothing was written. */
+  SHAREDMEM_E_CONFLICT = 16,
+  /* Reserved for the in-place segment API: a process died while it held the
+   * segment for an in-place change. Not returned by this version. */
+  SHAREDMEM_E_OWNER_DIED = 17,
   /* This thread already holds the segment's writer lock: a signal handler
    * interrupted a write on this thread and wrote itself. Nothing was written. */
   SHAREDMEM_E_WOULD_DEADLOCK = 18,
@@ -119,6 +130,35 @@ SHAREDMEM_EXPORT sharedmem_error SHAREDMEM_CALL sharedmem_write(sharedmem_segmen
 SHAREDMEM_EXPORT sharedmem_error SHAREDMEM_CALL sharedmem_read(const sharedmem_segment* segment,
                                                                void* buffer, uint64_t buffer_size,
                                                                uint64_t* value_size);
+
+/* Versions. Every segment has a version: 0 when it is created, one more for
+ * each completed write (sharedmem_write, a successful sharedmem_write_if). A
+ * write whose process dies before it completes does not count, and neither
+ * do reads. A version is a count of this segment's life: once every user has
+ * gone, the next segment of that name starts again from 0. */
+
+/* Returns the segment's current version, or 0 for a null handle. */
+SHAREDMEM_EXPORT uint64_t SHAREDMEM_CALL sharedmem_version(const sharedmem_segment* segment);
+
+/* sharedmem_read that also stores in *version (which may be null) the
+ * version of the very snapshot copied: the value is exactly the one that
+ * write number *version left. */
+SHAREDMEM_EXPORT sharedmem_error SHAREDMEM_CALL sharedmem_read_versioned(
+    const sharedmem_segment* segment, void* buffer, uint64_t buffer_size, uint64_t* value_size,
+    uint64_t* version);
+
+/* Compare-and-write: replaces the value as sharedmem_write does, but only if
+ * the segment's version is still `expected_version` when the write takes the
+ * writer lock; otherwise fails with SHAREDMEM_E_CONFLICT and changes nothing.
+ * *new_version (which may be null) receives the version after the call,
+ * whether it wrote or not (expected_version + 1 on success). Read with
+ * sharedmem_read_versioned, compute, write_if, and retry on a conflict, for
+ * read-modify-write updates that no concurrent writer can lose. */
+SHAREDMEM_EXPORT sharedmem_error SHAREDMEM_CALL sharedmem_write_if(sharedmem_segment* segment,
+                                                                   const void* data,
+                                                                   uint64_t size,
+                                                                   uint64_t expected_version,
+                                                                   uint64_t* new_version);
 
 /* Names the platform backend in use: "posix" or "windows". */
 SHAREDMEM_EXPORT const char* SHAREDMEM_CALL sharedmem_backend(void);
