@@ -26,6 +26,7 @@ struct sharedmem_segment {
   sharedmem_segment* previous = nullptr;
   sharedmem_segment* next = nullptr;
   bool detached_at_exit = false;
+  bool created = false;  // this open initialised the segment
 };
 
 namespace sharedmem::detail {
@@ -132,27 +133,32 @@ sharedmem_error initialise(platform::Attachment& attachment, std::uint64_t capac
   return SHAREDMEM_OK;
 }
 
-// Checks a segment that live peers already use.
-sharedmem_error check_existing(const platform::Attachment& attachment, std::uint64_t capacity) {
+// Checks a segment that live peers already use and learns its geometry.
+// `capacity` 0 accepts any capacity (SHAREDMEM_OPEN_ONLY).
+sharedmem_error check_existing(const platform::Attachment& attachment, std::uint64_t capacity,
+                               std::uint64_t& found_capacity, Geometry& found) {
   const std::size_t size = platform::core_size(attachment);
   const void* base = platform::core_base(attachment);
   if (!looks_like_ours(base, size)) return SHAREDMEM_E_INCOMPATIBLE;
   const auto* header = static_cast<const Header*>(base);
   if (header->header_bytes != kHeaderBytes) return SHAREDMEM_E_INCOMPATIBLE;
-  const Geometry found = geometry_for(header->capacity, UINT64_MAX);
+  found = geometry_for(header->capacity, UINT64_MAX);
   if (!found.ok || found.slot_stride != header->slot_stride ||
       found.total_bytes != header->total_bytes || found.total_bytes > size)
     return SHAREDMEM_E_INCOMPATIBLE;
-  if (header->capacity != capacity) return SHAREDMEM_E_SIZE_MISMATCH;
+  if (capacity != 0 && header->capacity != capacity) return SHAREDMEM_E_SIZE_MISMATCH;
+  found_capacity = header->capacity;
   return SHAREDMEM_OK;
 }
 
-// Attaches to `name`, creating it only when the system can back it.
-platform::AttachResult attach(platform::AttachRequest& request, std::uint64_t& headroom) {
+// Attaches to `name`, creating it (if `may_create`) only when the system
+// can back it.
+platform::AttachResult attach(platform::AttachRequest& request, bool may_create,
+                              std::uint64_t& headroom) {
   for (int attempt = 0; attempt < kAttachAttempts; ++attempt) {
     request.may_create = false;
     platform::AttachResult result = platform::begin_attach(request);
-    if (result.status == platform::AttachStatus::kAbsent) {
+    if (result.status == platform::AttachStatus::kAbsent && may_create) {
       headroom = platform::memory_headroom();
       if (request.core_bytes > headroom) {
         result.status = platform::AttachStatus::kFailed;
@@ -186,9 +192,18 @@ sharedmem_error open_segment(const char* name, std::uint64_t capacity, std::uint
   if (out == nullptr) return SHAREDMEM_E_INVALID_ARGUMENT;
   *out = nullptr;
   if (sharedmem_error e = validate_name(name)) return e;
-  if ((flags & ~SHAREDMEM_SCOPE_GLOBAL) != 0) return SHAREDMEM_E_INVALID_ARGUMENT;
-  const Geometry geometry = geometry_for(capacity, platform::max_object_size());
-  if (!geometry.ok) return SHAREDMEM_E_INVALID_SIZE;
+  constexpr std::uint32_t kModes = SHAREDMEM_CREATE_ONLY | SHAREDMEM_OPEN_ONLY;
+  if ((flags & ~(SHAREDMEM_SCOPE_GLOBAL | kModes)) != 0 || (flags & kModes) == kModes)
+    return SHAREDMEM_E_INVALID_ARGUMENT;
+  const bool create_only = (flags & SHAREDMEM_CREATE_ONLY) != 0;
+  const bool open_only = (flags & SHAREDMEM_OPEN_ONLY) != 0;
+  // Capacity 0 with OPEN_ONLY: the geometry comes from the segment found.
+  const bool any_capacity = open_only && capacity == 0;
+  Geometry geometry;
+  if (!any_capacity) {
+    geometry = geometry_for(capacity, platform::max_object_size());
+    if (!geometry.ok) return SHAREDMEM_E_INVALID_SIZE;
+  }
 
   auto segment = std::unique_ptr<sharedmem_segment>(new (std::nothrow) sharedmem_segment);
   if (!segment) return SHAREDMEM_E_NO_MEMORY;
@@ -197,11 +212,16 @@ sharedmem_error open_segment(const char* name, std::uint64_t capacity, std::uint
   request.global_scope = (flags & SHAREDMEM_SCOPE_GLOBAL) != 0;
   request.core_bytes = static_cast<std::size_t>(geometry.total_bytes);
   std::uint64_t headroom = UINT64_MAX;
-  platform::AttachResult attached = attach(request, headroom);
+  platform::AttachResult attached = attach(request, !open_only, headroom);
+  if (attached.status == platform::AttachStatus::kAbsent) return SHAREDMEM_E_NOT_FOUND;
   if (attached.status != platform::AttachStatus::kAttached) return attached.error;
   platform::Attachment& attachment = *attached.attachment;
 
+  // must_initialise says no live user completed an attach: the segment is
+  // new or dead, which both open modes count as absent. A refused
+  // attachment is detached uninitialised, and the backend leaves it alone.
   if (attached.must_initialise) {
+    if (open_only) return SHAREDMEM_E_NOT_FOUND;
     platform::fault_point("attach_before_init");
     const std::size_t found = platform::core_size(attachment);
     if (!is_ours_to_reset(platform::core_base(attachment), found))
@@ -212,7 +232,9 @@ sharedmem_error open_segment(const char* name, std::uint64_t capacity, std::uint
       if (geometry.total_bytes - found > headroom) return SHAREDMEM_E_NO_MEMORY;
     }
     if (sharedmem_error e = initialise(attachment, capacity, geometry)) return e;
-  } else if (sharedmem_error e = check_existing(attachment, capacity)) {
+  } else if (create_only) {
+    return SHAREDMEM_E_EXISTS;
+  } else if (sharedmem_error e = check_existing(attachment, capacity, capacity, geometry)) {
     return e;
   }
   if (sharedmem_error e = platform::end_attach(attachment)) return e;
@@ -221,6 +243,7 @@ sharedmem_error open_segment(const char* name, std::uint64_t capacity, std::uint
   segment->slot_bytes = static_cast<unsigned char*>(platform::core_base(attachment)) + kHeaderBytes;
   segment->capacity = capacity;
   segment->stride = geometry.slot_stride;
+  segment->created = attached.must_initialise;
   segment->attachment = std::move(attached.attachment);
   remember(segment.get());
   *out = segment.release();
@@ -345,6 +368,10 @@ sharedmem_error SHAREDMEM_CALL sharedmem_open(const char* name, uint64_t capacit
 
 void SHAREDMEM_CALL sharedmem_close(sharedmem_segment* segment) {
   (void)sharedmem::detail::close_segment(segment);
+}
+
+int SHAREDMEM_CALL sharedmem_created(const sharedmem_segment* segment) {
+  return segment != nullptr && segment->created ? 1 : 0;
 }
 
 uint64_t SHAREDMEM_CALL sharedmem_capacity(const sharedmem_segment* segment) {

@@ -97,6 +97,14 @@ SHAREDMEM_EXPORT const char* SHAREDMEM_CALL sharedmem_strerror(sharedmem_error e
 
 /* Flags for sharedmem_open. */
 #define SHAREDMEM_SCOPE_GLOBAL 0x1u /* Windows: Global\ namespace. */
+/* Open modes (at most one; both at once is SHAREDMEM_E_INVALID_ARGUMENT).
+ * A segment whose users are all gone, even killed, counts as absent. */
+/* Create the segment; fail with SHAREDMEM_E_EXISTS if a live process holds it. */
+#define SHAREDMEM_CREATE_ONLY 0x2u
+/* Open the segment a live process holds; fail with SHAREDMEM_E_NOT_FOUND if
+ * none does, creating nothing. With this flag, capacity 0 means "whatever
+ * capacity the segment has" (sharedmem_capacity then tells it). */
+#define SHAREDMEM_OPEN_ONLY 0x4u
 
 typedef struct sharedmem_segment sharedmem_segment;
 
@@ -104,10 +112,18 @@ typedef struct sharedmem_segment sharedmem_segment;
  * if no process has it open. On success *out receives a handle that the
  * caller must pass to sharedmem_close. On failure *out is set to null and
  * nothing is created or changed. Opening the same name twice, in one process
- * or many, gives handles to the same memory; each handle keeps it alive. */
+ * or many, gives handles to the same memory; each handle keeps it alive.
+ * `flags`: SHAREDMEM_SCOPE_GLOBAL and at most one open mode,
+ * SHAREDMEM_CREATE_ONLY or SHAREDMEM_OPEN_ONLY (see above). */
 SHAREDMEM_EXPORT sharedmem_error SHAREDMEM_CALL sharedmem_open(const char* name, uint64_t capacity,
                                                                uint32_t flags,
                                                                sharedmem_segment** out);
+
+/* Returns 1 if the sharedmem_open that gave this handle created the segment
+ * (its users were all gone, or there were none: it started from an empty
+ * value at version 0), 0 if it joined live users, and 0 for a null handle. Of
+ * processes racing to open one name, exactly one gets 1. */
+SHAREDMEM_EXPORT int SHAREDMEM_CALL sharedmem_created(const sharedmem_segment* segment);
 
 /* Closes the handle. The last close anywhere frees the segment. Null is a no-op.
  * The handle must not be in use by another thread. */
