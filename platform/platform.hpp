@@ -121,6 +121,12 @@ enum class LockResult {
 LockResult lock_writer(Attachment& attachment, std::chrono::milliseconds timeout) noexcept;
 void unlock_writer(Attachment& attachment) noexcept;
 
+// The OS error code (errno, GetLastError) behind the last failure that the
+// backend reported to this thread as SHAREDMEM_E_ACCESS_DENIED, _NO_MEMORY
+// or _SYSTEM (a LockResult::kError too), or 0; taking it resets it, so that
+// the core hands each public call only its own (platform/os_error.cpp).
+int take_os_error() noexcept;
+
 // Bytes of new shared memory the system can still back for this process
 // (free space of the shm file system and the memory cgroup's headroom on
 // Linux, available commit on Windows); UINT64_MAX when no bound is known.

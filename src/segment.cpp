@@ -351,23 +351,49 @@ sharedmem_error read_segment(const sharedmem_segment* segment, void* buffer,
   }
 }
 
+namespace {
+
+// sharedmem_last_system_error: the OS error behind this thread's last failure.
+thread_local int t_last_system_error = 0;
+
+}  // namespace
+
+// Ends a public call: a failure takes the OS error the backend noted for it
+// (0 if none); a success discards whatever the backend noted on the way.
+sharedmem_error finish_call(sharedmem_error result) noexcept {
+  const int code = platform::take_os_error();
+  if (result != SHAREDMEM_OK) t_last_system_error = code;
+  return result;
+}
+
+int last_system_error() noexcept { return t_last_system_error; }
+
 }  // namespace sharedmem::detail
 
 extern "C" {
 
+using sharedmem::detail::finish_call;
+
 sharedmem_error SHAREDMEM_CALL sharedmem_open(const char* name, uint64_t capacity, uint32_t flags,
                                               sharedmem_segment** out) {
   try {
-    return sharedmem::detail::open_segment(name, capacity, flags, out);
+    return finish_call(sharedmem::detail::open_segment(name, capacity, flags, out));
   } catch (const std::bad_alloc&) {
-    return SHAREDMEM_E_NO_MEMORY;
+    return finish_call(SHAREDMEM_E_NO_MEMORY);
   } catch (...) {
-    return SHAREDMEM_E_SYSTEM;
+    return finish_call(SHAREDMEM_E_SYSTEM);
   }
 }
 
 void SHAREDMEM_CALL sharedmem_close(sharedmem_segment* segment) {
+  // Errors of a close are not reported: what the backend noted is dropped.
+  (void)finish_call(SHAREDMEM_OK);
   (void)sharedmem::detail::close_segment(segment);
+  (void)finish_call(SHAREDMEM_OK);
+}
+
+int SHAREDMEM_CALL sharedmem_last_system_error(void) {
+  return sharedmem::detail::last_system_error();
 }
 
 int SHAREDMEM_CALL sharedmem_created(const sharedmem_segment* segment) {
@@ -380,16 +406,18 @@ uint64_t SHAREDMEM_CALL sharedmem_capacity(const sharedmem_segment* segment) {
 
 sharedmem_error SHAREDMEM_CALL sharedmem_write(sharedmem_segment* segment, const void* data,
                                                uint64_t size) {
-  if (segment == nullptr || (data == nullptr && size != 0)) return SHAREDMEM_E_INVALID_ARGUMENT;
-  if (size > segment->capacity) return SHAREDMEM_E_VALUE_TOO_LARGE;
+  if (segment == nullptr || (data == nullptr && size != 0))
+    return finish_call(SHAREDMEM_E_INVALID_ARGUMENT);
+  if (size > segment->capacity) return finish_call(SHAREDMEM_E_VALUE_TOO_LARGE);
   std::uint64_t version = 0;
-  return sharedmem::detail::write_segment(segment, data, size, nullptr, &version);
+  return finish_call(sharedmem::detail::write_segment(segment, data, size, nullptr, &version));
 }
 
 sharedmem_error SHAREDMEM_CALL sharedmem_write_if(sharedmem_segment* segment, const void* data,
                                                   uint64_t size, uint64_t expected_version,
                                                   uint64_t* new_version) {
-  if (segment == nullptr || (data == nullptr && size != 0)) return SHAREDMEM_E_INVALID_ARGUMENT;
+  if (segment == nullptr || (data == nullptr && size != 0))
+    return finish_call(SHAREDMEM_E_INVALID_ARGUMENT);
   std::uint64_t version = 0;
   sharedmem_error e = SHAREDMEM_E_VALUE_TOO_LARGE;
   if (size > segment->capacity)
@@ -397,7 +425,7 @@ sharedmem_error SHAREDMEM_CALL sharedmem_write_if(sharedmem_segment* segment, co
   else
     e = sharedmem::detail::write_segment(segment, data, size, &expected_version, &version);
   if (new_version) *new_version = version;
-  return e;
+  return finish_call(e);
 }
 
 sharedmem_error SHAREDMEM_CALL sharedmem_read(const sharedmem_segment* segment, void* buffer,
@@ -409,14 +437,14 @@ sharedmem_error SHAREDMEM_CALL sharedmem_read_versioned(const sharedmem_segment*
                                                         void* buffer, uint64_t buffer_size,
                                                         uint64_t* value_size, uint64_t* version) {
   if (segment == nullptr || (buffer == nullptr && buffer_size != 0))
-    return SHAREDMEM_E_INVALID_ARGUMENT;
+    return finish_call(SHAREDMEM_E_INVALID_ARGUMENT);
   std::uint64_t size = 0;
   std::uint64_t snapshot = 0;
   const sharedmem_error e = sharedmem::detail::read_segment(segment, buffer, buffer_size, &size,
                                                             version ? &snapshot : nullptr);
   if (value_size) *value_size = e == SHAREDMEM_OK ? size : 0;
   if (version) *version = e == SHAREDMEM_OK ? snapshot : 0;
-  return e;
+  return finish_call(e);
 }
 
 uint64_t SHAREDMEM_CALL sharedmem_version(const sharedmem_segment* segment) {

@@ -33,6 +33,12 @@ sharedmem_error read_segment(const sharedmem_segment* segment, void* buffer,
                              std::uint64_t buffer_size, std::uint64_t* value_size,
                              std::uint64_t* version);
 
+// Ends a public call that returns `result`: records the OS error behind a
+// failure for sharedmem_last_system_error (and drops one noted during a
+// success). Returns `result`.
+sharedmem_error finish_call(sharedmem_error result) noexcept;
+int last_system_error() noexcept;
+
 }  // namespace sharedmem::detail
 
 #endif  // SHAREDMEM_SRC_SEGMENT_HPP

@@ -180,6 +180,22 @@ BOOST_AUTO_TEST_CASE(every_error_has_a_distinct_message) {
                  .find("unknown") != std::string::npos);
 }
 
+// Tests that a failure the OS did not cause reports no system error, in the
+// C API and in the C++ exception's text.
+BOOST_AUTO_TEST_CASE(failures_without_an_os_cause_have_no_system_error) {
+  BOOST_TEST(open_error("bad/name", 8) == SHAREDMEM_E_INVALID_NAME);
+  BOOST_TEST(sharedmem_last_system_error() == 0);
+  BOOST_TEST(sharedmem_write(nullptr, "a", 1) == SHAREDMEM_E_INVALID_ARGUMENT);
+  BOOST_TEST(sharedmem_last_system_error() == 0);
+  try {
+    (void)sharedmem::segment::open("bad/name", 8);
+    BOOST_FAIL("expected sharedmem::error");
+  } catch (const sharedmem::error& e) {
+    BOOST_TEST(e.system_error() == 0);
+    BOOST_TEST(std::string(e.what()).find("system error") == std::string::npos);
+  }
+}
+
 // Tests that the backend in use is named, so a run's log proves which ran.
 BOOST_AUTO_TEST_CASE(backend_is_reported) {
   const std::string backend = sharedmem_backend();

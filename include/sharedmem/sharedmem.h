@@ -176,6 +176,12 @@ SHAREDMEM_EXPORT sharedmem_error SHAREDMEM_CALL sharedmem_write_if(sharedmem_seg
                                                                    uint64_t expected_version,
                                                                    uint64_t* new_version);
 
+/* The operating system's error code (errno on Linux, GetLastError on
+ * Windows) behind the last call on this thread that failed, or 0 when that
+ * failure had no OS error behind it (a bad argument, a conflict, an object
+ * refused as not ours...). Calls that succeed leave it as it is. */
+SHAREDMEM_EXPORT int SHAREDMEM_CALL sharedmem_last_system_error(void);
+
 /* Names the platform backend in use: "posix" or "windows". */
 SHAREDMEM_EXPORT const char* SHAREDMEM_CALL sharedmem_backend(void);
 

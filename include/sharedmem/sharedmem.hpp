@@ -54,11 +54,23 @@ inline std::error_code to_error_code(sharedmem_error e) noexcept {
   return {static_cast<int>(e), category()};
 }
 
-// Thrown by the throwing overloads; code() tells which error.
+// Thrown by the throwing overloads; code() tells which error, and
+// system_error() the OS error code behind it (errno, GetLastError; 0 if none),
+// which what() then names too.
 class error : public std::system_error {
  public:
-  explicit error(sharedmem_error e, const std::string& what)
-      : std::system_error(to_error_code(e), what) {}
+  // `system_error`: sharedmem_last_system_error() right after the failed call.
+  error(sharedmem_error e, const std::string& what, int system_error)
+      : std::system_error(to_error_code(e), with_system_error(what, system_error)),
+        system_error_(system_error) {}
+  int system_error() const noexcept { return system_error_; }
+
+ private:
+  static std::string with_system_error(const std::string& what, int system_error) {
+    if (system_error == 0) return what;
+    return what + " (system error " + std::to_string(system_error) + ")";
+  }
+  int system_error_ = 0;
 };
 
 // Segment options for segment::open.
@@ -75,31 +87,19 @@ class segment {
   static segment open(std::string_view name, std::uint64_t capacity,
                       scope where = scope::local) {
     std::error_code ec;
-    segment s = open(name, capacity, ec, where);
+    int system_error = 0;
+    segment s = open_impl(name, capacity, static_cast<std::uint32_t>(where), ec, system_error);
     if (ec) throw error(static_cast<sharedmem_error>(ec.value()),
-                        "sharedmem: cannot open segment '" + std::string(name) + "'");
+                        "sharedmem: cannot open segment '" + std::string(name) + "'",
+                        system_error);
     return s;
   }
 
   // Non-throwing form: on failure returns an empty segment and sets `ec`.
   static segment open(std::string_view name, std::uint64_t capacity, std::error_code& ec,
                       scope where = scope::local) noexcept {
-    segment s;
-    std::string owned;
-    try {
-      owned.assign(name.data(), name.size());
-    } catch (...) {
-      ec = to_error_code(SHAREDMEM_E_NO_MEMORY);
-      return s;
-    }
-    // A name with an embedded NUL would be silently cut by the C API.
-    if (owned.find('\0') != std::string::npos) {
-      ec = to_error_code(SHAREDMEM_E_INVALID_NAME);
-      return s;
-    }
-    ec = to_error_code(sharedmem_open(owned.c_str(), capacity,
-                                      static_cast<std::uint32_t>(where), &s.handle_));
-    return s;
+    int system_error = 0;
+    return open_impl(name, capacity, static_cast<std::uint32_t>(where), ec, system_error);
   }
 
   segment(segment&& other) noexcept : handle_(std::exchange(other.handle_, nullptr)) {}
@@ -144,7 +144,31 @@ class segment {
 
  private:
   static void check(sharedmem_error e, const char* what) {
-    if (e != SHAREDMEM_OK) throw error(e, std::string("sharedmem: ") + what);
+    if (e != SHAREDMEM_OK)
+      throw error(e, std::string("sharedmem: ") + what, sharedmem_last_system_error());
+  }
+
+  // sharedmem_open; `system_error` gets the OS error behind a failure of it
+  // (0 for failures found before calling it).
+  static segment open_impl(std::string_view name, std::uint64_t capacity, std::uint32_t flags,
+                           std::error_code& ec, int& system_error) noexcept {
+    segment s;
+    std::string owned;
+    try {
+      owned.assign(name.data(), name.size());
+    } catch (...) {
+      ec = to_error_code(SHAREDMEM_E_NO_MEMORY);
+      return s;
+    }
+    // A name with an embedded NUL would be silently cut by the C API.
+    if (owned.find('\0') != std::string::npos) {
+      ec = to_error_code(SHAREDMEM_E_INVALID_NAME);
+      return s;
+    }
+    const sharedmem_error e = sharedmem_open(owned.c_str(), capacity, flags, &s.handle_);
+    if (e != SHAREDMEM_OK) system_error = sharedmem_last_system_error();
+    ec = to_error_code(e);
+    return s;
   }
   sharedmem_segment* handle_ = nullptr;
 };

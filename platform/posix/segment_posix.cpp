@@ -43,6 +43,7 @@
 #include <thread>
 
 #include "fault_injection.hpp"
+#include "os_error.hpp"
 #include "platform.hpp"
 
 namespace bip = boost::interprocess;
@@ -87,14 +88,15 @@ sharedmem_error take_gate(int fd) {
   for (;;) {
     const int error = ofd_lock(fd, kGateByte, F_WRLCK);
     if (error == 0) return SHAREDMEM_OK;
-    if (error != EAGAIN && error != EACCES && error != EINTR) return SHAREDMEM_E_SYSTEM;
+    if (error != EAGAIN && error != EACCES && error != EINTR)
+      return record_os_error(SHAREDMEM_E_SYSTEM, error);
     if (std::chrono::steady_clock::now() >= deadline) return SHAREDMEM_E_TIMEOUT;
     std::this_thread::sleep_for(pause);
     if (pause < std::chrono::milliseconds(2)) pause *= 2;
   }
 }
 
-sharedmem_error from_errno(int error) {
+sharedmem_error mapped_errno(int error) {
   switch (error) {
     case EACCES:
     case EPERM:
@@ -110,6 +112,9 @@ sharedmem_error from_errno(int error) {
   }
 }
 
+// Maps errno and notes it for sharedmem_last_system_error.
+sharedmem_error from_errno(int error) { return record_os_error(mapped_errno(error), error); }
+
 std::string path_of(const std::string& os_name) { return kShmDirectory + os_name; }
 
 // What stands under the name when opening it failed or found no regular
@@ -117,7 +122,8 @@ std::string path_of(const std::string& os_name) { return kShmDirectory + os_name
 // is not a segment (INCOMPATIBLE): a directory, a symlink, a socket, a FIFO.
 sharedmem_error classify_squat(const std::string& os_name) {
   struct stat status {};
-  if (::lstat(path_of(os_name).c_str(), &status) != 0) return SHAREDMEM_E_SYSTEM;
+  if (::lstat(path_of(os_name).c_str(), &status) != 0)
+    return record_os_error(SHAREDMEM_E_SYSTEM, errno);
   return status.st_uid == ::geteuid() ? SHAREDMEM_E_INCOMPATIBLE : SHAREDMEM_E_NOT_OWNER;
 }
 
@@ -544,7 +550,8 @@ sharedmem_error initialise_object(Attachment& attachment, std::size_t core_bytes
     return from_errno(error);
   }
   if (sharedmem_error e = attachment.map(size)) return e;
-  if (init_writer_mutex(attachment.writer()) != 0) return SHAREDMEM_E_SYSTEM;
+  if (int error = init_writer_mutex(attachment.writer()))
+    return record_os_error(SHAREDMEM_E_SYSTEM, error);
   return SHAREDMEM_OK;
 }
 
@@ -598,6 +605,7 @@ LockResult lock_writer(Attachment& attachment, std::chrono::milliseconds timeout
     case EAGAIN:
       return LockResult::kCorrupted;
     default:
+      (void)record_os_error(SHAREDMEM_E_SYSTEM, result);
       return LockResult::kError;
   }
 }

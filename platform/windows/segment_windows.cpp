@@ -54,6 +54,7 @@
 #include <vector>
 
 #include "fault_injection.hpp"
+#include "os_error.hpp"
 #include "platform.hpp"
 
 namespace bip = boost::interprocess;
@@ -66,7 +67,7 @@ constexpr DWORD kGateTimeoutMs = 10'000;
 constexpr DWORD kMutexAccess = SYNCHRONIZE | MUTEX_MODIFY_STATE | READ_CONTROL;
 constexpr DWORD kEventAccess = SYNCHRONIZE | READ_CONTROL;
 
-sharedmem_error from_win32(DWORD error) {
+sharedmem_error mapped_win32(DWORD error) {
   switch (error) {
     case ERROR_ACCESS_DENIED:
     case ERROR_PRIVILEGE_NOT_HELD:
@@ -86,6 +87,11 @@ sharedmem_error from_win32(DWORD error) {
     default:
       return SHAREDMEM_E_SYSTEM;
   }
+}
+
+// Maps a Win32 error and notes it for sharedmem_last_system_error.
+sharedmem_error from_win32(DWORD error) {
+  return record_os_error(mapped_win32(error), static_cast<int>(error));
 }
 
 std::wstring widen(const std::string& ascii) { return std::wstring(ascii.begin(), ascii.end()); }
@@ -189,7 +195,7 @@ bool name_in_use(const std::wstring& name) {
 }
 
 sharedmem_error refused_access(const std::wstring& name) {
-  return name_in_use(name) ? SHAREDMEM_E_NOT_OWNER : SHAREDMEM_E_ACCESS_DENIED;
+  return name_in_use(name) ? SHAREDMEM_E_NOT_OWNER : from_win32(ERROR_ACCESS_DENIED);
 }
 
 // Creates or opens the mutex `name`; refuses one that is not the user's own.
@@ -292,7 +298,7 @@ AttachResult begin_attach(const AttachRequest& request) {
     Attachment& a = *attachment;
     a.wide_name = widen(os_name);
     if (!a.security.init(SECTION_ALL_ACCESS, MUTEX_ALL_ACCESS, EVENT_ALL_ACCESS)) {
-      result.error = SHAREDMEM_E_SYSTEM;
+      result.error = record_os_error(SHAREDMEM_E_SYSTEM, static_cast<int>(::GetLastError()));
       return result;
     }
 
@@ -309,7 +315,7 @@ AttachResult begin_attach(const AttachRequest& request) {
         result.error = SHAREDMEM_E_TIMEOUT;
         return result;
       default:
-        result.error = SHAREDMEM_E_SYSTEM;
+        result.error = record_os_error(SHAREDMEM_E_SYSTEM, static_cast<int>(::GetLastError()));
         return result;
     }
     fault_point("attach_gate_held");
@@ -437,6 +443,7 @@ LockResult lock_writer(Attachment& attachment, std::chrono::milliseconds timeout
     case WAIT_TIMEOUT:
       return LockResult::kTimeout;
     default:
+      (void)record_os_error(SHAREDMEM_E_SYSTEM, static_cast<int>(::GetLastError()));
       return LockResult::kError;
   }
   attachment.writing_thread.store(self);
