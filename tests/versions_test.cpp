@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <cstring>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "sharedmem/sharedmem.h"
@@ -104,6 +105,7 @@ SHAREDMEM_CHILD_ROLE(versioned_increment) {
       sharedmem_error e =
           sharedmem_read_versioned(segment.native_handle(), bytes, sizeof bytes, &size, &version);
       if (e == SHAREDMEM_OK) {
+        std::this_thread::yield();  // lets the other processes in between: more conflicts
         const std::string next =
             counter_value(counter_of(std::string(bytes, size < 8 ? size : 8)) + 1);
         e = sharedmem_write_if(segment.native_handle(), next.data(), next.size(), version,
@@ -205,7 +207,7 @@ BOOST_AUTO_TEST_CASE(read_versioned_pairs_value_and_version_under_writers) {
   const std::string name = unique_name("verpair");
   sharedmem_segment* segment = open_ok(name);
   constexpr int kWriters = 3;
-  constexpr int kWrites = 20000;
+  constexpr int kWrites = 5000;
   std::vector<ChildProcess> writers =
       start_together("versioned_writer", kWriters, {name, std::to_string(kWrites)});
   const std::uint64_t total = std::uint64_t{kWriters} * kWrites;
@@ -245,7 +247,7 @@ BOOST_AUTO_TEST_CASE(write_if_counter_from_several_processes_loses_nothing) {
   const std::string name = unique_name("vercount");
   sharedmem_segment* segment = open_ok(name);
   constexpr int kProcesses = 4;
-  constexpr int kIncrements = 50000;
+  constexpr int kIncrements = 3000;
   std::vector<ChildProcess> children =
       start_together("versioned_increment", kProcesses, {name, std::to_string(kIncrements)});
   long conflicts = 0;
