@@ -304,6 +304,11 @@ sharedmem_error write_segment(sharedmem_segment* segment, const void* data, std:
   header.generation.store(generation + 1, std::memory_order_release);
   *version = generation + 1;
   platform::unlock_writer(*segment->attachment);
+  // Orders the publication before the look at the waiter count (the
+  // waiters' side: count in, then re-check the generation; layout.hpp).
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  if (header.waiters.load(std::memory_order_relaxed) != 0)
+    platform::wake_all(*segment->attachment, header.change_word);
   return SHAREDMEM_OK;
 }
 
@@ -367,6 +372,33 @@ sharedmem_error finish_call(sharedmem_error result) noexcept {
 }
 
 int last_system_error() noexcept { return t_last_system_error; }
+
+sharedmem_error wait_segment(const sharedmem_segment* segment, std::uint64_t seen,
+                             std::uint32_t timeout_ms, std::uint64_t* version) {
+  using clock = std::chrono::steady_clock;
+  Header& header = *segment->header;
+  const clock::time_point deadline = timeout_ms == SHAREDMEM_WAIT_FOREVER
+                                         ? clock::time_point::max()
+                                         : clock::now() + std::chrono::milliseconds(timeout_ms);
+  for (;;) {
+    *version = header.generation.load(std::memory_order_acquire);
+    if (*version != seen) return SHAREDMEM_OK;
+    header.waiters.fetch_add(1, std::memory_order_seq_cst);
+    // The word first, then the generation: a write published after this
+    // re-check changes the word after we read it, and the wait sees that.
+    const std::uint32_t word = header.change_word.load(std::memory_order_seq_cst);
+    *version = header.generation.load(std::memory_order_seq_cst);
+    platform::WaitResult result = platform::WaitResult::kWoken;
+    if (*version == seen)
+      result = platform::wait_for_change(*segment->attachment, header.change_word, word, deadline);
+    header.waiters.fetch_sub(1, std::memory_order_seq_cst);
+    if (result == platform::WaitResult::kError) return SHAREDMEM_E_SYSTEM;
+    if (result == platform::WaitResult::kTimeout) {
+      *version = header.generation.load(std::memory_order_acquire);
+      return *version != seen ? SHAREDMEM_OK : SHAREDMEM_E_TIMEOUT;
+    }
+  }
+}
 
 }  // namespace sharedmem::detail
 
@@ -444,6 +476,17 @@ sharedmem_error SHAREDMEM_CALL sharedmem_read_versioned(const sharedmem_segment*
                                                             version ? &snapshot : nullptr);
   if (value_size) *value_size = e == SHAREDMEM_OK ? size : 0;
   if (version) *version = e == SHAREDMEM_OK ? snapshot : 0;
+  return finish_call(e);
+}
+
+sharedmem_error SHAREDMEM_CALL sharedmem_wait(const sharedmem_segment* segment,
+                                              uint64_t seen_version, uint32_t timeout_ms,
+                                              uint64_t* version) {
+  if (segment == nullptr) return finish_call(SHAREDMEM_E_INVALID_ARGUMENT);
+  std::uint64_t found = 0;
+  const sharedmem_error e =
+      sharedmem::detail::wait_segment(segment, seen_version, timeout_ms, &found);
+  if (version) *version = found;
   return finish_call(e);
 }
 

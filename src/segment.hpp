@@ -33,6 +33,11 @@ sharedmem_error read_segment(const sharedmem_segment* segment, void* buffer,
                              std::uint64_t buffer_size, std::uint64_t* value_size,
                              std::uint64_t* version);
 
+// Waits until the version differs from `seen` or `timeout_ms` pass
+// (SHAREDMEM_WAIT_FOREVER: never); *version gets the version found.
+sharedmem_error wait_segment(const sharedmem_segment* segment, std::uint64_t seen,
+                             std::uint32_t timeout_ms, std::uint64_t* version);
+
 // Ends a public call that returns `result`: records the OS error behind a
 // failure for sharedmem_last_system_error (and drops one noted during a
 // success). Returns `result`.

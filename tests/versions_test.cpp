@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdint>
 #include <cstring>
+#include <random>
 #include <string>
 #include <thread>
 #include <vector>
@@ -131,6 +132,59 @@ std::vector<ChildProcess> start_together(const std::string& role, int count,
   for (ChildProcess& child : children) BOOST_TEST_REQUIRE(expect_line(child) == "ready");
   for (ChildProcess& child : children) child.write_line("go");
   return children;
+}
+
+// Opens segment args[0], reports "waiting version:<v>", then waits with
+// sharedmem_wait (a timeout of line_timeout(), which only a lost wake-up
+// runs out) until the version reaches args[1]; reports "woke version:<v>
+// waits:<n>", or "error:<message> version:<v>" when a wait failed.
+SHAREDMEM_CHILD_ROLE(version_waiter) {
+  sharedmem::segment segment = sharedmem::segment::open(args.at(0), kCapacity);
+  const std::uint64_t until = std::stoull(args.at(1));
+  std::uint64_t version = segment.version();
+  report("waiting version:" + std::to_string(version));
+  long waits = 0;
+  while (version < until) {
+    const auto timeout = static_cast<std::uint32_t>(line_timeout().count());
+    const sharedmem_error e = sharedmem_wait(segment.native_handle(), version, timeout, &version);
+    ++waits;
+    if (e != SHAREDMEM_OK) {
+      report(std::string("error:") + sharedmem_strerror(e) + " version:" +
+             std::to_string(version));
+      return 1;
+    }
+  }
+  report("woke version:" + std::to_string(version) + " waits:" + std::to_string(waits));
+  return 0;
+}
+
+// Opens segment args[0], reports "waiting version:<v>", then, until the
+// version reaches args[1], waits for the next version (a timeout of
+// line_timeout(), which only a lost wake-up runs out) and reports
+// "saw:<version>" for each, or "error:<message>" and exits 1.
+SHAREDMEM_CHILD_ROLE(version_follower) {
+  sharedmem::segment segment = sharedmem::segment::open(args.at(0), kCapacity);
+  const std::uint64_t until = std::stoull(args.at(1));
+  std::uint64_t version = segment.version();
+  report("waiting version:" + std::to_string(version));
+  const auto timeout = static_cast<std::uint32_t>(line_timeout().count());
+  while (version < until) {
+    const sharedmem_error e = sharedmem_wait(segment.native_handle(), version, timeout, &version);
+    if (e != SHAREDMEM_OK) {
+      report(std::string("error:") + sharedmem_strerror(e));
+      return 1;
+    }
+    report("saw:" + std::to_string(version));
+  }
+  return 0;
+}
+
+// Starts a version_waiter on `name` until version `until`; returns it once
+// it reported the version it waits from.
+ChildProcess start_waiter(const std::string& name, std::uint64_t until) {
+  ChildProcess waiter = start_role("version_waiter", {name, std::to_string(until)});
+  BOOST_TEST_REQUIRE(expect_line(waiter).rfind("waiting", 0) == 0u);
+  return waiter;
 }
 
 }  // namespace
@@ -261,6 +315,97 @@ BOOST_AUTO_TEST_CASE(write_if_counter_from_several_processes_loses_nothing) {
   const Snapshot s = read_versioned(segment);
   BOOST_TEST(counter_of(s.value) == std::uint64_t{kProcesses} * kIncrements);
   BOOST_TEST(s.version == std::uint64_t{kProcesses} * kIncrements);
+  sharedmem_close(segment);
+}
+
+// Tests that sharedmem_wait returns at once when the version already
+// differs from the one seen, and reports the version it found.
+BOOST_AUTO_TEST_CASE(wait_returns_at_once_on_another_version) {
+  sharedmem_segment* segment = open_ok(unique_name("waitnow"));
+  BOOST_TEST(sharedmem_write(segment, "a", 1) == SHAREDMEM_OK);
+  std::uint64_t version = 0;
+  const auto timeout = static_cast<std::uint32_t>(line_timeout().count());
+  BOOST_TEST(sharedmem_wait(segment, 0, timeout, &version) == SHAREDMEM_OK);
+  BOOST_TEST(version == 1u);
+  BOOST_TEST(sharedmem_wait(segment, 7, 0, nullptr) == SHAREDMEM_OK);
+  BOOST_TEST(sharedmem_wait(nullptr, 0, 0, &version) == SHAREDMEM_E_INVALID_ARGUMENT);
+  sharedmem_close(segment);
+}
+
+// Tests that sharedmem_wait on an unchanging segment times out, not before
+// its timeout, reporting the unchanged version.
+BOOST_AUTO_TEST_CASE(wait_times_out_when_nothing_changes) {
+  sharedmem_segment* segment = open_ok(unique_name("waitout"));
+  BOOST_TEST(sharedmem_write(segment, "a", 1) == SHAREDMEM_OK);
+  std::uint64_t version = 99;
+  BOOST_TEST(sharedmem_wait(segment, 1, 0, &version) == SHAREDMEM_E_TIMEOUT);
+  BOOST_TEST(version == 1u);
+  const auto start = std::chrono::steady_clock::now();
+  BOOST_TEST(sharedmem_wait(segment, 1, 120, &version) == SHAREDMEM_E_TIMEOUT);
+  const bool waited_long_enough =
+      std::chrono::steady_clock::now() - start >= std::chrono::milliseconds(120);
+  BOOST_TEST(waited_long_enough);
+  BOOST_TEST(version == 1u);
+  sharedmem_close(segment);
+}
+
+// Tests that one write wakes every waiter of several processes.
+BOOST_AUTO_TEST_CASE(one_write_wakes_waiters_in_several_processes) {
+  const std::string name = unique_name("waitall");
+  sharedmem_segment* segment = open_ok(name);
+  std::vector<ChildProcess> waiters;
+  for (int i = 0; i < 3; ++i) waiters.push_back(start_waiter(name, 1));
+  BOOST_TEST(sharedmem_write(segment, "go", 2) == SHAREDMEM_OK);
+  for (ChildProcess& waiter : waiters) {
+    const std::string line = expect_line(waiter);
+    BOOST_TEST(line.rfind("woke version:1", 0) == 0u, line);
+    BOOST_TEST(expect_exit(waiter) == 0);
+  }
+  sharedmem_close(segment);
+}
+
+// Tests that no wake-up is lost while a writer and waiters race: waiters in
+// three processes follow every version, in lock step with this process,
+// which writes each next version after a random pause (so that it lands at
+// a random point of the waiters' way into their wait) once all of them saw
+// the last one. Each wait has a timeout that only a lost wake-up runs out.
+BOOST_AUTO_TEST_CASE(waiters_racing_a_writer_lose_no_wake_up) {
+  const std::string name = unique_name("waitrace");
+  sharedmem_segment* segment = open_ok(name);
+  constexpr std::uint64_t kRounds = 300;
+  std::vector<ChildProcess> waiters;
+  for (int i = 0; i < 3; ++i) {
+    waiters.push_back(start_role("version_follower", {name, std::to_string(kRounds)}));
+    BOOST_TEST_REQUIRE(expect_line(waiters.back()) == "waiting version:0");
+  }
+  std::mt19937 random(std::random_device{}());
+  for (std::uint64_t round = 1; round <= kRounds; ++round) {
+    std::this_thread::sleep_for(std::chrono::microseconds(random() % 300));
+    BOOST_TEST_REQUIRE(sharedmem_write(segment, "w", 1) == SHAREDMEM_OK);
+    for (ChildProcess& waiter : waiters)
+      BOOST_TEST_REQUIRE(expect_line(waiter) == "saw:" + std::to_string(round));
+  }
+  for (ChildProcess& waiter : waiters) BOOST_TEST(expect_exit(waiter) == 0);
+  sharedmem_close(segment);
+}
+
+// Tests that a waiter killed while waiting leaves the others working: the
+// next write still wakes the survivor, and waits still time out and wake.
+BOOST_AUTO_TEST_CASE(waiter_killed_while_waiting_leaves_the_rest_working) {
+  const std::string name = unique_name("waitkill");
+  sharedmem_segment* segment = open_ok(name);
+  ChildProcess victim = start_waiter(name, 1);
+  ChildProcess survivor = start_waiter(name, 1);
+  victim.kill();
+  BOOST_TEST(sharedmem_write(segment, "a", 1) == SHAREDMEM_OK);
+  const std::string line = expect_line(survivor);
+  BOOST_TEST(line.rfind("woke version:1", 0) == 0u, line);
+  BOOST_TEST(expect_exit(survivor) == 0);
+  BOOST_TEST(sharedmem_wait(segment, 1, 10, nullptr) == SHAREDMEM_E_TIMEOUT);
+  ChildProcess next = start_waiter(name, 2);
+  BOOST_TEST(sharedmem_write(segment, "b", 1) == SHAREDMEM_OK);
+  BOOST_TEST(expect_line(next).rfind("woke version:2", 0) == 0u);
+  BOOST_TEST(expect_exit(next) == 0);
   sharedmem_close(segment);
 }
 

@@ -176,6 +176,21 @@ SHAREDMEM_EXPORT sharedmem_error SHAREDMEM_CALL sharedmem_write_if(sharedmem_seg
                                                                    uint64_t expected_version,
                                                                    uint64_t* new_version);
 
+/* sharedmem_wait's timeout that never expires. */
+#define SHAREDMEM_WAIT_FOREVER UINT32_MAX
+
+/* Waits until the segment's version differs from `seen_version` (a write
+ * completed, in any process) or `timeout_ms` milliseconds pass
+ * (SHAREDMEM_WAIT_FOREVER: no limit). Returns at once if it differs already.
+ * On SHAREDMEM_OK, *version (which may be null) gets the version found; on
+ * SHAREDMEM_E_TIMEOUT it gets the unchanged version. Typical use: read with
+ * sharedmem_read_versioned, then wait with the version read. Waiters cost
+ * writers nothing while there are none. */
+SHAREDMEM_EXPORT sharedmem_error SHAREDMEM_CALL sharedmem_wait(const sharedmem_segment* segment,
+                                                               uint64_t seen_version,
+                                                               uint32_t timeout_ms,
+                                                               uint64_t* version);
+
 /* The operating system's error code (errno on Linux, GetLastError on
  * Windows) behind the last call on this thread that failed, or 0 when that
  * failure had no OS error behind it (a bad argument, a conflict, an object
