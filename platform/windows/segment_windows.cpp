@@ -482,10 +482,11 @@ WaitResult wait_for_change(Attachment& attachment, const std::atomic<std::uint32
                            std::chrono::steady_clock::time_point deadline) noexcept {
   DWORD slice = kWaitSliceMs;
   if (deadline != std::chrono::steady_clock::time_point::max()) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-                          deadline - std::chrono::steady_clock::now())
-                          .count();
-    if (left <= 0) return WaitResult::kTimeout;
+    // Never a timeout before the deadline: the rest is rounded up, and a
+    // wait that ends early (timer granularity) only ends the slice.
+    const auto now = std::chrono::steady_clock::now();
+    if (now >= deadline) return WaitResult::kTimeout;
+    const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - now).count();
     if (left < slice) slice = static_cast<DWORD>(left);
   }
   for (;;) {
