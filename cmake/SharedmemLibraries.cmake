@@ -24,6 +24,7 @@ endif()
 set(SHAREDMEM_CORE_SOURCES
   ${PROJECT_SOURCE_DIR}/src/errors.cpp
   ${PROJECT_SOURCE_DIR}/src/segment.cpp
+  ${PROJECT_SOURCE_DIR}/platform/os_error.cpp
   ${PROJECT_SOURCE_DIR}/platform/${_sharedmem_os}/segment_${_sharedmem_os}.cpp)
 
 # What the test variant of the core adds: the fault points' arming (from the

@@ -15,6 +15,7 @@
 #ifndef SHAREDMEM_PLATFORM_PLATFORM_HPP
 #define SHAREDMEM_PLATFORM_PLATFORM_HPP
 
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -120,6 +121,27 @@ enum class LockResult {
 };
 LockResult lock_writer(Attachment& attachment, std::chrono::milliseconds timeout) noexcept;
 void unlock_writer(Attachment& attachment) noexcept;
+
+// Waiting for a change (sharedmem_wait). `word` is a 32-bit word in the
+// attachment's shared mapping.
+enum class WaitResult {
+  kWoken,    // woken, the word changed, or the backend's wait slice ended: look again
+  kTimeout,  // `deadline` passed
+  kError,    // an OS error (noted for take_os_error)
+};
+// Sleeps while `word` holds `seen`, until a wake_all on it from any process,
+// or `deadline` (time_point::max(): none). May return kWoken early.
+WaitResult wait_for_change(Attachment& attachment, const std::atomic<std::uint32_t>& word,
+                           std::uint32_t seen,
+                           std::chrono::steady_clock::time_point deadline) noexcept;
+// Changes `word` and wakes every wait_for_change on it, in every process.
+void wake_all(Attachment& attachment, std::atomic<std::uint32_t>& word) noexcept;
+
+// The OS error code (errno, GetLastError) behind the last failure that the
+// backend reported to this thread as SHAREDMEM_E_ACCESS_DENIED, _NO_MEMORY
+// or _SYSTEM (a LockResult::kError too), or 0; taking it resets it, so that
+// the core hands each public call only its own (platform/os_error.cpp).
+int take_os_error() noexcept;
 
 // Bytes of new shared memory the system can still back for this process
 // (free space of the shm file system and the memory cgroup's headroom on

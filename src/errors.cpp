@@ -38,6 +38,17 @@ extern "C" const char* SHAREDMEM_CALL sharedmem_strerror(sharedmem_error error) 
       return "not supported on this platform";
     case SHAREDMEM_E_SYSTEM:
       return "unexpected operating system error";
+    case SHAREDMEM_E_EXISTS:
+      return "already exists: a live process holds a segment of this name, and the open asked "
+             "to create it (SHAREDMEM_CREATE_ONLY); nothing was opened";
+    case SHAREDMEM_E_NOT_FOUND:
+      return "not found: no live process holds a segment of this name, and the open asked "
+             "for an existing one (SHAREDMEM_OPEN_ONLY); nothing was created";
+    case SHAREDMEM_E_CONFLICT:
+      return "version conflict: another write changed the segment since the expected "
+             "version; nothing was written; read it again and retry";
+    case SHAREDMEM_E_OWNER_DIED:
+      return "owner died: a process died while it held the segment for a change";
     case SHAREDMEM_E_WOULD_DEADLOCK:
       return "would deadlock: this thread is already writing this segment (a signal handler "
              "interrupted the write); nothing was written";

@@ -15,6 +15,10 @@
 //   unchanged. It never blocks: seq can only be odd or change if writers
 //   completed at least one flip meanwhile, so a retry always finds a newer
 //   complete value (lock-free; not wait-free under a writer that never stops).
+// - `generation` is the segment's public version (sharedmem_version): 0 at
+//   creation, one more per completed write. A versioned read also checks,
+//   after the copy, that generation has not passed g + 1, so that the slot
+//   it copied still holds write g's value, not write g + 2's.
 // - A writer killed mid-copy leaves only the non-current slot odd. Readers do
 //   not look at it; the next writer (who gets the lock as "owner died")
 //   overwrites it.
@@ -36,12 +40,14 @@ inline constexpr std::uint64_t kMagic = 0x5345'474d'4d48'5353ull;  // "SSHMMGES"
 // over: only a user the backend proves alone resets anything.
 inline constexpr std::uint64_t kMagicInitialising = 0x5449'4e49'4d48'5353ull;  // "SSHMINIT"
 // 2: the writer lock moved out of the header, into the backend's keeping.
-inline constexpr std::uint32_t kLayoutVersion = 2;
+// 3: the change word and waiter count of sharedmem_wait.
+inline constexpr std::uint32_t kLayoutVersion = 3;
 inline constexpr std::size_t kHeaderBytes = 4096;
 inline constexpr std::size_t kSlotAlignment = 64;
 inline constexpr std::size_t kSlotCount = 2;
 
-static_assert(std::atomic<std::uint64_t>::is_always_lock_free,
+static_assert(std::atomic<std::uint64_t>::is_always_lock_free &&
+                  std::atomic<std::uint32_t>::is_always_lock_free,
               "the protocol needs lock-free 64-bit atomics in shared memory");
 
 struct alignas(64) SlotState {
@@ -58,6 +64,15 @@ struct Header {
   std::uint64_t total_bytes;
   alignas(64) std::atomic<std::uint64_t> generation;
   SlotState slots[kSlotCount];
+  // sharedmem_wait: a writer that finds waiters != 0 after publishing a
+  // generation changes change_word and wakes everyone waiting on it
+  // (platform::wake_all). A waiter counts itself in, reads change_word, then
+  // re-checks the generation, and sleeps only while change_word still holds
+  // what it read: a write after its re-check changes the word after it, so
+  // no wake-up is lost. A waiter killed while counted leaves waiters too
+  // high, which only costs later writers a needless wake call.
+  alignas(64) std::atomic<std::uint32_t> change_word;
+  std::atomic<std::uint32_t> waiters;
 };
 static_assert(sizeof(Header) <= kHeaderBytes);
 

@@ -26,6 +26,7 @@ struct sharedmem_segment {
   sharedmem_segment* previous = nullptr;
   sharedmem_segment* next = nullptr;
   bool detached_at_exit = false;
+  bool created = false;  // this open initialised the segment
 };
 
 namespace sharedmem::detail {
@@ -132,27 +133,32 @@ sharedmem_error initialise(platform::Attachment& attachment, std::uint64_t capac
   return SHAREDMEM_OK;
 }
 
-// Checks a segment that live peers already use.
-sharedmem_error check_existing(const platform::Attachment& attachment, std::uint64_t capacity) {
+// Checks a segment that live peers already use and learns its geometry.
+// `capacity` 0 accepts any capacity (SHAREDMEM_OPEN_ONLY).
+sharedmem_error check_existing(const platform::Attachment& attachment, std::uint64_t capacity,
+                               std::uint64_t& found_capacity, Geometry& found) {
   const std::size_t size = platform::core_size(attachment);
   const void* base = platform::core_base(attachment);
   if (!looks_like_ours(base, size)) return SHAREDMEM_E_INCOMPATIBLE;
   const auto* header = static_cast<const Header*>(base);
   if (header->header_bytes != kHeaderBytes) return SHAREDMEM_E_INCOMPATIBLE;
-  const Geometry found = geometry_for(header->capacity, UINT64_MAX);
+  found = geometry_for(header->capacity, UINT64_MAX);
   if (!found.ok || found.slot_stride != header->slot_stride ||
       found.total_bytes != header->total_bytes || found.total_bytes > size)
     return SHAREDMEM_E_INCOMPATIBLE;
-  if (header->capacity != capacity) return SHAREDMEM_E_SIZE_MISMATCH;
+  if (capacity != 0 && header->capacity != capacity) return SHAREDMEM_E_SIZE_MISMATCH;
+  found_capacity = header->capacity;
   return SHAREDMEM_OK;
 }
 
-// Attaches to `name`, creating it only when the system can back it.
-platform::AttachResult attach(platform::AttachRequest& request, std::uint64_t& headroom) {
+// Attaches to `name`, creating it (if `may_create`) only when the system
+// can back it.
+platform::AttachResult attach(platform::AttachRequest& request, bool may_create,
+                              std::uint64_t& headroom) {
   for (int attempt = 0; attempt < kAttachAttempts; ++attempt) {
     request.may_create = false;
     platform::AttachResult result = platform::begin_attach(request);
-    if (result.status == platform::AttachStatus::kAbsent) {
+    if (result.status == platform::AttachStatus::kAbsent && may_create) {
       headroom = platform::memory_headroom();
       if (request.core_bytes > headroom) {
         result.status = platform::AttachStatus::kFailed;
@@ -186,9 +192,18 @@ sharedmem_error open_segment(const char* name, std::uint64_t capacity, std::uint
   if (out == nullptr) return SHAREDMEM_E_INVALID_ARGUMENT;
   *out = nullptr;
   if (sharedmem_error e = validate_name(name)) return e;
-  if ((flags & ~SHAREDMEM_SCOPE_GLOBAL) != 0) return SHAREDMEM_E_INVALID_ARGUMENT;
-  const Geometry geometry = geometry_for(capacity, platform::max_object_size());
-  if (!geometry.ok) return SHAREDMEM_E_INVALID_SIZE;
+  constexpr std::uint32_t kModes = SHAREDMEM_CREATE_ONLY | SHAREDMEM_OPEN_ONLY;
+  if ((flags & ~(SHAREDMEM_SCOPE_GLOBAL | kModes)) != 0 || (flags & kModes) == kModes)
+    return SHAREDMEM_E_INVALID_ARGUMENT;
+  const bool create_only = (flags & SHAREDMEM_CREATE_ONLY) != 0;
+  const bool open_only = (flags & SHAREDMEM_OPEN_ONLY) != 0;
+  // Capacity 0 with OPEN_ONLY: the geometry comes from the segment found.
+  const bool any_capacity = open_only && capacity == 0;
+  Geometry geometry;
+  if (!any_capacity) {
+    geometry = geometry_for(capacity, platform::max_object_size());
+    if (!geometry.ok) return SHAREDMEM_E_INVALID_SIZE;
+  }
 
   auto segment = std::unique_ptr<sharedmem_segment>(new (std::nothrow) sharedmem_segment);
   if (!segment) return SHAREDMEM_E_NO_MEMORY;
@@ -197,11 +212,16 @@ sharedmem_error open_segment(const char* name, std::uint64_t capacity, std::uint
   request.global_scope = (flags & SHAREDMEM_SCOPE_GLOBAL) != 0;
   request.core_bytes = static_cast<std::size_t>(geometry.total_bytes);
   std::uint64_t headroom = UINT64_MAX;
-  platform::AttachResult attached = attach(request, headroom);
+  platform::AttachResult attached = attach(request, !open_only, headroom);
+  if (attached.status == platform::AttachStatus::kAbsent) return SHAREDMEM_E_NOT_FOUND;
   if (attached.status != platform::AttachStatus::kAttached) return attached.error;
   platform::Attachment& attachment = *attached.attachment;
 
+  // must_initialise says no live user completed an attach: the segment is
+  // new or dead, which both open modes count as absent. A refused
+  // attachment is detached uninitialised, and the backend leaves it alone.
   if (attached.must_initialise) {
+    if (open_only) return SHAREDMEM_E_NOT_FOUND;
     platform::fault_point("attach_before_init");
     const std::size_t found = platform::core_size(attachment);
     if (!is_ours_to_reset(platform::core_base(attachment), found))
@@ -212,7 +232,9 @@ sharedmem_error open_segment(const char* name, std::uint64_t capacity, std::uint
       if (geometry.total_bytes - found > headroom) return SHAREDMEM_E_NO_MEMORY;
     }
     if (sharedmem_error e = initialise(attachment, capacity, geometry)) return e;
-  } else if (sharedmem_error e = check_existing(attachment, capacity)) {
+  } else if (create_only) {
+    return SHAREDMEM_E_EXISTS;
+  } else if (sharedmem_error e = check_existing(attachment, capacity, capacity, geometry)) {
     return e;
   }
   if (sharedmem_error e = platform::end_attach(attachment)) return e;
@@ -221,6 +243,7 @@ sharedmem_error open_segment(const char* name, std::uint64_t capacity, std::uint
   segment->slot_bytes = static_cast<unsigned char*>(platform::core_base(attachment)) + kHeaderBytes;
   segment->capacity = capacity;
   segment->stride = geometry.slot_stride;
+  segment->created = attached.must_initialise;
   segment->attachment = std::move(attached.attachment);
   remember(segment.get());
   *out = segment.release();
@@ -238,8 +261,10 @@ sharedmem_error close_segment(sharedmem_segment* segment) {
   return result;
 }
 
-sharedmem_error write_segment(sharedmem_segment* segment, const void* data, std::uint64_t size) {
+sharedmem_error write_segment(sharedmem_segment* segment, const void* data, std::uint64_t size,
+                              const std::uint64_t* expected, std::uint64_t* version) {
   Header& header = *segment->header;
+  *version = header.generation.load(std::memory_order_acquire);
   switch (platform::lock_writer(*segment->attachment, kWriterLockTimeout)) {
     case platform::LockResult::kAcquired:
     case platform::LockResult::kOwnerDied:  // its half-written slot is not current
@@ -254,7 +279,14 @@ sharedmem_error write_segment(sharedmem_segment* segment, const void* data, std:
       return SHAREDMEM_E_SYSTEM;
   }
   platform::fault_point("write_locked");
+  // The writer lock orders writers: the generation read under it is the
+  // last completed write's.
   const std::uint64_t generation = header.generation.load(std::memory_order_relaxed);
+  *version = generation;
+  if (expected != nullptr && *expected != generation) {
+    platform::unlock_writer(*segment->attachment);
+    return SHAREDMEM_E_CONFLICT;
+  }
   const std::size_t target = (generation + 1) % kSlotCount;
   SlotState& slot = header.slots[target];
   const std::uint64_t seq = slot.seq.load(std::memory_order_relaxed);
@@ -270,12 +302,19 @@ sharedmem_error write_segment(sharedmem_segment* segment, const void* data, std:
   slot.length.store(length, std::memory_order_relaxed);
   slot.seq.store(begin + 1, std::memory_order_release);
   header.generation.store(generation + 1, std::memory_order_release);
+  *version = generation + 1;
   platform::unlock_writer(*segment->attachment);
+  // Orders the publication before the look at the waiter count (the
+  // waiters' side: count in, then re-check the generation; layout.hpp).
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  if (header.waiters.load(std::memory_order_relaxed) != 0)
+    platform::wake_all(*segment->attachment, header.change_word);
   return SHAREDMEM_OK;
 }
 
 sharedmem_error read_segment(const sharedmem_segment* segment, void* buffer,
-                             std::uint64_t buffer_size, std::uint64_t* value_size) {
+                             std::uint64_t buffer_size, std::uint64_t* value_size,
+                             std::uint64_t* version) {
   const Header& header = *segment->header;
   const std::uint64_t first_generation = header.generation.load(std::memory_order_relaxed);
   std::chrono::steady_clock::time_point give_up{};
@@ -290,8 +329,15 @@ sharedmem_error read_segment(const sharedmem_segment* segment, void* buffer,
       const std::uint64_t copied = length < buffer_size ? length : buffer_size;
       copy_out(buffer, segment->slot_bytes + current * segment->stride, copied);
       std::atomic_thread_fence(std::memory_order_acquire);
-      if (slot.seq.load(std::memory_order_relaxed) == seq) {
+      // A versioned read also needs the copy to be write number
+      // `generation`'s and not a later one's into the same slot: write
+      // generation + 2 cannot have completed before `seq` was read if the
+      // generation, read after the check, has not reached it yet.
+      if (slot.seq.load(std::memory_order_acquire) == seq &&
+          (version == nullptr ||
+           header.generation.load(std::memory_order_acquire) <= generation + 1)) {
         *value_size = length;
+        if (version) *version = generation;
         return SHAREDMEM_OK;
       }
     }
@@ -310,23 +356,80 @@ sharedmem_error read_segment(const sharedmem_segment* segment, void* buffer,
   }
 }
 
+namespace {
+
+// sharedmem_last_system_error: the OS error behind this thread's last failure.
+thread_local int t_last_system_error = 0;
+
+}  // namespace
+
+// Ends a public call: a failure takes the OS error the backend noted for it
+// (0 if none); a success discards whatever the backend noted on the way.
+sharedmem_error finish_call(sharedmem_error result) noexcept {
+  const int code = platform::take_os_error();
+  if (result != SHAREDMEM_OK) t_last_system_error = code;
+  return result;
+}
+
+int last_system_error() noexcept { return t_last_system_error; }
+
+sharedmem_error wait_segment(const sharedmem_segment* segment, std::uint64_t seen,
+                             std::uint32_t timeout_ms, std::uint64_t* version) {
+  using clock = std::chrono::steady_clock;
+  Header& header = *segment->header;
+  const clock::time_point deadline = timeout_ms == SHAREDMEM_WAIT_FOREVER
+                                         ? clock::time_point::max()
+                                         : clock::now() + std::chrono::milliseconds(timeout_ms);
+  for (;;) {
+    *version = header.generation.load(std::memory_order_acquire);
+    if (*version != seen) return SHAREDMEM_OK;
+    header.waiters.fetch_add(1, std::memory_order_seq_cst);
+    // The word first, then the generation: a write published after this
+    // re-check changes the word after we read it, and the wait sees that.
+    const std::uint32_t word = header.change_word.load(std::memory_order_seq_cst);
+    *version = header.generation.load(std::memory_order_seq_cst);
+    platform::WaitResult result = platform::WaitResult::kWoken;
+    if (*version == seen)
+      result = platform::wait_for_change(*segment->attachment, header.change_word, word, deadline);
+    header.waiters.fetch_sub(1, std::memory_order_seq_cst);
+    if (result == platform::WaitResult::kError) return SHAREDMEM_E_SYSTEM;
+    if (result == platform::WaitResult::kTimeout) {
+      *version = header.generation.load(std::memory_order_acquire);
+      return *version != seen ? SHAREDMEM_OK : SHAREDMEM_E_TIMEOUT;
+    }
+  }
+}
+
 }  // namespace sharedmem::detail
 
 extern "C" {
 
+using sharedmem::detail::finish_call;
+
 sharedmem_error SHAREDMEM_CALL sharedmem_open(const char* name, uint64_t capacity, uint32_t flags,
                                               sharedmem_segment** out) {
   try {
-    return sharedmem::detail::open_segment(name, capacity, flags, out);
+    return finish_call(sharedmem::detail::open_segment(name, capacity, flags, out));
   } catch (const std::bad_alloc&) {
-    return SHAREDMEM_E_NO_MEMORY;
+    return finish_call(SHAREDMEM_E_NO_MEMORY);
   } catch (...) {
-    return SHAREDMEM_E_SYSTEM;
+    return finish_call(SHAREDMEM_E_SYSTEM);
   }
 }
 
 void SHAREDMEM_CALL sharedmem_close(sharedmem_segment* segment) {
+  // Errors of a close are not reported: what the backend noted is dropped.
+  (void)finish_call(SHAREDMEM_OK);
   (void)sharedmem::detail::close_segment(segment);
+  (void)finish_call(SHAREDMEM_OK);
+}
+
+int SHAREDMEM_CALL sharedmem_last_system_error(void) {
+  return sharedmem::detail::last_system_error();
+}
+
+int SHAREDMEM_CALL sharedmem_created(const sharedmem_segment* segment) {
+  return segment != nullptr && segment->created ? 1 : 0;
 }
 
 uint64_t SHAREDMEM_CALL sharedmem_capacity(const sharedmem_segment* segment) {
@@ -335,19 +438,60 @@ uint64_t SHAREDMEM_CALL sharedmem_capacity(const sharedmem_segment* segment) {
 
 sharedmem_error SHAREDMEM_CALL sharedmem_write(sharedmem_segment* segment, const void* data,
                                                uint64_t size) {
-  if (segment == nullptr || (data == nullptr && size != 0)) return SHAREDMEM_E_INVALID_ARGUMENT;
-  if (size > segment->capacity) return SHAREDMEM_E_VALUE_TOO_LARGE;
-  return sharedmem::detail::write_segment(segment, data, size);
+  if (segment == nullptr || (data == nullptr && size != 0))
+    return finish_call(SHAREDMEM_E_INVALID_ARGUMENT);
+  if (size > segment->capacity) return finish_call(SHAREDMEM_E_VALUE_TOO_LARGE);
+  std::uint64_t version = 0;
+  return finish_call(sharedmem::detail::write_segment(segment, data, size, nullptr, &version));
+}
+
+sharedmem_error SHAREDMEM_CALL sharedmem_write_if(sharedmem_segment* segment, const void* data,
+                                                  uint64_t size, uint64_t expected_version,
+                                                  uint64_t* new_version) {
+  if (segment == nullptr || (data == nullptr && size != 0))
+    return finish_call(SHAREDMEM_E_INVALID_ARGUMENT);
+  std::uint64_t version = 0;
+  sharedmem_error e = SHAREDMEM_E_VALUE_TOO_LARGE;
+  if (size > segment->capacity)
+    version = sharedmem_version(segment);
+  else
+    e = sharedmem::detail::write_segment(segment, data, size, &expected_version, &version);
+  if (new_version) *new_version = version;
+  return finish_call(e);
 }
 
 sharedmem_error SHAREDMEM_CALL sharedmem_read(const sharedmem_segment* segment, void* buffer,
                                               uint64_t buffer_size, uint64_t* value_size) {
+  return sharedmem_read_versioned(segment, buffer, buffer_size, value_size, nullptr);
+}
+
+sharedmem_error SHAREDMEM_CALL sharedmem_read_versioned(const sharedmem_segment* segment,
+                                                        void* buffer, uint64_t buffer_size,
+                                                        uint64_t* value_size, uint64_t* version) {
   if (segment == nullptr || (buffer == nullptr && buffer_size != 0))
-    return SHAREDMEM_E_INVALID_ARGUMENT;
+    return finish_call(SHAREDMEM_E_INVALID_ARGUMENT);
   std::uint64_t size = 0;
-  const sharedmem_error e = sharedmem::detail::read_segment(segment, buffer, buffer_size, &size);
+  std::uint64_t snapshot = 0;
+  const sharedmem_error e = sharedmem::detail::read_segment(segment, buffer, buffer_size, &size,
+                                                            version ? &snapshot : nullptr);
   if (value_size) *value_size = e == SHAREDMEM_OK ? size : 0;
-  return e;
+  if (version) *version = e == SHAREDMEM_OK ? snapshot : 0;
+  return finish_call(e);
+}
+
+sharedmem_error SHAREDMEM_CALL sharedmem_wait(const sharedmem_segment* segment,
+                                              uint64_t seen_version, uint32_t timeout_ms,
+                                              uint64_t* version) {
+  if (segment == nullptr) return finish_call(SHAREDMEM_E_INVALID_ARGUMENT);
+  std::uint64_t found = 0;
+  const sharedmem_error e =
+      sharedmem::detail::wait_segment(segment, seen_version, timeout_ms, &found);
+  if (version) *version = found;
+  return finish_call(e);
+}
+
+uint64_t SHAREDMEM_CALL sharedmem_version(const sharedmem_segment* segment) {
+  return segment ? segment->header->generation.load(std::memory_order_acquire) : 0;
 }
 
 }  // extern "C"

@@ -15,16 +15,34 @@ sharedmem_error open_segment(const char* name, std::uint64_t capacity, std::uint
 // Detaches and frees the handle; the error says the object may outlive us.
 sharedmem_error close_segment(sharedmem_segment* segment);
 
-// Replaces the value with the `size` bytes at `data` under the writer lock.
-sharedmem_error write_segment(sharedmem_segment* segment, const void* data, std::uint64_t size);
+// Replaces the value with the `size` bytes at `data` under the writer lock,
+// if `expected` is null or the version is still *expected (otherwise
+// SHAREDMEM_E_CONFLICT, nothing written). *version receives the version after
+// the call.
+sharedmem_error write_segment(sharedmem_segment* segment, const void* data, std::uint64_t size,
+                              const std::uint64_t* expected, std::uint64_t* version);
 
 // Copies min(value length, buffer_size) bytes of a consistent snapshot into
-// `buffer` and stores the value's length. Never waits for writers; gives up
+// `buffer` and stores the value's length and, when `version` is not null,
+// the version of that very snapshot (the generation whose slot was copied,
+// not overwritten since). Never waits for writers; gives up
 // with SHAREDMEM_E_CORRUPTED or SHAREDMEM_E_TIMEOUT when no consistent
 // snapshot can be had for seconds (a damaged header, a writer that never
 // pauses).
 sharedmem_error read_segment(const sharedmem_segment* segment, void* buffer,
-                             std::uint64_t buffer_size, std::uint64_t* value_size);
+                             std::uint64_t buffer_size, std::uint64_t* value_size,
+                             std::uint64_t* version);
+
+// Waits until the version differs from `seen` or `timeout_ms` pass
+// (SHAREDMEM_WAIT_FOREVER: never); *version gets the version found.
+sharedmem_error wait_segment(const sharedmem_segment* segment, std::uint64_t seen,
+                             std::uint32_t timeout_ms, std::uint64_t* version);
+
+// Ends a public call that returns `result`: records the OS error behind a
+// failure for sharedmem_last_system_error (and drops one noted during a
+// success). Returns `result`.
+sharedmem_error finish_call(sharedmem_error result) noexcept;
+int last_system_error() noexcept;
 
 }  // namespace sharedmem::detail
 

@@ -165,9 +165,7 @@ BOOST_AUTO_TEST_CASE(capacity_mismatch_is_refused) {
 BOOST_AUTO_TEST_CASE(every_error_has_a_distinct_message) {
   std::set<std::string> messages;
   std::vector<int> codes;
-  for (int code = SHAREDMEM_OK; code <= SHAREDMEM_E_NOT_ATTACHED; ++code) codes.push_back(code);
-  codes.push_back(SHAREDMEM_E_WOULD_DEADLOCK);
-  codes.push_back(SHAREDMEM_E_CORRUPTED);
+  for (int code = SHAREDMEM_OK; code <= SHAREDMEM_E_CORRUPTED; ++code) codes.push_back(code);
   for (int code : codes) {
     const char* message = sharedmem_strerror(static_cast<sharedmem_error>(code));
     BOOST_TEST_REQUIRE(message != nullptr);
@@ -180,6 +178,22 @@ BOOST_AUTO_TEST_CASE(every_error_has_a_distinct_message) {
   volatile int unknown = 1000;  // as a newer peer's code would arrive
   BOOST_TEST(std::string(sharedmem_strerror(static_cast<sharedmem_error>(unknown)))
                  .find("unknown") != std::string::npos);
+}
+
+// Tests that a failure the OS did not cause reports no system error, in the
+// C API and in the C++ exception's text.
+BOOST_AUTO_TEST_CASE(failures_without_an_os_cause_have_no_system_error) {
+  BOOST_TEST(open_error("bad/name", 8) == SHAREDMEM_E_INVALID_NAME);
+  BOOST_TEST(sharedmem_last_system_error() == 0);
+  BOOST_TEST(sharedmem_write(nullptr, "a", 1) == SHAREDMEM_E_INVALID_ARGUMENT);
+  BOOST_TEST(sharedmem_last_system_error() == 0);
+  try {
+    (void)sharedmem::segment::open("bad/name", 8);
+    BOOST_FAIL("expected sharedmem::error");
+  } catch (const sharedmem::error& e) {
+    BOOST_TEST(e.system_error() == 0);
+    BOOST_TEST(std::string(e.what()).find("system error") == std::string::npos);
+  }
 }
 
 // Tests that the backend in use is named, so a run's log proves which ran.
@@ -239,6 +253,111 @@ BOOST_AUTO_TEST_CASE(errors_are_exceptions_or_codes) {
   BOOST_CHECK_THROW(small.write("too long"), sharedmem::error);
   BOOST_TEST(small.write("too long", 8, ec) == sharedmem::errc::value_too_large);
   BOOST_CHECK_THROW(none.write("x"), sharedmem::error);
+}
+
+// Tests the open modes through the C++ layer: create_only refuses a live
+// segment, open_only finds no absent one and takes the capacity of a live
+// one when given 0, and created() tells which handle created it.
+BOOST_AUTO_TEST_CASE(open_modes_and_created) {
+  const std::string name = unique_name("cppmode");
+  std::error_code ec;
+  sharedmem::segment none = sharedmem::segment::open(name, 0, sharedmem::mode::open_only, ec);
+  BOOST_TEST(ec == sharedmem::errc::not_found);
+  BOOST_TEST(!static_cast<bool>(none));
+  sharedmem::segment first = sharedmem::segment::open(name, 300, sharedmem::mode::create_only);
+  BOOST_TEST(first.created());
+  try {
+    (void)sharedmem::segment::open(name, 300, sharedmem::mode::create_only);
+    BOOST_FAIL("expected sharedmem::error");
+  } catch (const sharedmem::error& e) {
+    BOOST_TEST(e.code() == sharedmem::errc::exists);
+  }
+  sharedmem::segment joined = sharedmem::segment::open(name, 0, sharedmem::mode::open_only);
+  BOOST_TEST(!joined.created());
+  BOOST_TEST(joined.capacity() == 300u);
+  sharedmem::segment plain = sharedmem::segment::open(name, 300);
+  BOOST_TEST(!plain.created());
+}
+
+// Tests version(), read with its version, and write_if: a stale expected
+// version is a conflict (false, or errc::conflict) that writes nothing.
+BOOST_AUTO_TEST_CASE(versions_and_write_if) {
+  sharedmem::segment s = sharedmem::segment::open(unique_name("cppver"), 64);
+  BOOST_TEST(s.version() == 0u);
+  s.write("one");
+  std::uint64_t version = 0;
+  BOOST_TEST(s.read(version) == "one");
+  BOOST_TEST(version == 1u);
+  std::uint64_t after = 0;
+  BOOST_TEST(s.write_if("two", version, &after));
+  BOOST_TEST(after == 2u);
+  BOOST_TEST(!s.write_if("stale", version, &after));
+  BOOST_TEST(after == 2u);
+  std::error_code ec;
+  BOOST_TEST(s.write_if("stale", 5, 1, nullptr, ec) == sharedmem::errc::conflict);
+  char buffer[8];
+  BOOST_TEST(s.read_versioned(buffer, sizeof buffer, version) == 3u);
+  BOOST_TEST((std::string(buffer, 3) == "two" && version == 2u));
+}
+
+// Tests that read() returns a string sized by the value, not the capacity,
+// for values shorter and longer than its first read.
+BOOST_AUTO_TEST_CASE(read_is_sized_by_the_value) {
+  sharedmem::segment s = sharedmem::segment::open(unique_name("cppsize"), 1 << 20);
+  s.write("abc");
+  const std::string small = s.read();
+  BOOST_TEST(small == "abc");
+  BOOST_TEST(small.capacity() < 4096u, "not a capacity-sized allocation");
+  const std::string big(100000, 'b');
+  s.write(big);
+  BOOST_TEST(s.read() == big);
+  s.write("");
+  BOOST_TEST(s.read().empty());
+}
+
+// Tests typed values: a round trip, a type larger than the capacity
+// (value_too_large), and a stored value of another size (size_mismatch,
+// not garbage).
+BOOST_AUTO_TEST_CASE(typed_values) {
+  struct Point {
+    std::int32_t x;
+    std::int32_t y;
+  };
+  sharedmem::segment s = sharedmem::segment::open(unique_name("cpptyped"), 16);
+  try {
+    (void)s.read_value<Point>();
+    BOOST_FAIL("expected sharedmem::error");
+  } catch (const sharedmem::error& e) {
+    BOOST_TEST(e.code() == sharedmem::errc::size_mismatch, "nothing written yet");
+  }
+  s.write_value(Point{3, -4});
+  std::uint64_t version = 0;
+  const Point p = s.read_value<Point>(&version);
+  BOOST_TEST((p.x == 3 && p.y == -4));
+  BOOST_TEST(version == 1u);
+  s.write_value(std::uint8_t{7});
+  try {
+    (void)s.read_value<Point>();
+    BOOST_FAIL("expected sharedmem::error");
+  } catch (const sharedmem::error& e) {
+    BOOST_TEST(e.code() == sharedmem::errc::size_mismatch);
+  }
+  BOOST_TEST(s.read_value<std::uint8_t>() == 7);
+  struct Big {
+    char bytes[17];
+  };
+  try {
+    s.write_value(Big{});
+    BOOST_FAIL("expected sharedmem::error");
+  } catch (const sharedmem::error& e) {
+    BOOST_TEST(e.code() == sharedmem::errc::value_too_large);
+  }
+  try {
+    (void)s.read_value<Big>();
+    BOOST_FAIL("expected sharedmem::error");
+  } catch (const sharedmem::error& e) {
+    BOOST_TEST(e.code() == sharedmem::errc::value_too_large);
+  }
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -14,6 +14,7 @@
 #include "sharedmem/sharedmem.h"
 #include "sharedmem/sharedmem.hpp"
 #include "support/child_io.hpp"
+#include "support/faults.hpp"
 #include "support/patterns.hpp"
 #include "support/os_object.hpp"
 #include "support/process.hpp"
@@ -46,36 +47,6 @@ SHAREDMEM_CHILD_ROLE(churn) {
     segment.write(pattern_value(round, capacity - 8));
     report("round");
   }
-}
-
-constexpr int kKilledExitCode = 137;  // 128 + SIGKILL; TerminateProcess(137) on Windows
-
-// Runs open_write_close armed to die at `point` on its way through the named
-// segment, and checks that it died there. sharedmem_setget's attach of its
-// default segment at load (a sharedmem_open through the same core) passes
-// the attach gate once before main, so that point is armed for its second
-// hit; "started" proves the victim got past load. (The other points a lone
-// user passes are not reached at load: the default segment is already held
-// by this process, so the victim is not its first or last user.)
-void die_at(const std::string& name, const std::string& point, const std::string& value) {
-  const std::string armed = point == "attach_gate_held" ? point + "@2" : point;
-  ChildProcess victim = start_role("open_write_close", {name, value},
-                                   {{"SHAREDMEM_TEST_FAULT", armed}});
-  BOOST_TEST_REQUIRE(expect_line(victim) == "started");
-  BOOST_TEST(expect_exit(victim) == kKilledExitCode, "the victim died at " << point);
-}
-
-// The cases that need the kill points say so and pass in sharedmem_tests,
-// linked to what ships; ctest runs them from sharedmem_fault_tests, linked to
-// the fault-injection variants, which runs this suite (labelled
-// fault_injection) and the cases of other suites that carry the label.
-bool fault_injection_built() {
-#if defined(SHAREDMEM_FAULT_INJECTION)
-  return true;
-#else
-  BOOST_TEST_MESSAGE("skipped: needs the fault-injection build (sharedmem_fault_tests)");
-  return false;
-#endif
 }
 
 // Points a lone user passes through: attaching as first user, writing, and

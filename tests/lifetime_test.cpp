@@ -79,6 +79,32 @@ SHAREDMEM_CHILD_ROLE(segment_churn) {
   return 0;
 }
 
+// Opens segment args[0] (capacity kChildCapacity) with the flags args[1]
+// when the parent says "go", reports "code:<error> created:<0|1>", and holds
+// the segment until the parent says anything else.
+SHAREDMEM_CHILD_ROLE(segment_open_mode) {
+  report("ready");
+  if (await_parent() != "go") return 2;
+  sharedmem_segment* segment = nullptr;
+  const sharedmem_error e =
+      sharedmem_open(args.at(0).c_str(), std::stoull(kChildCapacity),
+                     static_cast<std::uint32_t>(std::stoul(args.at(1))), &segment);
+  report(code_line(e) + " created:" + std::to_string(sharedmem_created(segment)));
+  await_parent();
+  sharedmem_close(segment);
+  return 0;
+}
+
+// sharedmem_open's error for `name` with `flags`, closing what it opened.
+sharedmem_error open_mode_error(const std::string& name, std::uint64_t capacity,
+                                std::uint32_t flags) {
+  sharedmem_segment* segment = nullptr;
+  const sharedmem_error e = sharedmem_open(name.c_str(), capacity, flags, &segment);
+  BOOST_TEST((e == SHAREDMEM_OK) == (segment != nullptr));
+  sharedmem_close(segment);
+  return e;
+}
+
 // The default segment of children started with this environment.
 Environment default_segment(const std::string& name) {
   return {{"SHAREDMEM_DEFAULT_SEGMENT", name}};
@@ -194,6 +220,99 @@ BOOST_AUTO_TEST_CASE(open_close_churn_never_fails) {
     BOOST_TEST(expect_exit(churner) == 0);
   }
   BOOST_TEST(!os_object_exists(name), "the last churner out removed the object");
+}
+
+// Tests that CREATE_ONLY is refused while a live process holds the name,
+// leaving its value alone, and creates afresh once its only user was killed.
+BOOST_AUTO_TEST_CASE(create_only_refuses_a_live_segment_and_takes_a_dead_one) {
+  const std::string name = unique_name("conly");
+  const std::uint64_t capacity = std::stoull(kChildCapacity);
+  ChildProcess holder = hold_in_child(name, "live");
+  BOOST_TEST(open_mode_error(name, capacity, SHAREDMEM_CREATE_ONLY) == SHAREDMEM_E_EXISTS);
+  BOOST_TEST(read_in_child(name) == "value:live");
+  holder.kill();
+  sharedmem_segment* segment = nullptr;
+  BOOST_TEST_REQUIRE(sharedmem_open(name.c_str(), capacity, SHAREDMEM_CREATE_ONLY, &segment) ==
+                     SHAREDMEM_OK);
+  BOOST_TEST(sharedmem_created(segment) == 1);
+  BOOST_TEST(sharedmem_version(segment) == 0u);
+  std::uint64_t size = 1;
+  BOOST_TEST(sharedmem_read(segment, nullptr, 0, &size) == SHAREDMEM_OK);
+  BOOST_TEST(size == 0u, "the dead user's value is not handed on");
+  sharedmem_close(segment);
+  BOOST_TEST(open_mode_error(name, capacity, SHAREDMEM_CREATE_ONLY | SHAREDMEM_OPEN_ONLY) ==
+             SHAREDMEM_E_INVALID_ARGUMENT);
+  BOOST_TEST(open_mode_error(name, 0, SHAREDMEM_CREATE_ONLY) == SHAREDMEM_E_INVALID_SIZE);
+}
+
+// Tests that OPEN_ONLY joins a live segment, taking its capacity when asked
+// for capacity 0, and still refuses another capacity.
+BOOST_AUTO_TEST_CASE(open_only_joins_a_live_segment_at_its_capacity) {
+  const std::string name = unique_name("oonly");
+  ChildProcess holder = hold_in_child(name, "held");
+  sharedmem_segment* segment = nullptr;
+  BOOST_TEST_REQUIRE(sharedmem_open(name.c_str(), 0, SHAREDMEM_OPEN_ONLY, &segment) ==
+                     SHAREDMEM_OK);
+  BOOST_TEST(sharedmem_capacity(segment) == std::stoull(kChildCapacity));
+  BOOST_TEST(sharedmem_created(segment) == 0);
+  char buffer[16];
+  std::uint64_t size = 0;
+  BOOST_TEST(sharedmem_read(segment, buffer, sizeof buffer, &size) == SHAREDMEM_OK);
+  BOOST_TEST(std::string(buffer, size) == "held");
+  BOOST_TEST(sharedmem_write(segment, "both", 4) == SHAREDMEM_OK);
+  holder.write_line("read");
+  BOOST_TEST(expect_line(holder) == "value:both");
+  BOOST_TEST(open_mode_error(name, 100, SHAREDMEM_OPEN_ONLY) == SHAREDMEM_E_SIZE_MISMATCH);
+  sharedmem_close(segment);
+  release(holder);
+}
+
+// Tests that OPEN_ONLY finds nothing where no segment exists or its only
+// user was killed, and creates nothing: no object is left by an absent
+// name, and a dead one is not revived (the next plain open starts from zero,
+// and once it closes no object remains).
+BOOST_AUTO_TEST_CASE(open_only_finds_neither_absent_nor_dead_segments) {
+  const std::string absent = unique_name("oabsent");
+  BOOST_TEST(open_mode_error(absent, 0, SHAREDMEM_OPEN_ONLY) == SHAREDMEM_E_NOT_FOUND);
+  BOOST_TEST(open_mode_error(absent, 64, SHAREDMEM_OPEN_ONLY) == SHAREDMEM_E_NOT_FOUND);
+  BOOST_TEST(!os_object_exists(absent));
+
+  const std::string dead = unique_name("odead");
+  ChildProcess holder = hold_in_child(dead, "stale");
+  holder.kill();
+  BOOST_TEST(open_mode_error(dead, 0, SHAREDMEM_OPEN_ONLY) == SHAREDMEM_E_NOT_FOUND);
+  BOOST_TEST(read_in_child(dead) == "value:");
+  BOOST_TEST(!os_object_exists(dead));
+}
+
+// Tests that of processes racing to open one name, exactly one reports that
+// it created the segment, and with CREATE_ONLY exactly one succeeds.
+BOOST_AUTO_TEST_CASE(exactly_one_racing_opener_creates) {
+  constexpr int kRacers = 4;
+  for (const std::uint32_t flags : {0u, static_cast<std::uint32_t>(SHAREDMEM_CREATE_ONLY)}) {
+    for (int trial = 0; trial < 3; ++trial) {
+      BOOST_TEST_CONTEXT("flags " << flags << ", trial " << trial) {
+        const std::string name = unique_name("ocreated");
+        std::vector<ChildProcess> racers;
+        for (int i = 0; i < kRacers; ++i)
+          racers.push_back(start_role("segment_open_mode", {name, std::to_string(flags)}));
+        for (ChildProcess& racer : racers) BOOST_TEST_REQUIRE(expect_line(racer) == "ready");
+        for (ChildProcess& racer : racers) racer.write_line("go");
+        int created = 0;
+        int opened = 0;
+        for (ChildProcess& racer : racers) {
+          const std::string line = expect_line(racer);
+          created += field(line, "created") == 1;
+          opened += field(line, "code") == SHAREDMEM_OK;
+          if (flags == SHAREDMEM_CREATE_ONLY && field(line, "code") != SHAREDMEM_OK)
+            BOOST_TEST(field(line, "code") == SHAREDMEM_E_EXISTS);
+        }
+        BOOST_TEST(created == 1);
+        BOOST_TEST(opened == (flags == 0 ? kRacers : 1));
+        for (ChildProcess& racer : racers) release(racer);
+      }
+    }
+  }
 }
 
 // Tests the seed's scenario and lifetime on the default segment: the value

@@ -5,11 +5,13 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <boost/test/unit_test.hpp>
+#include <cerrno>
 #include <string>
 
 #include "sharedmem/sharedmem.h"
@@ -88,6 +90,38 @@ bool running_as_root() {
   if (::geteuid() == 0) return true;
   BOOST_TEST_MESSAGE("skipped: dropping to another uid needs root");
   return false;
+}
+
+// With no file descriptor left (RLIMIT_NOFILE at the lowest free one), opens
+// segment args[0] and reports "code:<error> system:<last system error>
+// what:<exception text>"; then, with descriptors again, opens args[1], under
+// which the parent put a directory of ours, and reports the same.
+SHAREDMEM_CHILD_ROLE(open_without_descriptors) {
+  const auto attempt = [](const std::string& name) {
+    sharedmem_segment* segment = nullptr;
+    const sharedmem_error e = sharedmem_open(name.c_str(), 64, 0, &segment);
+    const int system = sharedmem_last_system_error();
+    sharedmem_close(segment);
+    std::string what = "none";
+    try {
+      (void)sharedmem::segment::open(name, 64);
+    } catch (const sharedmem::error& error) {
+      what = error.what();
+    }
+    report(code_line(e) + " system:" + std::to_string(system) + " what:" + what);
+  };
+  struct rlimit previous {};
+  if (::getrlimit(RLIMIT_NOFILE, &previous) != 0) return 1;
+  const int lowest_free = ::dup(0);
+  if (lowest_free < 0) return 1;
+  ::close(lowest_free);
+  struct rlimit none = previous;
+  none.rlim_cur = static_cast<rlim_t>(lowest_free);
+  if (::setrlimit(RLIMIT_NOFILE, &none) != 0) return 1;
+  attempt(args.at(0));
+  if (::setrlimit(RLIMIT_NOFILE, &previous) != 0) return 1;
+  attempt(args.at(1));
+  return 0;
 }
 
 }  // namespace
@@ -256,6 +290,30 @@ BOOST_AUTO_TEST_CASE(posix_squatter_is_refused_and_learns_nothing) {
   ::close(fd);
   BOOST_TEST(std::string(bytes) == "squatter");
   ::shm_unlink(os_object_name(name).c_str());
+}
+
+// Tests that sharedmem_last_system_error gives the errno behind an OS
+// failure (EMFILE: no descriptor left gives SHAREDMEM_E_NO_MEMORY), that the
+// C++ exception names it, and that the next failure the OS did not cause (a
+// directory of ours under the name) resets it to 0.
+BOOST_AUTO_TEST_CASE(posix_last_system_error_names_the_errno) {
+  const std::string starved = unique_name("emfile");
+  const std::string squatted = unique_name("dir");
+  BOOST_TEST_REQUIRE(::mkdir(os_object_path(squatted).c_str(), 0700) == 0);
+  ChildProcess child = start_role("open_without_descriptors", {starved, squatted});
+  const std::string no_descriptor = expect_line(child);
+  const std::string directory = expect_line(child);
+  BOOST_TEST(expect_exit(child) == 0);
+  ::rmdir(os_object_path(squatted).c_str());
+  BOOST_TEST(field(no_descriptor, "code") == SHAREDMEM_E_NO_MEMORY, no_descriptor);
+  BOOST_TEST(field(no_descriptor, "system") == EMFILE, no_descriptor);
+  BOOST_TEST(no_descriptor.find("(system error " + std::to_string(EMFILE) + ")") !=
+                 std::string::npos,
+             no_descriptor);
+  BOOST_TEST(!os_object_exists(starved));
+  BOOST_TEST(field(directory, "code") == SHAREDMEM_E_INCOMPATIBLE, directory);
+  BOOST_TEST(field(directory, "system") == 0, directory);
+  BOOST_TEST(directory.find("(system error") == std::string::npos, directory);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -34,6 +34,23 @@ BOOST_AUTO_TEST_CASE(default_segment_is_attached) {
   BOOST_TEST(kCapacityChars == 4096 / sizeof(wchar_t) - 1);
 }
 
+// Tests that the default segment's handle is the segment Set/Get use: its
+// version goes up by one with each SetSharedMem, and it holds the text.
+BOOST_AUTO_TEST_CASE(default_segment_handle_sees_set) {
+  sharedmem_segment* segment = sharedmem_default_segment();
+  BOOST_TEST_REQUIRE(segment != nullptr);
+  BOOST_TEST(sharedmem_capacity(segment) == SHAREDMEM_DEFAULT_CAPACITY_BYTES);
+  const std::uint64_t before = sharedmem_version(segment);
+  SetSharedMem(L"versioned");
+  BOOST_TEST(sharedmem_version(segment) == before + 1);
+  std::wstring text(16, L'\0');
+  std::uint64_t bytes = 0;
+  BOOST_TEST(sharedmem_read(segment, text.data(), text.size() * sizeof(wchar_t), &bytes) ==
+             SHAREDMEM_OK);
+  text.resize(static_cast<std::size_t>(bytes / sizeof(wchar_t)));
+  BOOST_TEST((text == L"versioned"));
+}
+
 // Tests that a string set is read back.
 BOOST_AUTO_TEST_CASE(set_then_get_round_trips) {
   SetSharedMem(L"This is a test string");

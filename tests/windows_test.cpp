@@ -115,13 +115,14 @@ BOOST_AUTO_TEST_CASE(windows_default_capacity_is_2047_utf16_units) {
   BOOST_TEST(std::string(sharedmem_backend()) == "windows");
 }
 
-// Tests that the section and both mutexes are owned by the current user and
-// admit nobody else.
+// Tests that the section, the mutexes and the #changed event are owned by
+// the current user and admit nobody else.
 BOOST_AUTO_TEST_CASE(windows_objects_admit_only_the_current_user) {
   const std::string name = unique_name("dacl");
   sharedmem::segment segment = sharedmem::segment::open(name, 64);
   check_owner_only(os_object_wide_name(name), ::OpenFileMappingW);
   check_owner_only(os_object_wide_name(name, L"#writer"), ::OpenMutexW);
+  check_owner_only(os_object_wide_name(name, L"#changed"), ::OpenEventW);
   // The gate mutex exists only while a process attaches; it is created with
   // the same descriptor as the writer mutex.
 }
@@ -179,7 +180,8 @@ BOOST_AUTO_TEST_CASE(windows_section_open_to_others_is_refused_and_untouched) {
 }
 
 // Tests that a name taken by a kernel object of another type (a mutex or an
-// event where the section goes, an event where a mutex goes) is refused.
+// event where the section goes, an event where a mutex goes, a mutex where
+// the #changed event goes) is refused.
 BOOST_AUTO_TEST_CASE(windows_name_taken_by_another_object_type_is_refused) {
   const std::string mutex_name = unique_name("mutex");
   Handle mutex(::CreateMutexW(nullptr, FALSE, os_object_wide_name(mutex_name).c_str()));
@@ -197,6 +199,13 @@ BOOST_AUTO_TEST_CASE(windows_name_taken_by_another_object_type_is_refused) {
         ::CreateEventW(nullptr, TRUE, FALSE, os_object_wide_name(name, suffix).c_str()));
     BOOST_TEST_REQUIRE(squatter.value != nullptr);
     BOOST_TEST(try_open(name, 64) == SHAREDMEM_E_INCOMPATIBLE);
+    BOOST_TEST(!os_object_exists(name), "nothing was created");
+  }
+  {
+    const std::string name = unique_name("changed");
+    Handle squatter(::CreateMutexW(nullptr, FALSE, os_object_wide_name(name, L"#changed").c_str()));
+    BOOST_TEST_REQUIRE(squatter.value != nullptr);
+    BOOST_TEST(try_open(name, 64) == SHAREDMEM_E_INCOMPATIBLE, "a mutex under #changed");
     BOOST_TEST(!os_object_exists(name), "nothing was created");
   }
   // The error names the problem.

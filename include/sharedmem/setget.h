@@ -42,6 +42,13 @@ SHAREDMEM_SETGET_EXPORT void SHAREDMEM_CALL GetSharedMem(wchar_t* buffer, uint32
  * why it was not (Set/Get are then no-ops and Get yields an empty string). */
 SHAREDMEM_SETGET_EXPORT sharedmem_error SHAREDMEM_CALL sharedmem_default_status(void);
 
+/* The default segment's handle, borrowed: for the named-segment API
+ * (sharedmem_version, sharedmem_read_versioned, ...) on the segment that
+ * SetSharedMem and GetSharedMem use. Null when it is not attached (see
+ * sharedmem_default_status). Never close it; it is valid until this library
+ * is unloaded. */
+SHAREDMEM_SETGET_EXPORT sharedmem_segment* SHAREDMEM_CALL sharedmem_default_segment(void);
+
 #ifdef __cplusplus
 }
 #endif

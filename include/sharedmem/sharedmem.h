@@ -63,7 +63,18 @@ typedef enum sharedmem_error {
   SHAREDMEM_E_SYSTEM = 12,
   /* The default segment is detached: the library is being unloaded. */
   SHAREDMEM_E_NOT_ATTACHED = 13,
-  /* 14..17 are reserved for the versions/waiting and in-place segment APIs. */
+  /* SHAREDMEM_CREATE_ONLY: a live process already holds a segment of this
+   * name. Nothing was opened or changed. */
+  SHAREDMEM_E_EXISTS = 14,
+  /* SHAREDMEM_OPEN_ONLY: no live process holds a segment of this name (none
+   * exists, or its users are all gone). Nothing was created. */
+  SHAREDMEM_E_NOT_FOUND = 15,
+  /* sharedmem_write_if: the segment's version is not the expected one (another
+   * write came first). Nothing was written. */
+  SHAREDMEM_E_CONFLICT = 16,
+  /* Reserved for the in-place segment API: a process died while it held the
+   * segment for an in-place change. Not returned by this version. */
+  SHAREDMEM_E_OWNER_DIED = 17,
   /* This thread already holds the segment's writer lock: a signal handler
    * interrupted a write on this thread and wrote itself. Nothing was written. */
   SHAREDMEM_E_WOULD_DEADLOCK = 18,
@@ -86,6 +97,14 @@ SHAREDMEM_EXPORT const char* SHAREDMEM_CALL sharedmem_strerror(sharedmem_error e
 
 /* Flags for sharedmem_open. */
 #define SHAREDMEM_SCOPE_GLOBAL 0x1u /* Windows: Global\ namespace. */
+/* Open modes (at most one; both at once is SHAREDMEM_E_INVALID_ARGUMENT).
+ * A segment whose users are all gone, even killed, counts as absent. */
+/* Create the segment; fail with SHAREDMEM_E_EXISTS if a live process holds it. */
+#define SHAREDMEM_CREATE_ONLY 0x2u
+/* Open the segment a live process holds; fail with SHAREDMEM_E_NOT_FOUND if
+ * none does, creating nothing. With this flag, capacity 0 means "whatever
+ * capacity the segment has" (sharedmem_capacity then tells it). */
+#define SHAREDMEM_OPEN_ONLY 0x4u
 
 typedef struct sharedmem_segment sharedmem_segment;
 
@@ -93,10 +112,18 @@ typedef struct sharedmem_segment sharedmem_segment;
  * if no process has it open. On success *out receives a handle that the
  * caller must pass to sharedmem_close. On failure *out is set to null and
  * nothing is created or changed. Opening the same name twice, in one process
- * or many, gives handles to the same memory; each handle keeps it alive. */
+ * or many, gives handles to the same memory; each handle keeps it alive.
+ * `flags`: SHAREDMEM_SCOPE_GLOBAL and at most one open mode,
+ * SHAREDMEM_CREATE_ONLY or SHAREDMEM_OPEN_ONLY (see above). */
 SHAREDMEM_EXPORT sharedmem_error SHAREDMEM_CALL sharedmem_open(const char* name, uint64_t capacity,
                                                                uint32_t flags,
                                                                sharedmem_segment** out);
+
+/* Returns 1 if the sharedmem_open that gave this handle created the segment
+ * (its users were all gone, or there were none: it started from an empty
+ * value at version 0), 0 if it joined live users, and 0 for a null handle. Of
+ * processes racing to open one name, exactly one gets 1. */
+SHAREDMEM_EXPORT int SHAREDMEM_CALL sharedmem_created(const sharedmem_segment* segment);
 
 /* Closes the handle. The last close anywhere frees the segment. Null is a no-op.
  * The handle must not be in use by another thread. */
@@ -119,6 +146,56 @@ SHAREDMEM_EXPORT sharedmem_error SHAREDMEM_CALL sharedmem_write(sharedmem_segmen
 SHAREDMEM_EXPORT sharedmem_error SHAREDMEM_CALL sharedmem_read(const sharedmem_segment* segment,
                                                                void* buffer, uint64_t buffer_size,
                                                                uint64_t* value_size);
+
+/* Versions. Every segment has a version: 0 when it is created, one more for
+ * each completed write (sharedmem_write, a successful sharedmem_write_if). A
+ * write whose process dies before it completes does not count, and neither
+ * do reads. A version is a count of this segment's life: once every user has
+ * gone, the next segment of that name starts again from 0. */
+
+/* Returns the segment's current version, or 0 for a null handle. */
+SHAREDMEM_EXPORT uint64_t SHAREDMEM_CALL sharedmem_version(const sharedmem_segment* segment);
+
+/* sharedmem_read that also stores in *version (which may be null) the
+ * version of the very snapshot copied: the value is exactly the one that
+ * write number *version left. */
+SHAREDMEM_EXPORT sharedmem_error SHAREDMEM_CALL sharedmem_read_versioned(
+    const sharedmem_segment* segment, void* buffer, uint64_t buffer_size, uint64_t* value_size,
+    uint64_t* version);
+
+/* Compare-and-write: replaces the value as sharedmem_write does, but only if
+ * the segment's version is still `expected_version` when the write takes the
+ * writer lock; otherwise fails with SHAREDMEM_E_CONFLICT and changes nothing.
+ * *new_version (which may be null) receives the version after the call,
+ * whether it wrote or not (expected_version + 1 on success). Read with
+ * sharedmem_read_versioned, compute, write_if, and retry on a conflict, for
+ * read-modify-write updates that no concurrent writer can lose. */
+SHAREDMEM_EXPORT sharedmem_error SHAREDMEM_CALL sharedmem_write_if(sharedmem_segment* segment,
+                                                                   const void* data,
+                                                                   uint64_t size,
+                                                                   uint64_t expected_version,
+                                                                   uint64_t* new_version);
+
+/* sharedmem_wait's timeout that never expires. */
+#define SHAREDMEM_WAIT_FOREVER UINT32_MAX
+
+/* Waits until the segment's version differs from `seen_version` (a write
+ * completed, in any process) or `timeout_ms` milliseconds pass
+ * (SHAREDMEM_WAIT_FOREVER: no limit). Returns at once if it differs already.
+ * On SHAREDMEM_OK, *version (which may be null) gets the version found; on
+ * SHAREDMEM_E_TIMEOUT it gets the unchanged version. Typical use: read with
+ * sharedmem_read_versioned, then wait with the version read. Waiters cost
+ * writers nothing while there are none. */
+SHAREDMEM_EXPORT sharedmem_error SHAREDMEM_CALL sharedmem_wait(const sharedmem_segment* segment,
+                                                               uint64_t seen_version,
+                                                               uint32_t timeout_ms,
+                                                               uint64_t* version);
+
+/* The operating system's error code (errno on Linux, GetLastError on
+ * Windows) behind the last call on this thread that failed, or 0 when that
+ * failure had no OS error behind it (a bad argument, a conflict, an object
+ * refused as not ours...). Calls that succeed leave it as it is. */
+SHAREDMEM_EXPORT int SHAREDMEM_CALL sharedmem_last_system_error(void);
 
 /* Names the platform backend in use: "posix" or "windows". */
 SHAREDMEM_EXPORT const char* SHAREDMEM_CALL sharedmem_backend(void);

@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -32,6 +33,12 @@ enum class errc {
   unsupported = SHAREDMEM_E_UNSUPPORTED,
   system = SHAREDMEM_E_SYSTEM,
   not_attached = SHAREDMEM_E_NOT_ATTACHED,
+  exists = SHAREDMEM_E_EXISTS,
+  not_found = SHAREDMEM_E_NOT_FOUND,
+  conflict = SHAREDMEM_E_CONFLICT,
+  owner_died = SHAREDMEM_E_OWNER_DIED,
+  would_deadlock = SHAREDMEM_E_WOULD_DEADLOCK,
+  corrupted = SHAREDMEM_E_CORRUPTED,
 };
 
 // The category of sharedmem's error codes; messages come from sharedmem_strerror.
@@ -54,15 +61,34 @@ inline std::error_code to_error_code(sharedmem_error e) noexcept {
   return {static_cast<int>(e), category()};
 }
 
-// Thrown by the throwing overloads; code() tells which error.
+// Thrown by the throwing overloads; code() tells which error, and
+// system_error() the OS error code behind it (errno, GetLastError; 0 if none),
+// which what() then names too.
 class error : public std::system_error {
  public:
-  explicit error(sharedmem_error e, const std::string& what)
-      : std::system_error(to_error_code(e), what) {}
+  // `system_error`: sharedmem_last_system_error() right after the failed call.
+  error(sharedmem_error e, const std::string& what, int system_error)
+      : std::system_error(to_error_code(e), with_system_error(what, system_error)),
+        system_error_(system_error) {}
+  int system_error() const noexcept { return system_error_; }
+
+ private:
+  static std::string with_system_error(const std::string& what, int system_error) {
+    if (system_error == 0) return what;
+    return what + " (system error " + std::to_string(system_error) + ")";
+  }
+  int system_error_ = 0;
 };
 
 // Segment options for segment::open.
 enum class scope : std::uint32_t { local = 0, global = SHAREDMEM_SCOPE_GLOBAL };
+
+// Open modes for segment::open (see SHAREDMEM_CREATE_ONLY, SHAREDMEM_OPEN_ONLY).
+enum class mode : std::uint32_t {
+  open_or_create = 0,
+  create_only = SHAREDMEM_CREATE_ONLY,  // errc::exists if a live process holds it
+  open_only = SHAREDMEM_OPEN_ONLY,      // errc::not_found if none does; capacity 0: any
+};
 
 // An open handle to a named segment; closing (destruction) gives up this
 // handle's share of the segment's lifetime. Movable, not copyable. Not safe
@@ -74,32 +100,30 @@ class segment {
   // Opens or creates `name` with `capacity` bytes; throws sharedmem::error.
   static segment open(std::string_view name, std::uint64_t capacity,
                       scope where = scope::local) {
-    std::error_code ec;
-    segment s = open(name, capacity, ec, where);
-    if (ec) throw error(static_cast<sharedmem_error>(ec.value()),
-                        "sharedmem: cannot open segment '" + std::string(name) + "'");
-    return s;
+    return open(name, capacity, mode::open_or_create, where);
   }
 
   // Non-throwing form: on failure returns an empty segment and sets `ec`.
   static segment open(std::string_view name, std::uint64_t capacity, std::error_code& ec,
                       scope where = scope::local) noexcept {
-    segment s;
-    std::string owned;
-    try {
-      owned.assign(name.data(), name.size());
-    } catch (...) {
-      ec = to_error_code(SHAREDMEM_E_NO_MEMORY);
-      return s;
-    }
-    // A name with an embedded NUL would be silently cut by the C API.
-    if (owned.find('\0') != std::string::npos) {
-      ec = to_error_code(SHAREDMEM_E_INVALID_NAME);
-      return s;
-    }
-    ec = to_error_code(sharedmem_open(owned.c_str(), capacity,
-                                      static_cast<std::uint32_t>(where), &s.handle_));
+    return open(name, capacity, mode::open_or_create, ec, where);
+  }
+
+  // Opens `name` in open mode `how`; throws sharedmem::error.
+  static segment open(std::string_view name, std::uint64_t capacity, mode how,
+                      scope where = scope::local) {
+    std::error_code ec;
+    int system_error = 0;
+    segment s = open_impl(name, capacity, flags(how, where), ec, system_error);
+    if (ec) throw error(static_cast<sharedmem_error>(ec.value()),
+                        "sharedmem: cannot open segment '" + std::string(name) + "'",
+                        system_error);
     return s;
+  }
+  static segment open(std::string_view name, std::uint64_t capacity, mode how,
+                      std::error_code& ec, scope where = scope::local) noexcept {
+    int system_error = 0;
+    return open_impl(name, capacity, flags(how, where), ec, system_error);
   }
 
   segment(segment&& other) noexcept : handle_(std::exchange(other.handle_, nullptr)) {}
@@ -116,6 +140,10 @@ class segment {
 
   explicit operator bool() const noexcept { return handle_ != nullptr; }
   std::uint64_t capacity() const noexcept { return sharedmem_capacity(handle_); }
+  // The version: 0 at creation, +1 per completed write.
+  std::uint64_t version() const noexcept { return sharedmem_version(handle_); }
+  // Whether the open that gave this handle created the segment.
+  bool created() const noexcept { return sharedmem_created(handle_) != 0; }
   sharedmem_segment* native_handle() const noexcept { return handle_; }
 
   // Replaces the value atomically; throws sharedmem::error.
@@ -127,24 +155,127 @@ class segment {
     return ec = to_error_code(sharedmem_write(handle_, data, size));
   }
 
-  // Copies up to `size` bytes of a consistent snapshot into `buffer` and
-  // returns the value's full size (larger than `size` when truncated).
+  // Writes only if the version is still `expected`: true if written, false
+  // on a conflict (nothing written). *new_version, if given, gets the
+  // version after the call either way. Throws sharedmem::error otherwise.
+  bool write_if(const void* data, std::size_t size, std::uint64_t expected,
+                std::uint64_t* new_version = nullptr) {
+    const sharedmem_error e = sharedmem_write_if(handle_, data, size, expected, new_version);
+    if (e == SHAREDMEM_E_CONFLICT) return false;
+    check(e, "write_if");
+    return true;
+  }
+  bool write_if(std::string_view bytes, std::uint64_t expected,
+                std::uint64_t* new_version = nullptr) {
+    return write_if(bytes.data(), bytes.size(), expected, new_version);
+  }
+  // Non-throwing form: a conflict is errc::conflict.
+  std::error_code write_if(const void* data, std::size_t size, std::uint64_t expected,
+                           std::uint64_t* new_version, std::error_code& ec) noexcept {
+    return ec = to_error_code(sharedmem_write_if(handle_, data, size, expected, new_version));
+  }
+
+  // Copies up to `size` bytes of a consistent snapshot into `buffer`, which
+  // is all it touches (no allocation), and returns the value's full size
+  // (larger than `size` when truncated).
   std::uint64_t read(void* buffer, std::size_t size) const {
     std::uint64_t value_size = 0;
     check(sharedmem_read(handle_, buffer, size, &value_size), "read");
     return value_size;
   }
+  // The same, and `version` gets the version of that snapshot.
+  std::uint64_t read_versioned(void* buffer, std::size_t size, std::uint64_t& version) const {
+    std::uint64_t value_size = 0;
+    check(sharedmem_read_versioned(handle_, buffer, size, &value_size, &version),
+          "read_versioned");
+    return value_size;
+  }
 
-  // Returns a consistent snapshot of the whole value.
+  // Returns a consistent snapshot of the whole value, in a string sized by
+  // the value (not the capacity): a value larger than a first small read is
+  // read again at its size.
   std::string read() const {
-    std::string value(static_cast<std::size_t>(capacity()), '\0');
-    value.resize(static_cast<std::size_t>(read(value.data(), value.size())));
+    std::uint64_t version = 0;
+    return read(version);
+  }
+  // The same, and `version` gets the version of that snapshot.
+  std::string read(std::uint64_t& version) const {
+    std::string value(kFirstRead, '\0');
+    for (;;) {
+      const std::uint64_t size = read_versioned(value.data(), value.size(), version);
+      const bool whole = size <= value.size();
+      value.resize(static_cast<std::size_t>(size));
+      if (whole) return value;
+      // Truncated: again with room for it (a value that grew meanwhile loops).
+    }
+  }
+
+  // Stores `value`'s bytes. errc::value_too_large if sizeof(T) exceeds the
+  // capacity. Throws sharedmem::error.
+  template <typename T>
+  void write_value(const T& value) {
+    static_assert(std::is_trivially_copyable_v<T>, "write_value needs a trivially copyable T");
+    write(&value, sizeof(T));
+  }
+  // Reads a T that write_value<T> stored; `version`, if given, gets its
+  // version. errc::value_too_large if sizeof(T) exceeds the capacity, and
+  // errc::size_mismatch if the stored value is not sizeof(T) bytes (another
+  // type, or nothing written yet). Throws sharedmem::error.
+  template <typename T>
+  T read_value(std::uint64_t* version = nullptr) const {
+    static_assert(std::is_trivially_copyable_v<T> && std::is_default_constructible_v<T>,
+                  "read_value needs a trivially copyable, default-constructible T");
+    if (handle_ != nullptr && sizeof(T) > capacity())
+      throw error(SHAREDMEM_E_VALUE_TOO_LARGE,
+                  "sharedmem: read_value: the type is larger than the segment", 0);
+    unsigned char bytes[sizeof(T)];
+    std::uint64_t snapshot = 0;
+    const std::uint64_t size = read_versioned(bytes, sizeof bytes, snapshot);
+    if (size != sizeof(T))
+      throw error(SHAREDMEM_E_SIZE_MISMATCH,
+                  "sharedmem: read_value: the stored value is " + std::to_string(size) +
+                      " bytes, not " + std::to_string(sizeof(T)),
+                  0);
+    T value;
+    std::memcpy(&value, bytes, sizeof(T));
+    if (version) *version = snapshot;
     return value;
   }
 
  private:
+  // The room of read()'s first attempt.
+  static constexpr std::size_t kFirstRead = 256;
+
+  static std::uint32_t flags(mode how, scope where) noexcept {
+    return static_cast<std::uint32_t>(how) | static_cast<std::uint32_t>(where);
+  }
+
   static void check(sharedmem_error e, const char* what) {
-    if (e != SHAREDMEM_OK) throw error(e, std::string("sharedmem: ") + what);
+    if (e != SHAREDMEM_OK)
+      throw error(e, std::string("sharedmem: ") + what, sharedmem_last_system_error());
+  }
+
+  // sharedmem_open; `system_error` gets the OS error behind a failure of it
+  // (0 for failures found before calling it).
+  static segment open_impl(std::string_view name, std::uint64_t capacity, std::uint32_t open_flags,
+                           std::error_code& ec, int& system_error) noexcept {
+    segment s;
+    std::string owned;
+    try {
+      owned.assign(name.data(), name.size());
+    } catch (...) {
+      ec = to_error_code(SHAREDMEM_E_NO_MEMORY);
+      return s;
+    }
+    // A name with an embedded NUL would be silently cut by the C API.
+    if (owned.find('\0') != std::string::npos) {
+      ec = to_error_code(SHAREDMEM_E_INVALID_NAME);
+      return s;
+    }
+    const sharedmem_error e = sharedmem_open(owned.c_str(), capacity, open_flags, &s.handle_);
+    if (e != SHAREDMEM_OK) system_error = sharedmem_last_system_error();
+    ec = to_error_code(e);
+    return s;
   }
   sharedmem_segment* handle_ = nullptr;
 };

@@ -23,11 +23,13 @@
 // alone, and nothing is removed except by a proven last user under the gate.
 #include <dirent.h>
 #include <fcntl.h>
+#include <linux/futex.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -35,6 +37,7 @@
 #include <boost/interprocess/shared_memory_object.hpp>
 #include <atomic>
 #include <cerrno>
+#include <climits>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -43,6 +46,7 @@
 #include <thread>
 
 #include "fault_injection.hpp"
+#include "os_error.hpp"
 #include "platform.hpp"
 
 namespace bip = boost::interprocess;
@@ -87,14 +91,15 @@ sharedmem_error take_gate(int fd) {
   for (;;) {
     const int error = ofd_lock(fd, kGateByte, F_WRLCK);
     if (error == 0) return SHAREDMEM_OK;
-    if (error != EAGAIN && error != EACCES && error != EINTR) return SHAREDMEM_E_SYSTEM;
+    if (error != EAGAIN && error != EACCES && error != EINTR)
+      return record_os_error(SHAREDMEM_E_SYSTEM, error);
     if (std::chrono::steady_clock::now() >= deadline) return SHAREDMEM_E_TIMEOUT;
     std::this_thread::sleep_for(pause);
     if (pause < std::chrono::milliseconds(2)) pause *= 2;
   }
 }
 
-sharedmem_error from_errno(int error) {
+sharedmem_error mapped_errno(int error) {
   switch (error) {
     case EACCES:
     case EPERM:
@@ -110,6 +115,9 @@ sharedmem_error from_errno(int error) {
   }
 }
 
+// Maps errno and notes it for sharedmem_last_system_error.
+sharedmem_error from_errno(int error) { return record_os_error(mapped_errno(error), error); }
+
 std::string path_of(const std::string& os_name) { return kShmDirectory + os_name; }
 
 // What stands under the name when opening it failed or found no regular
@@ -117,7 +125,8 @@ std::string path_of(const std::string& os_name) { return kShmDirectory + os_name
 // is not a segment (INCOMPATIBLE): a directory, a symlink, a socket, a FIFO.
 sharedmem_error classify_squat(const std::string& os_name) {
   struct stat status {};
-  if (::lstat(path_of(os_name).c_str(), &status) != 0) return SHAREDMEM_E_SYSTEM;
+  if (::lstat(path_of(os_name).c_str(), &status) != 0)
+    return record_os_error(SHAREDMEM_E_SYSTEM, errno);
   return status.st_uid == ::geteuid() ? SHAREDMEM_E_INCOMPATIBLE : SHAREDMEM_E_NOT_OWNER;
 }
 
@@ -546,7 +555,8 @@ sharedmem_error initialise_object(Attachment& attachment, std::size_t core_bytes
     return from_errno(error);
   }
   if (sharedmem_error e = attachment.map(size)) return e;
-  if (init_writer_mutex(attachment.writer()) != 0) return SHAREDMEM_E_SYSTEM;
+  if (int error = init_writer_mutex(attachment.writer()))
+    return record_os_error(SHAREDMEM_E_SYSTEM, error);
   return SHAREDMEM_OK;
 }
 
@@ -600,11 +610,67 @@ LockResult lock_writer(Attachment& attachment, std::chrono::milliseconds timeout
     case EAGAIN:
       return LockResult::kCorrupted;
     default:
+      (void)record_os_error(SHAREDMEM_E_SYSTEM, result);
       return LockResult::kError;
   }
 }
 
 void unlock_writer(Attachment& attachment) noexcept { ::pthread_mutex_unlock(attachment.writer()); }
+
+namespace {
+
+// The futex of a word in the attachment's mapping, or null if the word is
+// not in it (a shared futex keys on the mapped page: a word elsewhere would
+// wait on, or wake, the wrong memory).
+std::uint32_t* futex_of(const Attachment& attachment, const std::atomic<std::uint32_t>& word) {
+  const auto* at = reinterpret_cast<const unsigned char*>(&word);
+  const auto* base = static_cast<const unsigned char*>(attachment.base);
+  if (base == nullptr || at < base || at + sizeof(std::uint32_t) > base + attachment.mapped)
+    return nullptr;
+  return reinterpret_cast<std::uint32_t*>(const_cast<unsigned char*>(at));
+}
+
+}  // namespace
+
+// A process-shared futex (never FUTEX_PRIVATE_FLAG: waiters and wakers are
+// in different processes); FUTEX_WAIT_BITSET takes an absolute deadline, on
+// CLOCK_MONOTONIC without FUTEX_CLOCK_REALTIME: steady_clock's clock.
+WaitResult wait_for_change(Attachment& attachment, const std::atomic<std::uint32_t>& word,
+                           std::uint32_t seen,
+                           std::chrono::steady_clock::time_point deadline) noexcept {
+  std::uint32_t* futex = futex_of(attachment, word);
+  if (futex == nullptr) return WaitResult::kError;
+  struct timespec until {};
+  const struct timespec* timeout = nullptr;
+  if (deadline != std::chrono::steady_clock::time_point::max()) {
+    const auto since = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                           deadline.time_since_epoch())
+                           .count();
+    until.tv_sec = static_cast<time_t>(since / 1'000'000'000);
+    until.tv_nsec = static_cast<long>(since % 1'000'000'000);
+    timeout = &until;
+  }
+  if (::syscall(SYS_futex, futex, FUTEX_WAIT_BITSET, seen, timeout, nullptr,
+                FUTEX_BITSET_MATCH_ANY) == 0)
+    return WaitResult::kWoken;
+  switch (errno) {
+    case EAGAIN:  // the word had changed already
+    case EINTR:
+      return WaitResult::kWoken;
+    case ETIMEDOUT:
+      return WaitResult::kTimeout;
+    default:
+      (void)record_os_error(SHAREDMEM_E_SYSTEM, errno);
+      return WaitResult::kError;
+  }
+}
+
+void wake_all(Attachment& attachment, std::atomic<std::uint32_t>& word) noexcept {
+  std::uint32_t* futex = futex_of(attachment, word);
+  if (futex == nullptr) return;
+  word.fetch_add(1, std::memory_order_seq_cst);
+  ::syscall(SYS_futex, futex, FUTEX_WAKE, INT_MAX, nullptr, nullptr, 0);
+}
 
 namespace {
 

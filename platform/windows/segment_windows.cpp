@@ -16,6 +16,8 @@
 //   <ns>\sharedmem.<name>         the section
 //   <ns>\sharedmem.<name>#gate    mutex: held from begin_attach to end_attach
 //   <ns>\sharedmem.<name>#writer  mutex: the writer lock
+//   <ns>\sharedmem.<name>#changed event: set by writers that find waiters
+//                                 (sharedmem_wait)
 //   <ns>\sharedmem.<name>#ready   event: a handle held by every user that
 //                                 completed its attach, so it exists exactly
 //                                 while one lives
@@ -54,6 +56,7 @@
 #include <vector>
 
 #include "fault_injection.hpp"
+#include "os_error.hpp"
 #include "platform.hpp"
 
 namespace bip = boost::interprocess;
@@ -65,8 +68,12 @@ namespace {
 constexpr DWORD kGateTimeoutMs = 10'000;
 constexpr DWORD kMutexAccess = SYNCHRONIZE | MUTEX_MODIFY_STATE | READ_CONTROL;
 constexpr DWORD kEventAccess = SYNCHRONIZE | READ_CONTROL;
+constexpr DWORD kChangedAccess = kEventAccess | EVENT_MODIFY_STATE;
+// How long one wait on #changed lasts at most before the caller looks at
+// the version again (see wait_for_change).
+constexpr DWORD kWaitSliceMs = 50;
 
-sharedmem_error from_win32(DWORD error) {
+sharedmem_error mapped_win32(DWORD error) {
   switch (error) {
     case ERROR_ACCESS_DENIED:
     case ERROR_PRIVILEGE_NOT_HELD:
@@ -86,6 +93,11 @@ sharedmem_error from_win32(DWORD error) {
     default:
       return SHAREDMEM_E_SYSTEM;
   }
+}
+
+// Maps a Win32 error and notes it for sharedmem_last_system_error.
+sharedmem_error from_win32(DWORD error) {
+  return record_os_error(mapped_win32(error), static_cast<int>(error));
 }
 
 std::wstring widen(const std::string& ascii) { return std::wstring(ascii.begin(), ascii.end()); }
@@ -189,7 +201,7 @@ bool name_in_use(const std::wstring& name) {
 }
 
 sharedmem_error refused_access(const std::wstring& name) {
-  return name_in_use(name) ? SHAREDMEM_E_NOT_OWNER : SHAREDMEM_E_ACCESS_DENIED;
+  return name_in_use(name) ? SHAREDMEM_E_NOT_OWNER : from_win32(ERROR_ACCESS_DENIED);
 }
 
 // Creates or opens the mutex `name`; refuses one that is not the user's own.
@@ -204,9 +216,11 @@ sharedmem_error open_mutex(OwnerOnly& security, const std::wstring& name, HANDLE
   return SHAREDMEM_OK;
 }
 
-// Creates or opens the #ready event `name`; refuses one that is not ours.
-sharedmem_error open_ready(OwnerOnly& security, const std::wstring& name, HANDLE& out) {
-  out = ::CreateEventExW(security.event(), name.c_str(), CREATE_EVENT_MANUAL_RESET, kEventAccess);
+// Creates or opens the manual-reset event `name` (#ready, #changed) with
+// `access`; refuses one that is not ours.
+sharedmem_error open_event(OwnerOnly& security, const std::wstring& name, DWORD access,
+                           HANDLE& out) {
+  out = ::CreateEventExW(security.event(), name.c_str(), CREATE_EVENT_MANUAL_RESET, access);
   if (out == nullptr) {
     const DWORD error = ::GetLastError();
     return error == ERROR_ACCESS_DENIED ? refused_access(name) : from_win32(error);
@@ -241,6 +255,7 @@ struct Attachment {
   bip::mapped_region region;
   HANDLE gate = nullptr;
   HANDLE writer = nullptr;
+  HANDLE changed = nullptr;  // #changed: set by writers that find waiters
   HANDLE ready = nullptr;  // held from end_attach on: a completed user
   bool gate_held = false;
   bool created = false;      // this attachment created the section: zero-filled
@@ -263,6 +278,7 @@ void AttachmentDeleter::operator()(Attachment* attachment) const noexcept {
   if (attachment == nullptr) return;
   (void)detach(*attachment, Mapping::kUnmap);
   if (!attachment->keep_mapping && attachment->writer) ::CloseHandle(attachment->writer);
+  if (!attachment->keep_mapping && attachment->changed) ::CloseHandle(attachment->changed);
   delete attachment;
 }
 
@@ -292,7 +308,7 @@ AttachResult begin_attach(const AttachRequest& request) {
     Attachment& a = *attachment;
     a.wide_name = widen(os_name);
     if (!a.security.init(SECTION_ALL_ACCESS, MUTEX_ALL_ACCESS, EVENT_ALL_ACCESS)) {
-      result.error = SHAREDMEM_E_SYSTEM;
+      result.error = record_os_error(SHAREDMEM_E_SYSTEM, static_cast<int>(::GetLastError()));
       return result;
     }
 
@@ -309,12 +325,14 @@ AttachResult begin_attach(const AttachRequest& request) {
         result.error = SHAREDMEM_E_TIMEOUT;
         return result;
       default:
-        result.error = SHAREDMEM_E_SYSTEM;
+        result.error = record_os_error(SHAREDMEM_E_SYSTEM, static_cast<int>(::GetLastError()));
         return result;
     }
     fault_point("attach_gate_held");
 
     result.error = open_mutex(a.security, a.wide_name + L"#writer", a.writer);
+    if (result.error) return result;
+    result.error = open_event(a.security, a.wide_name + L"#changed", kChangedAccess, a.changed);
     if (result.error) return result;
 
     // Under the gate nobody else attaches, but users detach without it
@@ -404,7 +422,8 @@ sharedmem_error initialise_object(Attachment& attachment, std::size_t core_bytes
 sharedmem_error end_attach(Attachment& attachment) noexcept {
   attachment.established = true;
   const sharedmem_error error =
-      open_ready(attachment.security, attachment.wide_name + L"#ready", attachment.ready);
+      open_event(attachment.security, attachment.wide_name + L"#ready", kEventAccess,
+                 attachment.ready);
   attachment.release_gate();
   return error;
 }
@@ -437,6 +456,7 @@ LockResult lock_writer(Attachment& attachment, std::chrono::milliseconds timeout
     case WAIT_TIMEOUT:
       return LockResult::kTimeout;
     default:
+      (void)record_os_error(SHAREDMEM_E_SYSTEM, static_cast<int>(::GetLastError()));
       return LockResult::kError;
   }
   attachment.writing_thread.store(self);
@@ -448,6 +468,46 @@ LockResult lock_writer(Attachment& attachment, std::chrono::milliseconds timeout
 void unlock_writer(Attachment& attachment) noexcept {
   attachment.writing_thread.store(0);
   ::ReleaseMutex(attachment.writer);
+}
+
+// #changed is a manual-reset event that writers set and nobody pulses (a
+// SetEvent/ResetEvent pair, like PulseEvent, can miss a waiter that is
+// briefly not waiting). A waiter waits on it at most kWaitSliceMs at a time
+// and returns kWoken once the word moved or the slice ended, so the core
+// looks at the version again: a wake-up reset away by another waiter costs
+// at most one slice, and none is lost. A waiter that finds the event set
+// but the word unchanged (set for an earlier write) resets it and waits.
+WaitResult wait_for_change(Attachment& attachment, const std::atomic<std::uint32_t>& word,
+                           std::uint32_t seen,
+                           std::chrono::steady_clock::time_point deadline) noexcept {
+  DWORD slice = kWaitSliceMs;
+  if (deadline != std::chrono::steady_clock::time_point::max()) {
+    // Never a timeout before the deadline: the rest is rounded up, and a
+    // wait that ends early (timer granularity) only ends the slice.
+    const auto now = std::chrono::steady_clock::now();
+    if (now >= deadline) return WaitResult::kTimeout;
+    const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - now).count();
+    if (left < slice) slice = static_cast<DWORD>(left);
+  }
+  for (;;) {
+    if (word.load(std::memory_order_seq_cst) != seen) return WaitResult::kWoken;
+    switch (::WaitForSingleObject(attachment.changed, slice)) {
+      case WAIT_OBJECT_0:
+        if (word.load(std::memory_order_seq_cst) != seen) return WaitResult::kWoken;
+        ::ResetEvent(attachment.changed);  // set for an earlier write
+        continue;
+      case WAIT_TIMEOUT:
+        return WaitResult::kWoken;  // the slice ended: the core looks again
+      default:
+        (void)record_os_error(SHAREDMEM_E_SYSTEM, static_cast<int>(::GetLastError()));
+        return WaitResult::kError;
+    }
+  }
+}
+
+void wake_all(Attachment& attachment, std::atomic<std::uint32_t>& word) noexcept {
+  word.fetch_add(1, std::memory_order_seq_cst);
+  ::SetEvent(attachment.changed);
 }
 
 std::uint64_t memory_headroom() noexcept {

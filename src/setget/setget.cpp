@@ -79,6 +79,9 @@ class DefaultSegment {
   };
 
   sharedmem_error status() const noexcept { return status_; }
+  // Borrowed by sharedmem_default_segment's callers, who must not use it
+  // past unload (as for every function of this library).
+  sharedmem_segment* segment() const noexcept { return segment_.load(); }
 
  private:
   std::atomic<sharedmem_segment*> segment_{nullptr};
@@ -125,6 +128,10 @@ void SHAREDMEM_CALL GetSharedMem(wchar_t* buffer, uint32_t cch) {
 
 sharedmem_error SHAREDMEM_CALL sharedmem_default_status(void) {
   return sharedmem::setget::g_default_segment.status();
+}
+
+sharedmem_segment* SHAREDMEM_CALL sharedmem_default_segment(void) {
+  return sharedmem::setget::g_default_segment.segment();
 }
 
 }  // extern "C"
