@@ -204,16 +204,22 @@ sharedmem_error refused_access(const std::wstring& name) {
   return name_in_use(name) ? SHAREDMEM_E_NOT_OWNER : from_win32(ERROR_ACCESS_DENIED);
 }
 
+// Judges what CreateMutexExW/CreateEventExW returned for `name`, read with
+// GetLastError right after: a refused creation, or an existing object that is
+// not the user's own, is an error.
+sharedmem_error check_created(OwnerOnly& security, const std::wstring& name, HANDLE object) {
+  const DWORD error = ::GetLastError();
+  if (object == nullptr)
+    return error == ERROR_ACCESS_DENIED ? refused_access(name) : from_win32(error);
+  if (error == ERROR_ALREADY_EXISTS && !security.admits_only_user(object))
+    return SHAREDMEM_E_NOT_OWNER;
+  return SHAREDMEM_OK;
+}
+
 // Creates or opens the mutex `name`; refuses one that is not the user's own.
 sharedmem_error open_mutex(OwnerOnly& security, const std::wstring& name, HANDLE& out) {
   out = ::CreateMutexExW(security.mutex(), name.c_str(), 0, kMutexAccess);
-  if (out == nullptr) {
-    const DWORD error = ::GetLastError();
-    return error == ERROR_ACCESS_DENIED ? refused_access(name) : from_win32(error);
-  }
-  if (::GetLastError() == ERROR_ALREADY_EXISTS && !security.admits_only_user(out))
-    return SHAREDMEM_E_NOT_OWNER;
-  return SHAREDMEM_OK;
+  return check_created(security, name, out);
 }
 
 // Creates or opens the manual-reset event `name` (#ready, #changed) with
@@ -221,13 +227,7 @@ sharedmem_error open_mutex(OwnerOnly& security, const std::wstring& name, HANDLE
 sharedmem_error open_event(OwnerOnly& security, const std::wstring& name, DWORD access,
                            HANDLE& out) {
   out = ::CreateEventExW(security.event(), name.c_str(), CREATE_EVENT_MANUAL_RESET, access);
-  if (out == nullptr) {
-    const DWORD error = ::GetLastError();
-    return error == ERROR_ACCESS_DENIED ? refused_access(name) : from_win32(error);
-  }
-  if (::GetLastError() == ERROR_ALREADY_EXISTS && !security.admits_only_user(out))
-    return SHAREDMEM_E_NOT_OWNER;
-  return SHAREDMEM_OK;
+  return check_created(security, name, out);
 }
 
 // Whether some process holds the #ready event `name`: a live completed user.
