@@ -297,6 +297,12 @@ BOOST_AUTO_TEST_CASE(posix_squatter_is_refused_and_learns_nothing) {
 // C++ exception names it, and that the next failure the OS did not cause (a
 // directory of ours under the name) resets it to 0.
 BOOST_AUTO_TEST_CASE(posix_last_system_error_names_the_errno) {
+#if defined(__SANITIZE_ADDRESS__)
+  // The sanitizer runtimes need descriptors of their own to check the
+  // exception the starved open throws inside the library, and abort without.
+  BOOST_TEST_MESSAGE("skipped under AddressSanitizer/UBSan; linux-debug and release run it");
+  return;
+#endif
   const std::string starved = unique_name("emfile");
   const std::string squatted = unique_name("dir");
   BOOST_TEST_REQUIRE(::mkdir(os_object_path(squatted).c_str(), 0700) == 0);
