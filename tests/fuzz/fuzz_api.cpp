@@ -95,26 +95,37 @@ void do_open(Input& in, Model& model) {
   sharedmem_segment* segment = reinterpret_cast<sharedmem_segment*>(&model);
   const sharedmem_error e = sharedmem_open(name.c_str(), capacity, flags, &segment);
   const std::string c_name = name.c_str();  // what the C API sees
+  const std::uint32_t modes = SHAREDMEM_CREATE_ONLY | SHAREDMEM_OPEN_ONLY;
+  const bool known_flags = (flags & ~(SHAREDMEM_SCOPE_GLOBAL | modes)) == 0 &&
+                           (flags & modes) != modes;
+  const bool create_only = (flags & SHAREDMEM_CREATE_ONLY) != 0;
+  const bool open_only = (flags & SHAREDMEM_OPEN_ONLY) != 0;
+  const bool global = (flags & SHAREDMEM_SCOPE_GLOBAL) != 0;
+  const bool is_open = model.open_count(c_name) != 0;
   if (e != SHAREDMEM_OK) {
     check(segment == nullptr, "out is null after a failed open");
     check(std::strlen(sharedmem_strerror(e)) > 0, "every error has a message");
     if (!valid_name(c_name)) check(e == SHAREDMEM_E_INVALID_NAME, "bad name -> INVALID_NAME");
-    const bool known_flags = (flags & ~SHAREDMEM_SCOPE_GLOBAL) == 0;
     if (valid_name(c_name) && !known_flags) check(e == SHAREDMEM_E_INVALID_ARGUMENT, "bad flags");
     if (valid_name(c_name) && flags == 0 && capacity == 0)
       check(e == SHAREDMEM_E_INVALID_SIZE, "capacity 0");
-    if (model.open_count(c_name) && flags == 0 && capacity != 0 && capacity <= 65536 &&
+    if (is_open && flags == 0 && capacity != 0 && capacity <= 65536 &&
         model.capacity[c_name] != capacity)
       check(e == SHAREDMEM_E_SIZE_MISMATCH, "open with another capacity -> SIZE_MISMATCH");
     return;
   }
-  check(valid_name(c_name) && capacity != 0 && flags == 0, "only valid requests succeed");
-  check(sharedmem_capacity(segment) == capacity, "capacity as requested");
-  if (model.open_count(c_name) == 0) {
+  check(valid_name(c_name) && known_flags && !global, "only valid requests succeed");
+  check(capacity != 0 || (open_only && is_open), "capacity 0 only opens a live segment");
+  check(!create_only || !is_open, "CREATE_ONLY never opens a live segment");
+  check(!open_only || is_open, "OPEN_ONLY never creates");
+  const std::uint64_t expected = capacity != 0 ? capacity : model.capacity[c_name];
+  check(sharedmem_capacity(segment) == expected, "capacity as requested");
+  check((sharedmem_created(segment) == 1) == !is_open, "created() says who created it");
+  if (!is_open) {
     model.values[c_name].clear();  // a new segment starts empty
     model.capacity[c_name] = capacity;
   } else {
-    check(model.capacity[c_name] == capacity, "reopen only at the live capacity");
+    check(model.capacity[c_name] == expected, "reopen only at the live capacity");
   }
   model.handles.push_back({segment, c_name});
 }
