@@ -192,12 +192,13 @@ WHY = {
         "around the copy: a few ns that a 64-byte memcpy (1-2 ns) cannot hide. "
         "No peer comes closer: they take a lock."),
     "set": (
-        "SetSharedMem takes the writer lock (see the named writes) around a copy "
-        "that also has to find the terminator, and, like GetSharedMem, counts "
-        "itself in and out of the default segment (two more atomic read-modify-"
-        "writes, ~10-20 ns) so that a process may exit while its threads are "
-        "inside a call: the segment is unmapped only once no call is in flight. "
-        "Without that count it measured 1.39x."),
+        "SetSharedMem lives in sharedmem_setget, over the core's public API: it "
+        "scans for the terminator (wcsnlen) and then calls sharedmem_write, which "
+        "takes the writer lock (see the named writes) around the copy: two passes "
+        "over the text where the one-library build had one fused scan-and-copy "
+        "(1.39x then). Like GetSharedMem it counts itself in and out of the "
+        "default segment (two more atomic read-modify-writes) so that a process "
+        "may exit while its threads are inside a call."),
     "offsets": (
         "see the offset table: the worst layout's copy itself is slower than the "
         "aligned floor."),
@@ -217,13 +218,19 @@ WHY = {
         "attaching does what the lifetime contract needs beyond a bare "
         "shm_open+mmap+lock: an owner and permission check (fstat), the attach "
         "gate (two more lock calls), a second fstat against an unlink race, "
-        "the header check, and on close the gate and the last-user test; see "
-        "the system-call counts."),
+        "the header check, the check of the writer lock's kind, registering the "
+        "handle for the detach at exit and for fork, and on close the gate and "
+        "the last-user test; see the system-call counts."),
     "create": (
-        "creating also resets the object and reserves its pages up front "
-        "(ftruncate twice, fstatvfs, posix_fallocate, so that a full /dev/shm "
-        "fails at open instead of raising SIGBUS later), initialises the robust "
-        "writer lock, and the last close removes the object under the gate."),
+        "creating also looks for the name first (open, then create), checks "
+        "that the system can back the pages (statvfs of /dev/shm, and the "
+        "memory cgroup's limit, usage and memory.stat at every level, so that "
+        "a container limit gives NO_MEMORY instead of the OOM killer; reading "
+        "memory.stat is the costliest part), at most once a second sweeps "
+        "/dev/shm for dead objects, resets the object and reserves its pages up "
+        "front (ftruncate twice, a tag, posix_fallocate with signals blocked), "
+        "initialises the robust writer lock, and the last close removes the "
+        "object under the gate."),
 }
 
 
