@@ -304,6 +304,9 @@ sharedmem_error write_segment(sharedmem_segment* segment, const void* data, std:
   header.generation.store(generation + 1, std::memory_order_release);
   *version = generation + 1;
   platform::unlock_writer(*segment->attachment);
+  // A death here leaves the write published and its waiters asleep until the
+  // next write wakes them (README: Versions, waiting and open modes).
+  platform::fault_point("write_published");
   // Orders the publication before the look at the waiter count (the
   // waiters' side: count in, then re-check the generation; layout.hpp).
   std::atomic_thread_fence(std::memory_order_seq_cst);
