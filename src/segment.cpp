@@ -159,7 +159,7 @@ platform::AttachResult attach(platform::AttachRequest& request, bool may_create,
     request.may_create = false;
     platform::AttachResult result = platform::begin_attach(request);
     if (result.status == platform::AttachStatus::kAbsent && may_create) {
-      headroom = platform::memory_headroom();
+      headroom = platform::memory_headroom(request.core_bytes);
       if (request.core_bytes > headroom) {
         result.status = platform::AttachStatus::kFailed;
         result.error = SHAREDMEM_E_NO_MEMORY;
@@ -228,7 +228,8 @@ sharedmem_error open_segment(const char* name, std::uint64_t capacity, std::uint
       return SHAREDMEM_E_INCOMPATIBLE;  // the attachment's destructor leaves it as it was
     // Growing a leftover needs memory too (its own pages are freed first).
     if (found < geometry.total_bytes) {
-      if (headroom == UINT64_MAX) headroom = platform::memory_headroom();
+      if (headroom == UINT64_MAX)
+        headroom = platform::memory_headroom(geometry.total_bytes - found);
       if (geometry.total_bytes - found > headroom) return SHAREDMEM_E_NO_MEMORY;
     }
     if (sharedmem_error e = initialise(attachment, capacity, geometry)) return e;
