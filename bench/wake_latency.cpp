@@ -32,7 +32,9 @@
 // WaitForSingleObject) and sharedmem.
 //
 // Output: JSON on stdout (or --json FILE), one entry per mechanism with the
-// median, p90, p99, minimum and maximum in ns and the number of samples.
+// median, p90, p99, minimum and maximum in ns, the number of samples, and the
+// median time the writer's own call took (send_median_ns: the write and the
+// wake call, which the latency includes).
 // Every wait has a timeout (10 s): a lost wake-up or a dead peer ends the
 // run with an error, never a hang.
 #if defined(_WIN32)
@@ -132,6 +134,7 @@ struct Control {
   BoostChannel boost[2];
 #endif
   std::int64_t samples[kMechanisms][kMaxSamples];
+  std::int64_t sends[kMechanisms][kMaxSamples];  // how long each send() took the writer
 };
 
 struct Options {
@@ -543,7 +546,9 @@ void ping_pong(int side, Control* control, Channels* const* mechanisms, const Op
                                         static_cast<std::size_t>(trip));
         if (side == 0) {
           if (trip > 0) pause_for(options.gap_us);
+          const std::int64_t start = now_ns();
           channels.send(0);
+          if (round >= 0) control->sends[m][sample] = now_ns() - start;
           const std::int64_t stamp = channels.receive(1);
           const std::int64_t latency = now_ns() - stamp;
           if (round >= 0) control->samples[m][sample + 1] = latency;
@@ -552,7 +557,9 @@ void ping_pong(int side, Control* control, Channels* const* mechanisms, const Op
           const std::int64_t latency = now_ns() - stamp;
           if (round >= 0) control->samples[m][sample] = latency;
           pause_for(options.gap_us);
+          const std::int64_t start = now_ns();
           channels.send(1);
+          if (round >= 0) control->sends[m][sample + 1] = now_ns() - start;
         }
       }
     }
@@ -660,11 +667,15 @@ int parent_main(const Options& options) {
   for (int m = 0; m < kMechanisms; ++m) {
     const Stats s = stats_of(std::vector<std::int64_t>(control->samples[m],
                                                        control->samples[m] + samples));
+    const Stats send = stats_of(std::vector<std::int64_t>(control->sends[m],
+                                                          control->sends[m] + samples));
     char line[512];
     std::snprintf(line, sizeof line,
                   "%s\n    \"%s\": {\"samples\": %zu, \"median_ns\": %.0f, \"p90_ns\": %.0f, "
-                  "\"p99_ns\": %.0f, \"min_ns\": %.0f, \"max_ns\": %.0f}",
-                  m == 0 ? "" : ",", kNames[m], s.count, s.median, s.p90, s.p99, s.min, s.max);
+                  "\"p99_ns\": %.0f, \"min_ns\": %.0f, \"max_ns\": %.0f, "
+                  "\"send_median_ns\": %.0f}",
+                  m == 0 ? "" : ",", kNames[m], s.count, s.median, s.p90, s.p99, s.min, s.max,
+                  send.median);
     out += line;
   }
   out += "\n  }\n}\n";
