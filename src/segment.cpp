@@ -303,10 +303,10 @@ sharedmem_error write_segment(sharedmem_segment* segment, const void* data, std:
   slot.seq.store(begin + 1, std::memory_order_release);
   header.generation.store(generation + 1, std::memory_order_release);
   *version = generation + 1;
+  // Also a full fence (platform.hpp): it orders the publication before the
+  // look at the waiter count (the waiters' side: count in, then re-check the
+  // generation; layout.hpp).
   platform::unlock_writer(*segment->attachment);
-  // Orders the publication before the look at the waiter count (the
-  // waiters' side: count in, then re-check the generation; layout.hpp).
-  std::atomic_thread_fence(std::memory_order_seq_cst);
   if (header.waiters.load(std::memory_order_relaxed) != 0)
     platform::wake_all(*segment->attachment, header.change_word);
   return SHAREDMEM_OK;
