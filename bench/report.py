@@ -557,8 +557,12 @@ def wake_section(rep):
                f"the gap before each write is {max(1, w['gap_us'] // 1000)} ms (`Sleep`); "
                "processes are not pinned. Under Wine every event or mutex operation is a "
                "round trip to the wineserver process, so these figures describe Wine, not "
-               "Windows. Only the floor and sharedmem are measured there (the issue asks for "
-               "that comparison; the condition-variable peers are POSIX ones).",
+               "Windows. Boost.Interprocess (1.74) on Windows always uses its generic "
+               "emulation (`spin_condition`, `BOOST_INTERPROCESS_FORCE_GENERIC_EMULATION`): "
+               "its notifier only writes memory (hence its cheap writer's call) and its waiter "
+               "polls, spinning and then yielding and sleeping, so its latency is the polling "
+               "period, and the waiting process is never really asleep. There is no pthread "
+               "peer on Windows.",
                ""]
         md += table(header, wake_rows(w))
     return md

@@ -29,7 +29,8 @@
 // value), Boost.Interprocess interprocess_condition + interprocess_mutex, and
 // a process-shared pthread condition variable + mutex, both in the control
 // block. Windows: the floor (a pair of named auto-reset events, SetEvent and
-// WaitForSingleObject) and sharedmem.
+// WaitForSingleObject), sharedmem and the same Boost.Interprocess pair (on
+// Windows, Boost 1.74 always uses its generic emulation: a polling waiter).
 //
 // Output: JSON on stdout (or --json FILE), one entry per mechanism with the
 // median, p90, p99, minimum and maximum in ns, the number of samples, and the
@@ -53,12 +54,12 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#endif
 
 #include <boost/date_time/posix_time/posix_time_types.hpp>
 #include <boost/interprocess/sync/interprocess_condition.hpp>
 #include <boost/interprocess/sync/interprocess_mutex.hpp>
 #include <boost/interprocess/sync/scoped_lock.hpp>
-#endif
 
 #include <algorithm>
 #include <atomic>
@@ -96,8 +97,8 @@ std::int64_t now_ns() {
 
 // The mechanisms, in the order of the control block's sample arrays.
 #if defined(_WIN32)
-enum Mechanism { kFloor, kSharedmem, kMechanisms };
-const char* const kNames[] = {"floor", "sharedmem"};
+enum Mechanism { kFloor, kSharedmem, kBoost, kMechanisms };
+const char* const kNames[] = {"floor", "sharedmem", "boost"};
 #else
 enum Mechanism { kFloor, kSharedmem, kBoost, kPthread, kMechanisms };
 const char* const kNames[] = {"floor", "sharedmem", "boost", "pthread"};
@@ -116,13 +117,14 @@ struct alignas(64) PthreadChannel {
   std::int64_t stamp;
 };
 
+#endif
+
 struct alignas(64) BoostChannel {
   boost::interprocess::interprocess_mutex mutex;
   boost::interprocess::interprocess_condition changed;
   std::uint64_t sent = 0;
   std::int64_t stamp = 0;
 };
-#endif
 
 // The control block both processes map.
 struct Control {
@@ -131,8 +133,8 @@ struct Control {
   FloorChannel floor[2];
 #if !defined(_WIN32)
   PthreadChannel pthread[2];
-  BoostChannel boost[2];
 #endif
+  BoostChannel boost[2];
   std::int64_t samples[kMechanisms][kMaxSamples];
   std::int64_t sends[kMechanisms][kMaxSamples];  // how long each send() took the writer
 };
@@ -340,6 +342,8 @@ class Pthread : public Channels {
   std::uint64_t received_[2] = {0, 0};
 };
 
+#endif
+
 // Boost.Interprocess interprocess_mutex + interprocess_condition per
 // channel, as a user writes them; notify_one after unlocking.
 class Boost : public Channels {
@@ -372,8 +376,6 @@ class Boost : public Channels {
   Control* control_;
   std::uint64_t received_[2] = {0, 0};
 };
-#endif
-
 // sharedmem: a 64 B segment per channel; sharedmem_write of a value carrying
 // the stamp, sharedmem_wait for a version past the last one read, then
 // sharedmem_read_versioned.
@@ -595,9 +597,9 @@ std::vector<std::unique_ptr<Channels>> make_mechanisms(Control* control, const s
   all[kFloor] = std::make_unique<Floor>(control, prefix);
 #else
   all[kFloor] = std::make_unique<Floor>(control);
-  all[kBoost] = std::make_unique<Boost>(control);
   all[kPthread] = std::make_unique<Pthread>(control);
 #endif
+  all[kBoost] = std::make_unique<Boost>(control);
   all[kSharedmem] = std::make_unique<Sharedmem>(prefix, create);
   return all;
 }
