@@ -244,6 +244,12 @@ WHY = {
         "writer's call, shown next to the ratio. On Windows itself an uncontended mutex "
         "is a system call of well under a microsecond; this says nothing about it, and "
         "Wine's figures swing with the load of the machine."),
+    "wake_wine_peers": (
+        "Boost.Interprocess's waiter on Windows never sleeps in the kernel: it polls "
+        "(spins, then yields and sleeps), so a write that lands while it spins is seen at "
+        "once (see its minimum) and its writer makes no kernel call at all; sharedmem's "
+        "waiter sleeps on an event and its writer makes three wineserver round trips, "
+        "whose cost under the load of this machine sets its tail."),
     "wake_peers": (
         "a condition variable's wake is the same futex wake plus its own mutex; "
         "the difference is within the noise of the shared machine at this "
@@ -384,7 +390,7 @@ def analyse(rep):
                          + " and ".join(WAKE_LABELS[k] for k in peers),
                          ", ".join(f"{WAKE_LABELS[k]} {fmt_ns(res[k][stat])}" for k in peers)
                          + f"; sharedmem {fmt_ns(ours[stat])}",
-                         ahead, WHY["wake_peers"])
+                         ahead, WHY["wake_wine_peers" if wine else "wake_peers"])
     # Readers.
     def reader_ratio(who, key):
         alone = rep.r.get(f"readers/{who}/alone/4096")
@@ -763,14 +769,16 @@ def write_markdown(args, rep, data, out_dir, png):
         ])
         if s.get("waiter"):
             w = s["waiter"]
-            md += [f"| sharedmem_write (4 KiB) with one waiter asleep in another process "
+            md += [f"| sharedmem_write (4 KiB) with one waiter in another process "
                    f"| {w['futex']:.4f} futex (the wake) + {w['other']:.4f} other |"]
         md += ["", "The raw POSIX attach above makes 6 (shm_open, fstat, mmap, fcntl, munmap, close)."]
         if s.get("waiter") and s["waiter"].get("woken") is not None:
             w = s["waiter"]
             md += ["", f"With the waiter, {w['woken']:,} of the {w['writes']:,} writes woke it "
-                   "one by one (it saw each version in turn); the writes with nobody waiting "
-                   "(above) make no system call at all."]
+                   "one by one (it saw each of those versions in turn). At the others it was not "
+                   "back in its wait yet, 200 us after the previous write (the load of the "
+                   "machine), but still counted in, so they too made their one wake call. The "
+                   "writes with nobody waiting (above) make no system call at all."]
     else:
         md += ["Not counted: strace was not found."]
     notes = os.path.join(os.path.dirname(os.path.abspath(__file__)), "PERFORMANCE-notes.md")
@@ -797,7 +805,8 @@ def main():
         help="the wake benchmark's JSON from its last run under Wine, if any")
     parser.add_argument("--smoke", action="store_true", help="each benchmark once (CI)")
     parser.add_argument("--reuse-json", action="store_true",
-                        help="do not run the benchmark; report from an existing --json")
+                        help="do not run anything; report from an existing --json (and the "
+                             "system-call counts and wake figures kept next to it)")
     args = parser.parse_args()
 
     env = dict(os.environ)
@@ -809,8 +818,18 @@ def main():
             data = json.load(f)
     else:
         data = run_benchmarks(args.bench, args.json, args.smoke, env)
-    syscalls = count_syscalls(args.probe, args.smoke, env)
-    wake = run_wake(args.wake, args.smoke, env) if args.wake else None
+    # The system-call counts and the wake benchmark's figures are kept next
+    # to the JSON, so that --reuse-json reports the very same run.
+    extra_path = args.json + ".extra.json"
+    if args.reuse_json and os.path.exists(extra_path):
+        with open(extra_path) as f:
+            extra = json.load(f)
+        syscalls, wake = extra.get("syscalls"), extra.get("wake")
+    else:
+        syscalls = count_syscalls(args.probe, args.smoke, env)
+        wake = run_wake(args.wake, args.smoke, env) if args.wake else None
+        with open(extra_path, "w") as f:
+            json.dump({"syscalls": syscalls, "wake": wake}, f)
     wake_wine = None
     if args.wake_wine and os.path.exists(args.wake_wine):
         with open(args.wake_wine) as f:
