@@ -389,8 +389,12 @@ sharedmem_error wait_segment(const sharedmem_segment* segment, std::uint64_t see
     const std::uint32_t word = header.change_word.load(std::memory_order_seq_cst);
     *version = header.generation.load(std::memory_order_seq_cst);
     platform::WaitResult result = platform::WaitResult::kWoken;
-    if (*version == seen)
+    if (*version == seen) {
+      // Counted in, the version seen unchanged: from here on only the
+      // writer's wake (a changed word) ends the wait before the deadline.
+      platform::fault_point("wait_before_sleep");
       result = platform::wait_for_change(*segment->attachment, header.change_word, word, deadline);
+    }
     header.waiters.fetch_sub(1, std::memory_order_seq_cst);
     if (result == platform::WaitResult::kError) return SHAREDMEM_E_SYSTEM;
     if (result == platform::WaitResult::kTimeout) {
