@@ -120,6 +120,12 @@ enum class LockResult {
   kError,      // another OS error
 };
 LockResult lock_writer(Attachment& attachment, std::chrono::milliseconds timeout) noexcept;
+// Releases the writer lock, and is a full fence (as
+// std::atomic_thread_fence(std::memory_order_seq_cst)): the caller's stores
+// before it are visible to every process before its loads after it. The
+// writer's look at the waiter count after publishing needs that
+// (layout.hpp); a backend whose release already is one (an atomic
+// read-modify-write on x86) adds nothing.
 void unlock_writer(Attachment& attachment) noexcept;
 
 // Waiting for a change (sharedmem_wait). `word` is a 32-bit word in the

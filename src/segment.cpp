@@ -304,13 +304,13 @@ sharedmem_error write_segment(sharedmem_segment* segment, const void* data, std:
   slot.seq.store(begin + 1, std::memory_order_release);
   header.generation.store(generation + 1, std::memory_order_release);
   *version = generation + 1;
+  // Also a full fence (platform.hpp): it orders the publication before the
+  // look at the waiter count (the waiters' side: count in, then re-check the
+  // generation; layout.hpp).
   platform::unlock_writer(*segment->attachment);
   // A death here leaves the write published and its waiters asleep until the
   // next write wakes them (README: Versions, waiting and open modes).
   platform::fault_point("write_published");
-  // Orders the publication before the look at the waiter count (the
-  // waiters' side: count in, then re-check the generation; layout.hpp).
-  std::atomic_thread_fence(std::memory_order_seq_cst);
   if (header.waiters.load(std::memory_order_relaxed) != 0)
     platform::wake_all(*segment->attachment, header.change_word);
   return SHAREDMEM_OK;
@@ -393,8 +393,12 @@ sharedmem_error wait_segment(const sharedmem_segment* segment, std::uint64_t see
     const std::uint32_t word = header.change_word.load(std::memory_order_seq_cst);
     *version = header.generation.load(std::memory_order_seq_cst);
     platform::WaitResult result = platform::WaitResult::kWoken;
-    if (*version == seen)
+    if (*version == seen) {
+      // Counted in, the version seen unchanged: from here on only the
+      // writer's wake (a changed word) ends the wait before the deadline.
+      platform::fault_point("wait_before_sleep");
       result = platform::wait_for_change(*segment->attachment, header.change_word, word, deadline);
+    }
     header.waiters.fetch_sub(1, std::memory_order_seq_cst);
     if (result == platform::WaitResult::kError) return SHAREDMEM_E_SYSTEM;
     if (result == platform::WaitResult::kTimeout) {

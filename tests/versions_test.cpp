@@ -148,6 +148,7 @@ std::uint32_t waiter_timeout_ms() {
 SHAREDMEM_CHILD_ROLE(version_waiter) {
   sharedmem::segment segment = sharedmem::segment::open(args.at(0), kCapacity);
   const std::uint64_t until = std::stoull(args.at(1));
+  const long long times = args.size() > 2 ? std::stoll(args[2]) : 1;
   std::uint64_t version = segment.version();
   report("waiting version:" + std::to_string(version));
   long waits = 0;
@@ -416,6 +417,42 @@ BOOST_AUTO_TEST_CASE(writer_killed_after_publishing_leaves_waiters_working,
   BOOST_TEST(line == "saw:2");
   BOOST_TEST(expect_exit(waiter) == 0);
   sharedmem_close(segment);
+}
+
+// Tests that a write wakes a waiter that counted itself in while the write
+// was under way (stopped mid-copy, before it published): the writer must
+// look for waiters only after publishing. The waiter stops after it counted
+// itself in and saw the old version, before it sleeps, and goes on only
+// once the write returned: it then finds the wake, or, had the writer
+// looked for waiters too early, sleeps until its timeout, three times as
+// long as this test waits for its line. (A wait that times out still
+// returns OK once the version moved: only the time tells the two apart.)
+BOOST_AUTO_TEST_CASE(a_waiter_counted_in_during_a_write_is_woken_by_it,
+                     *boost::unit_test::label("fault_injection")) {
+#if defined(SHAREDMEM_FAULT_INJECTION) && !defined(_WIN32)
+  const std::string name = unique_name("waitmid");
+  sharedmem_segment* segment = open_ok(name);  // keeps it alive between the children
+  ChildProcess writer = start_role("segment_hold", {name, kChildCapacity},
+                                   {{"SHAREDMEM_TEST_FAULT", "write_mid_copy:stop"}});
+  BOOST_TEST_REQUIRE(expect_line(writer) == "open");
+  writer.write_line("write:x");
+  BOOST_TEST_REQUIRE(writer.wait_stopped(line_timeout()), "the writer stopped mid-copy");
+  ChildProcess waiter = start_role("version_waiter", {name, "1"},
+                                   {{"SHAREDMEM_TEST_FAULT", "wait_before_sleep:stop"}});
+  BOOST_TEST_REQUIRE(expect_line(waiter) == "waiting version:0");
+  BOOST_TEST_REQUIRE(waiter.wait_stopped(line_timeout()), "the waiter stopped before sleeping");
+  writer.resume();
+  BOOST_TEST(expect_line(writer) == "wrote");
+  waiter.resume();
+  const std::string line = expect_line(waiter);
+  BOOST_TEST(line.rfind("woke version:1", 0) == 0u, line);
+  BOOST_TEST(expect_exit(waiter) == 0);
+  writer.close_stdin();
+  BOOST_TEST(expect_exit(writer) == 0);
+  sharedmem_close(segment);
+#else
+  BOOST_TEST_MESSAGE("skipped: needs the fault-injection variant (sharedmem_fault_tests) on POSIX");
+#endif
 }
 
 // Tests that a waiter killed while waiting leaves the others working: the

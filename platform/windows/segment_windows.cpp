@@ -468,6 +468,8 @@ LockResult lock_writer(Attachment& attachment, std::chrono::milliseconds timeout
 void unlock_writer(Attachment& attachment) noexcept {
   attachment.writing_thread.store(0);
   ::ReleaseMutex(attachment.writer);
+  // The full fence of platform.hpp; next to a system call it costs nothing.
+  std::atomic_thread_fence(std::memory_order_seq_cst);
 }
 
 // #changed is a manual-reset event that writers set and nobody pulses (a
