@@ -144,10 +144,41 @@ struct Handle {
   ~Handle() { sharedmem_close(segment); }
 };
 
-// Opens the live segment `o.name` at its own capacity, or explains why not.
-// `purpose` completes "no live process holds it" for set.
-sharedmem_error open_live(const Options& o, Handle& handle) {
-  return sharedmem_open(o.name.c_str(), 0, SHAREDMEM_OPEN_ONLY | scope_flags(o), &handle.segment);
+// Opens the live segment `o.name` at its own capacity for `command`. On
+// failure, reports why and returns the exit status; kOk on success. An open
+// that finds no live segment looks at what stands under the name, so that a
+// foreign object is called that, not "not found".
+int open_live(const std::string& command, const Options& o, Handle& handle) {
+  const sharedmem_error e = sharedmem_open(o.name.c_str(), 0, SHAREDMEM_OPEN_ONLY | scope_flags(o),
+                                           &handle.segment);
+  if (e != SHAREDMEM_E_NOT_FOUND) return e == SHAREDMEM_OK ? kOk : fail(command, o.name, e);
+  sharedmem_info info{};
+  info.struct_size = sizeof info;
+  if (sharedmem_inspect(o.name.c_str(), scope_flags(o), &info) == SHAREDMEM_OK) {
+    switch (info.object_class) {
+      case SHAREDMEM_OBJECT_FOREIGN:
+        complain(command, o.name, sharedmem_strerror(SHAREDMEM_E_INCOMPATIBLE));
+        return kError;
+      case SHAREDMEM_OBJECT_INCOMPATIBLE:
+        complain(command, o.name, sharedmem_strerror(SHAREDMEM_E_INCOMPATIBLE) +
+                                      std::string(" (layout version ") +
+                                      std::to_string(info.layout_version) + ")");
+        return kError;
+      case SHAREDMEM_OBJECT_NOT_OWNER:
+        complain(command, o.name, sharedmem_strerror(SHAREDMEM_E_NOT_OWNER));
+        return kError;
+      default:
+        break;
+    }
+  }
+  if (command == "set") {
+    complain("set", o.name,
+             "no live process holds this segment, so a value written now would vanish when "
+             "this command exits; keep it alive first, for example with `sharedmem hold " +
+                 o.name + " --capacity <bytes>` in another terminal or in the background");
+    return kNotFound;
+  }
+  return fail(command, o.name, e);
 }
 
 // A consistent snapshot of the value and its version.
@@ -343,7 +374,7 @@ int run_info(const Options& o) {
 
 int run_get(const Options& o) {
   Handle handle;
-  if (const sharedmem_error e = open_live(o, handle)) return fail("get", o.name, e);
+  if (const int status = open_live("get", o, handle)) return status;
   std::string value;
   std::uint64_t version = 0;
   if (const sharedmem_error e = read_value(handle.segment, value, version))
@@ -378,15 +409,7 @@ int run_set(const Options& o) {
   const std::optional<std::string> value = value_to_write(o, "set", o.value);
   if (!value) return kUsage;
   Handle handle;
-  const sharedmem_error e = open_live(o, handle);
-  if (e == SHAREDMEM_E_NOT_FOUND) {
-    complain("set", o.name,
-             "no live process holds this segment, so a value written now would vanish when "
-             "this command exits; keep it alive first, for example with `sharedmem hold " +
-                 o.name + " --capacity <bytes>` in another terminal or in the background");
-    return kNotFound;
-  }
-  if (e != SHAREDMEM_OK) return fail("set", o.name, e);
+  if (const int status = open_live("set", o, handle)) return status;
   if (const sharedmem_error w = sharedmem_write(handle.segment, value->data(), value->size()))
     return fail("set", o.name, w);
   return kOk;
@@ -394,7 +417,7 @@ int run_set(const Options& o) {
 
 int run_watch(const Options& o) {
   Handle handle;
-  if (const sharedmem_error e = open_live(o, handle)) return fail("watch", o.name, e);
+  if (const int status = open_live("watch", o, handle)) return status;
   const std::optional<Clock::time_point> deadline = deadline_after(o.timeout);
   const bool wide = wide_values(o);
   std::uint64_t printed = 0;
@@ -424,7 +447,7 @@ int run_watch(const Options& o) {
 
 int run_wait(const Options& o) {
   Handle handle;
-  if (const sharedmem_error e = open_live(o, handle)) return fail("wait", o.name, e);
+  if (const int status = open_live("wait", o, handle)) return status;
   std::uint64_t version = 0;
   const sharedmem_error e =
       wait_change(handle.segment, sharedmem_version(handle.segment), deadline_after(o.timeout),
