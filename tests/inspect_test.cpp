@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <boost/test/unit_test.hpp>
 #include <cstring>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -226,6 +227,22 @@ BOOST_AUTO_TEST_CASE(list_reports_live_segments) {
                             },
                             &calls) == SHAREDMEM_OK);
   BOOST_TEST(calls == 1, "the callback stopped the listing");
+}
+
+// Tests the C++ layer's inspect and list: the same facts, nullopt for an
+// absent name, an exception for a bad one.
+BOOST_AUTO_TEST_CASE(cpp_inspect_and_list) {
+  const std::string name = unique_name("cpp");
+  BOOST_TEST(!sharedmem::inspect(name).has_value());
+  sharedmem::segment segment = sharedmem::segment::open(name, 32);
+  segment.write("abc");
+  const std::optional<sharedmem_info> info = sharedmem::inspect(name);
+  BOOST_TEST_REQUIRE(info.has_value());
+  BOOST_TEST(info->object_class == SHAREDMEM_OBJECT_SEGMENT);
+  BOOST_TEST(info->value_size == 3u);
+  BOOST_TEST(find(sharedmem::list(), name) != nullptr);
+  BOOST_CHECK_THROW(sharedmem::inspect("bad/name"), sharedmem::error);
+  BOOST_CHECK_THROW(sharedmem::inspect(std::string("a\0b", 3)), sharedmem::error);
 }
 
 #if !defined(_WIN32)

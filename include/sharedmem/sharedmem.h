@@ -209,8 +209,9 @@ typedef enum sharedmem_object_class {
   /* A segment whose header is not finished yet: its creator is initialising
    * it, or died doing so while others wait to attach. */
   SHAREDMEM_OBJECT_UNFINISHED = 2,
-  /* What users that were all killed left: no live process holds it; the next
-   * open of the name resets it (on Linux, where such objects stay). */
+  /* Linux: what users that were all killed left; no live process holds it,
+   * and the next open of the name resets it. (On Windows a section goes with
+   * its last handle, so none is dead.) */
   SHAREDMEM_OBJECT_DEAD = 3,
   /* The current user's object, but no sharedmem segment: another type (a
    * directory, a FIFO, a mutex...) or unknown bytes. Opens refuse it with

@@ -12,9 +12,10 @@
 // such and released normally: the next attacher finds no live user behind
 // it either way, since inspection closes the section before the gate.)
 // The section is mapped read-only; a section never shrinks, so reading its
-// view cannot fault. Whether a user lives is the #ready event's existence
+// view cannot fault. That a user lives is the #ready event's existence
 // (every user that completed its attach holds it); how many there are, the
-// OS does not tell: holders are unknown.
+// OS does not tell: holders are unknown. Windows leaves no dead segments
+// behind (a section goes with its last handle), so none is reported dead.
 //
 // Listing reads the session's object directory (\Sessions\<id>\BaseNamedObjects,
 // or \BaseNamedObjects for Global\ and session 0) with NtOpenDirectoryObject
@@ -125,7 +126,6 @@ class GateHold {
   }
   GateHold(const GateHold&) = delete;
   GateHold& operator=(const GateHold&) = delete;
-  bool held() const { return held_; }
 
  private:
   HANDLE gate_ = nullptr;
@@ -192,13 +192,15 @@ InspectResult inspect_object(const std::string& name, bool global_scope) {
     facts.private_to_user = security.admits_only_user(inspection->section);
     if (!facts.owned_by_user || !facts.private_to_user) return result;
 
+    // A section without #ready has no live completed user, but it is no
+    // leftover that the next open would reset either (only a creator that
+    // died holding the gate leaves one of those, and its section goes with
+    // its handles): it is being closed, or kept by handles that are no
+    // users. Its liveness is left unknown rather than called dead.
     HANDLE ready = ::OpenEventW(SYNCHRONIZE, FALSE, (wide_name + L"#ready").c_str());
     if (ready != nullptr) {
       ::CloseHandle(ready);
       facts.liveness = Liveness::kLive;
-    } else {
-      // Without the gate, a creator may be about to make #ready: unknown.
-      facts.liveness = gate.held() ? Liveness::kNone : Liveness::kUnknown;
     }
 
     // The whole section, read-only; its view's size is the section's, in pages.
