@@ -597,8 +597,11 @@ int run(int argc, char** argv) {
   add_timeout(wait, o, "exit with status 4 if nothing changed by then");
   add_global(wait, o);
 
+  const std::vector<std::string> arguments = utf8_arguments(argc, argv);
+  std::vector<const char*> pointers;
+  for (const std::string& argument : arguments) pointers.push_back(argument.c_str());
   try {
-    app.parse(argc, argv);
+    app.parse(static_cast<int>(pointers.size()), pointers.data());
   } catch (const CLI::ParseError& e) {
     const int status = app.exit(e);  // help and version on stdout, errors on stderr
     return status == 0 ? kOk : kUsage;

@@ -5,7 +5,15 @@
 #ifndef SHAREDMEM_TOOLS_PROCESS_CONTROL_HPP
 #define SHAREDMEM_TOOLS_PROCESS_CONTROL_HPP
 
+#include <string>
+#include <vector>
+
 namespace sharedmem_cli {
+
+// The command line's arguments in UTF-8 (Windows passes main() arguments in
+// the ANSI code page, which cannot hold every character: they are read
+// again as UTF-16 there).
+std::vector<std::string> utf8_arguments(int argc, char** argv);
 
 // Makes stdin and stdout carry bytes unchanged (Windows translates line
 // ends in text mode; POSIX streams are binary already).

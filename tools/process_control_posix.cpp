@@ -24,6 +24,10 @@ sigset_t stop_signals() {
 
 }  // namespace
 
+std::vector<std::string> utf8_arguments(int argc, char** argv) {
+  return std::vector<std::string>(argv, argv + argc);  // bytes as the shell passed them
+}
+
 void use_binary_stdio() {}
 
 void prepare_stop_requests() {

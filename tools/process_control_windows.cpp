@@ -2,6 +2,7 @@
 // Windows: stop requests are console control events (a handler sets an
 // event) and, when asked, end of stdin (a reader thread sets it too).
 #include <windows.h>
+#include <shellapi.h>
 #include <fcntl.h>
 #include <io.h>
 
@@ -23,6 +24,23 @@ BOOL WINAPI on_console_event(DWORD event) {
 }
 
 }  // namespace
+
+std::vector<std::string> utf8_arguments(int argc, char** argv) {
+  int count = 0;
+  LPWSTR* wide = ::CommandLineToArgvW(::GetCommandLineW(), &count);
+  if (wide == nullptr) return std::vector<std::string>(argv, argv + argc);
+  std::vector<std::string> arguments;
+  for (int i = 0; i < count; ++i) {
+    const int bytes = ::WideCharToMultiByte(CP_UTF8, 0, wide[i], -1, nullptr, 0, nullptr, nullptr);
+    std::string argument(bytes > 0 ? static_cast<std::size_t>(bytes) : 1, '\0');
+    if (bytes > 0)
+      ::WideCharToMultiByte(CP_UTF8, 0, wide[i], -1, argument.data(), bytes, nullptr, nullptr);
+    argument.resize(argument.size() - 1);  // the terminator
+    arguments.push_back(argument);
+  }
+  ::LocalFree(wide);
+  return arguments;
+}
 
 void use_binary_stdio() {
   (void)::_setmode(::_fileno(stdin), _O_BINARY);

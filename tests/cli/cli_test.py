@@ -13,6 +13,7 @@ has a timeout scaled by SHAREDMEM_TEST_TIMEOUT_MULTIPLIER.
 import json
 import os
 import pty
+import re
 import select
 import subprocess
 import sys
@@ -22,6 +23,10 @@ MULTIPLIER = float(os.environ.get("SHAREDMEM_TEST_TIMEOUT_MULTIPLIER", "1"))
 TIMEOUT = 20.0 * MULTIPLIER
 COMMAND = []
 BACKEND = ""
+
+
+# A terminal's control sequence (CSI ... final byte, or OSC ... BEL).
+TERMINAL_CONTROL = re.compile(rb"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07]*\x07")
 
 
 def unique(tag):
@@ -52,6 +57,7 @@ class Child:
 
     def __init__(self, *args, terminal=False):
         self.buffer = b""
+        self.terminal = terminal
         if terminal:  # stdout is a pseudo-terminal, as in an interactive shell
             self.master, slave = pty.openpty()
             self.process = subprocess.Popen(COMMAND + list(args), stdin=subprocess.PIPE,
@@ -80,6 +86,11 @@ class Child:
                    % (what, self.buffer, self.stderr()))
             self.buffer += chunk
         line, _, self.buffer = self.buffer.partition(b"\n")
+        if self.terminal:
+            # Wine draws its console on a terminal with control sequences
+            # (cursor moves, line erases) around the characters: keep what
+            # the terminal shows.
+            line = TERMINAL_CONTROL.sub(b"", line)
         return line.rstrip(b"\r").decode("utf-8", "replace")
 
     def stderr(self):
