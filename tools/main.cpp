@@ -420,6 +420,12 @@ int run_watch(const Options& o) {
   if (const int status = open_live("watch", o, handle)) return status;
   const std::optional<Clock::time_point> deadline = deadline_after(o.timeout);
   const bool wide = wide_values(o);
+  // A raw segment's bytes change in place, with no value to print: its
+  // versions are printed instead.
+  sharedmem_info info{};
+  info.struct_size = sizeof info;
+  const bool raw = sharedmem_inspect(o.name.c_str(), scope_flags(o), &info) == SHAREDMEM_OK &&
+                   info.kind == SHAREDMEM_KIND_RAW;
   std::uint64_t printed = 0;
   std::uint64_t seen = 0;
   for (bool first = true; !o.count || printed < *o.count; first = false) {
@@ -430,14 +436,20 @@ int run_watch(const Options& o) {
       if (e != SHAREDMEM_OK) return fail("watch", o.name, e);
     }
     std::string value;
-    if (const sharedmem_error e = read_value(handle.segment, value, seen))
+    if (raw) {
+      seen = sharedmem_version(handle.segment);
+      write_stdout(o.json ? "{\"version\": " + std::to_string(seen) + "}\n"
+                          : "version " + std::to_string(seen) + "\n");
+    } else if (const sharedmem_error e = read_value(handle.segment, value, seen)) {
       return fail("watch", o.name, e);
-    if (wide) value = wide_bytes_to_utf8(value);
-    if (o.json)
+    } else if (o.json) {
+      if (wide) value = wide_bytes_to_utf8(value);
       write_stdout("{\"version\": " + std::to_string(seen) + ", \"size\": " +
                    std::to_string(value.size()) + ", " + json_value_members(value) + "}\n");
-    else
+    } else {
+      if (wide) value = wide_bytes_to_utf8(value);
       write_stdout(value + "\n");
+    }
     // Each value as it arrives, whatever stdout is (a pipe is block-buffered).
     if (std::fflush(stdout) != 0) return kError;
     ++printed;
@@ -583,7 +595,8 @@ int run(int argc, char** argv) {
 
   auto* watch = app.add_subcommand(
       "watch", "Print the current value, then each new value as it is published, one per line "
-               "(use --json for values with line breaks). Sleeps between changes; no polling.");
+               "(use --json for values with line breaks; raw segments: each new version). "
+               "Sleeps between changes; no polling.");
   add_name(watch, o);
   watch->add_option("--count", o.count, "stop after this many values (the current one counts)")
       ->check(CLI::PositiveNumber);
