@@ -21,6 +21,9 @@
 
 #if !defined(_WIN32)
 #include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 #endif
 
@@ -273,6 +276,41 @@ BOOST_AUTO_TEST_CASE(object_open_to_others_is_not_owner) {
   BOOST_TEST(info.mode == 0644u);
   BOOST_TEST(info.capacity == 0u);
   BOOST_TEST(planted.contents() == std::string(8192, '\0'));
+}
+
+// Tests that a FIFO, a symlink, a directory and a socket under a segment's
+// name are foreign, and that inspecting them neither blocks (a FIFO opened
+// for reading would wait for a writer) nor follows the link.
+BOOST_AUTO_TEST_CASE(special_files_are_foreign_and_not_opened) {
+  const std::string fifo = unique_name("fifo");
+  const std::string link = unique_name("link");
+  const std::string directory = unique_name("dir");
+  const std::string socket_name = unique_name("sock");
+  BOOST_TEST_REQUIRE(::mkfifo(os_object_path(fifo).c_str(), 0600) == 0);
+  BOOST_TEST_REQUIRE(::symlink("/dev/zero", os_object_path(link).c_str()) == 0);
+  BOOST_TEST_REQUIRE(::mkdir(os_object_path(directory).c_str(), 0700) == 0);
+  const int sock = ::socket(AF_UNIX, SOCK_STREAM, 0);
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  std::strncpy(address.sun_path, os_object_path(socket_name).c_str(), sizeof address.sun_path - 1);
+  const bool bound = sock >= 0 && ::bind(sock, reinterpret_cast<const sockaddr*>(&address),
+                                         sizeof address) == 0;
+  for (const std::string& name : {fifo, link, directory}) {
+    BOOST_TEST_CONTEXT(name) {
+      const sharedmem_info info = inspect_name(name);
+      BOOST_TEST(info.object_class == SHAREDMEM_OBJECT_FOREIGN);
+      BOOST_TEST(info.object_size == 0u);
+    }
+  }
+  if (bound) BOOST_TEST(inspect_name(socket_name).object_class == SHAREDMEM_OBJECT_FOREIGN);
+  std::vector<sharedmem_info> all;
+  BOOST_TEST(sharedmem_list(0, collect, &all) == SHAREDMEM_OK);
+  BOOST_TEST(find(all, fifo) != nullptr);
+  ::unlink(os_object_path(fifo).c_str());
+  ::unlink(os_object_path(link).c_str());
+  ::rmdir(os_object_path(directory).c_str());
+  if (sock >= 0) ::close(sock);
+  if (bound) ::unlink(os_object_path(socket_name).c_str());
 }
 #endif
 
