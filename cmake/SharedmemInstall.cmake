@@ -14,6 +14,9 @@ install(TARGETS sharedmem sharedmem_setget EXPORT sharedmem-targets
   LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
   ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
   INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+if(SHAREDMEM_BUILD_TOOLS)
+  install(TARGETS sharedmem_cli RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+endif()
 install(DIRECTORY include/sharedmem DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 install(FILES ${PROJECT_BINARY_DIR}/include/sharedmem/sharedmem_export.h
               ${PROJECT_BINARY_DIR}/include/sharedmem/sharedmem_setget_export.h

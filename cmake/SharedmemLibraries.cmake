@@ -23,8 +23,10 @@ endif()
 # The core's sources, shipped and test variant alike: edit only this list.
 set(SHAREDMEM_CORE_SOURCES
   ${PROJECT_SOURCE_DIR}/src/errors.cpp
+  ${PROJECT_SOURCE_DIR}/src/inspect.cpp
   ${PROJECT_SOURCE_DIR}/src/segment.cpp
   ${PROJECT_SOURCE_DIR}/platform/os_error.cpp
+  ${PROJECT_SOURCE_DIR}/platform/${_sharedmem_os}/inspect_${_sharedmem_os}.cpp
   ${PROJECT_SOURCE_DIR}/platform/${_sharedmem_os}/segment_${_sharedmem_os}.cpp)
 
 # What the test variant of the core adds: the fault points' arming (from the

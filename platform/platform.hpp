@@ -19,6 +19,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -142,6 +143,67 @@ WaitResult wait_for_change(Attachment& attachment, const std::atomic<std::uint32
                            std::chrono::steady_clock::time_point deadline) noexcept;
 // Changes `word` and wakes every wait_for_change on it, in every process.
 void wake_all(Attachment& attachment, std::atomic<std::uint32_t>& word) noexcept;
+
+// Inspection (sharedmem_inspect, sharedmem_list): facts about the OS object
+// under a segment's name, gathered from outside. A backend never joins the
+// object's lifetime, never creates, resets or writes it, never maps it
+// writable, and reads no byte of an object that is not the current user's
+// own (owned by the user, private to the user, of the shared-memory type).
+// The core judges the bytes it reads.
+struct Inspection;  // per OS: a read-only hold on one object
+struct InspectionDeleter {
+  void operator()(Inspection* inspection) const noexcept;
+};
+using InspectionPtr = std::unique_ptr<Inspection, InspectionDeleter>;
+
+enum class Liveness {
+  kLive,     // a process that completed its attach still holds it
+  kNone,     // no such process: it is a leftover, or its creator is still at work
+  kUnknown,  // the OS cannot tell
+};
+
+struct ObjectFacts {
+  std::string os_name;      // the OS object's name (a path on POSIX)
+  bool shared_memory = false;   // of the shared-memory type (a regular file, a section)
+  bool owned_by_user = false;   // the current user owns it (false if unknown)
+  bool private_to_user = false;  // nobody else may open it
+  std::uint64_t size = 0;        // its size in bytes (0 if not known)
+  std::uint32_t mode = 0;        // POSIX permission bits; 0 elsewhere
+  std::uint32_t holders = SHAREDMEM_HOLDERS_UNKNOWN;  // attachments that hold it
+  Liveness liveness = Liveness::kUnknown;
+  std::string owner;        // "uid 1000", a SID; empty if unknown
+  std::string permissions;  // readable form; empty if unknown
+};
+
+enum class InspectStatus {
+  kFound,   // facts are set; inspection is set when its bytes may be read
+  kAbsent,  // nothing has the name
+  kFailed,  // see error
+};
+
+struct InspectResult {
+  InspectStatus status = InspectStatus::kFailed;
+  sharedmem_error error = SHAREDMEM_OK;
+  ObjectFacts facts;
+  // Set only for an object of the user's own whose bytes may be read.
+  InspectionPtr inspection;
+};
+
+// Looks at the object under segment `name` (validated) in the scope.
+InspectResult inspect_object(const std::string& name, bool global_scope);
+
+// Copies up to `size` bytes at `offset` of the object into `buffer` and
+// returns how many it copied (fewer where the object ends; 0 on an error).
+// Never faults, even if the object shrinks meanwhile. Each call reads the
+// object afresh: peers may change it between calls.
+std::size_t read_object(Inspection& inspection, std::uint64_t offset, void* buffer,
+                        std::size_t size) noexcept;
+
+// Calls `visit` with the segment name of each object of the naming scheme
+// in the scope (any type, valid segment name or not: the core filters),
+// until it returns false. An error when the namespace cannot be read.
+sharedmem_error list_objects(bool global_scope,
+                             const std::function<bool(const std::string& name)>& visit);
 
 // The OS error code (errno, GetLastError) behind the last failure that the
 // backend reported to this thread as SHAREDMEM_E_ACCESS_DENIED, _NO_MEMORY

@@ -38,6 +38,11 @@ sharedmem_error read_segment(const sharedmem_segment* segment, void* buffer,
 sharedmem_error wait_segment(const sharedmem_segment* segment, std::uint64_t seen,
                              std::uint32_t timeout_ms, std::uint64_t* version);
 
+// sharedmem_inspect and sharedmem_list (inspect.cpp).
+sharedmem_error inspect_segment(const char* name, std::uint32_t flags, sharedmem_info* out);
+sharedmem_error list_segments(std::uint32_t flags, sharedmem_list_callback callback,
+                              void* context);
+
 // Ends a public call that returns `result`: records the OS error behind a
 // failure for sharedmem_last_system_error (and drops one noted during a
 // success). Returns `result`.

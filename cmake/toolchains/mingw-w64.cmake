@@ -40,6 +40,17 @@ set(Boost_NO_BOOST_CMAKE ON)
 set(Boost_NO_SYSTEM_PATHS ON)
 set(Boost_INCLUDE_DIR ${_sharedmem_boost_stage} CACHE PATH "Boost headers (staged)")
 
+# CLI11 (the sharedmem command) is header-only too: the host's headers,
+# staged the same way.
+set(SHAREDMEM_HOST_CLI11_INCLUDE /usr/include/CLI CACHE PATH
+    "The host's CLI11 headers, used by the MinGW cross build")
+set(_sharedmem_cli11_stage ${CMAKE_BINARY_DIR}/cli11-include)
+if(NOT EXISTS ${_sharedmem_cli11_stage}/CLI)
+  file(MAKE_DIRECTORY ${_sharedmem_cli11_stage})
+  file(CREATE_LINK ${SHAREDMEM_HOST_CLI11_INCLUDE} ${_sharedmem_cli11_stage}/CLI SYMBOLIC)
+endif()
+set(SHAREDMEM_CLI11_INCLUDE_DIR ${_sharedmem_cli11_stage} CACHE PATH "CLI11 headers (staged)")
+
 # Programs run under Wine, with a private prefix in the build tree.
 set(CMAKE_CROSSCOMPILING_EMULATOR
     ${CMAKE_CURRENT_LIST_DIR}/wine-run.sh ${CMAKE_BINARY_DIR}/wineprefix)

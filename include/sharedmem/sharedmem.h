@@ -191,6 +191,114 @@ SHAREDMEM_EXPORT sharedmem_error SHAREDMEM_CALL sharedmem_wait(const sharedmem_s
                                                                uint32_t timeout_ms,
                                                                uint64_t* version);
 
+/* Inspection: what stands under a segment's name, seen from outside.
+ *
+ * sharedmem_inspect and sharedmem_list look at the OS objects of the naming
+ * scheme (a segment's object, and anything else that took such a name)
+ * without becoming a user: they never join a segment's lifetime (a segment
+ * whose users all leave is freed as usual, even while it is inspected),
+ * never create, reset, lock for writing or write anything of it, and read
+ * nothing of an object that is not the current user's own. Hostile objects
+ * (of another type, truncated, scribbled on) are classified, never trusted.
+ * What they report is a snapshot: it may be stale as soon as it returns. */
+
+/* sharedmem_info.object_class: what an object under the name is. */
+typedef enum sharedmem_object_class {
+  /* A segment of this layout version that a live process holds. */
+  SHAREDMEM_OBJECT_SEGMENT = 1,
+  /* A segment whose header is not finished yet: its creator is initialising
+   * it, or died doing so while others wait to attach. */
+  SHAREDMEM_OBJECT_UNFINISHED = 2,
+  /* Linux: what users that were all killed left; no live process holds it,
+   * and the next open of the name resets it. (On Windows a section goes with
+   * its last handle, so none is dead.) */
+  SHAREDMEM_OBJECT_DEAD = 3,
+  /* The current user's object, but no sharedmem segment: another type (a
+   * directory, a FIFO, a mutex...) or unknown bytes. Opens refuse it with
+   * SHAREDMEM_E_INCOMPATIBLE. */
+  SHAREDMEM_OBJECT_FOREIGN = 4,
+  /* A sharedmem segment of another layout version (another release). */
+  SHAREDMEM_OBJECT_INCOMPATIBLE = 5,
+  /* An object that another user owns, or that other users may open: opens
+   * refuse it with SHAREDMEM_E_NOT_OWNER; its content is not read. */
+  SHAREDMEM_OBJECT_NOT_OWNER = 6,
+  SHAREDMEM_OBJECT_CLASS_MAX = 0x7fffffff
+} sharedmem_object_class;
+
+/* sharedmem_info.kind: how a segment holds its data. */
+typedef enum sharedmem_kind {
+  SHAREDMEM_KIND_UNKNOWN = 0, /* not a segment, or not known to this library */
+  SHAREDMEM_KIND_VALUE = 1,   /* a value, written and read whole (sharedmem_write) */
+  SHAREDMEM_KIND_RAW = 2,     /* raw bytes changed in place (reserved) */
+  SHAREDMEM_KIND_MAX = 0x7fffffff
+} sharedmem_kind;
+
+/* sharedmem_info.holders when the OS cannot tell (Windows). */
+#define SHAREDMEM_HOLDERS_UNKNOWN UINT32_MAX
+/* Room for the OS strings of sharedmem_info, terminator included. */
+#define SHAREDMEM_INFO_TEXT 256
+
+/* What sharedmem_inspect and sharedmem_list report about one object. Fields
+ * the object class does not give are 0 (numbers) or empty (strings).
+ * Extensible: fields are only ever appended. The caller of
+ * sharedmem_inspect sets struct_size to sizeof(sharedmem_info) as it was
+ * compiled; the library fills what fits in that size. sharedmem_list's
+ * callback gets the library's own struct_size. */
+typedef struct sharedmem_info {
+  uint32_t struct_size;
+  uint32_t object_class; /* sharedmem_object_class */
+  char name[SHAREDMEM_MAX_NAME_LENGTH + 1]; /* the segment name */
+  uint32_t kind;           /* sharedmem_kind, for SEGMENT, DEAD and UNFINISHED */
+  uint32_t layout_version; /* the header's layout version; 0 if none was read */
+  uint64_t capacity;       /* value capacity in bytes (SEGMENT, DEAD) */
+  uint64_t value_size;     /* the current value's size (SEGMENT, DEAD) */
+  uint64_t version;        /* sharedmem_version of that value (SEGMENT, DEAD) */
+  uint64_t object_size;    /* the OS object's size in bytes (Windows: whole pages) */
+  /* How many attachments hold the segment (one per open handle, so one
+   * process may count several), or SHAREDMEM_HOLDERS_UNKNOWN. */
+  uint32_t holders;
+  /* POSIX permission bits of the object (0600 for a segment); 0 on Windows. */
+  uint32_t mode;
+  /* The OS object's name: "/dev/shm/sharedmem.<uid>.<name>" on Linux,
+   * "Local\sharedmem.<name>" on Windows. */
+  char os_name[SHAREDMEM_INFO_TEXT];
+  /* The owner: "uid 1000" on Linux, a SID ("S-1-5-21-...") on Windows;
+   * empty if it could not be read. */
+  char owner[SHAREDMEM_INFO_TEXT];
+  /* The permissions, readable: "rw------- (0600)" on Linux, the DACL in SDDL
+   * ("D:P(A;;...;;;S-1-5-21-...)") on Windows; empty if it could not be read. */
+  char permissions[SHAREDMEM_INFO_TEXT];
+} sharedmem_info;
+
+/* Inspects the object under segment name `name`. `flags`:
+ * SHAREDMEM_SCOPE_GLOBAL or 0. `info->struct_size` must be set by the caller
+ * (at least the size of this first version of the struct). Returns
+ * SHAREDMEM_OK and fills *info for anything under the name, whatever its
+ * class; SHAREDMEM_E_NOT_FOUND when nothing is there (info then holds only
+ * the name and the OS name); SHAREDMEM_E_INVALID_NAME, _INVALID_ARGUMENT
+ * (a null pointer, an unknown flag, a struct_size too small), or an OS
+ * error. */
+SHAREDMEM_EXPORT sharedmem_error SHAREDMEM_CALL sharedmem_inspect(const char* name,
+                                                                  uint32_t flags,
+                                                                  sharedmem_info* info);
+
+/* sharedmem_list's callback: return 0 to go on, anything else to stop. */
+typedef int(SHAREDMEM_CALL* sharedmem_list_callback)(const sharedmem_info* info,
+                                                      void* context);
+
+/* Calls `callback` once per object of the naming scheme in scope (the
+ * current user's on Linux; the session's, or with SHAREDMEM_SCOPE_GLOBAL the
+ * machine's, on Windows), in no particular order, with what
+ * sharedmem_inspect would report (objects that vanish meanwhile are
+ * skipped; names outside the segment name alphabet are not listed). The
+ * info is valid during the call only. Returns SHAREDMEM_OK (also when the
+ * callback stopped early), SHAREDMEM_E_INVALID_ARGUMENT, or an OS error
+ * when the namespace cannot be read. The callback must not call
+ * sharedmem_list. */
+SHAREDMEM_EXPORT sharedmem_error SHAREDMEM_CALL sharedmem_list(uint32_t flags,
+                                                               sharedmem_list_callback callback,
+                                                               void* context);
+
 /* The operating system's error code (errno on Linux, GetLastError on
  * Windows) behind the last call on this thread that failed, or 0 when that
  * failure had no OS error behind it (a bad argument, a conflict, an object

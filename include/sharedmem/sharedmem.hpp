@@ -333,6 +333,50 @@ class segment {
   sharedmem_segment* handle_ = nullptr;
 };
 
+// Inspection: what stands under `name`, seen from outside (sharedmem_inspect;
+// never joins its lifetime). nullopt when nothing has the name; throws
+// sharedmem::error on other failures (a bad name, an OS error).
+inline std::optional<sharedmem_info> inspect(std::string_view name, scope where = scope::local) {
+  const std::string owned(name);
+  if (owned.find('\0') != std::string::npos)
+    throw error(SHAREDMEM_E_INVALID_NAME, "sharedmem: cannot inspect '" + owned + "'", 0);
+  sharedmem_info info{};
+  info.struct_size = sizeof info;
+  const sharedmem_error e =
+      sharedmem_inspect(owned.c_str(), static_cast<std::uint32_t>(where), &info);
+  if (e == SHAREDMEM_E_NOT_FOUND) return std::nullopt;
+  if (e != SHAREDMEM_OK)
+    throw error(e, "sharedmem: cannot inspect '" + owned + "'", sharedmem_last_system_error());
+  return info;
+}
+
+// Every object of the naming scheme in `where` (sharedmem_list), in no
+// particular order; throws sharedmem::error if the namespace cannot be read.
+inline std::vector<sharedmem_info> list(scope where = scope::local) {
+  std::vector<sharedmem_info> all;
+  bool out_of_memory = false;
+  struct Collect {
+    std::vector<sharedmem_info>* all;
+    bool* out_of_memory;
+  } collect{&all, &out_of_memory};
+  const sharedmem_error e = sharedmem_list(
+      static_cast<std::uint32_t>(where),
+      [](const sharedmem_info* info, void* context) -> int {
+        auto* c = static_cast<Collect*>(context);
+        try {
+          c->all->push_back(*info);  // no exception may cross the C library
+          return 0;
+        } catch (...) {
+          *c->out_of_memory = true;
+          return 1;
+        }
+      },
+      &collect);
+  if (out_of_memory) throw std::bad_alloc();
+  if (e != SHAREDMEM_OK) throw error(e, "sharedmem: cannot list segments", sharedmem_last_system_error());
+  return all;
+}
+
 }  // namespace sharedmem
 
 namespace std {

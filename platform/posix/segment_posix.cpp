@@ -48,6 +48,7 @@
 #include <vector>
 
 #include "fault_injection.hpp"
+#include "object_posix.hpp"
 #include "os_error.hpp"
 #include "platform.hpp"
 
@@ -56,8 +57,9 @@ namespace bip = boost::interprocess;
 namespace sharedmem::platform {
 namespace {
 
-constexpr off_t kGateByte = 0;
-constexpr off_t kUserByte = 1;
+using posix::kGateByte;
+using posix::kUserByte;
+using posix::kShmDirectory;
 // The backend's bytes at the end of the object: the writer mutex, then a
 // tag that marks the object as made by this backend, so that the sweep of
 // dead objects never removes a foreign file that happens to bear our prefix.
@@ -66,8 +68,6 @@ constexpr std::uint64_t kTag = 0x5849'534f'504d'4853ull;  // "SHMPOSIX"
 static_assert(sizeof(pthread_mutex_t) <= kLockBytes - sizeof kTag);
 // How long attach and detach wait for a live peer holding the gate.
 constexpr std::chrono::milliseconds kGateTimeout{10'000};
-// Where glibc keeps POSIX shared memory objects.
-constexpr const char* kShmDirectory = "/dev/shm";
 // Sweeping dead objects: at most this many of this user's names are looked
 // at per sweep, and a process sweeps at most once per interval.
 constexpr int kSweepLimit = 256;
@@ -374,7 +374,7 @@ void sweep_dead_objects() {
 
   DIR* directory = ::opendir(kShmDirectory);
   if (directory == nullptr) return;
-  const std::string prefix = "sharedmem." + std::to_string(::geteuid()) + ".";
+  const std::string prefix = posix::user_prefix();
   int looked_at = 0;
   while (const dirent* entry = ::readdir(directory)) {
     if (std::strncmp(entry->d_name, prefix.c_str(), prefix.size()) != 0) continue;
@@ -449,10 +449,9 @@ AttachResult begin_attach(const AttachRequest& request) {
     return result;
   }
   try {
-    // Per-user namespace: other users get their own object, as each Windows
-    // session gets its own Local\ namespace.
+    // Per-user namespace (object_posix.hpp).
     auto attachment = AttachmentPtr(new Attachment);
-    attachment->os_name = "/sharedmem." + std::to_string(::geteuid()) + "." + request.name;
+    attachment->os_name = posix::shm_name_of(request.name);
     const char* os_name = attachment->os_name.c_str();
     try {
       bip::shared_memory_object existing(bip::open_only, os_name, bip::read_write);

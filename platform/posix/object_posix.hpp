@@ -1,0 +1,30 @@
+// SPDX-License-Identifier: MIT
+// The POSIX backend's naming scheme and lock bytes, shared by its attach
+// (segment_posix.cpp) and its inspection (inspect_posix.cpp).
+#ifndef SHAREDMEM_PLATFORM_POSIX_OBJECT_POSIX_HPP
+#define SHAREDMEM_PLATFORM_POSIX_OBJECT_POSIX_HPP
+
+#include <sys/types.h>
+#include <unistd.h>
+
+#include <string>
+
+namespace sharedmem::platform::posix {
+
+// OFD lock bytes of an object: byte 0, the attach gate; byte 1, the user
+// lock, held shared by every attachment (so its holders are the users).
+inline constexpr off_t kGateByte = 0;
+inline constexpr off_t kUserByte = 1;
+// Where glibc keeps POSIX shared memory objects.
+inline constexpr const char* kShmDirectory = "/dev/shm";
+
+// The per-user prefix of object names in kShmDirectory: "sharedmem.<euid>.".
+// Other users get their own objects, as each Windows session gets its own
+// Local\ namespace.
+inline std::string user_prefix() { return "sharedmem." + std::to_string(::geteuid()) + "."; }
+// The shm_open name of segment `name`: "/sharedmem.<euid>.<name>".
+inline std::string shm_name_of(const std::string& name) { return "/" + user_prefix() + name; }
+
+}  // namespace sharedmem::platform::posix
+
+#endif  // SHAREDMEM_PLATFORM_POSIX_OBJECT_POSIX_HPP

@@ -1,0 +1,220 @@
+// SPDX-License-Identifier: MIT
+// Inspection (sharedmem_inspect, sharedmem_list): the backend gathers facts
+// about the OS object under a name and hands over its bytes read-only; this
+// file judges them with the layout (layout.hpp), the way an open would,
+// without ever becoming a user of the segment.
+#include <algorithm>
+#include <cstring>
+#include <new>
+#include <string>
+
+#include "layout.hpp"
+#include "platform.hpp"
+#include "segment.hpp"
+
+namespace sharedmem::detail {
+namespace {
+
+// The first version of sharedmem_info ends with `permissions`: callers must
+// offer at least that much.
+constexpr std::size_t kInfoMinimumSize =
+    offsetof(sharedmem_info, permissions) + sizeof(sharedmem_info::permissions);
+
+// How many times a snapshot of (version, value size) is read again when a
+// writer moved the header between two reads.
+constexpr int kSnapshotAttempts = 64;
+
+void copy_text(char* destination, std::size_t room, const std::string& text) {
+  const std::size_t length = std::min(text.size(), room - 1);
+  std::memcpy(destination, text.data(), length);
+  destination[length] = '\0';
+}
+
+// A copy of the header as the object holds it now, aligned for Header.
+struct HeaderCopy {
+  alignas(Header) unsigned char bytes[sizeof(Header)] = {};
+  std::size_t read = 0;  // how many bytes the object gave (fewer: it is shorter)
+
+  const Header& header() const { return *reinterpret_cast<const Header*>(bytes); }
+  bool complete() const { return read == sizeof(Header); }
+  bool blank() const {
+    return std::all_of(bytes, bytes + read, [](unsigned char b) { return b == 0; });
+  }
+  std::uint64_t magic() const { return header().magic.load(std::memory_order_relaxed); }
+};
+
+bool read_header(platform::Inspection& inspection, HeaderCopy& copy) {
+  copy.read = platform::read_object(inspection, 0, copy.bytes, sizeof copy.bytes);
+  return copy.read > 0;
+}
+
+// True when a finished header of this layout version describes a geometry
+// that fits the object: what an open checks before it joins (check_existing).
+bool geometry_fits(const Header& header, std::uint64_t object_size) {
+  if (header.header_bytes != kHeaderBytes) return false;
+  const Geometry found = geometry_for(header.capacity, UINT64_MAX);
+  return found.ok && found.slot_stride == header.slot_stride &&
+         found.total_bytes == header.total_bytes && found.total_bytes <= object_size;
+}
+
+// The kind of a finished header of this layout version. (Raw segments,
+// once the layout records a kind, answer SHAREDMEM_KIND_RAW here.)
+sharedmem_kind kind_of(const Header&) { return SHAREDMEM_KIND_VALUE; }
+
+// Reads the version and the current value's size as one snapshot: the
+// generation, the current slot's length with an even sequence number, and
+// the same generation and sequence number again in a second read.
+void snapshot_value(platform::Inspection& inspection, HeaderCopy& first, sharedmem_info& info) {
+  for (int attempt = 0;; ++attempt) {
+    const Header& a = first.header();
+    const std::uint64_t generation = a.generation.load(std::memory_order_relaxed);
+    const SlotState& slot = a.slots[generation % kSlotCount];
+    const std::uint64_t seq = slot.seq.load(std::memory_order_relaxed);
+    const std::uint64_t length = slot.length.load(std::memory_order_relaxed);
+    info.version = generation;
+    info.value_size = std::min<std::uint64_t>(length, a.capacity);
+    if (attempt == kSnapshotAttempts) return;  // a writer that never pauses: the last look
+    HeaderCopy second;
+    if (!read_header(inspection, second) || !second.complete()) return;
+    const Header& b = second.header();
+    if ((seq & 1) == 0 && b.generation.load(std::memory_order_relaxed) == generation &&
+        b.slots[generation % kSlotCount].seq.load(std::memory_order_relaxed) == seq)
+      return;
+    first = second;
+  }
+}
+
+// Judges the object the backend found and fills `info` (its name and OS
+// name are set already).
+void classify(const platform::InspectResult& found, sharedmem_info& info) {
+  const platform::ObjectFacts& facts = found.facts;
+  info.object_size = facts.size;
+  info.mode = facts.mode;
+  info.holders = facts.holders;
+  copy_text(info.owner, sizeof info.owner, facts.owner);
+  copy_text(info.permissions, sizeof info.permissions, facts.permissions);
+  // The order of an open's own checks: owner, type, then who else may open it.
+  if (!facts.owned_by_user) {
+    info.object_class = SHAREDMEM_OBJECT_NOT_OWNER;
+    return;
+  }
+  if (!facts.shared_memory) {
+    info.object_class = SHAREDMEM_OBJECT_FOREIGN;
+    return;
+  }
+  if (!facts.private_to_user || !found.inspection) {  // unreadable: an open is refused too
+    info.object_class = SHAREDMEM_OBJECT_NOT_OWNER;
+    return;
+  }
+  platform::Inspection& inspection = *found.inspection;
+  HeaderCopy copy;
+  const bool empty = facts.size == 0 || !read_header(inspection, copy);
+  bool finished = false;
+  if (!empty && copy.complete() && copy.magic() == kMagic) {
+    info.layout_version = copy.header().layout_version;
+    if (info.layout_version != kLayoutVersion || !geometry_fits(copy.header(), facts.size)) {
+      info.object_class = SHAREDMEM_OBJECT_INCOMPATIBLE;
+      return;
+    }
+    finished = true;
+  } else if (!empty && !(copy.complete() && copy.magic() == kMagicInitialising) &&
+             !copy.blank()) {
+    info.object_class = SHAREDMEM_OBJECT_FOREIGN;
+    return;
+  }
+  // Ours: finished, or empty, blank or marked as being initialised (what an
+  // open would reset if nobody lived in it).
+  if (finished) {
+    info.kind = kind_of(copy.header());
+    info.capacity = copy.header().capacity;
+    snapshot_value(inspection, copy, info);
+  } else if (!empty && copy.complete()) {
+    info.layout_version = copy.header().layout_version;
+  }
+  if (facts.liveness == platform::Liveness::kNone)
+    info.object_class = SHAREDMEM_OBJECT_DEAD;
+  else
+    info.object_class = finished ? SHAREDMEM_OBJECT_SEGMENT : SHAREDMEM_OBJECT_UNFINISHED;
+}
+
+// Inspects validated `name` into `info` (struct_size set, the rest zero).
+sharedmem_error inspect_one(const std::string& name, bool global_scope, sharedmem_info& info) {
+  platform::InspectResult found = platform::inspect_object(name, global_scope);
+  copy_text(info.name, sizeof info.name, name);
+  copy_text(info.os_name, sizeof info.os_name, found.facts.os_name);
+  switch (found.status) {
+    case platform::InspectStatus::kAbsent:
+      return SHAREDMEM_E_NOT_FOUND;
+    case platform::InspectStatus::kFailed:
+      return found.error != SHAREDMEM_OK ? found.error : SHAREDMEM_E_SYSTEM;
+    case platform::InspectStatus::kFound:
+      break;
+  }
+  classify(found, info);
+  return SHAREDMEM_OK;
+}
+
+sharedmem_error check_flags(std::uint32_t flags) {
+  return (flags & ~SHAREDMEM_SCOPE_GLOBAL) != 0 ? SHAREDMEM_E_INVALID_ARGUMENT : SHAREDMEM_OK;
+}
+
+}  // namespace
+
+sharedmem_error inspect_segment(const char* name, std::uint32_t flags, sharedmem_info* out) {
+  if (out == nullptr || out->struct_size < kInfoMinimumSize) return SHAREDMEM_E_INVALID_ARGUMENT;
+  if (sharedmem_error e = check_flags(flags)) return e;
+  if (sharedmem_error e = validate_name(name)) return e;
+  sharedmem_info info{};
+  info.struct_size = out->struct_size;
+  const sharedmem_error e = inspect_one(name, (flags & SHAREDMEM_SCOPE_GLOBAL) != 0, info);
+  // Only what the caller's struct has room for; its struct_size stays.
+  std::memcpy(reinterpret_cast<unsigned char*>(out) + sizeof info.struct_size,
+              reinterpret_cast<const unsigned char*>(&info) + sizeof info.struct_size,
+              std::min<std::size_t>(out->struct_size, sizeof info) - sizeof info.struct_size);
+  return e;
+}
+
+sharedmem_error list_segments(std::uint32_t flags, sharedmem_list_callback callback,
+                              void* context) {
+  if (callback == nullptr) return SHAREDMEM_E_INVALID_ARGUMENT;
+  if (sharedmem_error e = check_flags(flags)) return e;
+  const bool global_scope = (flags & SHAREDMEM_SCOPE_GLOBAL) != 0;
+  return platform::list_objects(global_scope, [&](const std::string& name) {
+    if (validate_name(name.c_str()) != SHAREDMEM_OK) return true;
+    sharedmem_info info{};
+    info.struct_size = sizeof info;
+    // Gone meanwhile, or unreadable for a reason of its own: not listed.
+    if (inspect_one(name, global_scope, info) != SHAREDMEM_OK) return true;
+    return callback(&info, context) == 0;
+  });
+}
+
+}  // namespace sharedmem::detail
+
+extern "C" {
+
+using sharedmem::detail::finish_call;
+
+sharedmem_error SHAREDMEM_CALL sharedmem_inspect(const char* name, uint32_t flags,
+                                                 sharedmem_info* info) {
+  try {
+    return finish_call(sharedmem::detail::inspect_segment(name, flags, info));
+  } catch (const std::bad_alloc&) {
+    return finish_call(SHAREDMEM_E_NO_MEMORY);
+  } catch (...) {
+    return finish_call(SHAREDMEM_E_SYSTEM);
+  }
+}
+
+sharedmem_error SHAREDMEM_CALL sharedmem_list(uint32_t flags, sharedmem_list_callback callback,
+                                              void* context) {
+  try {
+    return finish_call(sharedmem::detail::list_segments(flags, callback, context));
+  } catch (const std::bad_alloc&) {
+    return finish_call(SHAREDMEM_E_NO_MEMORY);
+  } catch (...) {
+    return finish_call(SHAREDMEM_E_SYSTEM);
+  }
+}
+
+}  // extern "C"
