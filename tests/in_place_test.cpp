@@ -19,6 +19,7 @@
 #include "support/process.hpp"
 #include "support/roles.hpp"
 #include "support/segment_children.hpp"
+#include "support/snapshots.hpp"
 
 using namespace sharedmem_test;
 
@@ -26,28 +27,6 @@ namespace {
 
 const std::uint64_t kCapacity = std::stoull(kChildCapacity);
 const std::size_t kSpan = static_cast<std::size_t>(kCapacity) - 8;
-
-sharedmem_segment* open_ok(const std::string& name, std::uint64_t capacity = kCapacity) {
-  sharedmem_segment* segment = nullptr;
-  const sharedmem_error e = sharedmem_open(name.c_str(), capacity, 0, &segment);
-  BOOST_TEST_REQUIRE(e == SHAREDMEM_OK, "open '" << name << "': " << sharedmem_strerror(e));
-  return segment;
-}
-
-struct Snapshot {
-  std::string value;
-  std::uint64_t version = 0;
-  sharedmem_error error = SHAREDMEM_OK;
-};
-
-Snapshot snapshot(const sharedmem_segment* segment) {
-  Snapshot s;
-  s.value.resize(static_cast<std::size_t>(sharedmem_capacity(segment)));
-  std::uint64_t size = 0;
-  s.error = sharedmem_read_versioned(segment, s.value.data(), s.value.size(), &size, &s.version);
-  s.value.resize(static_cast<std::size_t>(size));
-  return s;
-}
 
 // Begins an in-place write of `value` on `segment`, fills it and commits it.
 sharedmem_error write_in_place(sharedmem_segment* segment, const std::string& value,
@@ -165,23 +144,23 @@ BOOST_AUTO_TEST_CASE(commit_publishes_like_a_write) {
   BOOST_TEST_REQUIRE(sharedmem_write_begin(segment, 5, &data) == SHAREDMEM_OK);
   BOOST_TEST_REQUIRE(data != nullptr);
   std::memcpy(data, "ne", 2);
-  Snapshot s = snapshot(segment);
+  Snapshot s = read_snapshot(segment);
   BOOST_TEST((s.value == "old" && s.version == 1u), "readers see the old value while it fills");
   BOOST_TEST(sharedmem_version(segment) == 1u);
   std::memcpy(static_cast<char*>(data) + 2, "w!!", 3);
   std::uint64_t version = 0;
   BOOST_TEST(sharedmem_write_commit(segment, &version) == SHAREDMEM_OK);
   BOOST_TEST(version == 2u);
-  s = snapshot(segment);
+  s = read_snapshot(segment);
   BOOST_TEST((s.value == "new!!" && s.version == 2u));
 
   BOOST_TEST(write_in_place(segment, "", &version) == SHAREDMEM_OK);
-  s = snapshot(segment);
+  s = read_snapshot(segment);
   BOOST_TEST((s.value.empty() && s.version == 3u && version == 3u));
   std::string full(static_cast<std::size_t>(kCapacity), '\0');
   for (std::size_t i = 0; i < full.size(); ++i) full[i] = static_cast<char>('a' + i % 26);
   BOOST_TEST(write_in_place(segment, full) == SHAREDMEM_OK);
-  BOOST_TEST(snapshot(segment).value == full);
+  BOOST_TEST(read_snapshot(segment).value == full);
   BOOST_TEST(sharedmem_write(segment, "after", 5) == SHAREDMEM_OK, "the lock was released");
   BOOST_TEST(sharedmem_version(segment) == 5u);
   sharedmem_close(segment);
@@ -198,13 +177,13 @@ BOOST_AUTO_TEST_CASE(abort_leaves_the_old_value) {
     BOOST_TEST_REQUIRE(sharedmem_write_begin(segment, 6, &data) == SHAREDMEM_OK);
     std::memcpy(data, "doomed", 6);
     sharedmem_write_abort(segment);
-    const Snapshot s = snapshot(segment);
+    const Snapshot s = read_snapshot(segment);
     BOOST_TEST((s.value == "kept" && s.version == 1u));
   }
   BOOST_TEST(read_in_child(name) == "value:kept");
   BOOST_TEST(sharedmem_write(segment, "next", 4) == SHAREDMEM_OK);
   BOOST_TEST(write_in_place(segment, "then") == SHAREDMEM_OK);
-  const Snapshot s = snapshot(segment);
+  const Snapshot s = read_snapshot(segment);
   BOOST_TEST((s.value == "then" && s.version == 3u));
   sharedmem_close(segment);
 }
@@ -262,27 +241,27 @@ BOOST_AUTO_TEST_CASE(hostile_calls_get_errors_and_change_nothing) {
   BOOST_TEST(sharedmem_write_commit(other, nullptr) == SHAREDMEM_E_NOT_HELD,
              "another handle holds no write");
   sharedmem_write_abort(other);  // not its write: nothing happens
-  Snapshot s = snapshot(segment);
+  Snapshot s = read_snapshot(segment);
   BOOST_TEST((s.value == "base" && s.version == 1u), "nothing was written meanwhile");
   BOOST_TEST(sharedmem_write_commit(segment, &version) == SHAREDMEM_OK, "the open write survived");
   BOOST_TEST(version == 2u);
   BOOST_TEST(sharedmem_write_commit(segment, &version) == SHAREDMEM_E_NOT_HELD, "double commit");
   BOOST_TEST(version == 2u);
-  s = snapshot(segment);
+  s = read_snapshot(segment);
   BOOST_TEST((s.value == "open" && s.version == 2u));
 
   // Begin, then close: the lock is free for this thread and for others.
   BOOST_TEST_REQUIRE(sharedmem_write_begin(other, 6, &data) == SHAREDMEM_OK);
   std::memcpy(data, "closed", 6);
   sharedmem_close(other);
-  s = snapshot(segment);
+  s = read_snapshot(segment);
   BOOST_TEST((s.value == "open" && s.version == 2u), "a close publishes nothing");
   BOOST_TEST(sharedmem_write(segment, "mine", 4) == SHAREDMEM_OK);
   ChildProcess holder = hold_in_child(name);
   holder.write_line("write:theirs");
   BOOST_TEST(expect_line(holder) == "wrote", "another process got the lock at once");
   release(holder);
-  s = snapshot(segment);
+  s = read_snapshot(segment);
   BOOST_TEST((s.value == "theirs" && s.version == 4u));
   sharedmem_close(segment);
 }
@@ -304,7 +283,7 @@ BOOST_AUTO_TEST_CASE(another_thread_cannot_end_the_write) {
   BOOST_TEST(commit == SHAREDMEM_E_NOT_HELD);
   BOOST_TEST(sharedmem_version(segment) == 0u);
   BOOST_TEST(sharedmem_write_commit(segment, nullptr) == SHAREDMEM_OK);
-  const Snapshot s = snapshot(segment);
+  const Snapshot s = read_snapshot(segment);
   BOOST_TEST((s.value == "owner" && s.version == 1u));
   // And the lock went back to everyone: another thread writes.
   sharedmem_error later = SHAREDMEM_E_SYSTEM;
@@ -324,12 +303,12 @@ BOOST_AUTO_TEST_CASE(writer_killed_between_begin_and_commit_leaves_the_old_value
   ChildProcess victim = start_role("in_place_begin_hold", {name, "doomed value"});
   BOOST_TEST_REQUIRE(expect_line(victim) == "begun");
   victim.kill();
-  Snapshot s = snapshot(segment);
+  Snapshot s = read_snapshot(segment);
   BOOST_TEST((s.value == "kept" && s.version == 1u));
   BOOST_TEST(read_in_child(name) == "value:kept");
   // A lock left held would time out (SHAREDMEM_E_TIMEOUT) instead.
   BOOST_TEST(write_in_place(segment, "next") == SHAREDMEM_OK);
-  s = snapshot(segment);
+  s = read_snapshot(segment);
   BOOST_TEST((s.value == "next" && s.version == 2u));
   sharedmem_close(segment);
 }
@@ -345,7 +324,7 @@ BOOST_AUTO_TEST_CASE(exit_with_a_write_open_publishes_nothing) {
   BOOST_TEST_REQUIRE(expect_line(leaver) == "begun");
   leaver.write_line("exit");
   BOOST_TEST(expect_exit(leaver) == 0);
-  Snapshot s = snapshot(segment);
+  Snapshot s = read_snapshot(segment);
   BOOST_TEST((s.value == "kept" && s.version == 1u));
   BOOST_TEST(sharedmem_write(segment, "free", 4) == SHAREDMEM_OK);
 
@@ -359,7 +338,7 @@ BOOST_AUTO_TEST_CASE(exit_with_a_write_open_publishes_nothing) {
   committer.write_line("commit");
   BOOST_TEST(expect_line(committer) == "committed");
   BOOST_TEST(expect_exit(committer) == 0);
-  s = snapshot(segment);
+  s = read_snapshot(segment);
   BOOST_TEST((s.value == "committed" && s.version == 3u));
   sharedmem_close(segment);
 }
@@ -376,10 +355,10 @@ BOOST_AUTO_TEST_CASE(writer_killed_in_commit_publishes_nothing,
                                    {{"SHAREDMEM_TEST_FAULT", "write_mid_copy"}});
   BOOST_TEST_REQUIRE(expect_line(victim) == "started");
   BOOST_TEST(expect_exit(victim) == kKilledExitCode, "the victim died in its commit");
-  Snapshot s = snapshot(segment);
+  Snapshot s = read_snapshot(segment);
   BOOST_TEST((s.value == "kept" && s.version == 1u));
   BOOST_TEST(write_in_place(segment, "next") == SHAREDMEM_OK);
-  s = snapshot(segment);
+  s = read_snapshot(segment);
   BOOST_TEST((s.value == "next" && s.version == 2u));
   sharedmem_close(segment);
 }
@@ -400,7 +379,7 @@ BOOST_AUTO_TEST_CASE(readers_never_see_a_partly_filled_value) {
   std::atomic<long> reads{0};
   auto reader = [&] {
     while (!stop.load()) {
-      const Snapshot s = snapshot(segment);
+      const Snapshot s = read_snapshot(segment);
       const bool whole = s.error == SHAREDMEM_OK &&
                          (s.version == 0 ? s.value.empty() : s.value == pattern_value(s.version, kSpan));
       if (!whole) ++torn;
