@@ -110,11 +110,11 @@ bool end_in_place_write(sharedmem_segment& segment) {
          segment.in_place_thread.compare_exchange_strong(self, 0, std::memory_order_acq_rel);
 }
 
-// Gives up a claimed slot: releases the writer lock and publishes nothing.
-// The slot keeps its odd sequence number, as after a writer that died: no
-// reader accepts a copy of it, and the next writer starts it afresh. (Making
-// it even again would let a reader that picked it as current long ago accept
-// bytes that were never published.)
+// Releases the writer lock without publishing. A slot claimed meanwhile keeps
+// its odd sequence number, as after a writer that died: no reader accepts a
+// copy of it, and the next writer starts it afresh. (Making it even again
+// would let a reader that picked it as current long ago accept bytes that
+// were never published.)
 void give_up(sharedmem_segment& segment) { platform::unlock_writer(*segment.attachment); }
 
 // Gives up the calling thread's in-place write on `segment`, if any.
