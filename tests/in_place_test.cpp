@@ -293,6 +293,32 @@ BOOST_AUTO_TEST_CASE(another_thread_cannot_end_the_write) {
   sharedmem_close(segment);
 }
 
+// Tests that a thread that ends with its in-place write open publishes
+// nothing and blocks nobody: the lock passes to the next writer (as its
+// owner died), and the handle serves in-place writes again.
+BOOST_AUTO_TEST_CASE(thread_that_ends_with_a_write_open_blocks_nobody) {
+  sharedmem_segment* segment = open_ok(unique_name("ipthreadend"));
+  BOOST_TEST(sharedmem_write(segment, "kept", 4) == SHAREDMEM_OK);
+  sharedmem_error begun = SHAREDMEM_E_SYSTEM;
+  std::thread leaver([&] {
+    void* data = nullptr;
+    begun = sharedmem_write_begin(segment, 6, &data);
+    if (begun == SHAREDMEM_OK) std::memcpy(data, "leaked", 6);
+  });
+  leaver.join();
+  BOOST_TEST_REQUIRE(begun == SHAREDMEM_OK);
+  Snapshot s = read_snapshot(segment);
+  BOOST_TEST((s.value == "kept" && s.version == 1u));
+  BOOST_TEST(sharedmem_write_commit(segment, nullptr) == SHAREDMEM_E_NOT_HELD,
+             "not this thread's write");
+  // A lock left held would time out (SHAREDMEM_E_TIMEOUT) instead.
+  BOOST_TEST(write_in_place(segment, "next") == SHAREDMEM_OK);
+  BOOST_TEST(sharedmem_write(segment, "then", 4) == SHAREDMEM_OK);
+  s = read_snapshot(segment);
+  BOOST_TEST((s.value == "then" && s.version == 3u));
+  sharedmem_close(segment);
+}
+
 // Tests that a writer killed between begin and commit publishes nothing and
 // blocks nobody: the old value and version stay, and the next writer gets the
 // lock at once.
