@@ -314,8 +314,15 @@ sharedmem_error close_segment(sharedmem_segment* segment) {
   if (segment == nullptr) return SHAREDMEM_OK;
   sharedmem_error result = SHAREDMEM_OK;
   if (forget(segment)) {
+    // This thread's in-place write is given up. Another thread's (a misuse:
+    // the handle is in use) cannot be released from here: the pages stay
+    // mapped, so that the writer lock's robust bookkeeping in that thread
+    // still points at memory, and that thread's end still frees the lock.
     abandon_in_place_write(*segment);
-    result = platform::detach(*segment->attachment, platform::Mapping::kUnmap);
+    const platform::Mapping mapping = segment->in_place_thread.load() != 0
+                                          ? platform::Mapping::kKeep
+                                          : platform::Mapping::kUnmap;
+    result = platform::detach(*segment->attachment, mapping);
     delete segment;
   }
   // Otherwise the exit detach took it and threads may still use its pages.

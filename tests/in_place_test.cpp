@@ -5,6 +5,8 @@
 // leave the writer lock to the next writer.
 #include <boost/test/unit_test.hpp>
 #include <atomic>
+#include <condition_variable>
+#include <mutex>
 #include <cstdint>
 #include <cstring>
 #include <string>
@@ -317,6 +319,45 @@ BOOST_AUTO_TEST_CASE(thread_that_ends_with_a_write_open_blocks_nobody) {
   s = read_snapshot(segment);
   BOOST_TEST((s.value == "then" && s.version == 3u));
   sharedmem_close(segment);
+}
+
+// Tests the misuse of closing a handle while another thread's in-place write
+// on it is open: nothing is published, and once that thread ends, the lock
+// passes on (its robust bookkeeping still finds the pages).
+BOOST_AUTO_TEST_CASE(close_under_another_threads_write_frees_the_lock_at_its_end) {
+  const std::string name = unique_name("ipcloseother");
+  sharedmem_segment* keeper = open_ok(name);
+  BOOST_TEST(sharedmem_write(keeper, "kept", 4) == SHAREDMEM_OK);
+  sharedmem_segment* shared = open_ok(name);
+  std::mutex mutex;
+  std::condition_variable changed;
+  int stage = 0;  // 1: the write is begun, 2: the handle is closed
+  std::thread writer([&] {
+    void* data = nullptr;
+    const sharedmem_error e = sharedmem_write_begin(shared, 6, &data);
+    if (e == SHAREDMEM_OK) std::memcpy(data, "orphan", 6);
+    std::unique_lock<std::mutex> lock(mutex);
+    stage = 1;
+    changed.notify_all();
+    changed.wait_for(lock, line_timeout(), [&] { return stage == 2; });
+  });  // ends without touching the closed handle
+  {
+    std::unique_lock<std::mutex> lock(mutex);
+    const bool begun = changed.wait_for(lock, line_timeout(), [&] { return stage == 1; });
+    BOOST_TEST_REQUIRE(begun);
+  }
+  sharedmem_close(shared);
+  {
+    const std::lock_guard<std::mutex> lock(mutex);
+    stage = 2;
+  }
+  changed.notify_all();
+  writer.join();
+  Snapshot s = read_snapshot(keeper);
+  BOOST_TEST((s.value == "kept" && s.version == 1u));
+  // A lock left held would time out (SHAREDMEM_E_TIMEOUT) instead.
+  BOOST_TEST(sharedmem_write(keeper, "next", 4) == SHAREDMEM_OK);
+  sharedmem_close(keeper);
 }
 
 // Tests that a writer killed between begin and commit publishes nothing and
