@@ -208,9 +208,12 @@ SHAREDMEM_EXPORT sharedmem_error SHAREDMEM_CALL sharedmem_write_if(sharedmem_seg
  * sharedmem_write_if and sharedmem_write_begin on the segment (through any
  * handle) fail with SHAREDMEM_E_WOULD_DEADLOCK; other writers wait for it, as
  * they wait for a sharedmem_write, for up to 10 seconds. Closing the handle
- * (or the process exiting) aborts it; a process or thread that dies with it
- * open publishes nothing and blocks nobody: the next writer takes over the
- * lock. A child forked while a write is open must not commit or abort it. */
+ * on that thread (or the process exiting) aborts it; a process or thread that
+ * dies with it open publishes nothing and blocks nobody: the next writer
+ * takes over the lock. Closing the handle from another thread meanwhile is a
+ * misuse (the handle is in use): nothing is published, and the lock is freed
+ * when the writing thread ends. A child forked while a write is open must not
+ * commit or abort it. */
 SHAREDMEM_EXPORT sharedmem_error SHAREDMEM_CALL sharedmem_write_begin(sharedmem_segment* segment,
                                                                       uint64_t size, void** data);
 SHAREDMEM_EXPORT sharedmem_error SHAREDMEM_CALL sharedmem_write_commit(sharedmem_segment* segment,
