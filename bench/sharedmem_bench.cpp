@@ -9,6 +9,7 @@
 //   offset/{memcpy,sharedmem}/OP/SIZE/OFFSET  private buffer at OFFSET in its page
 //   readers/{sharedmem,floor,pthread}/{alone,writer_100khz,writer_nonstop}/4096
 //   attach/{sharedmem,posix}/open_close/4096, create/{...}
+//   inplace/{floor/produce,sharedmem/produce_write,sharedmem/begin_commit}/SIZE
 //
 // Run it through bench/report.py (see docs/PERFORMANCE.md). It needs
 // SHAREDMEM_DEFAULT_SEGMENT set, so that SetSharedMem never touches the real
@@ -479,6 +480,58 @@ void create_posix(benchmark::State& state) {
     if (!posix_create_remove(name.c_str())) state.SkipWithError("create failed");
 }
 
+// --- inplace/: a 1 MiB value produced in place, against produced and copied ---
+
+// What a producer does to make a value: here, writes every byte of it from a
+// frame number (a stand-in for rendering a frame or decoding a block). The
+// same function fills a private buffer or the slot, so the two paths differ
+// only in where the bytes go and in the copy.
+__attribute__((noinline)) void produce(unsigned char* out, std::size_t size, std::uint64_t frame) {
+  for (std::size_t i = 0; i + 8 <= size; i += 8) {
+    const std::uint64_t word = frame ^ (i * 0x9e37'79b9'7f4a'7c15ull);
+    std::memcpy(out + i, &word, 8);
+  }
+}
+
+// The floor: producing into a private buffer, nothing shared.
+void in_place_floor(benchmark::State& state, std::size_t size) {
+  unsigned char* buffer = fixture().source.at(0);
+  std::uint64_t frame = 0;
+  for (auto _ : state) {
+    produce(buffer, size, ++frame);
+    benchmark::ClobberMemory();
+  }
+  count_bytes(state, size);
+}
+
+// Producing into a private buffer, then sharedmem_write: a produce and a copy.
+void in_place_copy(benchmark::State& state, std::size_t size) {
+  sharedmem_segment* segment = fixture().write_segment(size);
+  unsigned char* buffer = fixture().source.at(0);
+  std::uint64_t frame = 0;
+  for (auto _ : state) {
+    produce(buffer, size, ++frame);
+    benchmark::DoNotOptimize(sharedmem_write(segment, buffer, size));
+  }
+  count_bytes(state, size);
+}
+
+// sharedmem_write_begin, producing into the slot, sharedmem_write_commit.
+void in_place_begin_commit(benchmark::State& state, std::size_t size) {
+  sharedmem_segment* segment = fixture().write_segment(size);
+  std::uint64_t frame = 0;
+  for (auto _ : state) {
+    void* data = nullptr;
+    if (sharedmem_write_begin(segment, size, &data) != SHAREDMEM_OK) {
+      state.SkipWithError("sharedmem_write_begin failed");
+      break;
+    }
+    produce(static_cast<unsigned char*>(data), size, ++frame);
+    benchmark::DoNotOptimize(sharedmem_write_commit(segment, nullptr));
+  }
+  count_bytes(state, size);
+}
+
 // --- registration ---
 
 struct Timing {
@@ -592,6 +645,15 @@ void register_all() {
   add("attach/posix/open_close/4096", kAttach, attach_posix);
   add("create/sharedmem/open_close/4096", kAttach, create_sharedmem);
   add("create/posix/open_close/4096", kAttach, create_posix);
+
+  for (std::size_t size : {std::size_t{4096}, kMaxSize}) {
+    const std::string s = "/" + size_name(size);
+    add("inplace/floor/produce" + s, kMain, [=](benchmark::State& st) { in_place_floor(st, size); });
+    add("inplace/sharedmem/produce_write" + s, kMain,
+        [=](benchmark::State& st) { in_place_copy(st, size); });
+    add("inplace/sharedmem/begin_commit" + s, kMain,
+        [=](benchmark::State& st) { in_place_begin_commit(st, size); });
+  }
 }
 
 }  // namespace

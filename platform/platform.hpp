@@ -116,7 +116,9 @@ enum class LockResult {
   kAcquired,
   kOwnerDied,  // acquired; the previous holder died holding it
   kTimeout,    // a live holder kept it longer than the timeout
-  kReentered,  // this very thread holds it (a signal handler interrupted its write)
+  kReentered,  // this very thread holds it, through this attachment or another of
+               // the same segment (its in-place write is open, or a signal
+               // handler interrupted its write)
   kCorrupted,  // the shared lock state is not one this library wrote
   kError,      // another OS error
 };
@@ -127,6 +129,8 @@ LockResult lock_writer(Attachment& attachment, std::chrono::milliseconds timeout
 // writer's look at the waiter count after publishing needs that
 // (layout.hpp); a backend whose release already is one (an atomic
 // read-modify-write on x86) adds nothing.
+// Called only on the thread that locked it (the lock may be held across calls, by an
+// in-place write, but never handed to another thread).
 void unlock_writer(Attachment& attachment) noexcept;
 
 // Waiting for a change (sharedmem_wait). `word` is a 32-bit word in the

@@ -50,12 +50,17 @@ extern "C" const char* SHAREDMEM_CALL sharedmem_strerror(sharedmem_error error) 
     case SHAREDMEM_E_OWNER_DIED:
       return "owner died: a process died while it held the segment for a change";
     case SHAREDMEM_E_WOULD_DEADLOCK:
-      return "would deadlock: this thread is already writing this segment (a signal handler "
+      return "would deadlock: this thread is already writing this segment (an in-place write "
+             "it began is still open: commit or abort it first; or a signal handler "
              "interrupted the write); nothing was written";
     case SHAREDMEM_E_CORRUPTED:
       return "corrupted segment: its shared state was overwritten by another process of this "
              "user; nothing was changed; close it, and it starts afresh once every user has "
              "closed it";
+    case SHAREDMEM_E_NOT_HELD:
+      return "no in-place write held: this thread has no sharedmem_write_begin open on this "
+             "handle (never begun, already committed or aborted, or begun by another "
+             "thread, which alone can end it); nothing was written";
     case SHAREDMEM_E_RESERVED_MAX:
       break;
     case SHAREDMEM_E_NOT_ATTACHED:

@@ -22,6 +22,11 @@
 // - A writer killed mid-copy leaves only the non-current slot odd. Readers do
 //   not look at it; the next writer (who gets the lock as "owner died")
 //   overwrites it.
+// - An in-place write (sharedmem_write_begin/_commit) is the same write split
+//   in two: begin takes the lock and makes the slot's seq odd, the caller
+//   fills the slot's bytes, commit stores the length, makes seq even and
+//   advances generation. An abort (or a close) only releases the lock and
+//   leaves the slot odd, exactly what a writer killed mid-copy leaves.
 #ifndef SHAREDMEM_SRC_LAYOUT_HPP
 #define SHAREDMEM_SRC_LAYOUT_HPP
 

@@ -3,6 +3,7 @@
 // lock-free-for-readers consistency protocol described in layout.hpp.
 #include "segment.hpp"
 
+#include <atomic>
 #include <chrono>
 #include <cstring>
 #include <mutex>
@@ -16,6 +17,20 @@
 
 using sharedmem::detail::Header;
 
+namespace sharedmem::detail {
+
+// A write between taking the writer lock and publishing: the slot it fills
+// (not the current one, so readers do not take it) and that slot's odd
+// sequence number. sharedmem_write goes through it in one call;
+// sharedmem_write_begin and sharedmem_write_commit split it in two.
+struct SlotClaim {
+  std::uint64_t generation = 0;  // the last completed write's, read under the lock
+  std::size_t target = 0;
+  std::uint64_t seq = 0;
+};
+
+}  // namespace sharedmem::detail
+
 struct sharedmem_segment {
   sharedmem::platform::AttachmentPtr attachment;
   Header* header = nullptr;
@@ -27,6 +42,13 @@ struct sharedmem_segment {
   sharedmem_segment* next = nullptr;
   bool detached_at_exit = false;
   bool created = false;  // this open initialised the segment
+  // sharedmem_write_begin's write, open until commit or abort: the token of
+  // the thread that began it (0: none), which alone may end it, since the
+  // writer lock it holds belongs to that thread. The claim and size are
+  // written and read only by that thread, under the writer lock.
+  std::atomic<std::uint64_t> in_place_thread{0};
+  sharedmem::detail::SlotClaim in_place_claim;
+  std::uint64_t in_place_size = 0;
 };
 
 namespace sharedmem::detail {
@@ -67,12 +89,49 @@ bool forget(sharedmem_segment* segment) {
   return true;
 }
 
+// A number for the calling thread that no other thread of this process ever
+// gets, even after this one ends (thread ids are reused): it names the owner
+// of an in-place write. 0 until the thread first begins one.
+thread_local std::uint64_t t_thread_token = 0;
+std::atomic<std::uint64_t> g_next_thread_token{1};
+
+std::uint64_t thread_token() {
+  if (t_thread_token == 0)
+    t_thread_token = g_next_thread_token.fetch_add(1, std::memory_order_relaxed);
+  return t_thread_token;
+}
+
+// Ends the in-place write open on `segment` if the calling thread began it:
+// true, and the caller now publishes it or gives it up. False when there is
+// none or another thread's (whose writer lock this thread cannot release).
+bool end_in_place_write(sharedmem_segment& segment) {
+  std::uint64_t self = t_thread_token;
+  return self != 0 &&
+         segment.in_place_thread.compare_exchange_strong(self, 0, std::memory_order_acq_rel);
+}
+
+// Releases the writer lock without publishing. A slot claimed meanwhile keeps
+// its odd sequence number, as after a writer that died: no reader accepts a
+// copy of it, and the next writer starts it afresh. (Making it even again
+// would let a reader that picked it as current long ago accept bytes that
+// were never published.)
+void give_up(sharedmem_segment& segment) { platform::unlock_writer(*segment.attachment); }
+
+// Gives up the calling thread's in-place write on `segment`, if any.
+void abandon_in_place_write(sharedmem_segment& segment) {
+  if (end_in_place_write(segment)) give_up(segment);
+}
+
 struct ExitDetach {
   ~ExitDetach() {
     const std::lock_guard<std::mutex> lock(g_open_mutex);
     for (sharedmem_segment* s = g_open_segments; s != nullptr; s = s->next) {
       if (s->detached_at_exit) continue;
       s->detached_at_exit = true;
+      // The exiting (or unloading) thread's in-place write publishes
+      // nothing and frees the lock; another thread's is freed when the
+      // process ends (the lock is robust).
+      abandon_in_place_write(*s);
       (void)platform::detach(*s->attachment, platform::Mapping::kKeep);
     }
   }
@@ -255,18 +314,31 @@ sharedmem_error close_segment(sharedmem_segment* segment) {
   if (segment == nullptr) return SHAREDMEM_OK;
   sharedmem_error result = SHAREDMEM_OK;
   if (forget(segment)) {
-    result = platform::detach(*segment->attachment, platform::Mapping::kUnmap);
+    // This thread's in-place write is given up. Another thread's (a misuse:
+    // the handle is in use) cannot be released from here: the pages stay
+    // mapped, so that the writer lock's robust bookkeeping in that thread
+    // still points at memory, and that thread's end still frees the lock.
+    abandon_in_place_write(*segment);
+    const platform::Mapping mapping = segment->in_place_thread.load() != 0
+                                          ? platform::Mapping::kKeep
+                                          : platform::Mapping::kUnmap;
+    result = platform::detach(*segment->attachment, mapping);
     delete segment;
   }
   // Otherwise the exit detach took it and threads may still use its pages.
   return result;
 }
 
-sharedmem_error write_segment(sharedmem_segment* segment, const void* data, std::uint64_t size,
-                              const std::uint64_t* expected, std::uint64_t* version) {
-  Header& header = *segment->header;
+namespace {
+
+// Takes the writer lock and claims the slot readers do not look at: makes its
+// sequence number odd. With `expected`, only at that version (otherwise
+// SHAREDMEM_E_CONFLICT, the lock released). *version gets the version found.
+sharedmem_error claim_slot(sharedmem_segment& segment, const std::uint64_t* expected,
+                           SlotClaim& claim, std::uint64_t* version) {
+  Header& header = *segment.header;
   *version = header.generation.load(std::memory_order_acquire);
-  switch (platform::lock_writer(*segment->attachment, kWriterLockTimeout)) {
+  switch (platform::lock_writer(*segment.attachment, kWriterLockTimeout)) {
     case platform::LockResult::kAcquired:
     case platform::LockResult::kOwnerDied:  // its half-written slot is not current
       break;
@@ -282,39 +354,79 @@ sharedmem_error write_segment(sharedmem_segment* segment, const void* data, std:
   platform::fault_point("write_locked");
   // The writer lock orders writers: the generation read under it is the
   // last completed write's.
-  const std::uint64_t generation = header.generation.load(std::memory_order_relaxed);
-  *version = generation;
-  if (expected != nullptr && *expected != generation) {
-    platform::unlock_writer(*segment->attachment);
+  claim.generation = header.generation.load(std::memory_order_relaxed);
+  *version = claim.generation;
+  if (expected != nullptr && *expected != claim.generation) {
+    give_up(segment);
     return SHAREDMEM_E_CONFLICT;
   }
-  const std::size_t target = (generation + 1) % kSlotCount;
-  SlotState& slot = header.slots[target];
+  claim.target = (claim.generation + 1) % kSlotCount;
+  SlotState& slot = header.slots[claim.target];
   const std::uint64_t seq = slot.seq.load(std::memory_order_relaxed);
-  const std::uint64_t begin = seq + 1 + (seq & 1);  // odd, and new even after a dead writer
-  slot.seq.store(begin, std::memory_order_relaxed);
+  claim.seq = seq + 1 + (seq & 1);  // odd, and new even after a dead writer
+  slot.seq.store(claim.seq, std::memory_order_relaxed);
   std::atomic_thread_fence(std::memory_order_release);
+  return SHAREDMEM_OK;
+}
 
-  unsigned char* destination = segment->slot_bytes + target * segment->stride;
-  copy_in(destination, data, size);
-  const std::uint64_t length = size;
+unsigned char* slot_data(const sharedmem_segment& segment, const SlotClaim& claim) {
+  return segment.slot_bytes + claim.target * segment.stride;
+}
+
+// Publishes the claimed slot, filled with a value of `length` bytes, as the
+// next version; releases the writer lock and wakes the waiters. Returns the
+// new version.
+std::uint64_t publish(sharedmem_segment& segment, const SlotClaim& claim, std::uint64_t length) {
+  Header& header = *segment.header;
   // A death here leaves what a death mid-copy leaves: a changed, unpublished slot.
   platform::fault_point("write_mid_copy");
+  SlotState& slot = header.slots[claim.target];
   slot.length.store(length, std::memory_order_relaxed);
-  slot.seq.store(begin + 1, std::memory_order_release);
-  header.generation.store(generation + 1, std::memory_order_release);
-  *version = generation + 1;
+  slot.seq.store(claim.seq + 1, std::memory_order_release);
+  header.generation.store(claim.generation + 1, std::memory_order_release);
   // Also a full fence (platform.hpp): it orders the publication before the
   // look at the waiter count (the waiters' side: count in, then re-check the
   // generation; layout.hpp).
-  platform::unlock_writer(*segment->attachment);
+  platform::unlock_writer(*segment.attachment);
   // A death here leaves the write published and its waiters asleep until the
   // next write wakes them (README: Versions, waiting and open modes).
   platform::fault_point("write_published");
   if (header.waiters.load(std::memory_order_relaxed) != 0)
-    platform::wake_all(*segment->attachment, header.change_word);
+    platform::wake_all(*segment.attachment, header.change_word);
+  return claim.generation + 1;
+}
+
+}  // namespace
+
+sharedmem_error write_segment(sharedmem_segment* segment, const void* data, std::uint64_t size,
+                              const std::uint64_t* expected, std::uint64_t* version) {
+  SlotClaim claim;
+  if (sharedmem_error e = claim_slot(*segment, expected, claim, version)) return e;
+  copy_in(slot_data(*segment, claim), data, size);
+  *version = publish(*segment, claim, size);
   return SHAREDMEM_OK;
 }
+
+sharedmem_error begin_write(sharedmem_segment* segment, std::uint64_t size, void** data) {
+  SlotClaim claim;
+  std::uint64_t version = 0;
+  // A second begin by this thread, on this handle or another of the same
+  // segment, finds the lock its own: SHAREDMEM_E_WOULD_DEADLOCK.
+  if (sharedmem_error e = claim_slot(*segment, nullptr, claim, &version)) return e;
+  segment->in_place_claim = claim;
+  segment->in_place_size = size;
+  segment->in_place_thread.store(thread_token(), std::memory_order_release);
+  *data = slot_data(*segment, claim);
+  return SHAREDMEM_OK;
+}
+
+sharedmem_error commit_write(sharedmem_segment* segment, std::uint64_t* version) {
+  if (!end_in_place_write(*segment)) return SHAREDMEM_E_NOT_HELD;
+  *version = publish(*segment, segment->in_place_claim, segment->in_place_size);
+  return SHAREDMEM_OK;
+}
+
+void abort_write(sharedmem_segment* segment) { abandon_in_place_write(*segment); }
 
 sharedmem_error read_segment(const sharedmem_segment* segment, void* buffer,
                              std::uint64_t buffer_size, std::uint64_t* value_size,
@@ -466,6 +578,28 @@ sharedmem_error SHAREDMEM_CALL sharedmem_write_if(sharedmem_segment* segment, co
     e = sharedmem::detail::write_segment(segment, data, size, &expected_version, &version);
   if (new_version) *new_version = version;
   return finish_call(e);
+}
+
+sharedmem_error SHAREDMEM_CALL sharedmem_write_begin(sharedmem_segment* segment, uint64_t size,
+                                                     void** data) {
+  if (data != nullptr) *data = nullptr;
+  if (segment == nullptr || data == nullptr) return finish_call(SHAREDMEM_E_INVALID_ARGUMENT);
+  if (size > segment->capacity) return finish_call(SHAREDMEM_E_VALUE_TOO_LARGE);
+  return finish_call(sharedmem::detail::begin_write(segment, size, data));
+}
+
+sharedmem_error SHAREDMEM_CALL sharedmem_write_commit(sharedmem_segment* segment,
+                                                      uint64_t* new_version) {
+  if (segment == nullptr) return finish_call(SHAREDMEM_E_INVALID_ARGUMENT);
+  std::uint64_t version = 0;
+  const sharedmem_error e = sharedmem::detail::commit_write(segment, &version);
+  if (new_version) *new_version = e == SHAREDMEM_OK ? version : sharedmem_version(segment);
+  return finish_call(e);
+}
+
+void SHAREDMEM_CALL sharedmem_write_abort(sharedmem_segment* segment) {
+  if (segment != nullptr) sharedmem::detail::abort_write(segment);
+  (void)finish_call(SHAREDMEM_OK);
 }
 
 sharedmem_error SHAREDMEM_CALL sharedmem_read(const sharedmem_segment* segment, void* buffer,

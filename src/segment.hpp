@@ -22,6 +22,14 @@ sharedmem_error close_segment(sharedmem_segment* segment);
 sharedmem_error write_segment(sharedmem_segment* segment, const void* data, std::uint64_t size,
                               const std::uint64_t* expected, std::uint64_t* version);
 
+// In-place writes: begin_write takes the writer lock and hands out the
+// claimed slot's `size` bytes (size <= capacity); commit_write publishes it
+// like write_segment (SHAREDMEM_E_NOT_HELD unless the calling thread began
+// it); abort_write gives it up, if the calling thread began it.
+sharedmem_error begin_write(sharedmem_segment* segment, std::uint64_t size, void** data);
+sharedmem_error commit_write(sharedmem_segment* segment, std::uint64_t* version);
+void abort_write(sharedmem_segment* segment);
+
 // Copies min(value length, buffer_size) bytes of a consistent snapshot into
 // `buffer` and stores the value's length and, when `version` is not null,
 // the version of that very snapshot (the generation whose slot was copied,

@@ -19,6 +19,7 @@
 #include "support/process.hpp"
 #include "support/roles.hpp"
 #include "support/segment_children.hpp"
+#include "support/snapshots.hpp"
 
 using namespace sharedmem_test;
 
@@ -26,30 +27,6 @@ namespace {
 
 const std::uint64_t kCapacity = std::stoull(kChildCapacity);
 const std::size_t kSpan = static_cast<std::size_t>(kCapacity) - 8;
-
-sharedmem_segment* open_ok(const std::string& name, std::uint64_t capacity = kCapacity,
-                           std::uint32_t flags = 0) {
-  sharedmem_segment* segment = nullptr;
-  const sharedmem_error e = sharedmem_open(name.c_str(), capacity, flags, &segment);
-  BOOST_TEST_REQUIRE(e == SHAREDMEM_OK, "open '" << name << "': " << sharedmem_strerror(e));
-  return segment;
-}
-
-// The value and version of one snapshot.
-struct Snapshot {
-  std::string value;
-  std::uint64_t version = 0;
-  sharedmem_error error = SHAREDMEM_OK;
-};
-
-Snapshot read_versioned(const sharedmem_segment* segment) {
-  Snapshot s;
-  s.value.resize(static_cast<std::size_t>(sharedmem_capacity(segment)));
-  std::uint64_t size = 0;
-  s.error = sharedmem_read_versioned(segment, s.value.data(), s.value.size(), &size, &s.version);
-  s.value.resize(static_cast<std::size_t>(size));
-  return s;
-}
 
 // The 8-byte little-endian counter a value holds (an empty value is 0).
 std::uint64_t counter_of(const std::string& value) {
@@ -205,7 +182,7 @@ BOOST_AUTO_TEST_CASE(version_counts_completed_writes) {
   sharedmem_segment* segment = open_ok(unique_name("ver"));
   BOOST_TEST(sharedmem_version(segment) == 0u);
   BOOST_TEST(sharedmem_version(nullptr) == 0u);
-  Snapshot s = read_versioned(segment);
+  Snapshot s = read_snapshot(segment);
   BOOST_TEST((s.error == SHAREDMEM_OK && s.value.empty() && s.version == 0u));
   for (std::uint64_t i = 1; i <= 5; ++i) {
     BOOST_TEST(sharedmem_write(segment, "abc", 3) == SHAREDMEM_OK);
@@ -213,7 +190,7 @@ BOOST_AUTO_TEST_CASE(version_counts_completed_writes) {
   }
   char buffer[8];
   BOOST_TEST(sharedmem_read(segment, buffer, sizeof buffer, nullptr) == SHAREDMEM_OK);
-  s = read_versioned(segment);
+  s = read_snapshot(segment);
   BOOST_TEST((s.value == "abc" && s.version == 5u));
   const std::string too_big(static_cast<std::size_t>(kCapacity) + 1, 'x');
   BOOST_TEST(sharedmem_write(segment, too_big.data(), too_big.size()) ==
@@ -232,7 +209,7 @@ BOOST_AUTO_TEST_CASE(write_if_writes_only_at_the_expected_version) {
   BOOST_TEST(sharedmem_write_if(segment, "stale", 5, 0, &after) == SHAREDMEM_E_CONFLICT);
   BOOST_TEST(after == 1u);
   BOOST_TEST(sharedmem_write_if(segment, "stale", 5, 7, nullptr) == SHAREDMEM_E_CONFLICT);
-  Snapshot s = read_versioned(segment);
+  Snapshot s = read_snapshot(segment);
   BOOST_TEST((s.value == "one" && s.version == 1u), "a conflict wrote nothing");
   BOOST_TEST(sharedmem_write_if(segment, nullptr, 0, 1, &after) == SHAREDMEM_OK);
   BOOST_TEST(after == 2u);
@@ -255,7 +232,7 @@ BOOST_AUTO_TEST_CASE(writer_killed_mid_write_does_not_count,
   sharedmem_segment* segment = open_ok(name);
   BOOST_TEST(sharedmem_write(segment, "kept", 4) == SHAREDMEM_OK);
   die_at(name, "write_mid_copy", "doomed");
-  Snapshot s = read_versioned(segment);
+  Snapshot s = read_snapshot(segment);
   BOOST_TEST((s.value == "kept" && s.version == 1u));
   BOOST_TEST(sharedmem_version(segment) == 1u);
   BOOST_TEST(sharedmem_write(segment, "next", 4) == SHAREDMEM_OK);
@@ -278,7 +255,7 @@ BOOST_AUTO_TEST_CASE(read_versioned_pairs_value_and_version_under_writers) {
   long mismatches = 0;
   std::uint64_t last = 0;
   for (;;) {
-    const Snapshot s = read_versioned(segment);
+    const Snapshot s = read_snapshot(segment);
     BOOST_TEST_REQUIRE(s.error == SHAREDMEM_OK, sharedmem_strerror(s.error));
     ++reads;
     const bool matches = s.version == 0 ? s.value.empty()
@@ -320,7 +297,7 @@ BOOST_AUTO_TEST_CASE(write_if_counter_from_several_processes_loses_nothing) {
     BOOST_TEST(expect_exit(child) == 0);
   }
   BOOST_TEST_MESSAGE("conflicts retried: " << conflicts);
-  const Snapshot s = read_versioned(segment);
+  const Snapshot s = read_snapshot(segment);
   BOOST_TEST(counter_of(s.value) == std::uint64_t{kProcesses} * kIncrements);
   BOOST_TEST(s.version == std::uint64_t{kProcesses} * kIncrements);
   sharedmem_close(segment);

@@ -75,13 +75,19 @@ typedef enum sharedmem_error {
   /* Reserved for the in-place segment API: a process died while it held the
    * segment for an in-place change. Not returned by this version. */
   SHAREDMEM_E_OWNER_DIED = 17,
-  /* This thread already holds the segment's writer lock: a signal handler
-   * interrupted a write on this thread and wrote itself. Nothing was written. */
+  /* This thread already holds the segment's writer lock: it began an in-place
+   * write (sharedmem_write_begin) that it has not committed or aborted, or a
+   * signal handler interrupted a write on this thread and wrote itself.
+   * Nothing was written. */
   SHAREDMEM_E_WOULD_DEADLOCK = 18,
   /* The segment's shared state is damaged (another process of this user
    * wrote over it): no consistent value or usable lock could be had. Nothing
    * was changed. Close it; once every user has closed it, it starts afresh. */
   SHAREDMEM_E_CORRUPTED = 19,
+  /* sharedmem_write_commit: the calling thread has no in-place write open on
+   * this handle (none was begun, it was committed or aborted already, or
+   * another thread began it). Nothing was written. */
+  SHAREDMEM_E_NOT_HELD = 20,
   /* Not an error: keeps the enum 32 bits wide, so that C++ callers may hold
    * any code a newer library returns (and sharedmem_strerror names it). */
   SHAREDMEM_E_RESERVED_MAX = 0x7fffffff
@@ -148,7 +154,8 @@ SHAREDMEM_EXPORT sharedmem_error SHAREDMEM_CALL sharedmem_read(const sharedmem_s
                                                                uint64_t* value_size);
 
 /* Versions. Every segment has a version: 0 when it is created, one more for
- * each completed write (sharedmem_write, a successful sharedmem_write_if). A
+ * each completed write (sharedmem_write, a successful sharedmem_write_if or
+ * sharedmem_write_commit). A
  * write whose process dies before it completes does not count, and neither
  * do reads. A version is a count of this segment's life: once every user has
  * gone, the next segment of that name starts again from 0. */
@@ -175,6 +182,44 @@ SHAREDMEM_EXPORT sharedmem_error SHAREDMEM_CALL sharedmem_write_if(sharedmem_seg
                                                                    uint64_t size,
                                                                    uint64_t expected_version,
                                                                    uint64_t* new_version);
+
+/* In-place writes: fill the next value where readers will find it, instead
+ * of copying it in from a buffer of your own.
+ *
+ * sharedmem_write_begin takes the segment's writer lock (waiting for another
+ * writer as sharedmem_write does, SHAREDMEM_E_TIMEOUT if a live one keeps it)
+ * and stores in *data the address of `size` bytes (size <= capacity, else
+ * SHAREDMEM_E_VALUE_TOO_LARGE) in the slot readers do not look at. Their
+ * content is unspecified (an older value's bytes): write all `size` of them.
+ * Readers keep seeing the current value, unchanged, until the commit.
+ * On failure *data is set to null (when `data` is not null).
+ *
+ * sharedmem_write_commit publishes those bytes as the new value, atomically
+ * for readers exactly as sharedmem_write does: the version becomes one more
+ * (stored in *new_version, which may be null; on failure it gets the
+ * unchanged version) and sharedmem_wait callers wake up.
+ * sharedmem_write_abort gives the write up: the value and version stay as
+ * they were. Either ends the write and releases the lock; the pointer from
+ * begin must not be used afterwards.
+ *
+ * The write belongs to the thread that began it and to that handle: only
+ * that thread can commit or abort it (any other gets SHAREDMEM_E_NOT_HELD;
+ * abort ignores it), and while it is open, that thread's sharedmem_write,
+ * sharedmem_write_if and sharedmem_write_begin on the segment (through any
+ * handle) fail with SHAREDMEM_E_WOULD_DEADLOCK; other writers wait for it, as
+ * they wait for a sharedmem_write, for up to 10 seconds. Closing the handle
+ * on that thread (or the process exiting) aborts it; a process or thread that
+ * dies with it open publishes nothing and blocks nobody: the next writer
+ * takes over the lock. Closing the handle from another thread meanwhile is a
+ * misuse (the handle is in use): nothing is published, and the lock is freed
+ * when the writing thread ends. A child forked while a write is open must not
+ * commit or abort it. */
+SHAREDMEM_EXPORT sharedmem_error SHAREDMEM_CALL sharedmem_write_begin(sharedmem_segment* segment,
+                                                                      uint64_t size, void** data);
+SHAREDMEM_EXPORT sharedmem_error SHAREDMEM_CALL sharedmem_write_commit(sharedmem_segment* segment,
+                                                                       uint64_t* new_version);
+/* Null, or no write open by the calling thread on this handle: does nothing. */
+SHAREDMEM_EXPORT void SHAREDMEM_CALL sharedmem_write_abort(sharedmem_segment* segment);
 
 /* sharedmem_wait's timeout that never expires. */
 #define SHAREDMEM_WAIT_FOREVER UINT32_MAX

@@ -44,6 +44,7 @@ enum class errc {
   owner_died = SHAREDMEM_E_OWNER_DIED,
   would_deadlock = SHAREDMEM_E_WOULD_DEADLOCK,
   corrupted = SHAREDMEM_E_CORRUPTED,
+  not_held = SHAREDMEM_E_NOT_HELD,
 };
 
 // The category of sharedmem's error codes; messages come from sharedmem_strerror.
@@ -83,6 +84,79 @@ class error : public std::system_error {
     return what + " (system error " + std::to_string(system_error) + ")";
   }
   int system_error_ = 0;
+};
+
+// An in-place write of a segment's next value (sharedmem_write_begin), made
+// by segment::write_in_place: fill data()[0, size()), then commit() publishes
+// it atomically. Destroyed or assigned over while still open, it aborts: the
+// value stays as it was. While open it holds the segment's writer lock, on
+// the thread that made it: keep it short, end it on that thread, and do not
+// write the segment otherwise from that thread meanwhile (errc::would_deadlock).
+// Movable, not copyable; the segment must outlive it.
+class in_place_writer {
+ public:
+  in_place_writer() noexcept = default;
+  in_place_writer(in_place_writer&& other) noexcept
+      : handle_(std::exchange(other.handle_, nullptr)),
+        data_(std::exchange(other.data_, nullptr)),
+        size_(std::exchange(other.size_, 0)) {}
+  in_place_writer& operator=(in_place_writer&& other) noexcept {
+    if (this != &other) {
+      abort();
+      handle_ = std::exchange(other.handle_, nullptr);
+      data_ = std::exchange(other.data_, nullptr);
+      size_ = std::exchange(other.size_, 0);
+    }
+    return *this;
+  }
+  in_place_writer(const in_place_writer&) = delete;
+  in_place_writer& operator=(const in_place_writer&) = delete;
+  ~in_place_writer() { abort(); }
+
+  // True while the write is open (not yet committed or aborted).
+  explicit operator bool() const noexcept { return handle_ != nullptr; }
+  // The value's bytes to fill (unspecified until written); null once ended.
+  std::byte* data() const noexcept { return static_cast<std::byte*>(data_); }
+  std::size_t size() const noexcept { return size_; }
+
+  // Publishes the bytes as the new value and returns the new version. The
+  // write is over afterwards, even if the commit failed. Throws
+  // sharedmem::error (errc::not_held if it is not open).
+  std::uint64_t commit() {
+    std::uint64_t version = 0;
+    const sharedmem_error e = commit_impl(&version);
+    if (e != SHAREDMEM_OK)
+      throw error(e, "sharedmem: commit of an in-place write", sharedmem_last_system_error());
+    return version;
+  }
+  // Non-throwing form; *new_version (may be null) gets the version after it.
+  std::error_code commit(std::uint64_t* new_version, std::error_code& ec) noexcept {
+    return ec = to_error_code(commit_impl(new_version));
+  }
+  // Gives the write up: the value stays as it was. Does nothing once ended.
+  void abort() noexcept {
+    if (handle_ != nullptr) sharedmem_write_abort(handle_);
+    end();
+  }
+
+ private:
+  friend class segment;
+  in_place_writer(sharedmem_segment* handle, void* data, std::size_t size) noexcept
+      : handle_(handle), data_(data), size_(size) {}
+  sharedmem_error commit_impl(std::uint64_t* new_version) noexcept {
+    if (handle_ == nullptr) return SHAREDMEM_E_NOT_HELD;
+    const sharedmem_error e = sharedmem_write_commit(handle_, new_version);
+    end();
+    return e;
+  }
+  void end() noexcept {
+    handle_ = nullptr;
+    data_ = nullptr;
+    size_ = 0;
+  }
+  sharedmem_segment* handle_ = nullptr;
+  void* data_ = nullptr;
+  std::size_t size_ = 0;
 };
 
 // Segment options for segment::open.
@@ -178,6 +252,23 @@ class segment {
   std::error_code write_if(const void* data, std::size_t size, std::uint64_t expected,
                            std::uint64_t* new_version, std::error_code& ec) noexcept {
     return ec = to_error_code(sharedmem_write_if(handle_, data, size, expected, new_version));
+  }
+
+  // Begins an in-place write of a `size`-byte value (see in_place_writer):
+  // waits for other writers like write(). Throws sharedmem::error.
+  in_place_writer write_in_place(std::size_t size) {
+    std::error_code ec;
+    in_place_writer writer = write_in_place(size, ec);
+    if (ec) throw error(static_cast<sharedmem_error>(ec.value()), "sharedmem: write_in_place",
+                        sharedmem_last_system_error());
+    return writer;
+  }
+  // Non-throwing form: on failure returns a writer that is not open.
+  in_place_writer write_in_place(std::size_t size, std::error_code& ec) noexcept {
+    void* data = nullptr;
+    ec = to_error_code(sharedmem_write_begin(handle_, size, &data));
+    if (ec) return {};
+    return in_place_writer(handle_, data, size);
   }
 
   // Copies up to `size` bytes of a consistent snapshot into `buffer`, which

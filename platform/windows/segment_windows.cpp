@@ -177,9 +177,9 @@ struct Attachment {
   bool gate_abandoned = false;  // the gate's previous holder died holding it
   bool established = false;  // initialised or checked by the core
   bool keep_mapping = false;
-  // The thread inside a write: named mutexes are recursive, so a thread
-  // that locks again (from an APC or a handler) must be told, not let in.
-  std::atomic<DWORD> writing_thread{0};
+  // While a thread holds this attachment's writer lock: the next attachment
+  // whose writer lock that thread holds (see lock_writer).
+  Attachment* next_held = nullptr;
 
   void release_gate() noexcept {
     if (gate_held) ::ReleaseMutex(gate);
@@ -355,9 +355,28 @@ std::size_t core_size(const Attachment& attachment) noexcept {
 // are robust by nature (a dead owner's mutex is "abandoned" and the next
 // waiter gets it with WAIT_ABANDONED) and their state is the kernel's, so no
 // process can corrupt it.
+namespace {
+
+// The writer locks the calling thread holds, linked through their
+// attachments. Named mutexes are recursive: a thread that waits on one it
+// holds gets it again at once, so lock_writer looks here first and refuses,
+// whether the thread locks again through the same attachment (an APC that
+// writes) or through another handle of the same segment (a write while its
+// own in-place write is open). Only the holding thread reads or changes its
+// list; a thread that dies holding locks takes the list with it, and the
+// kernel abandons the mutexes.
+thread_local Attachment* t_held_writers = nullptr;
+
+bool holds_writer_of(const Attachment& attachment) noexcept {
+  for (const Attachment* a = t_held_writers; a != nullptr; a = a->next_held)
+    if (a == &attachment || a->wide_name == attachment.wide_name) return true;
+  return false;
+}
+
+}  // namespace
+
 LockResult lock_writer(Attachment& attachment, std::chrono::milliseconds timeout) noexcept {
-  const DWORD self = ::GetCurrentThreadId();
-  if (attachment.writing_thread.load() == self) return LockResult::kReentered;
+  if (holds_writer_of(attachment)) return LockResult::kReentered;
   const auto ms = timeout.count();
   const DWORD wait = ms <= 0 ? 0 : ms >= INFINITE ? INFINITE - 1 : static_cast<DWORD>(ms);
   LockResult result;
@@ -374,14 +393,22 @@ LockResult lock_writer(Attachment& attachment, std::chrono::milliseconds timeout
       (void)record_os_error(SHAREDMEM_E_SYSTEM, static_cast<int>(::GetLastError()));
       return LockResult::kError;
   }
-  attachment.writing_thread.store(self);
+  attachment.next_held = t_held_writers;
+  t_held_writers = &attachment;
   return result;
 }
 
 // Mutexes belong to the thread that took them: the core unlocks on the
-// locking thread, in the same call.
+// locking thread (in the same call, or in the in-place write's commit or
+// abort on the thread that began it).
 void unlock_writer(Attachment& attachment) noexcept {
-  attachment.writing_thread.store(0);
+  for (Attachment** link = &t_held_writers; *link != nullptr; link = &(*link)->next_held) {
+    if (*link == &attachment) {
+      *link = attachment.next_held;
+      attachment.next_held = nullptr;
+      break;
+    }
+  }
   ::ReleaseMutex(attachment.writer);
   // The full fence of platform.hpp; next to a system call it costs nothing.
   std::atomic_thread_fence(std::memory_order_seq_cst);

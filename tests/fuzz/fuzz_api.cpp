@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // libFuzzer target over the public C API: the input is a program of calls
-// (open, write, read, close, SetSharedMem, GetSharedMem, strerror) with
+// (open, write, read, close, in-place writes: begin, commit, abort,
+// SetSharedMem, GetSharedMem, strerror) with
 // fuzzed names, sizes, flags and payloads. Every result is checked against a
 // model of what the library must do, so a wrong answer is a finding as much
 // as a crash. Every handle is closed at the end of each input, so segments
@@ -71,12 +72,15 @@ std::uint64_t pick_capacity(Input& in) {
 struct Handle {
   sharedmem_segment* segment;
   std::string name;
+  bool begun = false;  // an in-place write is open on this handle
+  std::string pending;  // what it was filled with
 };
 
 struct Model {
   std::vector<Handle> handles;
   std::map<std::string, std::string> values;      // per open name
   std::map<std::string, std::uint64_t> capacity;  // per open name
+  std::map<std::string, std::uint64_t> versions;  // per open name
   std::wstring default_text;
   bool default_known = false;
 
@@ -84,6 +88,13 @@ struct Model {
     std::size_t n = 0;
     for (const Handle& h : handles) n += h.name == name;
     return n;
+  }
+  // This (only) thread has an in-place write open on the segment, through
+  // any handle: it holds its writer lock.
+  bool writing(const std::string& name) const {
+    for (const Handle& h : handles)
+      if (h.name == name && h.begun) return true;
+    return false;
   }
 };
 
@@ -122,8 +133,9 @@ void do_open(Input& in, Model& model) {
   check(sharedmem_capacity(segment) == expected, "capacity as requested");
   check((sharedmem_created(segment) == 1) == !is_open, "created() says who created it");
   if (!is_open) {
-    model.values[c_name].clear();  // a new segment starts empty
+    model.values[c_name].clear();  // a new segment starts empty, at version 0
     model.capacity[c_name] = capacity;
+    model.versions[c_name] = 0;
   } else {
     check(model.capacity[c_name] == expected, "reopen only at the live capacity");
   }
@@ -141,10 +153,90 @@ void do_write(Input& in, Model& model) {
   const sharedmem_error e = sharedmem_write(h.segment, payload.data(), payload.size());
   if (payload.size() > capacity) {
     check(e == SHAREDMEM_E_VALUE_TOO_LARGE, "oversized write refused");
+  } else if (model.writing(h.name)) {
+    check(e == SHAREDMEM_E_WOULD_DEADLOCK, "a write while this thread's in-place write is open");
   } else {
     check(e == SHAREDMEM_OK, "write within capacity succeeds");
     model.values[h.name] = payload;
+    ++model.versions[h.name];
   }
+}
+
+// Sizes for an in-place write: within the capacity (often all of it), just
+// beyond it, or absurd.
+std::uint64_t pick_write_size(Input& in, std::uint64_t capacity) {
+  const std::uint8_t selector = in.byte();
+  if (selector < 8) return capacity + 1;
+  if (selector < 12) return UINT64_MAX;
+  if (selector < 40) return capacity;
+  return in.number(2) % (capacity + 1);
+}
+
+void do_begin(Input& in, Model& model) {
+  const bool null_out = in.byte() < 8;
+  void* data = &model;
+  if (model.handles.empty() || in.byte() < 4) {
+    check(sharedmem_write_begin(nullptr, 1, null_out ? nullptr : &data) ==
+              SHAREDMEM_E_INVALID_ARGUMENT,
+          "begin on a null handle");
+    check(null_out || data == nullptr, "a failed begin nulls *data");
+    return;
+  }
+  Handle& h = model.handles[in.byte() % model.handles.size()];
+  const std::uint64_t capacity = model.capacity[h.name];
+  const std::uint64_t size = pick_write_size(in, capacity);
+  const sharedmem_error e = sharedmem_write_begin(h.segment, size, null_out ? nullptr : &data);
+  if (null_out) {
+    check(e == SHAREDMEM_E_INVALID_ARGUMENT, "begin with a null data pointer");
+    return;
+  }
+  if (e != SHAREDMEM_OK) {
+    check(data == nullptr, "a failed begin nulls *data");
+    if (size > capacity)
+      check(e == SHAREDMEM_E_VALUE_TOO_LARGE, "begin beyond the capacity");
+    else
+      check(model.writing(h.name) && e == SHAREDMEM_E_WOULD_DEADLOCK,
+            "begin fails only while this thread writes the segment");
+    return;
+  }
+  check(size <= capacity && !model.writing(h.name), "begin succeeds only when it may");
+  check(data != nullptr, "begin hands out the slot");
+  // Fill all of it: a fuzzed head, then a byte pattern.
+  std::string fill = in.bytes(static_cast<std::size_t>(size < 64 ? size : 64));
+  const char filler = static_cast<char>(in.byte());
+  fill.resize(static_cast<std::size_t>(size), filler);
+  if (size != 0) std::memcpy(data, fill.data(), fill.size());
+  h.begun = true;
+  h.pending = fill;
+}
+
+void do_commit(Input& in, Model& model) {
+  if (model.handles.empty()) {
+    check(sharedmem_write_commit(nullptr, nullptr) == SHAREDMEM_E_INVALID_ARGUMENT, "null");
+    return;
+  }
+  Handle& h = model.handles[in.byte() % model.handles.size()];
+  std::uint64_t version = 12345;
+  const sharedmem_error e = sharedmem_write_commit(h.segment, &version);
+  if (!h.begun) {
+    check(e == SHAREDMEM_E_NOT_HELD, "commit with no write begun on this handle");
+    check(version == model.versions[h.name], "a refused commit reports the version");
+    return;
+  }
+  check(e == SHAREDMEM_OK, "commit of a begun write succeeds");
+  h.begun = false;
+  model.values[h.name] = h.pending;
+  check(version == ++model.versions[h.name], "commit reports the new version");
+}
+
+void do_abort(Input& in, Model& model) {
+  if (model.handles.empty()) {
+    sharedmem_write_abort(nullptr);
+    return;
+  }
+  Handle& h = model.handles[in.byte() % model.handles.size()];
+  sharedmem_write_abort(h.segment);
+  h.begun = false;  // nothing published either way
 }
 
 void do_read(Input& in, Model& model) {
@@ -157,6 +249,7 @@ void do_read(Input& in, Model& model) {
         "read succeeds");
   const std::string& expected = model.values[h.name];
   check(size == expected.size(), "read reports the value's size");
+  check(sharedmem_version(h.segment) == model.versions[h.name], "version counts completed writes");
   const std::size_t copied = expected.size() < room ? expected.size() : room;
   check(std::memcmp(buffer.data(), expected.data(), copied) == 0, "read copies the value");
   for (std::size_t i = room; i < buffer.size(); ++i) check(buffer[i] == '\x7e', "no overrun");
@@ -209,7 +302,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   Input in(data, size);
   Model model;
   for (int step = 0; step < 64 && !in.empty(); ++step) {
-    switch (in.byte() % 7) {
+    switch (in.byte() % 10) {
       case 0: do_open(in, model); break;
       case 1: do_write(in, model); break;
       case 2: do_read(in, model); break;
@@ -219,6 +312,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       case 6:
         check(sharedmem_strerror(static_cast<sharedmem_error>(in.byte())) != nullptr, "message");
         break;
+      case 7: do_begin(in, model); break;
+      case 8: do_commit(in, model); break;
+      case 9: do_abort(in, model); break;
     }
   }
   for (Handle& h : model.handles) sharedmem_close(h.segment);
