@@ -310,9 +310,10 @@ WHY = {
     "create": (
         "creating also looks for the name first (open, then create), checks "
         "that the system can back the pages (statvfs of /dev/shm, and the "
-        "memory cgroup's limit, usage and memory.stat at every level, so that "
-        "a container limit gives NO_MEMORY instead of the OOM killer; reading "
-        "memory.stat is the costliest part), at most once a second sweeps "
+        "usage of each memory cgroup with a limit, so that a container limit "
+        "gives NO_MEMORY instead of the OOM killer; the cgroups and their "
+        "limits are read at most once a second, memory.stat only when a "
+        "cgroup is nearly full), at most once a second sweeps "
         "/dev/shm for dead objects, resets the object and reserves its pages up "
         "front (ftruncate twice, a tag, posix_fallocate with signals blocked), "
         "initialises the robust writer lock, and the last close removes the "
