@@ -6,6 +6,8 @@
 # imports from another directory; then runs its pytest suite.
 #   -DPYTHON=<interpreter> -DSOURCE_DIR=<project> -DBUILD_DIR=<build tree>
 #   -DLIBRARY=<the built libsharedmem> -DWORK_DIR=<scratch directory>
+# With -DBENCH_OUT=<directory> it runs bench/python_bench.py into that
+# directory instead of pytest (-DBENCH_SMOKE=ON: each measurement once).
 cmake_minimum_required(VERSION 3.25)
 foreach(variable PYTHON SOURCE_DIR BUILD_DIR LIBRARY WORK_DIR)
   if(NOT DEFINED ${variable})
@@ -38,6 +40,14 @@ if(NOT result EQUAL 0 OR NOT where MATCHES "^${venv}/")
   message(FATAL_ERROR "run_tests.cmake: import sharedmem from / gave ${result} '${where}'")
 endif()
 message(STATUS "import sharedmem from /: ${where}")
+if(DEFINED BENCH_OUT)
+  set(smoke "")
+  if(BENCH_SMOKE)
+    set(smoke --smoke)
+  endif()
+  run("python_bench.py" ${venv_python} ${SOURCE_DIR}/bench/python_bench.py --out ${BENCH_OUT} ${smoke})
+  return()
+endif()
 run("pytest" ${CMAKE_COMMAND} -E env SHAREDMEM_EXPECTED_LIBRARY=${LIBRARY}
     PYTHONDONTWRITEBYTECODE=1
     ${venv_python} -m pytest -p no:cacheprovider -v ${SOURCE_DIR}/python/tests)
