@@ -65,6 +65,14 @@ def cmake_build_dir():
     return build
 
 
+def source_dir_of(build):
+    """The sources the build tree was configured from (its CMakeCache.txt):
+    the headers must be those of the libraries that are bundled."""
+    cache = (build / "CMakeCache.txt").read_text(errors="replace")
+    match = re.search(r"^sharedmem_SOURCE_DIR:STATIC=(.*)$", cache, re.MULTILINE)
+    return Path(match.group(1)) if match else PROJECT_ROOT
+
+
 def find_one(build, pattern):
     found = sorted(p for p in build.rglob(pattern) if "CMakeFiles" not in p.parts)
     if not found:
@@ -99,7 +107,7 @@ class BuildExtWithLibraries(build_ext):
 
     def run(self):
         build = cmake_build_dir()
-        include_dirs = [str(PROJECT_ROOT / "include"), str(build / "include")]
+        include_dirs = [str(source_dir_of(build) / "include"), str(build / "include")]
         core = Libraries(build, "sharedmem")
         setget = Libraries(build, "sharedmem_setget")
         for extension in self.extensions:

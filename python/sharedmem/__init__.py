@@ -10,6 +10,11 @@ others still use.
   that writes replace atomically; readers never see a mix of two writes and
   never wait for a writer. Versions, compare-and-write (:meth:`Segment.write_if`)
   and waiting for the next write (:meth:`Segment.wait`).
+- :class:`RawSegment`: a zero-filled buffer shared in place (``buf``, a
+  writable memoryview, numpy-ready), with a robust cross-process lock,
+  ``notify()`` and ``wait()``.
+- :class:`SharedMemory`: a drop-in for multiprocessing.shared_memory's, over
+  raw segments, with this lifetime instead of the resource tracker.
 - :func:`set_shared_mem` / :func:`get_shared_mem`: the classic
   SetSharedMem/GetSharedMem over the library's default segment.
 
@@ -30,7 +35,15 @@ if _os.name == "nt":
     # the system directories and those added here.
     _dll_directory = _os.add_dll_directory(_os.path.dirname(_os.path.abspath(__file__)))
 
+from . import _core  # noqa: E402
 from ._core import MAX_NAME_LENGTH, Segment, backend, strerror  # noqa: E402
+
+# Raw segments and the drop-in SharedMemory need a library with raw segments
+# (SHAREDMEM_RAW); the extension has them exactly when its header did.
+HAVE_RAW = hasattr(_core, "RawSegment")
+if HAVE_RAW:
+    from ._core import OwnerDiedWarning, RawLock, RawSegment  # noqa: F401
+    from .shared_memory import SharedMemory  # noqa: F401
 
 __all__ = [
     "Segment",
@@ -40,7 +53,10 @@ __all__ = [
     "backend",
     "strerror",
     "MAX_NAME_LENGTH",
+    "HAVE_RAW",
 ]
+if HAVE_RAW:
+    __all__ += ["RawSegment", "RawLock", "OwnerDiedWarning", "SharedMemory"]
 
 __version__ = "0.2.0"
 

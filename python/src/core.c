@@ -134,6 +134,11 @@ typedef struct {
   int busy;    /* calls running without the GIL */
   int closing; /* close() came while busy: the last busy call closes */
   PyObject* weakrefs;
+  /* RawSegment only: */
+  uint32_t open_flags;   /* SHAREDMEM_RAW for a RawSegment, 0 for a Segment */
+  void* data;            /* the mapping (sharedmem_data) */
+  Py_ssize_t exports;    /* buffers exported and not yet released */
+  PyObject* view;        /* the memoryview that `buf` returns, made once */
 } SegmentObject;
 
 static PyTypeObject SegmentType;
@@ -169,8 +174,8 @@ static void segment_leave(SegmentObject* self) {
   if (self->busy == 0 && self->closing) segment_close_now(self);
 }
 
-static int Segment_init(SegmentObject* self, PyObject* args, PyObject* kwargs) {
-  static char* keywords[] = {"name", "capacity", "mode", NULL};
+static int segment_open(SegmentObject* self, PyObject* args, PyObject* kwargs,
+                        char** keywords, const char* format) {
   PyObject* name = NULL;
   PyObject* capacity_obj = NULL;
   PyObject* mode = NULL;
@@ -184,17 +189,16 @@ static int Segment_init(SegmentObject* self, PyObject* args, PyObject* kwargs) {
     PyErr_SetString(PyExc_RuntimeError, "Segment.__init__ called twice");
     return -1;
   }
-  if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O|O$O:Segment", keywords, &name, &capacity_obj,
-                                   &mode)) {
+  if (!PyArg_ParseTupleAndKeywords(args, kwargs, format, keywords, &name, &capacity_obj, &mode)) {
     return -1;
   }
   utf8 = name_utf8(name);
   if (utf8 == NULL) return -1;
-  if (capacity_obj != NULL && parse_u64(capacity_obj, "capacity", &capacity) < 0) return -1;
+  if (capacity_obj != NULL && parse_u64(capacity_obj, keywords[1], &capacity) < 0) return -1;
   if (parse_mode(mode, &flags) < 0) return -1;
 
   Py_BEGIN_ALLOW_THREADS
-  error = sharedmem_open(utf8, capacity, flags, &handle);
+  error = sharedmem_open(utf8, capacity, flags | self->open_flags, &handle);
   Py_END_ALLOW_THREADS
   if (error != SHAREDMEM_OK) {
     sharedmem_py_raise(error, name);
@@ -210,16 +214,36 @@ static int Segment_init(SegmentObject* self, PyObject* args, PyObject* kwargs) {
   return 0;
 }
 
+static int Segment_init(SegmentObject* self, PyObject* args, PyObject* kwargs) {
+  static char* keywords[] = {"name", "capacity", "mode", NULL};
+  self->open_flags = 0;
+  return segment_open(self, args, kwargs, keywords, "O|O$O:Segment");
+}
+
 static void Segment_dealloc(SegmentObject* self) {
   /* Every call holds a reference: nothing is busy here. */
   if (self->weakrefs != NULL) PyObject_ClearWeakRefs((PyObject*)self);
   segment_close_now(self);
+  Py_CLEAR(self->view);
   Py_CLEAR(self->name);
   Py_TYPE(self)->tp_free((PyObject*)self);
 }
 
 static PyObject* Segment_close(SegmentObject* self, PyObject* unused) {
   (void)unused;
+  /* A RawSegment's mapping must not go while buffers over it live: release
+   * our own memoryview (BufferError if something holds a buffer from it),
+   * then refuse as mmap.close() does if other exports remain. */
+  if (self->view != NULL) {
+    PyObject* released = PyObject_CallMethod(self->view, "release", NULL);
+    if (released == NULL) return NULL;
+    Py_DECREF(released);
+    Py_CLEAR(self->view);
+  }
+  if (self->exports > 0) {
+    PyErr_SetString(PyExc_BufferError, "cannot close exported pointers exist");
+    return NULL;
+  }
   if (self->handle != NULL && !self->closing) {
     if (self->busy > 0) {
       self->closing = 1;
@@ -561,6 +585,303 @@ static PyTypeObject SegmentType = {
     .tp_new = PyType_GenericNew,
 };
 
+
+#ifdef SHAREDMEM_RAW
+/* ------------------------------------------------------------- RawSegment
+ * Only when the library's header has raw segments (SHAREDMEM_RAW, issue 11).
+ * A RawSegment is a SegmentObject opened with SHAREDMEM_RAW that exports its
+ * mapping through the buffer protocol. */
+
+static PyObject* OwnerDiedWarning;
+
+static int RawSegment_init(SegmentObject* self, PyObject* args, PyObject* kwargs) {
+  static char* keywords[] = {"name", "size", "mode", NULL};
+  self->open_flags = SHAREDMEM_RAW;
+  if (segment_open(self, args, kwargs, keywords, "O|O$O:RawSegment") < 0) return -1;
+  self->data = sharedmem_data(self->handle);
+  if (self->data == NULL) {
+    segment_close_now(self);
+    PyErr_SetString(PyExc_OSError, "the library gave a raw segment no data");
+    return -1;
+  }
+  return 0;
+}
+
+static int RawSegment_getbuffer(SegmentObject* self, Py_buffer* view, int flags) {
+  if (self->handle == NULL || self->closing) {
+    view->obj = NULL;
+    PyErr_SetString(PyExc_BufferError, "operation on a closed segment");
+    return -1;
+  }
+  if (PyBuffer_FillInfo(view, (PyObject*)self, self->data, (Py_ssize_t)self->capacity, 0, flags) <
+      0) {
+    return -1;
+  }
+  self->exports += 1;
+  return 0;
+}
+
+static void RawSegment_releasebuffer(SegmentObject* self, Py_buffer* view) {
+  (void)view;
+  self->exports -= 1;
+}
+
+static PyBufferProcs RawSegment_as_buffer = {(getbufferproc)RawSegment_getbuffer,
+                                             (releasebufferproc)RawSegment_releasebuffer};
+
+static PyObject* RawSegment_get_buf(SegmentObject* self, void* closure) {
+  (void)closure;
+  if (segment_check_open(self) < 0) return NULL;
+  if (self->view == NULL) {
+    self->view = PyMemoryView_FromObject((PyObject*)self);
+    if (self->view == NULL) return NULL;
+  }
+  Py_INCREF(self->view);
+  return self->view;
+}
+
+static PyObject* RawSegment_notify(SegmentObject* self, PyObject* unused) {
+  uint64_t version = 0;
+  sharedmem_error error;
+  (void)unused;
+  if (segment_check_open(self) < 0) return NULL;
+  error = sharedmem_notify(self->handle, &version);
+  if (error != SHAREDMEM_OK) return sharedmem_py_raise(error, self->name);
+  self->seen = version; /* wait() then waits past this handle's own notify */
+  return PyLong_FromUnsignedLongLong((unsigned long long)version);
+}
+
+/* The guard that RawSegment.lock() returns, holding the lock. */
+typedef struct {
+  PyObject_HEAD
+  SegmentObject* segment;
+  int held;
+  int owner_died;
+} RawLockObject;
+
+static PyTypeObject RawLockType;
+
+static PyObject* raw_unlock(SegmentObject* self) {
+  sharedmem_error error;
+  if (segment_check_open(self) < 0) return NULL;
+  error = sharedmem_unlock(self->handle);
+  if (error != SHAREDMEM_OK) return sharedmem_py_raise(error, self->name);
+  Py_RETURN_NONE;
+}
+
+static PyObject* RawSegment_lock(SegmentObject* self, PyObject* args, PyObject* kwargs) {
+  static char* keywords[] = {"timeout", NULL};
+  PyObject* timeout_obj = Py_None;
+  double remaining_ms;
+  sharedmem_error error;
+  RawLockObject* guard;
+  if (!PyArg_ParseTupleAndKeywords(args, kwargs, "|O:lock", keywords, &timeout_obj)) return NULL;
+  if (segment_check_open(self) < 0) return NULL;
+  if (parse_timeout(timeout_obj, &remaining_ms) < 0) return NULL;
+  guard = PyObject_New(RawLockObject, &RawLockType);
+  if (guard == NULL) return NULL;
+  guard->segment = NULL;
+  guard->held = 0;
+  guard->owner_died = 0;
+  /* In slices, as wait() does, for Ctrl-C and close(). */
+  segment_enter(self);
+  for (;;) {
+    uint32_t slice = WAIT_SLICE_MS;
+    if (remaining_ms >= 0.0 && remaining_ms < (double)WAIT_SLICE_MS) {
+      slice = (uint32_t)remaining_ms;
+      if ((double)slice < remaining_ms) slice += 1;
+    }
+    Py_BEGIN_ALLOW_THREADS
+    error = sharedmem_lock(self->handle, slice);
+    Py_END_ALLOW_THREADS
+    if (error == SHAREDMEM_OK || error == SHAREDMEM_E_OWNER_DIED) break;
+    if (error != SHAREDMEM_E_TIMEOUT) {
+      sharedmem_py_raise(error, self->name);
+      goto fail;
+    }
+    if (remaining_ms >= 0.0) {
+      remaining_ms -= (double)slice;
+      if (remaining_ms <= 0.0) {
+        sharedmem_py_raise_built(
+            PyExc_TimeoutError,
+            Py_BuildValue("(N)", PyUnicode_FromFormat(
+                                     "the lock of segment %R was not free within the timeout",
+                                     self->name)),
+            SHAREDMEM_E_TIMEOUT);
+        goto fail;
+      }
+    }
+    if (PyErr_CheckSignals() < 0) goto fail;
+    if (self->closing) {
+      PyErr_SetString(PyExc_ValueError, "the segment was closed while locking");
+      goto fail;
+    }
+  }
+  segment_leave(self);
+  Py_INCREF(self);
+  guard->segment = self;
+  guard->held = 1;
+  if (error == SHAREDMEM_E_OWNER_DIED) {
+    guard->owner_died = 1;
+    if (PyErr_WarnFormat(OwnerDiedWarning, 1,
+                         "the previous holder of the lock of segment %R died holding it: the "
+                         "lock is held now, and the data may be half-updated",
+                         self->name) < 0) {
+      /* The warning was turned into an exception: nobody gets the guard,
+       * so give the lock back. */
+      PyObject *type, *value, *traceback;
+      PyErr_Fetch(&type, &value, &traceback);
+      (void)sharedmem_unlock(self->handle);
+      PyErr_Restore(type, value, traceback);
+      guard->held = 0;
+      Py_DECREF(guard);
+      return NULL;
+    }
+  }
+  return (PyObject*)guard;
+fail:
+  segment_leave(self);
+  Py_DECREF(guard);
+  return NULL;
+}
+
+static PyObject* RawSegment_unlock(SegmentObject* self, PyObject* unused) {
+  (void)unused;
+  return raw_unlock(self);
+}
+
+static PyObject* RawLock_release(RawLockObject* self, PyObject* unused) {
+  (void)unused;
+  if (!self->held) {
+    PyErr_SetString(PyExc_RuntimeError, "the lock was already released");
+    return NULL;
+  }
+  self->held = 0;
+  return raw_unlock(self->segment);
+}
+
+static PyObject* RawLock_enter(RawLockObject* self, PyObject* unused) {
+  (void)unused;
+  Py_INCREF(self);
+  return (PyObject*)self;
+}
+
+static PyObject* RawLock_exit(RawLockObject* self, PyObject* args) {
+  (void)args;
+  if (!self->held) Py_RETURN_NONE;
+  return RawLock_release(self, NULL);
+}
+
+static void RawLock_dealloc(RawLockObject* self) {
+  /* A guard dropped without release keeps the lock held: unlocking from
+   * whatever thread collects it could not be right. */
+  Py_XDECREF(self->segment);
+  PyObject_Free(self);
+}
+
+static PyObject* RawLock_get_owner_died(RawLockObject* self, void* closure) {
+  (void)closure;
+  return PyBool_FromLong(self->owner_died);
+}
+
+static PyObject* RawLock_get_held(RawLockObject* self, void* closure) {
+  (void)closure;
+  return PyBool_FromLong(self->held);
+}
+
+static PyMethodDef RawLock_methods[] = {
+    {"release", (PyCFunction)RawLock_release, METH_NOARGS,
+     "release() -> None\n--\n\nReleases the lock (what leaving the with block does)."},
+    {"__enter__", (PyCFunction)RawLock_enter, METH_NOARGS, NULL},
+    {"__exit__", (PyCFunction)RawLock_exit, METH_VARARGS, NULL},
+    {NULL, NULL, 0, NULL}};
+
+static PyGetSetDef RawLock_getset[] = {
+    {"owner_died", (getter)RawLock_get_owner_died, NULL,
+     "True if the previous holder died holding the lock: the data may be half-updated.", NULL},
+    {"held", (getter)RawLock_get_held, NULL, "True until release().", NULL},
+    {NULL, NULL, NULL, NULL, NULL}};
+
+static PyTypeObject RawLockType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "sharedmem.RawLock",
+    .tp_basicsize = sizeof(RawLockObject),
+    .tp_dealloc = (destructor)RawLock_dealloc,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "The held lock of a RawSegment, as RawSegment.lock() returns it; a context "
+              "manager that releases it on exit.",
+    .tp_methods = RawLock_methods,
+    .tp_getset = RawLock_getset,
+};
+
+static PyObject* RawSegment_repr(SegmentObject* self) {
+  if (self->name == NULL) return PyUnicode_FromFormat("<%s (not initialised)>", Py_TYPE(self)->tp_name);
+  if (self->handle == NULL || self->closing) {
+    return PyUnicode_FromFormat("<%s %R (closed)>", Py_TYPE(self)->tp_name, self->name);
+  }
+  return PyUnicode_FromFormat("%s(%R, size=%llu)", Py_TYPE(self)->tp_name, self->name,
+                              (unsigned long long)self->capacity);
+}
+
+static PyMethodDef RawSegment_methods[] = {
+    {"lock", (PyCFunction)(void (*)(void))RawSegment_lock, METH_VARARGS | METH_KEYWORDS,
+     "lock(timeout=None) -> RawLock\n--\n\nTakes the segment's cross-process lock, waiting at "
+     "most `timeout` seconds (None: no limit; TimeoutError then), and returns it held, as a "
+     "context manager: `with seg.lock(): ...`. The lock belongs to the calling thread. If its "
+     "previous holder died holding it, the lock is taken all the same, the guard's "
+     "owner_died is True and an OwnerDiedWarning is issued. Releases the GIL while it waits; "
+     "Ctrl-C interrupts it."},
+    {"unlock", (PyCFunction)RawSegment_unlock, METH_NOARGS,
+     "unlock() -> None\n--\n\nReleases the lock this thread took (ValueError if it holds none)."},
+    {"notify", (PyCFunction)RawSegment_notify, METH_NOARGS,
+     "notify() -> int\n--\n\nAdvances the version and wakes every wait() on the segment, in "
+     "every process; returns the new version. Needs no lock."},
+    {"wait", (PyCFunction)(void (*)(void))Segment_wait, METH_VARARGS | METH_KEYWORDS,
+     "wait(seen=None, timeout=None) -> int\n--\n\nWaits until the version differs from `seen` "
+     "(None: the last version this handle notified or waited for, at first the version at "
+     "open), as "
+     "Segment.wait() does."},
+    {"close", (PyCFunction)Segment_close, METH_NOARGS,
+     "close() -> None\n--\n\nReleases `buf` and closes this handle; the last close anywhere "
+     "frees the segment. BufferError if other buffers over the mapping (numpy arrays, "
+     "memoryview slices) are still alive."},
+    {"__enter__", (PyCFunction)Segment_enter, METH_NOARGS, NULL},
+    {"__exit__", (PyCFunction)Segment_exit, METH_VARARGS, NULL},
+    {"__reduce__", (PyCFunction)Segment_reduce, METH_NOARGS, NULL},
+    {NULL, NULL, 0, NULL}};
+
+static PyGetSetDef RawSegment_getset[] = {
+    {"buf", (getter)RawSegment_get_buf, NULL,
+     "A writable memoryview of the mapping (format 'B'), the same object each time.", NULL},
+    {"size", (getter)Segment_get_capacity, NULL, "The size of the buffer in bytes.", NULL},
+    {"version", (getter)Segment_get_version, NULL,
+     "The version: 0 at creation, one more per notify().", NULL},
+    {"created", (getter)Segment_get_created, NULL,
+     "True if this open created the segment (it started zero-filled).", NULL},
+    {"closed", (getter)Segment_get_closed, NULL, "True once close() was called.", NULL},
+    {"name", (getter)Segment_get_name, NULL, "The segment's name.", NULL},
+    {NULL, NULL, NULL, NULL, NULL}};
+
+static PyTypeObject RawSegmentType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "sharedmem.RawSegment",
+    .tp_basicsize = sizeof(SegmentObject),
+    .tp_dealloc = (destructor)Segment_dealloc,
+    .tp_repr = (reprfunc)RawSegment_repr,
+    .tp_as_buffer = &RawSegment_as_buffer,
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE,
+    .tp_doc = "RawSegment(name, size=0, *, mode='open_or_create')\n--\n\n"
+              "A named raw segment: a zero-filled buffer of `size` bytes that processes share "
+              "in place through `buf` (or the buffer protocol: numpy.ndarray(shape, dtype, "
+              "buffer=seg.buf)), with one robust cross-process lock, notify() and wait(). "
+              "Same modes and lifetime as Segment; a name lives as one kind at a time "
+              "(opening a live Segment's name as raw is OSError, INCOMPATIBLE).",
+    .tp_weaklistoffset = offsetof(SegmentObject, weakrefs),
+    .tp_methods = RawSegment_methods,
+    .tp_getset = RawSegment_getset,
+    .tp_init = (initproc)RawSegment_init,
+    .tp_new = PyType_GenericNew,
+};
+#endif /* SHAREDMEM_RAW */
+
 /* ---------------------------------------------------------------- module */
 
 /* _reopen(cls, name): how a pickled Segment comes back: opened by name,
@@ -625,6 +946,30 @@ PyMODINIT_FUNC PyInit__core(void) {
     Py_DECREF(module);
     return NULL;
   }
+#ifdef SHAREDMEM_RAW
+  if (PyType_Ready(&RawSegmentType) < 0 || PyType_Ready(&RawLockType) < 0) {
+    Py_DECREF(module);
+    return NULL;
+  }
+  OwnerDiedWarning = PyErr_NewExceptionWithDoc(
+      "sharedmem.OwnerDiedWarning",
+      "RawSegment.lock() took a lock whose previous holder died holding it: the data may be "
+      "half-updated.",
+      PyExc_RuntimeWarning, NULL);
+  if (OwnerDiedWarning == NULL) {
+    Py_DECREF(module);
+    return NULL;
+  }
+  Py_INCREF(&RawSegmentType);
+  Py_INCREF(&RawLockType);
+  Py_INCREF(OwnerDiedWarning);
+  if (PyModule_AddObject(module, "RawSegment", (PyObject*)&RawSegmentType) < 0 ||
+      PyModule_AddObject(module, "RawLock", (PyObject*)&RawLockType) < 0 ||
+      PyModule_AddObject(module, "OwnerDiedWarning", OwnerDiedWarning) < 0) {
+    Py_DECREF(module);
+    return NULL;
+  }
+#endif
   if (PyModule_AddIntConstant(module, "MAX_NAME_LENGTH", SHAREDMEM_MAX_NAME_LENGTH) < 0) {
     Py_DECREF(module);
     return NULL;
