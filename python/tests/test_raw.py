@@ -247,3 +247,100 @@ def test_unlink_never_removes_a_block_others_hold():
     child.join(timeout(30))
     assert child.exitcode == 0
     assert shm_files(name) == []
+
+
+def test_raw_bad_input_and_closed_handles(name):
+    with pytest.raises(ValueError):
+        sharedmem.RawSegment(name, -1)
+    with pytest.raises(ValueError):
+        sharedmem.RawSegment(name, 0)  # open_or_create needs a size
+    with pytest.raises(ValueError):
+        sharedmem.RawSegment("a\0b", 8)
+    with pytest.raises(TypeError):
+        sharedmem.RawSegment(name, "8")
+    with pytest.raises(FileNotFoundError):
+        sharedmem.RawSegment(name, mode="open")
+    seg = sharedmem.RawSegment(name, 8)
+    with pytest.raises(ValueError):
+        seg.lock(timeout=-1)
+    with pytest.raises(ValueError):  # unlock without lock: INVALID_ARGUMENT
+        seg.unlock()
+    assert not hasattr(seg, "read") and not hasattr(seg, "write")
+    assert repr(seg) == f"sharedmem.RawSegment({name!r}, size=8)"
+    copy = pickle.loads(pickle.dumps(seg))
+    assert copy.size == 8 and not copy.created
+    copy.close()
+    seg.close()
+    seg.close()
+    for operation in (lambda: seg.buf, seg.lock, seg.unlock, seg.notify, seg.wait,
+                      lambda: seg.size, lambda: memoryview(seg), lambda: pickle.dumps(seg)):
+        with pytest.raises((ValueError, BufferError)):
+            operation()
+
+
+def test_drop_in_accepts_track_and_the_manager_example(monkeypatch):
+    # The SharedMemoryManager example of the standard documentation, with
+    # the standard class replaced by ours.
+    from sharedmem import SharedMemory
+    SharedMemory(create=True, size=8, track=False).close()
+    monkeypatch.setattr(multiprocessing.shared_memory, "SharedMemory", sharedmem.SharedMemory)
+    from multiprocessing.managers import SharedMemoryManager
+    with SharedMemoryManager() as smm:
+        sl = smm.ShareableList(range(2000))
+        assert isinstance(sl.shm, sharedmem.SharedMemory)
+        assert sum(sl[i] for i in range(0, 2000, 500)) == 0 + 500 + 1000 + 1500
+        shm = smm.SharedMemory(size=128)
+        shm.buf[0] = 7
+        # Keep the object: its __del__ releases buf, as the standard one does.
+        opened = SharedMemory(shm.name)
+        assert opened.buf[0] == 7
+        opened.close()
+
+
+DROP_IN_CREATOR = (
+    "import sharedmem, sys\n"
+    "shm = sharedmem.SharedMemory(sys.argv[1], create=True, size=64)\n"
+    "shm.buf[:7] = b'created'\n"
+    "print('ready', flush=True)\n"
+    "sys.stdin.readline()\n")
+
+
+def test_drop_in_block_outlives_its_killed_creator(name):
+    from sharedmem import SharedMemory
+    creator = Child(DROP_IN_CREATOR, name)
+    creator.expect("ready")
+    holder = SharedMemory(name)
+    creator.process.kill()
+    creator.process.wait(timeout(30))
+    assert bytes(holder.buf[:7]) == b"created"
+    holder.close()
+    with pytest.raises(FileNotFoundError):
+        SharedMemory(name)
+    assert shm_files(name) == []
+
+
+def test_drop_in_leaves_nothing_and_warns_nothing(name, tmp_path):
+    # What the standard class gets wrong: a block created by one process and
+    # used by a spawned child; the standard resource tracker would unlink it
+    # when the child exits and warn about a leak at the end.
+    script = (
+        "import multiprocessing as mp, sharedmem, sys\n"
+        "def child(name):\n"
+        "    shm = sharedmem.SharedMemory(name)\n"
+        "    shm.buf[0] = 42\n"
+        "if __name__ == '__main__':\n"
+        "    shm = sharedmem.SharedMemory(sys.argv[1], create=True, size=16)\n"
+        "    p = mp.get_context('spawn').Process(target=child, args=(sys.argv[1],))\n"
+        "    p.start(); p.join()\n"
+        "    assert p.exitcode == 0\n"
+        "    again = sharedmem.SharedMemory(sys.argv[1])\n"
+        "    print(again.buf[0])\n")
+    (tmp_path / "drop_in.py").write_text(script)
+    import subprocess
+    import sys
+    result = subprocess.run([sys.executable, str(tmp_path / "drop_in.py"), name],
+                            capture_output=True, text=True, timeout=timeout(60))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "42"
+    assert result.stderr == ""
+    assert shm_files(name) == []
