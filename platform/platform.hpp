@@ -144,9 +144,11 @@ void wake_all(Attachment& attachment, std::atomic<std::uint32_t>& word) noexcept
 int take_os_error() noexcept;
 
 // Bytes of new shared memory the system can still back for this process
-// (free space of the shm file system and the memory cgroup's headroom on
+// (free space of the shm file system and the memory cgroups' headroom on
 // Linux, available commit on Windows); UINT64_MAX when no bound is known.
-std::uint64_t memory_headroom() noexcept;
+// Exact when below `needed`, the size about to be created; at or above it,
+// the backend may skip dear refinements that only raise the figure.
+std::uint64_t memory_headroom(std::uint64_t needed) noexcept;
 
 // Largest core_bytes this platform can map.
 std::uint64_t max_object_size() noexcept;

@@ -159,7 +159,7 @@ platform::AttachResult attach(platform::AttachRequest& request, bool may_create,
     request.may_create = false;
     platform::AttachResult result = platform::begin_attach(request);
     if (result.status == platform::AttachStatus::kAbsent && may_create) {
-      headroom = platform::memory_headroom();
+      headroom = platform::memory_headroom(request.core_bytes);
       if (request.core_bytes > headroom) {
         result.status = platform::AttachStatus::kFailed;
         result.error = SHAREDMEM_E_NO_MEMORY;
@@ -228,7 +228,8 @@ sharedmem_error open_segment(const char* name, std::uint64_t capacity, std::uint
       return SHAREDMEM_E_INCOMPATIBLE;  // the attachment's destructor leaves it as it was
     // Growing a leftover needs memory too (its own pages are freed first).
     if (found < geometry.total_bytes) {
-      if (headroom == UINT64_MAX) headroom = platform::memory_headroom();
+      if (headroom == UINT64_MAX)
+        headroom = platform::memory_headroom(geometry.total_bytes - found);
       if (geometry.total_bytes - found > headroom) return SHAREDMEM_E_NO_MEMORY;
     }
     if (sharedmem_error e = initialise(attachment, capacity, geometry)) return e;
@@ -304,6 +305,9 @@ sharedmem_error write_segment(sharedmem_segment* segment, const void* data, std:
   header.generation.store(generation + 1, std::memory_order_release);
   *version = generation + 1;
   platform::unlock_writer(*segment->attachment);
+  // A death here leaves the write published and its waiters asleep until the
+  // next write wakes them (README: Versions, waiting and open modes).
+  platform::fault_point("write_published");
   // Orders the publication before the look at the waiter count (the
   // waiters' side: count in, then re-check the generation; layout.hpp).
   std::atomic_thread_fence(std::memory_order_seq_cst);

@@ -2,7 +2,9 @@
 // Single-process tests of the named-segment C API and the C++ layer:
 // semantics, every bad input, and error messages.
 #include <boost/test/unit_test.hpp>
+#include <chrono>
 #include <cstring>
+#include <future>
 #include <set>
 #include <string>
 #include <vector>
@@ -298,6 +300,45 @@ BOOST_AUTO_TEST_CASE(versions_and_write_if) {
   char buffer[8];
   BOOST_TEST(s.read_versioned(buffer, sizeof buffer, version) == 3u);
   BOOST_TEST((std::string(buffer, 3) == "two" && version == 2u));
+}
+
+// Tests the waits of the C++ layer: wait(seen) returns at once on another
+// version, wait(seen, timeout) gives nullopt (errc::timeout without
+// exceptions) when nothing changes, and a write in another thread ends
+// wait(seen) and wait().
+BOOST_AUTO_TEST_CASE(waits) {
+  using namespace std::chrono_literals;
+  sharedmem::segment s = sharedmem::segment::open(unique_name("cppwait"), 64);
+  s.write("one");
+  BOOST_TEST(s.wait(0) == 1u);
+  BOOST_TEST(s.wait(0, 0ms).value_or(0) == 1u);
+  BOOST_TEST(!s.wait(1, 20ms).has_value());
+  BOOST_TEST(!s.wait(1, -5ms).has_value(), "a negative timeout only looks");
+  std::uint64_t version = 0;
+  std::error_code ec;
+  BOOST_TEST(s.wait(1, 1ms, version, ec) == sharedmem::errc::timeout);
+  BOOST_TEST(version == 1u);
+
+  // A write from another thread ends a wait from the version read.
+  std::future<std::uint64_t> waited =
+      std::async(std::launch::async, [&s] { return s.wait(1); });
+  s.write("two");
+  BOOST_TEST_REQUIRE((waited.wait_for(sharedmem_test::scaled(5s)) == std::future_status::ready));
+  BOOST_TEST(waited.get() == 2u);
+
+  // wait() waits for a write after it began: keep writing until it returns.
+  std::future<std::uint64_t> next = std::async(std::launch::async, [&s] { return s.wait(); });
+  const auto give_up = std::chrono::steady_clock::now() + sharedmem_test::scaled(5s);
+  while (next.wait_for(1ms) != std::future_status::ready &&
+         std::chrono::steady_clock::now() < give_up)
+    s.write("more");
+  BOOST_TEST_REQUIRE((next.wait_for(0s) == std::future_status::ready));
+  BOOST_TEST(next.get() > 2u);
+
+  sharedmem::segment closed;
+  BOOST_CHECK_THROW(closed.wait(0), sharedmem::error);
+  BOOST_TEST(static_cast<bool>(closed.wait(0, 1ms, version, ec)));
+  BOOST_TEST(ec == sharedmem::errc::invalid_argument);
 }
 
 // Tests that read() returns a string sized by the value, not the capacity,

@@ -53,7 +53,8 @@ SHAREDMEM_CHILD_ROLE(churn) {
 // detaching as last user.
 const std::vector<std::string> kLoneUserPoints = {
     "attach_gate_held", "attach_before_init", "attach_mid_init", "write_locked",
-    "write_mid_copy",   "detach_before_unlink", "detach_after_unlink"};
+    "write_mid_copy",   "write_published",      "detach_before_unlink",
+    "detach_after_unlink"};
 
 // Points a user passes through while another holds the segment.
 const std::vector<std::string> kSharedUserPoints = {"attach_gate_held", "write_locked",

@@ -134,9 +134,16 @@ std::vector<ChildProcess> start_together(const std::string& role, int count,
   return children;
 }
 
+// The waits of the waiter roles: longer than the parent waits for their
+// lines, so that a lost wake-up fails the test rather than ending in a late
+// "woke" when the wait times out and finds the new version.
+std::uint32_t waiter_timeout_ms() {
+  return static_cast<std::uint32_t>(3 * line_timeout().count());
+}
+
 // Opens segment args[0], reports "waiting version:<v>", then waits with
-// sharedmem_wait (a timeout of line_timeout(), which only a lost wake-up
-// runs out) until the version reaches args[1]; reports "woke version:<v>
+// sharedmem_wait (a timeout of waiter_timeout_ms(), which only a lost
+// wake-up runs out) until the version reaches args[1]; reports "woke version:<v>
 // waits:<n>", or "error:<message> version:<v>" when a wait failed.
 SHAREDMEM_CHILD_ROLE(version_waiter) {
   sharedmem::segment segment = sharedmem::segment::open(args.at(0), kCapacity);
@@ -145,8 +152,8 @@ SHAREDMEM_CHILD_ROLE(version_waiter) {
   report("waiting version:" + std::to_string(version));
   long waits = 0;
   while (version < until) {
-    const auto timeout = static_cast<std::uint32_t>(line_timeout().count());
-    const sharedmem_error e = sharedmem_wait(segment.native_handle(), version, timeout, &version);
+    const sharedmem_error e =
+        sharedmem_wait(segment.native_handle(), version, waiter_timeout_ms(), &version);
     ++waits;
     if (e != SHAREDMEM_OK) {
       report(std::string("error:") + sharedmem_strerror(e) + " version:" +
@@ -160,14 +167,14 @@ SHAREDMEM_CHILD_ROLE(version_waiter) {
 
 // Opens segment args[0], reports "waiting version:<v>", then, until the
 // version reaches args[1], waits for the next version (a timeout of
-// line_timeout(), which only a lost wake-up runs out) and reports
+// waiter_timeout_ms(), which only a lost wake-up runs out) and reports
 // "saw:<version>" for each, or "error:<message>" and exits 1.
 SHAREDMEM_CHILD_ROLE(version_follower) {
   sharedmem::segment segment = sharedmem::segment::open(args.at(0), kCapacity);
   const std::uint64_t until = std::stoull(args.at(1));
   std::uint64_t version = segment.version();
   report("waiting version:" + std::to_string(version));
-  const auto timeout = static_cast<std::uint32_t>(line_timeout().count());
+  const std::uint32_t timeout = waiter_timeout_ms();
   while (version < until) {
     const sharedmem_error e = sharedmem_wait(segment.native_handle(), version, timeout, &version);
     if (e != SHAREDMEM_OK) {
@@ -386,6 +393,28 @@ BOOST_AUTO_TEST_CASE(waiters_racing_a_writer_lose_no_wake_up) {
       BOOST_TEST_REQUIRE(expect_line(waiter) == "saw:" + std::to_string(round));
   }
   for (ChildProcess& waiter : waiters) BOOST_TEST(expect_exit(waiter) == 0);
+  sharedmem_close(segment);
+}
+
+// Tests that a writer killed after publishing its write but before waking
+// the waiters leaves nobody stuck: the write counts, and the next write wakes
+// the waiter that slept through it, which then sees the newest version.
+BOOST_AUTO_TEST_CASE(writer_killed_after_publishing_leaves_waiters_working,
+                     *boost::unit_test::label("fault_injection")) {
+  if (!fault_injection_built()) return;
+  const std::string name = unique_name("pubkill");
+  sharedmem_segment* segment = open_ok(name);
+  ChildProcess waiter = start_role("version_follower", {name, "2"});
+  BOOST_TEST_REQUIRE(expect_line(waiter) == "waiting version:0");
+  die_at(name, "write_published", "published");
+  BOOST_TEST(sharedmem_version(segment) == 1u, "the killed write was published");
+  BOOST_TEST(sharedmem_write(segment, "next", 4) == SHAREDMEM_OK);
+  // Woken by the first write or by the second (a waiter that looked at the
+  // version between the two sees 1 first): either way it reaches 2.
+  std::string line = expect_line(waiter);
+  if (line == "saw:1") line = expect_line(waiter);
+  BOOST_TEST(line == "saw:2");
+  BOOST_TEST(expect_exit(waiter) == 0);
   sharedmem_close(segment);
 }
 

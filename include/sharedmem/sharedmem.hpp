@@ -5,15 +5,20 @@
 #ifndef SHAREDMEM_SHAREDMEM_HPP
 #define SHAREDMEM_SHAREDMEM_HPP
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <system_error>
 #include <type_traits>
 #include <utility>
 #include <vector>
+#if __cplusplus >= 202002L || (defined(_MSVC_LANG) && _MSVC_LANG >= 202002L)
+#include <span>
+#endif
 
 #include "sharedmem/sharedmem.h"
 
@@ -210,6 +215,47 @@ class segment {
     }
   }
 
+  // Waits until the version differs from `seen` (a write completed in any
+  // process) and returns the version found; returns at once if it differs
+  // already. Read (read_versioned, read(version)), then wait with the version
+  // read: no write can slip between. Throws sharedmem::error.
+  std::uint64_t wait(std::uint64_t seen) const {
+    std::uint64_t version = seen;
+    check(sharedmem_wait(handle_, seen, SHAREDMEM_WAIT_FOREVER, &version), "wait");
+    return version;
+  }
+  // The same with a timeout: std::nullopt when `timeout` passes with the
+  // version still `seen`. A timeout of 2^32 - 1 ms (about 49.7 days) or more
+  // is that bound, not "forever"; zero or negative only looks.
+  std::optional<std::uint64_t> wait(std::uint64_t seen, std::chrono::milliseconds timeout) const {
+    std::uint64_t version = seen;
+    const sharedmem_error e = sharedmem_wait(handle_, seen, timeout_ms(timeout), &version);
+    if (e == SHAREDMEM_E_TIMEOUT) return std::nullopt;
+    check(e, "wait");
+    return version;
+  }
+  // Non-throwing form: errc::timeout when `timeout` passes; `version` gets
+  // the version found (the unchanged one on a timeout).
+  std::error_code wait(std::uint64_t seen, std::chrono::milliseconds timeout,
+                       std::uint64_t& version, std::error_code& ec) const noexcept {
+    return ec = to_error_code(sharedmem_wait(handle_, seen, timeout_ms(timeout), &version));
+  }
+  // Waits for the next write after the version now and returns its version.
+  // A write that completed before this call is not waited for: in a loop,
+  // prefer wait(seen) with the version of what you last read.
+  std::uint64_t wait() const { return wait(version()); }
+
+#if __cplusplus >= 202002L || (defined(_MSVC_LANG) && _MSVC_LANG >= 202002L)
+  // C++20: the buffer forms over a span (no allocation).
+  void write(std::span<const std::byte> bytes) { write(bytes.data(), bytes.size()); }
+  std::uint64_t read(std::span<std::byte> buffer) const {
+    return read(buffer.data(), buffer.size());
+  }
+  std::uint64_t read_versioned(std::span<std::byte> buffer, std::uint64_t& version) const {
+    return read_versioned(buffer.data(), buffer.size(), version);
+  }
+#endif
+
   // Stores `value`'s bytes. errc::value_too_large if sizeof(T) exceeds the
   // capacity. Throws sharedmem::error.
   template <typename T>
@@ -245,6 +291,13 @@ class segment {
  private:
   // The room of read()'s first attempt.
   static constexpr std::size_t kFirstRead = 256;
+
+  static std::uint32_t timeout_ms(std::chrono::milliseconds timeout) noexcept {
+    if (timeout.count() <= 0) return 0;
+    constexpr auto kLongest = static_cast<std::chrono::milliseconds::rep>(SHAREDMEM_WAIT_FOREVER - 1);
+    return timeout.count() >= kLongest ? SHAREDMEM_WAIT_FOREVER - 1
+                                       : static_cast<std::uint32_t>(timeout.count());
+  }
 
   static std::uint32_t flags(mode how, scope where) noexcept {
     return static_cast<std::uint32_t>(how) | static_cast<std::uint32_t>(where);

@@ -37,6 +37,7 @@
 #include <boost/interprocess/shared_memory_object.hpp>
 #include <atomic>
 #include <cerrno>
+#include <chrono>
 #include <climits>
 #include <cstdio>
 #include <cstdlib>
@@ -44,6 +45,7 @@
 #include <mutex>
 #include <new>
 #include <thread>
+#include <vector>
 
 #include "fault_injection.hpp"
 #include "os_error.hpp"
@@ -698,31 +700,34 @@ std::uint64_t stat_value(const std::string& path, const char* key) {
   return 0;
 }
 
-// Headroom of one memory cgroup directory: its limit minus what it uses that
-// cannot be reclaimed (inactive file cache can); UINT64_MAX without a limit.
-std::uint64_t cgroup_headroom(const std::string& directory, bool v2) {
+// One memory cgroup of this process (its own or an ancestor) and its limit.
+struct CgroupLevel {
+  std::string directory;
+  bool v2 = false;
+  std::uint64_t limit = UINT64_MAX;  // UINT64_MAX: none
+};
+
+// A limit at or above this is "no limit" (cgroup v1 writes LONG_MAX rounded
+// down to a page).
+constexpr std::uint64_t kNoCgroupLimit = std::uint64_t{1} << 62;
+
+// The limit in one cgroup directory, or UINT64_MAX.
+std::uint64_t cgroup_limit(const std::string& directory, bool v2) {
   char text[64];
   if (!read_small_file(directory + (v2 ? "/memory.max" : "/memory.limit_in_bytes"), text,
                        sizeof text) ||
       std::strncmp(text, "max", 3) == 0)
     return UINT64_MAX;
   const std::uint64_t limit = std::strtoull(text, nullptr, 10);
-  if (!read_small_file(directory + (v2 ? "/memory.current" : "/memory.usage_in_bytes"), text,
-                       sizeof text))
-    return UINT64_MAX;
-  std::uint64_t used = std::strtoull(text, nullptr, 10);
-  const std::uint64_t reclaimable =
-      stat_value(directory + "/memory.stat", v2 ? "inactive_file" : "total_inactive_file");
-  used = used > reclaimable ? used - reclaimable : 0;
-  return limit > used ? limit - used : 0;
+  return limit >= kNoCgroupLimit ? UINT64_MAX : limit;
 }
 
-// The smallest headroom of this process's memory cgroup and its ancestors,
+// This process's memory cgroups with a limit: its own and its ancestors',
 // for cgroup v2 ("0::<path>") and v1 ("<n>:...memory...:<path>").
-std::uint64_t cgroups_headroom() {
+std::vector<CgroupLevel> limited_cgroups() {
+  std::vector<CgroupLevel> levels;
   char text[4096];
-  if (!read_small_file("/proc/self/cgroup", text, sizeof text)) return UINT64_MAX;
-  std::uint64_t headroom = UINT64_MAX;
+  if (!read_small_file("/proc/self/cgroup", text, sizeof text)) return levels;
   char* cursor = nullptr;
   for (char* line = ::strtok_r(text, "\n", &cursor); line;
        line = ::strtok_r(nullptr, "\n", &cursor)) {
@@ -746,29 +751,76 @@ std::uint64_t cgroups_headroom() {
     }
     const std::string root = v2 ? "/sys/fs/cgroup" : "/sys/fs/cgroup/memory";
     for (std::string relative = path;;) {
-      const std::uint64_t here = cgroup_headroom(root + relative, v2);
-      if (here < headroom) headroom = here;
+      CgroupLevel level{root + relative, v2, UINT64_MAX};
+      level.limit = cgroup_limit(level.directory, v2);
+      if (level.limit != UINT64_MAX) levels.push_back(std::move(level));
       const std::size_t slash = relative.find_last_of('/');
       if (slash == std::string::npos || relative == "/") break;
       relative.resize(slash == 0 ? 1 : slash);
     }
   }
-  return headroom;
+  return levels;
+}
+
+// Headroom of one limited cgroup: its limit minus what it uses that cannot
+// be reclaimed. Its usage counts reclaimable file cache too; the cache (in
+// memory.stat, far dearer to read) is subtracted only when the plain figure
+// falls short of `needed`.
+std::uint64_t cgroup_headroom(const CgroupLevel& level, std::uint64_t needed) {
+  char text[64];
+  if (!read_small_file(level.directory + (level.v2 ? "/memory.current" : "/memory.usage_in_bytes"),
+                       text, sizeof text))
+    return UINT64_MAX;
+  std::uint64_t used = std::strtoull(text, nullptr, 10);
+  if (level.limit > used && level.limit - used >= needed) return level.limit - used;
+  const std::uint64_t reclaimable = stat_value(level.directory + "/memory.stat",
+                                               level.v2 ? "inactive_file" : "total_inactive_file");
+  used = used > reclaimable ? used - reclaimable : 0;
+  return level.limit > used ? level.limit - used : 0;
+}
+
+// The limited cgroups, as last read. Reading /proc/self/cgroup and the
+// limits costs tens of microseconds per file on some kernels, so a process
+// reads them at most once a second (and again after a fork): a limit set or
+// a cgroup changed since is seen within a second.
+struct CgroupCache {
+  std::mutex mutex;
+  pid_t pid = 0;
+  std::chrono::steady_clock::time_point read_at{};
+  std::vector<CgroupLevel> levels;
+};
+constexpr std::chrono::seconds kCgroupCacheLifetime{1};
+
+std::vector<CgroupLevel> current_limited_cgroups() {
+  static CgroupCache cache;
+  // Never waits: a fork child may inherit the mutex held by a thread it
+  // does not have; it then reads afresh.
+  std::unique_lock<std::mutex> lock(cache.mutex, std::try_to_lock);
+  if (!lock.owns_lock()) return limited_cgroups();
+  const auto now = std::chrono::steady_clock::now();
+  if (cache.pid != ::getpid() || now - cache.read_at >= kCgroupCacheLifetime) {
+    cache.levels = limited_cgroups();
+    cache.pid = ::getpid();
+    cache.read_at = now;
+  }
+  return cache.levels;
 }
 
 }  // namespace
 
-std::uint64_t memory_headroom() noexcept {
+std::uint64_t memory_headroom(std::uint64_t needed) noexcept {
   std::uint64_t headroom = UINT64_MAX;
   struct statvfs space {};
   if (::statvfs(kShmDirectory, &space) == 0 && space.f_blocks != 0)
     headroom = static_cast<std::uint64_t>(space.f_bavail) * space.f_frsize;
   try {
-    const std::uint64_t cgroup = cgroups_headroom();
-    return cgroup < headroom ? cgroup : headroom;
-  } catch (...) {
-    return headroom;
+    for (const CgroupLevel& level : current_limited_cgroups()) {
+      const std::uint64_t here = cgroup_headroom(level, needed);
+      if (here < headroom) headroom = here;
+    }
+  } catch (...) {  // std::bad_alloc: go by the file system alone
   }
+  return headroom;
 }
 
 std::uint64_t max_object_size() noexcept {

@@ -510,7 +510,7 @@ void wake_all(Attachment& attachment, std::atomic<std::uint32_t>& word) noexcept
   ::SetEvent(attachment.changed);
 }
 
-std::uint64_t memory_headroom() noexcept {
+std::uint64_t memory_headroom(std::uint64_t /*needed*/) noexcept {
   // Windows commits a section's pages when it creates it; what the commit
   // limit can still hold is the bound (Wine does not enforce it itself).
   MEMORYSTATUSEX memory{};
