@@ -33,6 +33,7 @@ import errno as _errno
 import os as _os
 import re as _re
 import secrets as _secrets
+from typing import Any, Optional, Tuple
 
 from ._core import MAX_NAME_LENGTH as _MAX_NAME_LENGTH
 from ._core import RawSegment
@@ -47,15 +48,15 @@ _PLAIN_NAME = _re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]*\Z")
 _KEPT_BYTES = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._")
 
 
-def _random_name():
+def _random_name() -> str:
     return _NAME_PREFIX + _secrets.token_hex((_SAFE_NAME_LENGTH - len(_NAME_PREFIX)) // 2)
 
 
-def _os_error(code, filename):
+def _os_error(code: int, filename: str) -> OSError:
     return OSError(code, _os.strerror(code), filename)
 
 
-def segment_name(name, reported):
+def segment_name(name: str, reported: str) -> str:
     """The sharedmem segment name for the standard class's `name` (without
     the leading '/' this class prepends on POSIX). Raises what the standard
     class raises for names shm_open refuses; `reported` is the name its
@@ -88,13 +89,14 @@ class SharedMemory:
     """
 
     # Defaults, so that close() and unlink() work on a half-made object.
-    _name = None
-    _segment = None
-    _buf = None
+    _name: Optional[str] = None
+    _segment: Optional[RawSegment] = None
+    _buf: Optional[memoryview] = None
     _size = 0
     _prepend_leading_slash = _USE_POSIX
 
-    def __init__(self, name=None, create=False, size=0, *, track=True):
+    def __init__(self, name: Optional[str] = None, create: bool = False, size: int = 0, *,
+                 track: bool = True) -> None:
         if not size >= 0:
             raise ValueError("'size' must be a positive integer")
         if create and size == 0:
@@ -129,25 +131,25 @@ class SharedMemory:
         self._size = segment.size
         self._buf = segment.buf
 
-    def __del__(self):
+    def __del__(self) -> None:
         try:
             self.close()
         except OSError:
             pass
 
-    def __reduce__(self):
+    def __reduce__(self) -> Tuple[Any, Tuple[str, bool, int]]:
         return (self.__class__, (self.name, False, self.size))
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"{self.__class__.__name__}({self.name!r}, size={self.size})"
 
     @property
-    def buf(self):
+    def buf(self) -> memoryview:
         "A memoryview of contents of the shared memory block."
         return self._buf
 
     @property
-    def name(self):
+    def name(self) -> str:
         "Unique name that identifies the shared memory block."
         reported_name = self._name
         if _USE_POSIX and self._prepend_leading_slash:
@@ -156,11 +158,11 @@ class SharedMemory:
         return reported_name
 
     @property
-    def size(self):
+    def size(self) -> int:
         "Size in bytes."
         return self._size
 
-    def close(self):
+    def close(self) -> None:
         """Closes access to the shared memory from this instance. The block
         is freed once every process holding it has closed it or died.
         BufferError while buffers exported from ``buf`` are alive."""
@@ -171,7 +173,7 @@ class SharedMemory:
             self._segment.close()
             self._segment = None
 
-    def unlink(self):
+    def unlink(self) -> None:
         """Does nothing: with sharedmem's lifetime a block cannot be removed
         while others hold it, and it goes by itself with its last holder
         (as on Windows). Kept so that code written for the standard class,
