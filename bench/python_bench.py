@@ -225,8 +225,11 @@ def write_report(path, copies, wakes, args):
         "trips), and each goal is a ratio to a baseline of the same run.",
         "",
         f"Machine: {platform.machine()}, {os.cpu_count()} CPUs, {platform.platform()}; "
-        f"Python {platform.python_version()} ({sys.executable}); sharedmem backend "
-        f"{sharedmem.backend()}.",
+        f"Python {platform.python_version()} ({getattr(sys, '_base_executable', sys.executable)}, "
+        f"in a venv); sharedmem backend "
+        f"{sharedmem.backend()}." + (f" Load average at the start: {args.load:.1f} (the "
+                                      "ratios hold under load; the absolute times do not)."
+                                      if args.load is not None else ""),
         "",
         "## Goals",
         "",
@@ -293,6 +296,7 @@ def main():
     parser.add_argument("--repeats", type=int, default=15)
     parser.add_argument("--rounds", type=int, default=5000)
     args = parser.parse_args()
+    args.load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
     if args.smoke:
         args.calls, args.repeats, args.rounds = 100, 1, 10
     copies = {size: copy_benchmarks(size, args.calls, args.repeats, "copy") for size in SIZES}
