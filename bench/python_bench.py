@@ -124,13 +124,15 @@ def segment_round_trips(context, rounds):
         child = context.Process(target=segment_echo, args=(ping.name, pong.name, rounds))
         child.start()
         seen = pong.wait(0, timeout=30)  # the child is ready
-        start = time.perf_counter_ns()
+        trips = []
+        clock = time.perf_counter_ns
         for _ in range(rounds):
+            start = clock()
             ping.write(b"p")
             seen = pong.wait(seen, timeout=30)
-        elapsed = time.perf_counter_ns() - start
+            trips.append(clock() - start)
         child.join(30)
-    return elapsed / rounds / 2
+    return statistics.median(trips) / 2
 
 
 def event_echo(ping, pong, rounds):
@@ -147,14 +149,16 @@ def event_round_trips(context, rounds):
     child.start()
     pong.wait(30)
     pong.clear()
-    start = time.perf_counter_ns()
+    trips = []
+    clock = time.perf_counter_ns
     for _ in range(rounds):
+        start = clock()
         ping.set()
         pong.wait()
         pong.clear()
-    elapsed = time.perf_counter_ns() - start
+        trips.append(clock() - start)
     child.join(30)
-    return elapsed / rounds / 2
+    return statistics.median(trips) / 2
 
 
 def condition_echo(condition, turn, rounds):
@@ -177,22 +181,24 @@ def condition_round_trips(context, rounds):
     with condition:
         while turn.value != 1:
             condition.wait(30)
-        start = time.perf_counter_ns()
+        trips = []
+        clock = time.perf_counter_ns
         for i in range(rounds):
+            start = clock()
             turn.value += 1
             condition.notify()
             while turn.value != 2 * i + 3:
                 condition.wait()
-        elapsed = time.perf_counter_ns() - start
+            trips.append(clock() - start)
     child.join(30)
-    return elapsed / rounds / 2
+    return statistics.median(trips) / 2
 
 
 def wake_benchmarks(rounds, repeats):
     context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods()
                                           else "spawn")
     samples = {"segment": [], "event": [], "condition": []}
-    for _ in range(repeats):
+    for _ in range(repeats):  # interleaved, as the copies are
         samples["segment"].append(segment_round_trips(context, rounds))
         samples["event"].append(event_round_trips(context, rounds))
         samples["condition"].append(condition_round_trips(context, rounds))
@@ -227,8 +233,8 @@ def write_report(path, copies, wakes, args):
         f"Machine: {platform.machine()}, {os.cpu_count()} CPUs, {platform.platform()}; "
         f"Python {platform.python_version()} ({getattr(sys, '_base_executable', sys.executable)}, "
         f"in a venv); sharedmem backend "
-        f"{sharedmem.backend()}." + (f" Load average at the start: {args.load:.1f} (the "
-                                      "ratios hold under load; the absolute times do not)."
+        f"{sharedmem.backend()}." + (f" Load average at the start: {args.load:.1f} (a "
+                                      "shared machine: absolute times vary from run to run)."
                                       if args.load is not None else ""),
         "",
         "## Goals",
@@ -264,7 +270,9 @@ def write_report(path, copies, wakes, args):
                      f"{fmt_ns(c['segment_write'])} | {fmt_ns(c['locked_write'])} |")
     lines += ["", "## Wake-up latency across two processes", "",
               "Half a ping-pong round trip between a parent and a forked child: one side "
-              "writes (or sets, or notifies), the other wakes up from waiting and answers.", "",
+              "writes (or sets, or notifies), the other wakes up from waiting and answers. "
+              "Each figure is half the median round trip of its runs, so that the round "
+              "trips the scheduler delayed (this machine is shared) do not decide it.", "",
               "| mechanism | one wake-up |", "|---|---|",
               f"| `Segment.write()` + `Segment.wait()` | {fmt_ns(wakes['segment'])} |",
               f"| `multiprocessing.Event` set/wait/clear | {fmt_ns(wakes['event'])} |",
