@@ -828,6 +828,13 @@ def write_markdown(args, rep, data, out_dir, png):
     if os.path.exists(notes):
         with open(notes) as f:
             md += ["", f.read().rstrip()]
+    # The Python package's figures have their own report, written by
+    # bench/python_bench.py (the bench-python target) next to this one.
+    md += ["", "## Python", "",
+           "The Python package (`python/`) against `multiprocessing.shared_memory`: "
+           "[PYTHON-PERFORMANCE.md](PYTHON-PERFORMANCE.md), written by "
+           "`bench/python_bench.py` (`cmake --build --preset bench-python`, part of the "
+           "`bench` workflow)."]
     path = os.path.join(out_dir, "PERFORMANCE.md")
     with open(path, "w") as f:
         f.write("\n".join(md) + "\n")

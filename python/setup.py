@@ -1,0 +1,156 @@
+# SPDX-License-Identifier: MIT
+"""Builds the sharedmem Python package: two C extensions over the library's
+public C API, and the library's shared objects bundled next to them.
+
+Where the libraries come from:
+
+- SHAREDMEM_BUILD_DIR set: a CMake build tree of this project (the ctest
+  test `python.pytest` points it at the build it tests), used as it is, so
+  that the package ships the very libraries that build produced and tested.
+- otherwise: setup.py configures and builds the libraries itself with CMake
+  from the project this directory belongs to (Release, tests off), in
+  build/cmake here.
+
+The extensions link the libraries by soname (libsharedmem.so.1, ...) and find
+them with RUNPATH $ORIGIN, the package's own directory; on Windows the
+package adds its directory to the DLL search path before importing them.
+"""
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from setuptools import Extension, setup
+from setuptools.command.build_ext import build_ext
+
+PACKAGE_ROOT = Path(__file__).resolve().parent
+PROJECT_ROOT = PACKAGE_ROOT.parent
+WINDOWS = sys.platform == "win32"
+
+
+def project_version():
+    cmake_lists = PROJECT_ROOT / "CMakeLists.txt"
+    match = re.search(r"project\(sharedmem VERSION (\d+\.\d+\.\d+)", cmake_lists.read_text())
+    if not match:
+        sys.exit(f"setup.py: {cmake_lists} does not declare project(sharedmem VERSION x.y.z); "
+                 "the python/ directory must stay inside the sharedmem source tree")
+    return match.group(1)
+
+
+def cmake_build_dir():
+    """The CMake build tree holding the libraries: $SHAREDMEM_BUILD_DIR, or
+    one this script configures and builds."""
+    given = os.environ.get("SHAREDMEM_BUILD_DIR")
+    if given:
+        build = Path(given).resolve()
+        if not (build / "CMakeCache.txt").is_file():
+            sys.exit(f"setup.py: SHAREDMEM_BUILD_DIR={given} is not a CMake build tree "
+                     "(no CMakeCache.txt)")
+        return build
+    build = PACKAGE_ROOT / "build" / "cmake"
+    configure = ["cmake", "-S", str(PROJECT_ROOT), "-B", str(build),
+                 "-DCMAKE_BUILD_TYPE=Release", "-DSHAREDMEM_BUILD_TESTS=OFF",
+                 "-DSHAREDMEM_BUILD_EXAMPLES=OFF", "-DSHAREDMEM_INSTALL=OFF"]
+    compile_ = ["cmake", "--build", str(build), "--config", "Release", "--parallel",
+                "--target", "sharedmem", "sharedmem_setget"]
+    for command in (configure, compile_):
+        print("setup.py:", " ".join(command), flush=True)
+        try:
+            subprocess.run(command, check=True)
+        except FileNotFoundError:
+            sys.exit("setup.py: cmake not found; install CMake, a C++17 compiler and the Boost "
+                     "headers (scripts/setup does it on Debian/Ubuntu)")
+    return build
+
+
+def source_dir_of(build):
+    """The sources the build tree was configured from (its CMakeCache.txt):
+    the headers must be those of the libraries that are bundled."""
+    cache = (build / "CMakeCache.txt").read_text(errors="replace")
+    match = re.search(r"^sharedmem_SOURCE_DIR:STATIC=(.*)$", cache, re.MULTILINE)
+    return Path(match.group(1)) if match else PROJECT_ROOT
+
+
+def find_one(build, pattern):
+    found = sorted(p for p in build.rglob(pattern) if "CMakeFiles" not in p.parts)
+    if not found:
+        sys.exit(f"setup.py: no {pattern} in {build}: build the targets sharedmem and "
+                 "sharedmem_setget there first")
+    return found[0]
+
+
+class Libraries:
+    """The files of one library in a build tree: what to link, what to ship."""
+
+    def __init__(self, build, base):
+        self.base = base
+        if WINDOWS:
+            self.runtime = find_one(build, f"{base}.dll")
+            for name in (f"{base}.lib", f"lib{base}.dll.a"):
+                candidates = [p for p in build.rglob(name) if "CMakeFiles" not in p.parts]
+                if candidates:
+                    self.link = candidates[0]
+                    break
+            else:
+                sys.exit(f"setup.py: no import library for {base} in {build}")
+        else:
+            # The soname file: what the extension's DT_NEEDED names.
+            self.runtime = find_one(build, f"lib{base}.so.1")
+            self.link = self.runtime
+
+
+class BuildExtWithLibraries(build_ext):
+    """build_ext that links the extensions to the project's libraries and
+    copies those into the package."""
+
+    def run(self):
+        build = cmake_build_dir()
+        include_dirs = [str(source_dir_of(build) / "include"), str(build / "include")]
+        core = Libraries(build, "sharedmem")
+        setget = Libraries(build, "sharedmem_setget")
+        for extension in self.extensions:
+            libraries = [core] if extension.name == "sharedmem._core" else [setget, core]
+            extension.include_dirs = include_dirs + list(extension.include_dirs)
+            if WINDOWS:
+                extension.library_dirs = [str(lib.link.parent) for lib in libraries]
+                extension.libraries = [lib.base for lib in libraries]
+            else:
+                extension.extra_link_args = ([str(lib.link) for lib in libraries] +
+                                             ["-Wl,-rpath,$ORIGIN"])
+        super().run()
+        destinations = [Path(self.build_lib) / "sharedmem"]
+        if self.inplace:
+            destinations.append(PACKAGE_ROOT / "sharedmem")
+        for destination in destinations:
+            destination.mkdir(parents=True, exist_ok=True)
+            for lib in (core, setget):
+                target = destination / lib.runtime.name
+                print(f"setup.py: bundling {lib.runtime} as {target}", flush=True)
+                shutil.copyfile(lib.runtime, target)  # the file itself, not a symlink
+
+
+def extension(name, source):
+    return Extension(
+        name,
+        sources=[f"src/{source}"],
+        depends=["src/errors.h"],
+        extra_compile_args=[] if WINDOWS else ["-std=c11", "-Wall", "-Wextra", "-O2"],
+    )
+
+
+options = {}
+if os.environ.get("SHAREDMEM_BUILD_DIR"):
+    # setuptools' scratch files go into that build tree, not the source tree.
+    options["build"] = {"build_base": str(Path(os.environ["SHAREDMEM_BUILD_DIR"]) / "python-build")}
+    options["egg_info"] = {"egg_base": str(Path(os.environ["SHAREDMEM_BUILD_DIR"]))}
+
+setup(
+    version=project_version(),
+    ext_modules=[extension("sharedmem._core", "core.c"),
+                 extension("sharedmem._setget", "setget.c")],
+    cmdclass={"build_ext": BuildExtWithLibraries},
+    options=options,
+    zip_safe=False,
+)

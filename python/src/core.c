@@ -1,0 +1,978 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * sharedmem._core: the Python types over sharedmem's public C API
+ * (sharedmem/sharedmem.h), linked to the shared library libsharedmem.so.1 /
+ * sharedmem.dll bundled next to this module.
+ *
+ * Written against the plain CPython C API rather than pybind11 or ctypes:
+ * Segment.read() of a 64-byte value is a few hundred nanoseconds of which the
+ * library's copy is a small part, so the cost of the call itself decides
+ * whether it keeps up with bytes(shm.buf[:n]) (see python/README section in
+ * README.md and docs/PYTHON-PERFORMANCE.md).
+ *
+ * Threads: calls that may take long (wait, copies of BIG_COPY bytes or more,
+ * open, close) run without the GIL. Such a call marks its object busy, so that
+ * close() from another thread never frees the handle under it: close() then
+ * only marks the object closed, and the last busy call to finish closes the
+ * handle.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <structmember.h>
+#include <string.h>
+
+#include "errors.h"
+#include "sharedmem/sharedmem.h"
+
+/* Copies from this size on run without the GIL: below it, releasing and
+ * taking the GIL back costs more than the copy. */
+#define BIG_COPY ((Py_ssize_t)65536)
+
+/* wait() sleeps in slices of at most this many milliseconds, between which it
+ * takes the GIL to run signal handlers (Ctrl-C) and to see close(). A write
+ * wakes it at once whatever the slice. */
+#define WAIT_SLICE_MS 50u
+
+/* ---------------------------------------------------------------- helpers */
+
+static PyObject* zero; /* the int 0, for sign tests */
+
+/* Reads a non-negative integer into *out. Negative: ValueError; not an int:
+ * TypeError; over 64 bits: OverflowError. */
+static int parse_u64(PyObject* obj, const char* what, uint64_t* out) {
+  PyObject* index;
+  int negative;
+  unsigned long long value;
+  if (!PyIndex_Check(obj)) {
+    PyErr_Format(PyExc_TypeError, "%s must be an int, not %.100s", what, Py_TYPE(obj)->tp_name);
+    return -1;
+  }
+  index = PyNumber_Index(obj);
+  if (index == NULL) return -1;
+  negative = PyObject_RichCompareBool(index, zero, Py_LT);
+  if (negative) {
+    Py_DECREF(index);
+    if (negative > 0) PyErr_Format(PyExc_ValueError, "%s must not be negative", what);
+    return -1;
+  }
+  value = PyLong_AsUnsignedLongLong(index);
+  Py_DECREF(index);
+  if (value == (unsigned long long)-1 && PyErr_Occurred()) return -1;
+  *out = (uint64_t)value;
+  return 0;
+}
+
+/* The segment name as UTF-8 for the C API; refuses non-str and embedded NUL. */
+static const char* name_utf8(PyObject* name) {
+  Py_ssize_t length = 0;
+  const char* utf8;
+  if (!PyUnicode_Check(name)) {
+    PyErr_Format(PyExc_TypeError, "name must be a str, not %.100s", Py_TYPE(name)->tp_name);
+    return NULL;
+  }
+  utf8 = PyUnicode_AsUTF8AndSize(name, &length);
+  if (utf8 == NULL) return NULL;
+  if ((Py_ssize_t)strlen(utf8) != length) {
+    PyErr_SetString(PyExc_ValueError, "embedded null character in name");
+    return NULL;
+  }
+  return utf8;
+}
+
+/* mode= as open flags: "open_or_create" (0), "create", "open". */
+static int parse_mode(PyObject* mode, uint32_t* flags) {
+  if (mode == NULL) {
+    *flags = 0;
+    return 0;
+  }
+  if (!PyUnicode_Check(mode)) {
+    PyErr_Format(PyExc_TypeError, "mode must be a str, not %.100s", Py_TYPE(mode)->tp_name);
+    return -1;
+  }
+  if (PyUnicode_CompareWithASCIIString(mode, "open_or_create") == 0) {
+    *flags = 0;
+  } else if (PyUnicode_CompareWithASCIIString(mode, "create") == 0) {
+    *flags = SHAREDMEM_CREATE_ONLY;
+  } else if (PyUnicode_CompareWithASCIIString(mode, "open") == 0) {
+    *flags = SHAREDMEM_OPEN_ONLY;
+  } else {
+    PyErr_Format(PyExc_ValueError,
+                 "mode must be 'open_or_create', 'create' or 'open', not %R", mode);
+    return -1;
+  }
+  return 0;
+}
+
+/* timeout= in seconds (None: forever) as milliseconds, in a double so that
+ * any float fits; -1 stands for forever. */
+static int parse_timeout(PyObject* timeout, double* ms) {
+  double seconds;
+  if (timeout == NULL || timeout == Py_None) {
+    *ms = -1.0;
+    return 0;
+  }
+  seconds = PyFloat_AsDouble(timeout);
+  if (seconds == -1.0 && PyErr_Occurred()) return -1;
+  if (!(seconds >= 0.0)) { /* negative or NaN */
+    PyErr_SetString(PyExc_ValueError, "timeout must be a non-negative number of seconds or None");
+    return -1;
+  }
+  *ms = seconds * 1000.0;
+  return 0;
+}
+
+/* ---------------------------------------------------------------- Segment */
+
+typedef struct {
+  PyObject_HEAD
+  sharedmem_segment* handle; /* NULL before __init__ and once closed */
+  PyObject* name;            /* str; NULL before __init__ */
+  uint64_t capacity;
+  uint64_t seen;        /* the version of the last value read, write_if'd or waited for */
+  Py_ssize_t read_hint; /* the size of the last value read: read() allocates that much */
+  int created;
+  int busy;    /* calls running without the GIL */
+  int closing; /* close() came while busy: the last busy call closes */
+  PyObject* weakrefs;
+  /* RawSegment only: */
+  uint32_t open_flags;   /* SHAREDMEM_RAW for a RawSegment, 0 for a Segment */
+  void* data;            /* the mapping (sharedmem_data) */
+  Py_ssize_t exports;    /* buffers exported and not yet released */
+  PyObject* view;        /* the memoryview that `buf` returns, made once */
+} SegmentObject;
+
+static PyTypeObject SegmentType;
+
+/* Closes the handle now; the caller holds the GIL and nothing is busy. The
+ * close itself runs without the GIL (it may wait for another process's
+ * attach or detach). */
+static void segment_close_now(SegmentObject* self) {
+  sharedmem_segment* handle = self->handle;
+  self->handle = NULL;
+  self->closing = 0;
+  if (handle != NULL) {
+    Py_BEGIN_ALLOW_THREADS
+    sharedmem_close(handle);
+    Py_END_ALLOW_THREADS
+  }
+}
+
+static int segment_check_open(SegmentObject* self) {
+  if (self->handle == NULL || self->closing) {
+    PyErr_SetString(PyExc_ValueError,
+                    self->name == NULL ? "Segment.__init__ was not called"
+                                       : "operation on a closed segment");
+    return -1;
+  }
+  return 0;
+}
+
+/* Brackets a call that runs without the GIL. */
+static void segment_enter(SegmentObject* self) { self->busy += 1; }
+static void segment_leave(SegmentObject* self) {
+  self->busy -= 1;
+  if (self->busy == 0 && self->closing) segment_close_now(self);
+}
+
+static int segment_open(SegmentObject* self, PyObject* args, PyObject* kwargs,
+                        char** keywords, const char* format) {
+  PyObject* name = NULL;
+  PyObject* capacity_obj = NULL;
+  PyObject* mode = NULL;
+  uint64_t capacity = 0;
+  uint32_t flags = 0;
+  const char* utf8;
+  sharedmem_segment* handle = NULL;
+  sharedmem_error error;
+
+  if (self->name != NULL) {
+    PyErr_SetString(PyExc_RuntimeError, "Segment.__init__ called twice");
+    return -1;
+  }
+  if (!PyArg_ParseTupleAndKeywords(args, kwargs, format, keywords, &name, &capacity_obj, &mode)) {
+    return -1;
+  }
+  utf8 = name_utf8(name);
+  if (utf8 == NULL) return -1;
+  if (capacity_obj != NULL && parse_u64(capacity_obj, keywords[1], &capacity) < 0) return -1;
+  if (parse_mode(mode, &flags) < 0) return -1;
+
+  Py_BEGIN_ALLOW_THREADS
+  error = sharedmem_open(utf8, capacity, flags | self->open_flags, &handle);
+  Py_END_ALLOW_THREADS
+  if (error != SHAREDMEM_OK) {
+    sharedmem_py_raise(error, name);
+    return -1;
+  }
+  Py_INCREF(name);
+  self->name = name;
+  self->handle = handle;
+  self->capacity = sharedmem_capacity(handle);
+  self->created = sharedmem_created(handle);
+  self->seen = sharedmem_version(handle);
+  self->read_hint = 0;
+  return 0;
+}
+
+static int Segment_init(SegmentObject* self, PyObject* args, PyObject* kwargs) {
+  static char* keywords[] = {"name", "capacity", "mode", NULL};
+  self->open_flags = 0;
+  return segment_open(self, args, kwargs, keywords, "O|O$O:Segment");
+}
+
+static void Segment_dealloc(SegmentObject* self) {
+  /* Every call holds a reference: nothing is busy here. */
+  if (self->weakrefs != NULL) PyObject_ClearWeakRefs((PyObject*)self);
+  segment_close_now(self);
+  Py_CLEAR(self->view);
+  Py_CLEAR(self->name);
+  Py_TYPE(self)->tp_free((PyObject*)self);
+}
+
+static PyObject* Segment_close(SegmentObject* self, PyObject* unused) {
+  (void)unused;
+  /* A RawSegment's mapping must not go while buffers over it live: release
+   * our own memoryview (BufferError if something holds a buffer from it),
+   * then refuse as mmap.close() does if other exports remain. */
+  if (self->view != NULL) {
+    PyObject* released = PyObject_CallMethod(self->view, "release", NULL);
+    if (released == NULL) return NULL;
+    Py_DECREF(released);
+    Py_CLEAR(self->view);
+  }
+  if (self->exports > 0) {
+    PyErr_SetString(PyExc_BufferError, "cannot close exported pointers exist");
+    return NULL;
+  }
+  if (self->handle != NULL && !self->closing) {
+    if (self->busy > 0) {
+      self->closing = 1;
+    } else {
+      segment_close_now(self);
+    }
+  }
+  Py_RETURN_NONE;
+}
+
+static PyObject* Segment_enter(SegmentObject* self, PyObject* unused) {
+  (void)unused;
+  if (segment_check_open(self) < 0) return NULL;
+  Py_INCREF(self);
+  return (PyObject*)self;
+}
+
+static PyObject* Segment_exit(SegmentObject* self, PyObject* args) {
+  (void)args;
+  return Segment_close(self, NULL);
+}
+
+static PyObject* Segment_read(SegmentObject* self, PyObject* unused) {
+  Py_ssize_t want;
+  (void)unused;
+  if (segment_check_open(self) < 0) return NULL;
+  want = self->read_hint;
+  for (;;) {
+    uint64_t size = 0;
+    uint64_t version = 0;
+    sharedmem_error error;
+    PyObject* bytes = PyBytes_FromStringAndSize(NULL, want);
+    if (bytes == NULL) return NULL;
+    if (want >= BIG_COPY) {
+      segment_enter(self);
+      Py_BEGIN_ALLOW_THREADS
+      error = sharedmem_read_versioned(self->handle, PyBytes_AS_STRING(bytes), (uint64_t)want,
+                                       &size, &version);
+      Py_END_ALLOW_THREADS
+      if (error != SHAREDMEM_OK) {
+        sharedmem_py_raise(error, self->name);
+        segment_leave(self);
+        Py_DECREF(bytes);
+        return NULL;
+      }
+      segment_leave(self);
+    } else {
+      error = sharedmem_read_versioned(self->handle, PyBytes_AS_STRING(bytes), (uint64_t)want,
+                                       &size, &version);
+      if (error != SHAREDMEM_OK) {
+        Py_DECREF(bytes);
+        return sharedmem_py_raise(error, self->name);
+      }
+    }
+    if (size <= (uint64_t)want) {
+      self->seen = version;
+      self->read_hint = (Py_ssize_t)size;
+      if (size < (uint64_t)want && _PyBytes_Resize(&bytes, (Py_ssize_t)size) < 0) return NULL;
+      return bytes;
+    }
+    /* The value is longer than the guess: read again at its size. */
+    Py_DECREF(bytes);
+    if (size > (uint64_t)PY_SSIZE_T_MAX) return PyErr_NoMemory();
+    want = (Py_ssize_t)size;
+  }
+}
+
+static PyObject* Segment_read_into(SegmentObject* self, PyObject* target) {
+  Py_buffer view;
+  uint64_t size = 0;
+  uint64_t version = 0;
+  sharedmem_error error;
+  if (segment_check_open(self) < 0) return NULL;
+  if (PyObject_GetBuffer(target, &view, PyBUF_WRITABLE) < 0) {
+    if (PyErr_ExceptionMatches(PyExc_BufferError)) { /* as io's readinto() says it */
+      PyErr_Format(PyExc_TypeError,
+                   "read_into() argument must be a writable bytes-like object, not %.100s",
+                   Py_TYPE(target)->tp_name);
+    }
+    return NULL;
+  }
+  if (view.len >= BIG_COPY) {
+    segment_enter(self);
+    Py_BEGIN_ALLOW_THREADS
+    error = sharedmem_read_versioned(self->handle, view.buf, (uint64_t)view.len, &size, &version);
+    Py_END_ALLOW_THREADS
+    if (error != SHAREDMEM_OK) sharedmem_py_raise(error, self->name);
+    segment_leave(self);
+  } else {
+    error = sharedmem_read_versioned(self->handle, view.buf, (uint64_t)view.len, &size, &version);
+    if (error != SHAREDMEM_OK) sharedmem_py_raise(error, self->name);
+  }
+  PyBuffer_Release(&view);
+  if (error != SHAREDMEM_OK) return NULL;
+  self->seen = version;
+  return Py_BuildValue("(KK)", (unsigned long long)size, (unsigned long long)version);
+}
+
+/* sharedmem_write or sharedmem_write_if (when expected != NULL) of the
+ * bytes-like `data`. Returns the error; raises for everything but CONFLICT. */
+static int segment_write(SegmentObject* self, PyObject* data, const uint64_t* expected,
+                         uint64_t* new_version, sharedmem_error* out_error) {
+  Py_buffer view;
+  sharedmem_error error;
+  const void* bytes;
+  Py_ssize_t length;
+  int have_view = 0;
+  if (segment_check_open(self) < 0) return -1;
+  if (PyBytes_CheckExact(data)) {
+    bytes = PyBytes_AS_STRING(data);
+    length = PyBytes_GET_SIZE(data);
+  } else {
+    if (PyObject_GetBuffer(data, &view, PyBUF_SIMPLE) < 0) return -1;
+    have_view = 1;
+    bytes = view.buf;
+    length = view.len;
+  }
+  if (length >= BIG_COPY) {
+    segment_enter(self);
+    Py_BEGIN_ALLOW_THREADS
+    error = expected ? sharedmem_write_if(self->handle, bytes, (uint64_t)length, *expected,
+                                          new_version)
+                     : sharedmem_write(self->handle, bytes, (uint64_t)length);
+    Py_END_ALLOW_THREADS
+    if (error != SHAREDMEM_OK && error != SHAREDMEM_E_CONFLICT) {
+      sharedmem_py_raise(error, self->name);
+    }
+    segment_leave(self);
+  } else {
+    error = expected ? sharedmem_write_if(self->handle, bytes, (uint64_t)length, *expected,
+                                          new_version)
+                     : sharedmem_write(self->handle, bytes, (uint64_t)length);
+    if (error != SHAREDMEM_OK && error != SHAREDMEM_E_CONFLICT) {
+      sharedmem_py_raise(error, self->name);
+    }
+  }
+  if (have_view) PyBuffer_Release(&view);
+  *out_error = error;
+  return (error == SHAREDMEM_OK || error == SHAREDMEM_E_CONFLICT) ? 0 : -1;
+}
+
+static PyObject* Segment_write(SegmentObject* self, PyObject* data) {
+  sharedmem_error error;
+  if (segment_write(self, data, NULL, NULL, &error) < 0) return NULL;
+  Py_RETURN_NONE;
+}
+
+static PyObject* Segment_write_if(SegmentObject* self, PyObject* args, PyObject* kwargs) {
+  static char* keywords[] = {"data", "expected_version", NULL};
+  PyObject* data;
+  PyObject* expected_obj;
+  uint64_t expected = 0;
+  uint64_t new_version = 0;
+  sharedmem_error error;
+  if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OO:write_if", keywords, &data, &expected_obj)) {
+    return NULL;
+  }
+  if (parse_u64(expected_obj, "expected_version", &expected) < 0) return NULL;
+  if (segment_write(self, data, &expected, &new_version, &error) < 0) return NULL;
+  if (error == SHAREDMEM_E_CONFLICT) Py_RETURN_FALSE;
+  self->seen = new_version;
+  Py_RETURN_TRUE;
+}
+
+static PyObject* Segment_wait(SegmentObject* self, PyObject* args, PyObject* kwargs) {
+  static char* keywords[] = {"seen", "timeout", NULL};
+  PyObject* seen_obj = Py_None;
+  PyObject* timeout_obj = Py_None;
+  uint64_t seen;
+  uint64_t version = 0;
+  double remaining_ms;
+  sharedmem_error error;
+  if (!PyArg_ParseTupleAndKeywords(args, kwargs, "|OO:wait", keywords, &seen_obj, &timeout_obj)) {
+    return NULL;
+  }
+  if (segment_check_open(self) < 0) return NULL;
+  seen = self->seen;
+  if (seen_obj != Py_None && parse_u64(seen_obj, "seen", &seen) < 0) return NULL;
+  if (parse_timeout(timeout_obj, &remaining_ms) < 0) return NULL;
+
+  /* Slices: a write wakes the waiter at once; between slices, signals (a
+   * KeyboardInterrupt) and close() are seen within WAIT_SLICE_MS. A slice
+   * that times out has waited its full length, so the remaining time is
+   * counted down by slices. */
+  segment_enter(self);
+  for (;;) {
+    uint32_t slice = WAIT_SLICE_MS;
+    if (remaining_ms >= 0.0 && remaining_ms < (double)WAIT_SLICE_MS) {
+      slice = (uint32_t)remaining_ms;
+      if ((double)slice < remaining_ms) slice += 1; /* round up: never return early */
+    }
+    Py_BEGIN_ALLOW_THREADS
+    error = sharedmem_wait(self->handle, seen, slice, &version);
+    Py_END_ALLOW_THREADS
+    if (error == SHAREDMEM_OK) break;
+    if (error != SHAREDMEM_E_TIMEOUT) {
+      sharedmem_py_raise(error, self->name);
+      segment_leave(self);
+      return NULL;
+    }
+    if (remaining_ms >= 0.0) {
+      remaining_ms -= (double)slice;
+      if (remaining_ms <= 0.0) {
+        segment_leave(self);
+        return sharedmem_py_raise_built(
+            PyExc_TimeoutError,
+            Py_BuildValue("(N)", PyUnicode_FromFormat(
+                                     "no write to segment %R within the timeout (version still %llu)",
+                                     self->name, (unsigned long long)version)),
+            SHAREDMEM_E_TIMEOUT);
+      }
+    }
+    if (PyErr_CheckSignals() < 0) {
+      segment_leave(self);
+      return NULL;
+    }
+    if (self->closing) {
+      segment_leave(self);
+      PyErr_SetString(PyExc_ValueError, "the segment was closed while waiting");
+      return NULL;
+    }
+  }
+  segment_leave(self);
+  self->seen = version;
+  return PyLong_FromUnsignedLongLong((unsigned long long)version);
+}
+
+static PyObject* Segment_reduce(SegmentObject* self, PyObject* unused) {
+  PyObject* module;
+  PyObject* reopen;
+  PyObject* result;
+  (void)unused;
+  if (segment_check_open(self) < 0) return NULL;
+  module = PyImport_ImportModule("sharedmem._core");
+  if (module == NULL) return NULL;
+  reopen = PyObject_GetAttrString(module, "_reopen");
+  Py_DECREF(module);
+  if (reopen == NULL) return NULL;
+  result = Py_BuildValue("(N(OO))", reopen, (PyObject*)Py_TYPE(self), self->name);
+  return result;
+}
+
+static PyObject* Segment_repr(SegmentObject* self) {
+  if (self->name == NULL) return PyUnicode_FromFormat("<%s (not initialised)>", Py_TYPE(self)->tp_name);
+  if (self->handle == NULL || self->closing) {
+    return PyUnicode_FromFormat("<%s %R (closed)>", Py_TYPE(self)->tp_name, self->name);
+  }
+  return PyUnicode_FromFormat("%s(%R, capacity=%llu)", Py_TYPE(self)->tp_name, self->name,
+                              (unsigned long long)self->capacity);
+}
+
+static PyObject* Segment_get_version(SegmentObject* self, void* closure) {
+  (void)closure;
+  if (segment_check_open(self) < 0) return NULL;
+  return PyLong_FromUnsignedLongLong((unsigned long long)sharedmem_version(self->handle));
+}
+
+static PyObject* Segment_get_capacity(SegmentObject* self, void* closure) {
+  (void)closure;
+  if (segment_check_open(self) < 0) return NULL;
+  return PyLong_FromUnsignedLongLong((unsigned long long)self->capacity);
+}
+
+static PyObject* Segment_get_created(SegmentObject* self, void* closure) {
+  (void)closure;
+  if (segment_check_open(self) < 0) return NULL;
+  return PyBool_FromLong(self->created);
+}
+
+static PyObject* Segment_get_closed(SegmentObject* self, void* closure) {
+  (void)closure;
+  return PyBool_FromLong(self->handle == NULL || self->closing);
+}
+
+static PyObject* Segment_get_name(SegmentObject* self, void* closure) {
+  (void)closure;
+  if (self->name == NULL) Py_RETURN_NONE;
+  Py_INCREF(self->name);
+  return self->name;
+}
+
+static PyMethodDef Segment_methods[] = {
+    {"read", (PyCFunction)Segment_read, METH_NOARGS,
+     "read() -> bytes\n--\n\nA consistent snapshot of the value: exactly what one write left, "
+     "never a mix of two. Takes no lock and never waits for a writer."},
+    {"read_into", (PyCFunction)Segment_read_into, METH_O,
+     "read_into(buffer) -> (size, version)\n--\n\nCopies the value into the writable buffer "
+     "(a prefix of it if the buffer is shorter) and returns the value's full size and the "
+     "version of the snapshot copied."},
+    {"write", (PyCFunction)Segment_write, METH_O,
+     "write(data) -> None\n--\n\nReplaces the value with the bytes-like `data`, atomically for "
+     "readers. ValueError if it is longer than the capacity (the value is then unchanged)."},
+    {"write_if", (PyCFunction)(void (*)(void))Segment_write_if, METH_VARARGS | METH_KEYWORDS,
+     "write_if(data, expected_version) -> bool\n--\n\nWrites `data` only if the version is "
+     "still `expected_version`: True if it wrote, False if another write came first (nothing "
+     "written)."},
+    {"wait", (PyCFunction)(void (*)(void))Segment_wait, METH_VARARGS | METH_KEYWORDS,
+     "wait(seen=None, timeout=None) -> int\n--\n\nWaits until the version differs from `seen` "
+     "(None: the version of the last value this handle read, wrote with write_if or waited "
+     "for; at first the version at open) and returns the version found. Returns at once if "
+     "it differs already. `timeout` in seconds (None: no limit); TimeoutError when it "
+     "passes. Releases the GIL; Ctrl-C interrupts it within 100 ms."},
+    {"close", (PyCFunction)Segment_close, METH_NOARGS,
+     "close() -> None\n--\n\nCloses this handle; the last close anywhere frees the segment. "
+     "Closing twice does nothing."},
+    {"__enter__", (PyCFunction)Segment_enter, METH_NOARGS, NULL},
+    {"__exit__", (PyCFunction)Segment_exit, METH_VARARGS, NULL},
+    {"__reduce__", (PyCFunction)Segment_reduce, METH_NOARGS, NULL},
+    {NULL, NULL, 0, NULL}};
+
+static PyGetSetDef Segment_getset[] = {
+    {"version", (getter)Segment_get_version, NULL,
+     "The current version: 0 at creation, one more per completed write.", NULL},
+    {"capacity", (getter)Segment_get_capacity, NULL, "The capacity in bytes.", NULL},
+    {"created", (getter)Segment_get_created, NULL,
+     "True if this open created the segment (it started empty, at version 0).", NULL},
+    {"closed", (getter)Segment_get_closed, NULL, "True once close() was called.", NULL},
+    {"name", (getter)Segment_get_name, NULL, "The segment's name.", NULL},
+    {NULL, NULL, NULL, NULL, NULL}};
+
+static PyTypeObject SegmentType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "sharedmem.Segment",
+    .tp_basicsize = sizeof(SegmentObject),
+    .tp_dealloc = (destructor)Segment_dealloc,
+    .tp_repr = (reprfunc)Segment_repr,
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE,
+    .tp_doc = "Segment(name, capacity=0, *, mode='open_or_create')\n--\n\n"
+              "A named shared-memory segment holding one value: a byte string of 0 to "
+              "`capacity` bytes that writes replace atomically.\n\n"
+              "mode='open_or_create' opens the segment, creating it with `capacity` bytes if no "
+              "process holds it; 'create' fails with FileExistsError if a live process holds "
+              "it; 'open' fails with FileNotFoundError if none does, and capacity 0 then takes "
+              "the segment's own. The segment lives while any process holds it open, and is "
+              "gone once every holder has closed it or died.",
+    .tp_weaklistoffset = offsetof(SegmentObject, weakrefs),
+    .tp_methods = Segment_methods,
+    .tp_getset = Segment_getset,
+    .tp_init = (initproc)Segment_init,
+    .tp_new = PyType_GenericNew,
+};
+
+
+#ifdef SHAREDMEM_RAW
+/* ------------------------------------------------------------- RawSegment
+ * Only when the library's header has raw segments (SHAREDMEM_RAW, issue 11).
+ * A RawSegment is a SegmentObject opened with SHAREDMEM_RAW that exports its
+ * mapping through the buffer protocol. */
+
+static PyObject* OwnerDiedWarning;
+
+static int RawSegment_init(SegmentObject* self, PyObject* args, PyObject* kwargs) {
+  static char* keywords[] = {"name", "size", "mode", NULL};
+  self->open_flags = SHAREDMEM_RAW;
+  if (segment_open(self, args, kwargs, keywords, "O|O$O:RawSegment") < 0) return -1;
+  self->data = sharedmem_data(self->handle);
+  if (self->data == NULL) {
+    segment_close_now(self);
+    PyErr_SetString(PyExc_OSError, "the library gave a raw segment no data");
+    return -1;
+  }
+  return 0;
+}
+
+static int RawSegment_getbuffer(SegmentObject* self, Py_buffer* view, int flags) {
+  if (self->handle == NULL || self->closing) {
+    view->obj = NULL;
+    PyErr_SetString(PyExc_BufferError, "operation on a closed segment");
+    return -1;
+  }
+  if (PyBuffer_FillInfo(view, (PyObject*)self, self->data, (Py_ssize_t)self->capacity, 0, flags) <
+      0) {
+    return -1;
+  }
+  self->exports += 1;
+  return 0;
+}
+
+static void RawSegment_releasebuffer(SegmentObject* self, Py_buffer* view) {
+  (void)view;
+  self->exports -= 1;
+}
+
+static PyBufferProcs RawSegment_as_buffer = {(getbufferproc)RawSegment_getbuffer,
+                                             (releasebufferproc)RawSegment_releasebuffer};
+
+static PyObject* RawSegment_get_buf(SegmentObject* self, void* closure) {
+  (void)closure;
+  if (segment_check_open(self) < 0) return NULL;
+  if (self->view == NULL) {
+    self->view = PyMemoryView_FromObject((PyObject*)self);
+    if (self->view == NULL) return NULL;
+  }
+  Py_INCREF(self->view);
+  return self->view;
+}
+
+static PyObject* RawSegment_notify(SegmentObject* self, PyObject* unused) {
+  uint64_t version = 0;
+  sharedmem_error error;
+  (void)unused;
+  if (segment_check_open(self) < 0) return NULL;
+  error = sharedmem_notify(self->handle, &version);
+  if (error != SHAREDMEM_OK) return sharedmem_py_raise(error, self->name);
+  self->seen = version; /* wait() then waits past this handle's own notify */
+  return PyLong_FromUnsignedLongLong((unsigned long long)version);
+}
+
+/* The guard that RawSegment.lock() returns, holding the lock. */
+typedef struct {
+  PyObject_HEAD
+  SegmentObject* segment;
+  int held;
+  int owner_died;
+} RawLockObject;
+
+static PyTypeObject RawLockType;
+
+static PyObject* raw_unlock(SegmentObject* self) {
+  sharedmem_error error;
+  if (segment_check_open(self) < 0) return NULL;
+  error = sharedmem_unlock(self->handle);
+  if (error != SHAREDMEM_OK) return sharedmem_py_raise(error, self->name);
+  Py_RETURN_NONE;
+}
+
+static PyObject* RawSegment_lock(SegmentObject* self, PyObject* args, PyObject* kwargs) {
+  static char* keywords[] = {"timeout", NULL};
+  PyObject* timeout_obj = Py_None;
+  double remaining_ms;
+  sharedmem_error error;
+  RawLockObject* guard;
+  if (!PyArg_ParseTupleAndKeywords(args, kwargs, "|O:lock", keywords, &timeout_obj)) return NULL;
+  if (segment_check_open(self) < 0) return NULL;
+  if (parse_timeout(timeout_obj, &remaining_ms) < 0) return NULL;
+  guard = PyObject_New(RawLockObject, &RawLockType);
+  if (guard == NULL) return NULL;
+  guard->segment = NULL;
+  guard->held = 0;
+  guard->owner_died = 0;
+  /* In slices, as wait() does, for Ctrl-C and close(). */
+  segment_enter(self);
+  for (;;) {
+    uint32_t slice = WAIT_SLICE_MS;
+    if (remaining_ms >= 0.0 && remaining_ms < (double)WAIT_SLICE_MS) {
+      slice = (uint32_t)remaining_ms;
+      if ((double)slice < remaining_ms) slice += 1;
+    }
+    Py_BEGIN_ALLOW_THREADS
+    error = sharedmem_lock(self->handle, slice);
+    Py_END_ALLOW_THREADS
+    if (error == SHAREDMEM_OK || error == SHAREDMEM_E_OWNER_DIED) break;
+    if (error != SHAREDMEM_E_TIMEOUT) {
+      sharedmem_py_raise(error, self->name);
+      goto fail;
+    }
+    if (remaining_ms >= 0.0) {
+      remaining_ms -= (double)slice;
+      if (remaining_ms <= 0.0) {
+        sharedmem_py_raise_built(
+            PyExc_TimeoutError,
+            Py_BuildValue("(N)", PyUnicode_FromFormat(
+                                     "the lock of segment %R was not free within the timeout",
+                                     self->name)),
+            SHAREDMEM_E_TIMEOUT);
+        goto fail;
+      }
+    }
+    if (PyErr_CheckSignals() < 0) goto fail;
+    if (self->closing) {
+      PyErr_SetString(PyExc_ValueError, "the segment was closed while locking");
+      goto fail;
+    }
+  }
+  segment_leave(self);
+  Py_INCREF(self);
+  guard->segment = self;
+  guard->held = 1;
+  if (error == SHAREDMEM_E_OWNER_DIED) {
+    guard->owner_died = 1;
+    if (PyErr_WarnFormat(OwnerDiedWarning, 1,
+                         "the previous holder of the lock of segment %R died holding it: the "
+                         "lock is held now, and the data may be half-updated",
+                         self->name) < 0) {
+      /* The warning was turned into an exception: nobody gets the guard,
+       * so give the lock back. */
+      PyObject *type, *value, *traceback;
+      PyErr_Fetch(&type, &value, &traceback);
+      (void)sharedmem_unlock(self->handle);
+      PyErr_Restore(type, value, traceback);
+      guard->held = 0;
+      Py_DECREF(guard);
+      return NULL;
+    }
+  }
+  return (PyObject*)guard;
+fail:
+  segment_leave(self);
+  Py_DECREF(guard);
+  return NULL;
+}
+
+static PyObject* RawSegment_unlock(SegmentObject* self, PyObject* unused) {
+  (void)unused;
+  return raw_unlock(self);
+}
+
+static PyObject* RawLock_release(RawLockObject* self, PyObject* unused) {
+  (void)unused;
+  if (!self->held) {
+    PyErr_SetString(PyExc_RuntimeError, "the lock was already released");
+    return NULL;
+  }
+  self->held = 0;
+  return raw_unlock(self->segment);
+}
+
+static PyObject* RawLock_enter(RawLockObject* self, PyObject* unused) {
+  (void)unused;
+  Py_INCREF(self);
+  return (PyObject*)self;
+}
+
+static PyObject* RawLock_exit(RawLockObject* self, PyObject* args) {
+  (void)args;
+  if (!self->held) Py_RETURN_NONE;
+  return RawLock_release(self, NULL);
+}
+
+static void RawLock_dealloc(RawLockObject* self) {
+  /* A guard dropped without release keeps the lock held: unlocking from
+   * whatever thread collects it could not be right. */
+  Py_XDECREF(self->segment);
+  PyObject_Free(self);
+}
+
+static PyObject* RawLock_get_owner_died(RawLockObject* self, void* closure) {
+  (void)closure;
+  return PyBool_FromLong(self->owner_died);
+}
+
+static PyObject* RawLock_get_held(RawLockObject* self, void* closure) {
+  (void)closure;
+  return PyBool_FromLong(self->held);
+}
+
+static PyMethodDef RawLock_methods[] = {
+    {"release", (PyCFunction)RawLock_release, METH_NOARGS,
+     "release() -> None\n--\n\nReleases the lock (what leaving the with block does)."},
+    {"__enter__", (PyCFunction)RawLock_enter, METH_NOARGS, NULL},
+    {"__exit__", (PyCFunction)RawLock_exit, METH_VARARGS, NULL},
+    {NULL, NULL, 0, NULL}};
+
+static PyGetSetDef RawLock_getset[] = {
+    {"owner_died", (getter)RawLock_get_owner_died, NULL,
+     "True if the previous holder died holding the lock: the data may be half-updated.", NULL},
+    {"held", (getter)RawLock_get_held, NULL, "True until release().", NULL},
+    {NULL, NULL, NULL, NULL, NULL}};
+
+static PyTypeObject RawLockType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "sharedmem.RawLock",
+    .tp_basicsize = sizeof(RawLockObject),
+    .tp_dealloc = (destructor)RawLock_dealloc,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "The held lock of a RawSegment, as RawSegment.lock() returns it; a context "
+              "manager that releases it on exit.",
+    .tp_methods = RawLock_methods,
+    .tp_getset = RawLock_getset,
+};
+
+static PyObject* RawSegment_repr(SegmentObject* self) {
+  if (self->name == NULL) return PyUnicode_FromFormat("<%s (not initialised)>", Py_TYPE(self)->tp_name);
+  if (self->handle == NULL || self->closing) {
+    return PyUnicode_FromFormat("<%s %R (closed)>", Py_TYPE(self)->tp_name, self->name);
+  }
+  return PyUnicode_FromFormat("%s(%R, size=%llu)", Py_TYPE(self)->tp_name, self->name,
+                              (unsigned long long)self->capacity);
+}
+
+static PyMethodDef RawSegment_methods[] = {
+    {"lock", (PyCFunction)(void (*)(void))RawSegment_lock, METH_VARARGS | METH_KEYWORDS,
+     "lock(timeout=None) -> RawLock\n--\n\nTakes the segment's cross-process lock, waiting at "
+     "most `timeout` seconds (None: no limit; TimeoutError then), and returns it held, as a "
+     "context manager: `with seg.lock(): ...`. The lock belongs to the calling thread. If its "
+     "previous holder died holding it, the lock is taken all the same, the guard's "
+     "owner_died is True and an OwnerDiedWarning is issued. Releases the GIL while it waits; "
+     "Ctrl-C interrupts it."},
+    {"unlock", (PyCFunction)RawSegment_unlock, METH_NOARGS,
+     "unlock() -> None\n--\n\nReleases the lock this thread took (ValueError if it holds none)."},
+    {"notify", (PyCFunction)RawSegment_notify, METH_NOARGS,
+     "notify() -> int\n--\n\nAdvances the version and wakes every wait() on the segment, in "
+     "every process; returns the new version. Needs no lock."},
+    {"wait", (PyCFunction)(void (*)(void))Segment_wait, METH_VARARGS | METH_KEYWORDS,
+     "wait(seen=None, timeout=None) -> int\n--\n\nWaits until the version differs from `seen` "
+     "(None: the last version this handle notified or waited for, at first the version at "
+     "open), as "
+     "Segment.wait() does."},
+    {"close", (PyCFunction)Segment_close, METH_NOARGS,
+     "close() -> None\n--\n\nReleases `buf` and closes this handle; the last close anywhere "
+     "frees the segment. BufferError if other buffers over the mapping (numpy arrays, "
+     "memoryview slices) are still alive."},
+    {"__enter__", (PyCFunction)Segment_enter, METH_NOARGS, NULL},
+    {"__exit__", (PyCFunction)Segment_exit, METH_VARARGS, NULL},
+    {"__reduce__", (PyCFunction)Segment_reduce, METH_NOARGS, NULL},
+    {NULL, NULL, 0, NULL}};
+
+static PyGetSetDef RawSegment_getset[] = {
+    {"buf", (getter)RawSegment_get_buf, NULL,
+     "A writable memoryview of the mapping (format 'B'), the same object each time.", NULL},
+    {"size", (getter)Segment_get_capacity, NULL, "The size of the buffer in bytes.", NULL},
+    {"version", (getter)Segment_get_version, NULL,
+     "The version: 0 at creation, one more per notify().", NULL},
+    {"created", (getter)Segment_get_created, NULL,
+     "True if this open created the segment (it started zero-filled).", NULL},
+    {"closed", (getter)Segment_get_closed, NULL, "True once close() was called.", NULL},
+    {"name", (getter)Segment_get_name, NULL, "The segment's name.", NULL},
+    {NULL, NULL, NULL, NULL, NULL}};
+
+static PyTypeObject RawSegmentType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "sharedmem.RawSegment",
+    .tp_basicsize = sizeof(SegmentObject),
+    .tp_dealloc = (destructor)Segment_dealloc,
+    .tp_repr = (reprfunc)RawSegment_repr,
+    .tp_as_buffer = &RawSegment_as_buffer,
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE,
+    .tp_doc = "RawSegment(name, size=0, *, mode='open_or_create')\n--\n\n"
+              "A named raw segment: a zero-filled buffer of `size` bytes that processes share "
+              "in place through `buf` (or the buffer protocol: numpy.ndarray(shape, dtype, "
+              "buffer=seg.buf)), with one robust cross-process lock, notify() and wait(). "
+              "Same modes and lifetime as Segment; a name lives as one kind at a time "
+              "(opening a live Segment's name as raw is OSError, INCOMPATIBLE).",
+    .tp_weaklistoffset = offsetof(SegmentObject, weakrefs),
+    .tp_methods = RawSegment_methods,
+    .tp_getset = RawSegment_getset,
+    .tp_init = (initproc)RawSegment_init,
+    .tp_new = PyType_GenericNew,
+};
+#endif /* SHAREDMEM_RAW */
+
+/* ---------------------------------------------------------------- module */
+
+/* _reopen(cls, name): how a pickled Segment comes back: opened by name,
+ * mode='open', at the segment's own capacity. */
+static PyObject* core_reopen(PyObject* module, PyObject* args) {
+  PyObject* cls;
+  PyObject* name;
+  PyObject* call_args;
+  PyObject* kwargs;
+  PyObject* result;
+  (void)module;
+  if (!PyArg_ParseTuple(args, "OO:_reopen", &cls, &name)) return NULL;
+  call_args = Py_BuildValue("(Oi)", name, 0);
+  kwargs = Py_BuildValue("{ss}", "mode", "open");
+  if (call_args == NULL || kwargs == NULL) {
+    Py_XDECREF(call_args);
+    Py_XDECREF(kwargs);
+    return NULL;
+  }
+  result = PyObject_Call(cls, call_args, kwargs);
+  Py_DECREF(call_args);
+  Py_DECREF(kwargs);
+  return result;
+}
+
+static PyObject* core_backend(PyObject* module, PyObject* unused) {
+  (void)module;
+  (void)unused;
+  return PyUnicode_FromString(sharedmem_backend());
+}
+
+static PyObject* core_strerror(PyObject* module, PyObject* code) {
+  long value;
+  (void)module;
+  value = PyLong_AsLong(code);
+  if (value == -1 && PyErr_Occurred()) return NULL;
+  return PyUnicode_FromString(sharedmem_strerror((sharedmem_error)value));
+}
+
+static PyMethodDef core_functions[] = {
+    {"_reopen", core_reopen, METH_VARARGS, NULL},
+    {"backend", core_backend, METH_NOARGS,
+     "backend() -> str\n--\n\nThe library's platform backend: 'posix' or 'windows'."},
+    {"strerror", core_strerror, METH_O,
+     "strerror(code) -> str\n--\n\nThe library's message for an error code."},
+    {NULL, NULL, 0, NULL}};
+
+static struct PyModuleDef core_module = {
+    PyModuleDef_HEAD_INIT, "sharedmem._core",
+    "sharedmem's C API for Python (use the sharedmem package, not this module).", -1,
+    core_functions, NULL, NULL, NULL, NULL};
+
+PyMODINIT_FUNC PyInit__core(void) {
+  PyObject* module;
+  if (zero == NULL && (zero = PyLong_FromLong(0)) == NULL) return NULL;
+  if (PyType_Ready(&SegmentType) < 0) return NULL;
+  module = PyModule_Create(&core_module);
+  if (module == NULL) return NULL;
+  Py_INCREF(&SegmentType);
+  if (PyModule_AddObject(module, "Segment", (PyObject*)&SegmentType) < 0) {
+    Py_DECREF(&SegmentType);
+    Py_DECREF(module);
+    return NULL;
+  }
+#ifdef SHAREDMEM_RAW
+  if (PyType_Ready(&RawSegmentType) < 0 || PyType_Ready(&RawLockType) < 0) {
+    Py_DECREF(module);
+    return NULL;
+  }
+  OwnerDiedWarning = PyErr_NewExceptionWithDoc(
+      "sharedmem.OwnerDiedWarning",
+      "RawSegment.lock() took a lock whose previous holder died holding it: the data may be "
+      "half-updated.",
+      PyExc_RuntimeWarning, NULL);
+  if (OwnerDiedWarning == NULL) {
+    Py_DECREF(module);
+    return NULL;
+  }
+  Py_INCREF(&RawSegmentType);
+  Py_INCREF(&RawLockType);
+  Py_INCREF(OwnerDiedWarning);
+  if (PyModule_AddObject(module, "RawSegment", (PyObject*)&RawSegmentType) < 0 ||
+      PyModule_AddObject(module, "RawLock", (PyObject*)&RawLockType) < 0 ||
+      PyModule_AddObject(module, "OwnerDiedWarning", OwnerDiedWarning) < 0) {
+    Py_DECREF(module);
+    return NULL;
+  }
+#endif
+  if (PyModule_AddIntConstant(module, "MAX_NAME_LENGTH", SHAREDMEM_MAX_NAME_LENGTH) < 0) {
+    Py_DECREF(module);
+    return NULL;
+  }
+  return module;
+}

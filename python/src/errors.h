@@ -1,0 +1,141 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The one mapping from sharedmem_error to Python exceptions, shared by the
+ * extension modules (_core and _setget). Header-only: each module includes it
+ * once. Requires the GIL.
+ *
+ *   EXISTS                                    FileExistsError (errno EEXIST)
+ *   NOT_FOUND                                 FileNotFoundError (errno ENOENT)
+ *   NOT_OWNER                                 PermissionError (errno EACCES)
+ *   ACCESS_DENIED                             PermissionError (the OS's errno)
+ *   TIMEOUT                                   TimeoutError (errno ETIMEDOUT)
+ *   INVALID_ARGUMENT, INVALID_NAME,
+ *   INVALID_SIZE, VALUE_TOO_LARGE,
+ *   SIZE_MISMATCH, CONFLICT                   ValueError
+ *   WOULD_DEADLOCK                            RuntimeError
+ *   anything else (SYSTEM, NO_MEMORY,
+ *   INCOMPATIBLE, CORRUPTED, UNSUPPORTED,
+ *   NOT_ATTACHED, OWNER_DIED, unknown codes)  OSError, with the errno (Linux)
+ *                                             or winerror (Windows) from
+ *                                             sharedmem_last_system_error()
+ *                                             when the OS caused it, which
+ *                                             Python turns into the matching
+ *                                             subclass
+ *
+ * Every exception carries the library's message and, as the attribute
+ * `sharedmem_error`, the library's error code (an int, equal to the member
+ * of sharedmem.ErrorCode).
+ */
+#ifndef SHAREDMEM_PYTHON_ERRORS_H
+#define SHAREDMEM_PYTHON_ERRORS_H
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <errno.h>
+
+#include "sharedmem/sharedmem.h"
+
+#ifndef ETIMEDOUT
+#define ETIMEDOUT 138 /* Windows' CRT value, for the few CRTs without it */
+#endif
+
+/* Calls `type(*args)`, sets exc.sharedmem_error = code, and raises it.
+ * Returns NULL, so that callers can `return raise_with_code(...)`. */
+static PyObject* sharedmem_py_raise_built(PyObject* type, PyObject* args, sharedmem_error code) {
+  PyObject* exc;
+  PyObject* code_obj;
+  if (args == NULL) return NULL;
+  exc = PyObject_Call(type, args, NULL);
+  Py_DECREF(args);
+  if (exc == NULL) return NULL;
+  code_obj = PyLong_FromLong((long)code);
+  if (code_obj == NULL || PyObject_SetAttrString(exc, "sharedmem_error", code_obj) < 0) {
+    Py_XDECREF(code_obj);
+    Py_DECREF(exc);
+    return NULL;
+  }
+  Py_DECREF(code_obj);
+  PyErr_SetObject((PyObject*)Py_TYPE(exc), exc);
+  Py_DECREF(exc);
+  return NULL;
+}
+
+/* Raises the exception for `code`, returned by a call about the segment
+ * `name` (a str, or NULL when no name is involved). Call it right after the
+ * failed call, on the same thread, so that sharedmem_last_system_error()
+ * still describes that call. */
+static PyObject* sharedmem_py_raise(sharedmem_error code, PyObject* name) {
+  const char* message = sharedmem_strerror(code);
+  int system_error = sharedmem_last_system_error();
+  PyObject* type = PyExc_OSError;
+  int errno_value = 0;
+  switch (code) {
+    case SHAREDMEM_E_EXISTS:
+      type = PyExc_FileExistsError;
+      errno_value = EEXIST;
+      break;
+    case SHAREDMEM_E_NOT_FOUND:
+      type = PyExc_FileNotFoundError;
+      errno_value = ENOENT;
+      break;
+    case SHAREDMEM_E_NOT_OWNER:
+      type = PyExc_PermissionError;
+      errno_value = EACCES;
+      break;
+    case SHAREDMEM_E_ACCESS_DENIED:
+      type = PyExc_PermissionError;
+      errno_value = EACCES;
+      break;
+    case SHAREDMEM_E_TIMEOUT:
+      type = PyExc_TimeoutError;
+      errno_value = ETIMEDOUT;
+      break;
+    case SHAREDMEM_E_INVALID_ARGUMENT:
+    case SHAREDMEM_E_INVALID_NAME:
+    case SHAREDMEM_E_INVALID_SIZE:
+    case SHAREDMEM_E_VALUE_TOO_LARGE:
+    case SHAREDMEM_E_SIZE_MISMATCH:
+    case SHAREDMEM_E_CONFLICT:
+      if (name != NULL) {
+        return sharedmem_py_raise_built(PyExc_ValueError,
+                                        Py_BuildValue("(N)", PyUnicode_FromFormat("%s: %R", message, name)),
+                                        code);
+      }
+      return sharedmem_py_raise_built(PyExc_ValueError, Py_BuildValue("(s)", message), code);
+    case SHAREDMEM_E_WOULD_DEADLOCK:
+      return sharedmem_py_raise_built(PyExc_RuntimeError, Py_BuildValue("(s)", message), code);
+    default:
+      break;
+  }
+  if (code == SHAREDMEM_E_NO_MEMORY) errno_value = ENOMEM;
+  /* The OS's own code, where the OS caused the failure; EXISTS, NOT_FOUND,
+   * NOT_OWNER and TIMEOUT keep the class that says what the library found. */
+  if (system_error != 0 && (type == PyExc_OSError || code == SHAREDMEM_E_ACCESS_DENIED)) {
+#ifdef _WIN32
+    /* OSError(errno, strerror, filename, winerror): Python derives errno,
+     * and so the subclass, from the Windows error code. */
+    return sharedmem_py_raise_built(PyExc_OSError,
+                                    Py_BuildValue("(isOi)", 0, message, name ? name : Py_None,
+                                                  system_error),
+                                    code);
+#else
+    errno_value = system_error;
+    type = PyExc_OSError;
+#endif
+  }
+  if (errno_value != 0) {
+    /* OSError(errno, ...) picks the subclass for the errno (EACCES:
+     * PermissionError, ENOENT: FileNotFoundError, ...). */
+    return sharedmem_py_raise_built(type,
+                                    Py_BuildValue("(isO)", errno_value, message,
+                                                  name ? name : Py_None),
+                                    code);
+  }
+  if (name != NULL) {
+    return sharedmem_py_raise_built(type, Py_BuildValue("(N)", PyUnicode_FromFormat("%s: %R", message, name)),
+                                    code);
+  }
+  return sharedmem_py_raise_built(type, Py_BuildValue("(s)", message), code);
+}
+
+#endif /* SHAREDMEM_PYTHON_ERRORS_H */

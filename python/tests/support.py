@@ -1,0 +1,55 @@
+# SPDX-License-Identifier: MIT
+"""Helpers of the Python tests: unique names, scaled timeouts, child
+processes that report readiness on a line, and what is left in /dev/shm."""
+import itertools
+import os
+import re
+import select
+import subprocess
+import sys
+
+_counter = itertools.count()
+
+
+def unique_name(hint="t"):
+    """A name no other test or run uses: the test's name, pid and a counter,
+    in the library's character set."""
+    hint = re.sub(r"[^A-Za-z0-9_-]", "_", hint)[:60]
+    return f"py_{hint}_{os.getpid()}_{next(_counter)}"
+
+
+def timeout(seconds):
+    """`seconds` scaled by SHAREDMEM_TEST_TIMEOUT_MULTIPLIER, as the C++ suite does."""
+    return seconds * float(os.environ.get("SHAREDMEM_TEST_TIMEOUT_MULTIPLIER", "1"))
+
+
+def shm_files(name):
+    """The files in /dev/shm that belong to the segment `name` (Linux)."""
+    if not os.path.isdir("/dev/shm"):
+        return []
+    return [f for f in os.listdir("/dev/shm") if f.split(".", 2)[-1] == name]
+
+
+class Child:
+    """A Python child running `code`; it talks in lines on stdin/stdout."""
+
+    def __init__(self, code, *args):
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", code, *args], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, text=True)
+
+    def expect(self, line, seconds=10):
+        ready, _, _ = select.select([self.process.stdout], [], [], timeout(seconds))
+        got = self.process.stdout.readline().strip() if ready else "<nothing in time>"
+        if got != line:
+            self.process.kill()
+            _, err = self.process.communicate(timeout=timeout(10))
+            raise AssertionError(f"child said {got!r}, expected {line!r}; stderr:\n{err}")
+
+    def say(self, line):
+        self.process.stdin.write(line + "\n")
+        self.process.stdin.flush()
+
+    def finish(self):
+        out, err = self.process.communicate(timeout=timeout(30))
+        return self.process.returncode, out, err
