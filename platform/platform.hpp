@@ -110,7 +110,10 @@ sharedmem_error detach(Attachment& attachment, Mapping mapping) noexcept;
 // The writer lock serialises writers of one segment across processes. It is
 // robust: if its holder dies, the next locker gets it with kOwnerDied. Its
 // state is the backend's (a kernel object, or bytes the backend keeps
-// outside the core's part of the object).
+// outside the core's part of the object). It belongs to the thread that took
+// it, which may keep it across calls (a raw segment's sharedmem_lock) and
+// must release it itself; a holder thread that ends without releasing it
+// counts as dead (kOwnerDied for the next locker).
 enum class LockResult {
   kAcquired,
   kOwnerDied,  // acquired; the previous holder died holding it
@@ -120,7 +123,10 @@ enum class LockResult {
   kError,      // another OS error
 };
 LockResult lock_writer(Attachment& attachment, std::chrono::milliseconds timeout) noexcept;
-void unlock_writer(Attachment& attachment) noexcept;
+// Releases the writer lock if the calling thread holds it (through any
+// attachment of the same object) and returns true; returns false, changing
+// nothing, if it does not.
+bool unlock_writer(Attachment& attachment) noexcept;
 
 // Waiting for a change (sharedmem_wait). `word` is a 32-bit word in the
 // attachment's shared mapping.
@@ -147,6 +153,9 @@ int take_os_error() noexcept;
 // (free space of the shm file system and the memory cgroup's headroom on
 // Linux, available commit on Windows); UINT64_MAX when no bound is known.
 std::uint64_t memory_headroom() noexcept;
+
+// The size of a page of the mappings core_base returns (they start on one).
+std::size_t page_size() noexcept;
 
 // Largest core_bytes this platform can map.
 std::uint64_t max_object_size() noexcept;

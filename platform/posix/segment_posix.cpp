@@ -615,7 +615,12 @@ LockResult lock_writer(Attachment& attachment, std::chrono::milliseconds timeout
   }
 }
 
-void unlock_writer(Attachment& attachment) noexcept { ::pthread_mutex_unlock(attachment.writer()); }
+// An error-checking robust mutex refuses (EPERM) an unlock by a thread that
+// does not hold it; one whose kind was overwritten is not handed to glibc.
+bool unlock_writer(Attachment& attachment) noexcept {
+  if (attachment.mapped < kLockBytes || !mutex_looks_ours(attachment.writer())) return false;
+  return ::pthread_mutex_unlock(attachment.writer()) == 0;
+}
 
 namespace {
 
@@ -769,6 +774,11 @@ std::uint64_t memory_headroom() noexcept {
   } catch (...) {
     return headroom;
   }
+}
+
+std::size_t page_size() noexcept {
+  const long size = ::sysconf(_SC_PAGESIZE);
+  return size > 0 ? static_cast<std::size_t>(size) : 4096;
 }
 
 std::uint64_t max_object_size() noexcept {

@@ -436,13 +436,51 @@ std::size_t core_size(const Attachment& attachment) noexcept {
   return attachment.region.get_size();
 }
 
+namespace {
+
+// NtQueryMutant(MutantBasicInformation): whether the calling thread owns a
+// mutex, through any handle. ntdll is in every process from its start, so
+// looking it up loads nothing (safe under the loader lock).
+struct MutantBasicInformation {
+  LONG current_count;
+  BOOLEAN owned_by_caller;
+  BOOLEAN abandoned_state;
+};
+using QueryMutant = LONG(NTAPI*)(HANDLE, int, PVOID, ULONG, PULONG);
+
+QueryMutant query_mutant() noexcept {
+  static const QueryMutant query = [] {
+    HMODULE ntdll = ::GetModuleHandleW(L"ntdll.dll");
+    return ntdll ? reinterpret_cast<QueryMutant>(
+                       reinterpret_cast<void*>(::GetProcAddress(ntdll, "NtQueryMutant")))
+                 : nullptr;
+  }();
+  return query;
+}
+
+// Whether this thread holds the writer mutex. Named mutexes are recursive,
+// so a thread that waits on its own mutex gets it again instead of the
+// EDEADLK a POSIX error-checking mutex gives: this tells it first. Without
+// NtQueryMutant, the attachment's own record of its locking thread.
+bool held_by_this_thread(const Attachment& attachment) noexcept {
+  if (QueryMutant query = query_mutant()) {
+    MutantBasicInformation information{};
+    ULONG length = 0;
+    if (query(attachment.writer, 0, &information, sizeof information, &length) >= 0)
+      return information.owned_by_caller != FALSE;
+  }
+  return attachment.writing_thread.load() == ::GetCurrentThreadId();
+}
+
+}  // namespace
+
 // The writer lock is the named mutex opened by begin_attach: kernel mutexes
 // are robust by nature (a dead owner's mutex is "abandoned" and the next
-// waiter gets it with WAIT_ABANDONED) and their state is the kernel's, so no
-// process can corrupt it.
+// waiter gets it with WAIT_ABANDONED; so is one whose owner thread ended)
+// and their state is the kernel's, so no process can corrupt it.
 LockResult lock_writer(Attachment& attachment, std::chrono::milliseconds timeout) noexcept {
   const DWORD self = ::GetCurrentThreadId();
-  if (attachment.writing_thread.load() == self) return LockResult::kReentered;
+  if (held_by_this_thread(attachment)) return LockResult::kReentered;
   const auto ms = timeout.count();
   const DWORD wait = ms <= 0 ? 0 : ms >= INFINITE ? INFINITE - 1 : static_cast<DWORD>(ms);
   LockResult result;
@@ -463,11 +501,13 @@ LockResult lock_writer(Attachment& attachment, std::chrono::milliseconds timeout
   return result;
 }
 
-// Mutexes belong to the thread that took them: the core unlocks on the
-// locking thread, in the same call.
-void unlock_writer(Attachment& attachment) noexcept {
+// Mutexes belong to the thread that took them: ReleaseMutex refuses
+// (ERROR_NOT_OWNER) any other thread, and the lock is never taken
+// recursively (see lock_writer), so one release frees it.
+bool unlock_writer(Attachment& attachment) noexcept {
+  if (!held_by_this_thread(attachment)) return false;
   attachment.writing_thread.store(0);
-  ::ReleaseMutex(attachment.writer);
+  return ::ReleaseMutex(attachment.writer) != FALSE;
 }
 
 // #changed is a manual-reset event that writers set and nobody pulses (a
@@ -516,6 +556,12 @@ std::uint64_t memory_headroom() noexcept {
   MEMORYSTATUSEX memory{};
   memory.dwLength = sizeof memory;
   return ::GlobalMemoryStatusEx(&memory) ? memory.ullAvailPageFile : UINT64_MAX;
+}
+
+std::size_t page_size() noexcept {
+  SYSTEM_INFO system{};
+  ::GetSystemInfo(&system);
+  return system.dwPageSize != 0 ? system.dwPageSize : 4096;
 }
 
 std::uint64_t max_object_size() noexcept {
