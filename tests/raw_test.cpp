@@ -5,6 +5,7 @@
 // of segment apart.
 #include <boost/test/unit_test.hpp>
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <mutex>
@@ -497,6 +498,42 @@ BOOST_AUTO_TEST_CASE(raw_header_of_another_kind_is_refused) {
     view.header()->kind = sharedmem::detail::kKindRaw;
   }
   sharedmem_segment* again = open_raw(name);
+  sharedmem_close(again);
+  sharedmem_close(segment);
+}
+
+// Tests that a live raw segment's header rewritten under its users never
+// moves or grows their buffer: each handle keeps what it checked at open,
+// its lock and notify keep working, and newcomers refuse the header.
+BOOST_AUTO_TEST_CASE(raw_header_scribbles_never_move_the_buffer) {
+  const std::string name = unique_name("rawscribble");
+  sharedmem_segment* segment = open_raw(name);
+  void* const data = sharedmem_data(segment);
+  {
+    OsObjectView view(name);
+    BOOST_TEST_REQUIRE(view.has_header());
+    // The fields before the generation, to put back.
+    unsigned char saved[offsetof(sharedmem::detail::Header, generation)];
+    std::memcpy(saved, view.bytes(), sizeof saved);
+    view.header()->capacity = std::uint64_t{1} << 40;
+    view.header()->total_bytes = std::uint64_t{1} << 41;
+    view.header()->header_bytes = 0;
+    view.header()->generation.store(UINT64_MAX);
+    BOOST_TEST(sharedmem_capacity(segment) == kRawCapacity);
+    BOOST_TEST(sharedmem_data(segment) == data);
+    BOOST_TEST(sharedmem_lock(segment, 0) == SHAREDMEM_OK);
+    std::memset(data, 0xab, kRawCapacity);
+    BOOST_TEST(sharedmem_unlock(segment) == SHAREDMEM_OK);
+    std::uint64_t version = 1;
+    BOOST_TEST(sharedmem_notify(segment, &version) == SHAREDMEM_OK);
+    BOOST_TEST(version == 0u, "the version wraps; nothing else follows from it");
+    BOOST_TEST(open_error(name, kRawCapacity, SHAREDMEM_RAW) == SHAREDMEM_E_INCOMPATIBLE);
+    BOOST_TEST(open_error(name, 0, SHAREDMEM_RAW | SHAREDMEM_OPEN_ONLY) ==
+               SHAREDMEM_E_INCOMPATIBLE);
+    std::memcpy(view.bytes(), saved, sizeof saved);
+  }
+  sharedmem_segment* again = open_raw(name);
+  BOOST_TEST(all_bytes_are(again, 0xab));
   sharedmem_close(again);
   sharedmem_close(segment);
 }
