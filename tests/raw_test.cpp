@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <cstring>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -349,12 +350,25 @@ BOOST_AUTO_TEST_CASE(notify_wakes_waiters_with_the_data) {
     waiters.push_back(start_role("raw_wait", {name, "0"}));
     BOOST_TEST_REQUIRE(expect_line(waiters.back()) == "waiting version:0");
   }
+  {
+    // Both waiters counted in (they go to sleep right after): the wake-up,
+    // not a look at the version on their way in, must end their wait.
+    OsObjectView view(name);
+    BOOST_TEST_REQUIRE(view.has_header());
+    const auto give_up = std::chrono::steady_clock::now() + line_timeout();
+    while (view.header()->waiters.load() < 2 && std::chrono::steady_clock::now() < give_up)
+      std::this_thread::yield();
+    BOOST_TEST_REQUIRE(view.header()->waiters.load() == 2u);
+  }
   static_cast<unsigned char*>(sharedmem_data(segment))[0] = 42;
   std::uint64_t version = 0;
   BOOST_TEST(sharedmem_notify(segment, &version) == SHAREDMEM_OK);
   BOOST_TEST(version == 1u);
   for (ChildProcess& waiter : waiters) {
-    BOOST_TEST(expect_line(waiter) == "woke version:1 byte:42");
+    // Well before the waiter's own timeout, which would also see version 1.
+    const std::optional<std::string> line = waiter.read_line(line_timeout() / 2);
+    BOOST_TEST_REQUIRE(line.has_value(), "the notify woke the waiter");
+    BOOST_TEST(*line == "woke version:1 byte:42");
     BOOST_TEST(expect_exit(waiter) == 0);
   }
   BOOST_TEST(sharedmem_notify(segment, nullptr) == SHAREDMEM_OK);
