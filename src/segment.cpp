@@ -25,9 +25,11 @@ struct sharedmem_segment {
   // A raw segment (SHAREDMEM_RAW): its `capacity` bytes at `data`.
   bool raw = false;
   unsigned char* data = nullptr;
-  // The thread (its this_thread_token) that took the raw segment's lock
-  // through this handle and has not released it through it, or 0.
-  std::atomic<std::uintptr_t> lock_holder{0};
+  // The thread that took the raw segment's lock through this handle and has
+  // not released it through it; a default id when none. Only that thread
+  // stores its own id here (and close, when the handle is no longer used),
+  // so relaxed accesses suffice: the lock itself orders the rest.
+  std::atomic<std::thread::id> lock_holder{};
   // The open segments of this process, for the detach at exit (see below).
   sharedmem_segment* previous = nullptr;
   sharedmem_segment* next = nullptr;
@@ -84,12 +86,6 @@ struct ExitDetach {
   }
 };
 ExitDetach g_exit_detach;
-
-// Identifies the calling thread among the live threads of this process.
-std::uintptr_t this_thread_token() noexcept {
-  static thread_local const char token = 0;
-  return reinterpret_cast<std::uintptr_t>(&token);
-}
 
 bool is_name_char(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
@@ -304,11 +300,11 @@ sharedmem_error close_segment(sharedmem_segment* segment) {
     // thread holds it. Held by another thread (a misuse: the handle is in
     // use), the pages stay mapped, so that the lock's robust bookkeeping in
     // that thread still points at memory and its end still frees the lock.
-    const std::uintptr_t holder = segment->lock_holder.exchange(0);
+    const std::thread::id holder = segment->lock_holder.exchange(std::thread::id());
     platform::Mapping mapping = platform::Mapping::kUnmap;
-    if (holder == this_thread_token())
+    if (holder == std::this_thread::get_id())
       (void)platform::unlock_writer(*segment->attachment);
-    else if (holder != 0)
+    else if (holder != std::thread::id())
       mapping = platform::Mapping::kKeep;
     result = platform::detach(*segment->attachment, mapping);
     delete segment;
@@ -437,15 +433,16 @@ sharedmem_error lock_segment(sharedmem_segment* segment, std::uint32_t timeout_m
       case platform::LockResult::kError:
         return SHAREDMEM_E_SYSTEM;
     }
-    segment->lock_holder.store(this_thread_token());
+    segment->lock_holder.store(std::this_thread::get_id(), std::memory_order_relaxed);
     return result;
   }
 }
 
 sharedmem_error unlock_segment(sharedmem_segment* segment) {
-  std::uintptr_t holder = this_thread_token();
   // Only the thread that locked through this handle unlocks through it.
-  if (!segment->lock_holder.compare_exchange_strong(holder, 0)) return SHAREDMEM_E_INVALID_ARGUMENT;
+  if (segment->lock_holder.load(std::memory_order_relaxed) != std::this_thread::get_id())
+    return SHAREDMEM_E_INVALID_ARGUMENT;
+  segment->lock_holder.store(std::thread::id(), std::memory_order_relaxed);
   // False when the lock is no longer this thread's after all (a child
   // forked by the locking thread has the parent's record but not its lock).
   return platform::unlock_writer(*segment->attachment) ? SHAREDMEM_OK
@@ -608,12 +605,16 @@ void* SHAREDMEM_CALL sharedmem_data(sharedmem_segment* segment) {
 
 sharedmem_error SHAREDMEM_CALL sharedmem_lock(sharedmem_segment* segment, uint32_t timeout_ms) {
   if (segment == nullptr || !segment->raw) return finish_call(SHAREDMEM_E_INVALID_ARGUMENT);
-  return finish_call(sharedmem::detail::lock_segment(segment, timeout_ms));
+  // The backend notes an OS error only for a failure: a success has nothing
+  // to discard, and skips finish_call's thread-local access (a hot path).
+  const sharedmem_error e = sharedmem::detail::lock_segment(segment, timeout_ms);
+  return e == SHAREDMEM_OK ? e : finish_call(e);
 }
 
 sharedmem_error SHAREDMEM_CALL sharedmem_unlock(sharedmem_segment* segment) {
   if (segment == nullptr || !segment->raw) return finish_call(SHAREDMEM_E_INVALID_ARGUMENT);
-  return finish_call(sharedmem::detail::unlock_segment(segment));
+  const sharedmem_error e = sharedmem::detail::unlock_segment(segment);
+  return e == SHAREDMEM_OK ? e : finish_call(e);  // as in sharedmem_lock
 }
 
 sharedmem_error SHAREDMEM_CALL sharedmem_notify(sharedmem_segment* segment,

@@ -51,6 +51,9 @@
 #include <boost/interprocess/windows_shared_memory.hpp>
 #include <atomic>
 #include <cstring>
+#include <map>
+#include <memory>
+#include <mutex>
 #include <new>
 #include <string>
 #include <vector>
@@ -246,6 +249,27 @@ sharedmem_error ready_exists(OwnerOnly& security, const std::wstring& name, bool
   return ours ? SHAREDMEM_OK : SHAREDMEM_E_NOT_OWNER;
 }
 
+// Named mutexes are recursive: a thread that waits on a mutex it holds gets
+// it again, where a POSIX error-checking mutex says EDEADLK. So that a
+// thread that locks again (a raw segment's sharedmem_lock twice, through any
+// handle; a write from an APC inside a write) is told, this process keeps
+// one record of the holder thread per segment, shared by all its
+// attachments to it: one atomic load on the writer's path.
+std::shared_ptr<std::atomic<DWORD>> writer_holder_of(const std::wstring& name) {
+  static std::mutex registry_mutex;
+  static auto* registry = new std::map<std::wstring, std::weak_ptr<std::atomic<DWORD>>>;
+  const std::lock_guard<std::mutex> lock(registry_mutex);
+  for (auto it = registry->begin(); it != registry->end();)
+    it = it->second.expired() ? registry->erase(it) : std::next(it);
+  std::weak_ptr<std::atomic<DWORD>>& slot = (*registry)[name];
+  std::shared_ptr<std::atomic<DWORD>> holder = slot.lock();
+  if (!holder) {
+    holder = std::make_shared<std::atomic<DWORD>>(0);
+    slot = holder;
+  }
+  return holder;
+}
+
 }  // namespace
 
 struct Attachment {
@@ -262,9 +286,9 @@ struct Attachment {
   bool gate_abandoned = false;  // the gate's previous holder died holding it
   bool established = false;  // initialised or checked by the core
   bool keep_mapping = false;
-  // The thread inside a write: named mutexes are recursive, so a thread
-  // that locks again (from an APC or a handler) must be told, not let in.
-  std::atomic<DWORD> writing_thread{0};
+  // The thread that holds the writer mutex, shared by every attachment of
+  // this process to the same segment (see writer_holder_of).
+  std::shared_ptr<std::atomic<DWORD>> writer_holder;
 
   void release_gate() noexcept {
     if (gate_held) ::ReleaseMutex(gate);
@@ -307,6 +331,7 @@ AttachResult begin_attach(const AttachRequest& request) {
     auto attachment = AttachmentPtr(new Attachment);
     Attachment& a = *attachment;
     a.wide_name = widen(os_name);
+    a.writer_holder = writer_holder_of(a.wide_name);
     if (!a.security.init(SECTION_ALL_ACCESS, MUTEX_ALL_ACCESS, EVENT_ALL_ACCESS)) {
       result.error = record_os_error(SHAREDMEM_E_SYSTEM, static_cast<int>(::GetLastError()));
       return result;
@@ -458,18 +483,20 @@ QueryMutant query_mutant() noexcept {
   return query;
 }
 
-// Whether this thread holds the writer mutex. Named mutexes are recursive,
-// so a thread that waits on its own mutex gets it again instead of the
-// EDEADLK a POSIX error-checking mutex gives: this tells it first. Without
-// NtQueryMutant, the attachment's own record of its locking thread.
+// Whether this thread holds the writer mutex: the process's holder record
+// (writer_holder_of) names it. A record naming this thread is confirmed with
+// the kernel (NtQueryMutant: owned by the caller, through any handle),
+// because a thread that ended holding the mutex leaves its id behind, and
+// Windows may give that id to a new thread.
 bool held_by_this_thread(const Attachment& attachment) noexcept {
+  if (attachment.writer_holder->load() != ::GetCurrentThreadId()) return false;
   if (QueryMutant query = query_mutant()) {
     MutantBasicInformation information{};
     ULONG length = 0;
     if (query(attachment.writer, 0, &information, sizeof information, &length) >= 0)
       return information.owned_by_caller != FALSE;
   }
-  return attachment.writing_thread.load() == ::GetCurrentThreadId();
+  return true;
 }
 
 }  // namespace
@@ -497,7 +524,7 @@ LockResult lock_writer(Attachment& attachment, std::chrono::milliseconds timeout
       (void)record_os_error(SHAREDMEM_E_SYSTEM, static_cast<int>(::GetLastError()));
       return LockResult::kError;
   }
-  attachment.writing_thread.store(self);
+  attachment.writer_holder->store(self);
   return result;
 }
 
@@ -506,7 +533,7 @@ LockResult lock_writer(Attachment& attachment, std::chrono::milliseconds timeout
 // recursively (see lock_writer), so one release frees it.
 bool unlock_writer(Attachment& attachment) noexcept {
   if (!held_by_this_thread(attachment)) return false;
-  attachment.writing_thread.store(0);
+  attachment.writer_holder->store(0);
   return ::ReleaseMutex(attachment.writer) != FALSE;
 }
 
