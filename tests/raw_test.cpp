@@ -161,9 +161,73 @@ void release(ChildProcess& child) {
   BOOST_TEST(expect_exit(child) == 0);
 }
 
+#if defined(SHAREDMEM_FRAME_PRODUCER) && defined(SHAREDMEM_FRAME_CONSUMER)
+// An example program: a path, or a bare file name next to this executable.
+std::string example_program(const std::string& program) {
+  if (program.find_first_of("\\/") != std::string::npos) return program;
+  const std::string self = self_path();
+  return self.substr(0, self.find_last_of("\\/") + 1) + program;
+}
+
+ChildProcess start_frame_program(const char* program, const std::string& name) {
+  std::vector<std::string> args{"--name", name};
+  if (std::string(program) == SHAREDMEM_FRAME_PRODUCER) {
+    args.push_back("--interval-ms");
+    args.push_back("10");
+  }
+  return ChildProcess(example_program(program), args);
+}
+
+// Reads the consumer's lines until it printed `count` intact frames
+// numbered above `after`; returns the last number. Frames torn by a
+// producer killed mid-frame are allowed, at most `torn_allowed` of them.
+std::uint64_t expect_frames(ChildProcess& consumer, std::uint64_t after, int count,
+                            int torn_allowed) {
+  std::uint64_t last = after;
+  for (int lines = 0; count > 0 && lines < 500; ++lines) {
+    const std::string line = expect_line(consumer);
+    if (line.rfind("frame ", 0) != 0) continue;  // "no new frame...", "...died holding..."
+    const std::uint64_t number = std::stoull(line.substr(6));
+    if (line.find("checksum ok") == std::string::npos) {
+      BOOST_TEST_REQUIRE(torn_allowed-- > 0, "too many torn frames: " << line);
+      continue;
+    }
+    BOOST_TEST_REQUIRE(number > last, "frames go forward: " << line << " after " << last);
+    last = number;
+    --count;
+  }
+  BOOST_TEST_REQUIRE(count == 0, "the consumer printed too few intact frames");
+  return last;
+}
+#endif
+
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(raw)
+
+// Tests the frame example (issue 11.4): kill the producer or the consumer at
+// any moment and start it again, and frames go on, numbered from where they
+// were (the consumer keeps the segment alive), checksums intact.
+BOOST_AUTO_TEST_CASE(frame_example_survives_kills_and_restarts) {
+#if defined(SHAREDMEM_FRAME_PRODUCER) && defined(SHAREDMEM_FRAME_CONSUMER)
+  const std::string name = unique_name("frames");
+  ChildProcess consumer = start_frame_program(SHAREDMEM_FRAME_CONSUMER, name);
+  ChildProcess producer = start_frame_program(SHAREDMEM_FRAME_PRODUCER, name);
+  std::uint64_t last = expect_frames(consumer, 0, 3, 0);
+  for (int round = 0; round < 3; ++round) {
+    producer.kill();  // wherever it is: mid-frame, holding the lock, or sleeping
+    producer = start_frame_program(SHAREDMEM_FRAME_PRODUCER, name);
+    last = expect_frames(consumer, last, 3, 1);
+    consumer.kill();
+    consumer = start_frame_program(SHAREDMEM_FRAME_CONSUMER, name);
+    last = expect_frames(consumer, last, 3, 0);
+  }
+  producer.kill();
+  consumer.kill();
+#else
+  BOOST_TEST_MESSAGE("skipped: the examples are not built (SHAREDMEM_BUILD_EXAMPLES)");
+#endif
+}
 
 // Tests that a raw segment is a zero-filled, page-aligned buffer of exactly
 // its capacity that every handle sees in place.
