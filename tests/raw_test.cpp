@@ -213,19 +213,21 @@ BOOST_AUTO_TEST_SUITE(raw)
 BOOST_AUTO_TEST_CASE(frame_example_survives_kills_and_restarts) {
 #if defined(SHAREDMEM_FRAME_PRODUCER) && defined(SHAREDMEM_FRAME_CONSUMER)
   const std::string name = unique_name("frames");
-  ChildProcess consumer = start_frame_program(SHAREDMEM_FRAME_CONSUMER, name);
-  ChildProcess producer = start_frame_program(SHAREDMEM_FRAME_PRODUCER, name);
-  std::uint64_t last = expect_frames(consumer, 0, 3, 0);
+  // emplace, not assignment: a ChildProcess is replaced by destroying it
+  // (which kills and reaps it), then starting the next.
+  std::optional<ChildProcess> consumer;
+  std::optional<ChildProcess> producer;
+  consumer.emplace(start_frame_program(SHAREDMEM_FRAME_CONSUMER, name));
+  producer.emplace(start_frame_program(SHAREDMEM_FRAME_PRODUCER, name));
+  std::uint64_t last = expect_frames(*consumer, 0, 3, 0);
   for (int round = 0; round < 3; ++round) {
-    producer.kill();  // wherever it is: mid-frame, holding the lock, or sleeping
-    producer = start_frame_program(SHAREDMEM_FRAME_PRODUCER, name);
-    last = expect_frames(consumer, last, 3, 1);
-    consumer.kill();
-    consumer = start_frame_program(SHAREDMEM_FRAME_CONSUMER, name);
-    last = expect_frames(consumer, last, 3, 0);
+    producer->kill();  // wherever it is: mid-frame, holding the lock, or sleeping
+    producer.emplace(start_frame_program(SHAREDMEM_FRAME_PRODUCER, name));
+    last = expect_frames(*consumer, last, 3, 1);
+    consumer->kill();
+    consumer.emplace(start_frame_program(SHAREDMEM_FRAME_CONSUMER, name));
+    last = expect_frames(*consumer, last, 3, 0);
   }
-  producer.kill();
-  consumer.kill();
 #else
   BOOST_TEST_MESSAGE("skipped: the examples are not built (SHAREDMEM_BUILD_EXAMPLES)");
 #endif

@@ -529,10 +529,11 @@ LockResult lock_writer(Attachment& attachment, std::chrono::milliseconds timeout
 }
 
 // Mutexes belong to the thread that took them: ReleaseMutex refuses
-// (ERROR_NOT_OWNER) any other thread, and the lock is never taken
-// recursively (see lock_writer), so one release frees it.
+// (ERROR_NOT_OWNER) any other thread, which settles a stale record without
+// asking the kernel first (a round trip per write under Wine); and the lock
+// is never taken recursively (see lock_writer), so one release frees it.
 bool unlock_writer(Attachment& attachment) noexcept {
-  if (!held_by_this_thread(attachment)) return false;
+  if (attachment.writer_holder->load() != ::GetCurrentThreadId()) return false;
   attachment.writer_holder->store(0);
   return ::ReleaseMutex(attachment.writer) != FALSE;
 }
