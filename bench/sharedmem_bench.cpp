@@ -10,6 +10,7 @@
 //   readers/{sharedmem,floor,pthread}/{alone,writer_100khz,writer_nonstop}/4096
 //   attach/{sharedmem,posix}/open_close/4096, create/{...}
 //   inplace/{floor/produce,sharedmem/produce_write,sharedmem/begin_commit}/SIZE
+//   raw/..., lock/...                         raw segments (raw_bench.cpp)
 //
 // Run it through bench/report.py (see docs/PERFORMANCE.md). It needs
 // SHAREDMEM_DEFAULT_SEGMENT set, so that SetSharedMem never touches the real
@@ -39,6 +40,10 @@
 #include "sharedmem/sharedmem.h"
 
 namespace sharedmem_bench {
+
+// Raw segments' fill and lock benchmarks (raw_bench.cpp).
+void register_raw_benchmarks(bool smoke);
+
 namespace {
 
 constexpr std::size_t kSizes[] = {64, 4096, 64 * 1024, 1024 * 1024};
@@ -676,6 +681,7 @@ int main(int argc, char** argv) {
     sharedmem_bench::die(std::string("the default segment is not attached: ") +
                          sharedmem_strerror(sharedmem_default_status()));
   sharedmem_bench::register_all();
+  sharedmem_bench::register_raw_benchmarks(sharedmem_bench::g_smoke);
   int count = static_cast<int>(args.size());
   benchmark::Initialize(&count, args.data());
   if (benchmark::ReportUnrecognizedArguments(count, args.data())) return 1;

@@ -111,7 +111,10 @@ sharedmem_error detach(Attachment& attachment, Mapping mapping) noexcept;
 // The writer lock serialises writers of one segment across processes. It is
 // robust: if its holder dies, the next locker gets it with kOwnerDied. Its
 // state is the backend's (a kernel object, or bytes the backend keeps
-// outside the core's part of the object).
+// outside the core's part of the object). It belongs to the thread that took
+// it, which may keep it across calls (a raw segment's sharedmem_lock) and
+// must release it itself; a holder thread that ends without releasing it
+// counts as dead (kOwnerDied for the next locker).
 enum class LockResult {
   kAcquired,
   kOwnerDied,  // acquired; the previous holder died holding it
@@ -123,15 +126,17 @@ enum class LockResult {
   kError,      // another OS error
 };
 LockResult lock_writer(Attachment& attachment, std::chrono::milliseconds timeout) noexcept;
-// Releases the writer lock, and is a full fence (as
+// Releases the writer lock if the calling thread holds it (through any
+// attachment of the same object) and returns true; returns false, changing
+// nothing, if it does not. The lock may be held across calls (an in-place
+// write, a raw segment's user lock), but never handed to another thread.
+// A release is a full fence (as
 // std::atomic_thread_fence(std::memory_order_seq_cst)): the caller's stores
 // before it are visible to every process before its loads after it. The
 // writer's look at the waiter count after publishing needs that
 // (layout.hpp); a backend whose release already is one (an atomic
 // read-modify-write on x86) adds nothing.
-// Called only on the thread that locked it (the lock may be held across calls, by an
-// in-place write, but never handed to another thread).
-void unlock_writer(Attachment& attachment) noexcept;
+bool unlock_writer(Attachment& attachment) noexcept;
 
 // Waiting for a change (sharedmem_wait). `word` is a 32-bit word in the
 // attachment's shared mapping.
@@ -221,6 +226,9 @@ int take_os_error() noexcept;
 // Exact when below `needed`, the size about to be created; at or above it,
 // the backend may skip dear refinements that only raise the figure.
 std::uint64_t memory_headroom(std::uint64_t needed) noexcept;
+
+// The size of a page of the mappings core_base returns (they start on one).
+std::size_t page_size() noexcept;
 
 // Largest core_bytes this platform can map.
 std::uint64_t max_object_size() noexcept;

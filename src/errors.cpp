@@ -8,7 +8,9 @@ extern "C" const char* SHAREDMEM_CALL sharedmem_strerror(sharedmem_error error) 
     case SHAREDMEM_OK:
       return "success";
     case SHAREDMEM_E_INVALID_ARGUMENT:
-      return "invalid argument: a required pointer is null or a flag is unknown";
+      return "invalid argument: a required pointer is null, a flag is unknown, or the call does "
+             "not apply: a value call (read, write) on a raw segment or a raw call (data, lock, "
+             "notify) on a value segment, or an unlock by a thread that does not hold the lock";
     case SHAREDMEM_E_INVALID_NAME:
       return "invalid segment name: use 1 to 128 characters from A-Z a-z 0-9 . _ - "
              "not starting with '.'";
@@ -22,7 +24,9 @@ extern "C" const char* SHAREDMEM_CALL sharedmem_strerror(sharedmem_error error) 
              "capacity; open it with that capacity or use another name";
     case SHAREDMEM_E_INCOMPATIBLE:
       return "incompatible object: something of this name exists that is not a sharedmem "
-             "segment of this layout version; it was left untouched";
+             "segment of this layout version, or is a segment of the other kind (a value "
+             "segment opened with SHAREDMEM_RAW, or a raw segment opened without it); it was "
+             "left untouched";
     case SHAREDMEM_E_NOT_OWNER:
       return "not owner: an object of this name belongs to another user or is accessible "
              "to other users; it was refused and left untouched";
@@ -48,11 +52,12 @@ extern "C" const char* SHAREDMEM_CALL sharedmem_strerror(sharedmem_error error) 
       return "version conflict: another write changed the segment since the expected "
              "version; nothing was written; read it again and retry";
     case SHAREDMEM_E_OWNER_DIED:
-      return "owner died: a process died while it held the segment for a change";
+      return "owner died: the lock is now yours, but its previous holder died (or its thread "
+             "ended) while holding it; the data may be half-updated: check or rebuild it";
     case SHAREDMEM_E_WOULD_DEADLOCK:
-      return "would deadlock: this thread is already writing this segment (an in-place write "
-             "it began is still open: commit or abort it first; or a signal handler "
-             "interrupted the write); nothing was written";
+      return "would deadlock: this thread already holds this segment's lock (an in-place "
+             "write it began is still open: commit or abort it first; a raw segment's lock "
+             "taken twice; or a signal handler that interrupted a write); nothing was done";
     case SHAREDMEM_E_CORRUPTED:
       return "corrupted segment: its shared state was overwritten by another process of this "
              "user; nothing was changed; close it, and it starts afresh once every user has "

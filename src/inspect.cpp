@@ -48,18 +48,24 @@ bool read_header(platform::Inspection& inspection, HeaderCopy& copy) {
   return copy.read > 0;
 }
 
-// True when a finished header of this layout version describes a geometry
-// that fits the object: what an open checks before it joins (check_existing).
-bool geometry_fits(const Header& header, std::uint64_t object_size) {
-  if (header.header_bytes != kHeaderBytes) return false;
-  const Geometry found = geometry_for(header.capacity, UINT64_MAX);
-  return found.ok && found.slot_stride == header.slot_stride &&
-         found.total_bytes == header.total_bytes && found.total_bytes <= object_size;
+// True when a finished header of this layout version describes the shape
+// of its kind, within the object: what an open checks before it joins.
+bool shape_fits(const Header& header, std::uint64_t object_size) {
+  Shape found;
+  return header_shape_fits(header, platform::page_size(), object_size, found);
 }
 
-// The kind of a finished header of this layout version. (Raw segments,
-// once the layout records a kind, answer SHAREDMEM_KIND_RAW here.)
-sharedmem_kind kind_of(const Header&) { return SHAREDMEM_KIND_VALUE; }
+// The kind of a finished header of this layout version.
+sharedmem_kind kind_of(const Header& header) {
+  switch (header.kind) {
+    case kKindValue:
+      return SHAREDMEM_KIND_VALUE;
+    case kKindRaw:
+      return SHAREDMEM_KIND_RAW;
+    default:
+      return SHAREDMEM_KIND_UNKNOWN;
+  }
+}
 
 // Reads the version and the current value's size as one snapshot: the
 // generation, the current slot's length with an even sequence number, and
@@ -112,7 +118,7 @@ void classify(const platform::InspectResult& found, sharedmem_info& info) {
   bool finished = false;
   if (!empty && copy.complete() && copy.magic() == kMagic) {
     info.layout_version = copy.header().layout_version;
-    if (info.layout_version != kLayoutVersion || !geometry_fits(copy.header(), facts.size)) {
+    if (info.layout_version != kLayoutVersion || !shape_fits(copy.header(), facts.size)) {
       info.object_class = SHAREDMEM_OBJECT_INCOMPATIBLE;
       return;
     }

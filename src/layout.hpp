@@ -27,6 +27,14 @@
 //   fills the slot's bytes, commit stores the length, makes seq even and
 //   advances generation. An abort (or a close) only releases the lock and
 //   leaves the slot odd, exactly what a writer killed mid-copy leaves.
+//
+// A raw segment (SHAREDMEM_RAW, kind kKindRaw) has the same header and no
+// slots: its data starts at header_bytes, the header page(s) rounded up to
+// the page size so that the data is page-aligned, and holds exactly
+// `capacity` bytes (total_bytes rounds it up to kSlotAlignment, which keeps
+// whatever a backend puts after the core aligned). slot_stride is 0.
+// `generation` is advanced by sharedmem_notify; the backend's writer lock is
+// the user's lock (sharedmem_lock), held across calls.
 #ifndef SHAREDMEM_SRC_LAYOUT_HPP
 #define SHAREDMEM_SRC_LAYOUT_HPP
 
@@ -45,11 +53,18 @@ inline constexpr std::uint64_t kMagic = 0x5345'474d'4d48'5353ull;  // "SSHMMGES"
 // over: only a user the backend proves alone resets anything.
 inline constexpr std::uint64_t kMagicInitialising = 0x5449'4e49'4d48'5353ull;  // "SSHMINIT"
 // 2: the writer lock moved out of the header, into the backend's keeping.
-// 3: the change word and waiter count of sharedmem_wait.
+// 3: the change word and waiter count of sharedmem_wait. (The kind field came
+// later in bytes that version 3 always left zero, which read as kKindValue:
+// value segments are unchanged, and a library that knows no kind refuses a
+// raw segment by its geometry, slot_stride 0.)
 inline constexpr std::uint32_t kLayoutVersion = 3;
 inline constexpr std::size_t kHeaderBytes = 4096;
 inline constexpr std::size_t kSlotAlignment = 64;
 inline constexpr std::size_t kSlotCount = 2;
+
+// Header::kind.
+inline constexpr std::uint32_t kKindValue = 0;
+inline constexpr std::uint32_t kKindRaw = 1;
 
 static_assert(std::atomic<std::uint64_t>::is_always_lock_free &&
                   std::atomic<std::uint32_t>::is_always_lock_free,
@@ -67,6 +82,7 @@ struct Header {
   std::uint64_t capacity;
   std::uint64_t slot_stride;
   std::uint64_t total_bytes;
+  std::uint32_t kind;  // kKindValue or kKindRaw, never changed after initialisation
   alignas(64) std::atomic<std::uint64_t> generation;
   SlotState slots[kSlotCount];
   // sharedmem_wait: a writer that finds waiters != 0 after publishing a
@@ -80,6 +96,8 @@ struct Header {
   std::atomic<std::uint32_t> waiters;
 };
 static_assert(sizeof(Header) <= kHeaderBytes);
+static_assert(offsetof(Header, kind) < offsetof(Header, generation),
+              "kind lives in the bytes before generation that version 3 left zero");
 
 // Geometry for a capacity; valid only when ok is true (no overflow and
 // within the platform's bound).
@@ -97,6 +115,66 @@ constexpr Geometry geometry_for(std::uint64_t capacity, std::uint64_t max_total)
   g.total_bytes = kHeaderBytes + kSlotCount * g.slot_stride;
   g.ok = g.total_bytes <= max_total && g.total_bytes <= SIZE_MAX;
   return g;
+}
+
+// Geometry of a raw segment: the data at `data_offset` (the header rounded up
+// to whole pages of `page_size`, a power of two), `capacity` bytes of it.
+struct RawGeometry {
+  bool ok = false;
+  std::uint64_t data_offset = 0;
+  std::uint64_t total_bytes = 0;
+};
+
+constexpr RawGeometry raw_geometry_for(std::uint64_t capacity, std::uint64_t page_size,
+                                       std::uint64_t max_total) {
+  RawGeometry g;
+  if (page_size == 0 || (page_size & (page_size - 1)) != 0 || page_size > (1ull << 30)) return g;
+  g.data_offset = (kHeaderBytes + page_size - 1) / page_size * page_size;
+  if (capacity == 0 || capacity > UINT64_MAX - g.data_offset - kSlotAlignment) return g;
+  g.total_bytes =
+      g.data_offset + (capacity + kSlotAlignment - 1) / kSlotAlignment * kSlotAlignment;
+  g.ok = g.total_bytes <= max_total && g.total_bytes <= SIZE_MAX;
+  return g;
+}
+
+// What a segment's header says about its shape: its kind and geometry.
+struct Shape {
+  std::uint32_t kind = kKindValue;
+  std::uint64_t capacity = 0;
+  std::uint64_t header_bytes = kHeaderBytes;  // where the payload starts
+  std::uint64_t slot_stride = 0;              // 0 for a raw segment
+  std::uint64_t total_bytes = 0;
+};
+
+// The shape of a `kind` segment of `capacity` bytes on a system of
+// `page_size`, if it fits `max_total`.
+constexpr bool shape_for(std::uint32_t kind, std::uint64_t capacity, std::uint64_t page_size,
+                         std::uint64_t max_total, Shape& shape) {
+  shape.kind = kind;
+  shape.capacity = capacity;
+  if (kind == kKindRaw) {
+    const RawGeometry raw = raw_geometry_for(capacity, page_size, max_total);
+    shape.header_bytes = raw.data_offset;
+    shape.slot_stride = 0;
+    shape.total_bytes = raw.total_bytes;
+    return raw.ok;
+  }
+  if (kind != kKindValue) return false;
+  const Geometry geometry = geometry_for(capacity, max_total);
+  shape.header_bytes = kHeaderBytes;
+  shape.slot_stride = geometry.slot_stride;
+  shape.total_bytes = geometry.total_bytes;
+  return geometry.ok;
+}
+
+// True when finished `header` describes the shape of its kind and capacity,
+// within an object of `object_size` bytes: what an open checks before it
+// joins, and what inspection checks before it reports a segment.
+inline bool header_shape_fits(const Header& header, std::uint64_t page_size,
+                              std::uint64_t object_size, Shape& found) {
+  return shape_for(header.kind, header.capacity, page_size, UINT64_MAX, found) &&
+         header.header_bytes == found.header_bytes && header.slot_stride == found.slot_stride &&
+         header.total_bytes == found.total_bytes && found.total_bytes <= object_size;
 }
 
 }  // namespace sharedmem::detail

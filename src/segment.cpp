@@ -37,6 +37,14 @@ struct sharedmem_segment {
   unsigned char* slot_bytes = nullptr;  // slot i at slot_bytes + i * stride
   std::uint64_t capacity = 0;
   std::uint64_t stride = 0;
+  // A raw segment (SHAREDMEM_RAW): its `capacity` bytes at `data`.
+  bool raw = false;
+  unsigned char* data = nullptr;
+  // The thread that took the raw segment's lock through this handle and has
+  // not released it through it; a default id when none. Only that thread
+  // stores its own id here (and close, when the handle is no longer used),
+  // so relaxed accesses suffice: the lock itself orders the rest.
+  std::atomic<std::thread::id> lock_holder{};
   // The open segments of this process, for the detach at exit (see below).
   sharedmem_segment* previous = nullptr;
   sharedmem_segment* next = nullptr;
@@ -171,11 +179,16 @@ bool is_ours_to_reset(const void* base, std::size_t size) {
                          size < sizeof(Header) ? size : sizeof(Header));
 }
 
+// The shape of a `kind` segment of `capacity` bytes here, if it fits `max_total`.
+bool shape_for(std::uint32_t kind, std::uint64_t capacity, std::uint64_t max_total,
+               Shape& shape) {
+  return shape_for(kind, capacity, platform::page_size(), max_total, shape);
+}
+
 // Writes a fresh header into an object this process alone uses.
-sharedmem_error initialise(platform::Attachment& attachment, std::uint64_t capacity,
-                           const Geometry& geometry) {
+sharedmem_error initialise(platform::Attachment& attachment, const Shape& shape) {
   if (sharedmem_error e =
-          platform::initialise_object(attachment, static_cast<std::size_t>(geometry.total_bytes)))
+          platform::initialise_object(attachment, static_cast<std::size_t>(shape.total_bytes)))
     return e;
   auto* header = static_cast<Header*>(platform::core_base(attachment));
   header->magic.store(kMagicInitialising, std::memory_order_relaxed);
@@ -184,29 +197,28 @@ sharedmem_error initialise(platform::Attachment& attachment, std::uint64_t capac
   std::atomic_signal_fence(std::memory_order_seq_cst);
   header->layout_version = kLayoutVersion;
   platform::fault_point("attach_mid_init");
-  header->header_bytes = kHeaderBytes;
-  header->capacity = capacity;
-  header->slot_stride = geometry.slot_stride;
-  header->total_bytes = geometry.total_bytes;
+  header->header_bytes = static_cast<std::uint32_t>(shape.header_bytes);
+  header->capacity = shape.capacity;
+  header->slot_stride = shape.slot_stride;
+  header->total_bytes = shape.total_bytes;
+  header->kind = shape.kind;
   header->magic.store(kMagic, std::memory_order_release);
   return SHAREDMEM_OK;
 }
 
-// Checks a segment that live peers already use and learns its geometry.
+// Checks a segment that live peers already use and learns its shape. A
+// segment of the other kind (value or raw) is refused as incompatible.
 // `capacity` 0 accepts any capacity (SHAREDMEM_OPEN_ONLY).
-sharedmem_error check_existing(const platform::Attachment& attachment, std::uint64_t capacity,
-                               std::uint64_t& found_capacity, Geometry& found) {
+sharedmem_error check_existing(const platform::Attachment& attachment, std::uint32_t kind,
+                               std::uint64_t capacity, Shape& found) {
   const std::size_t size = platform::core_size(attachment);
   const void* base = platform::core_base(attachment);
   if (!looks_like_ours(base, size)) return SHAREDMEM_E_INCOMPATIBLE;
   const auto* header = static_cast<const Header*>(base);
-  if (header->header_bytes != kHeaderBytes) return SHAREDMEM_E_INCOMPATIBLE;
-  found = geometry_for(header->capacity, UINT64_MAX);
-  if (!found.ok || found.slot_stride != header->slot_stride ||
-      found.total_bytes != header->total_bytes || found.total_bytes > size)
+  if (header->kind != kind) return SHAREDMEM_E_INCOMPATIBLE;
+  if (!header_shape_fits(*header, platform::page_size(), size, found))
     return SHAREDMEM_E_INCOMPATIBLE;
   if (capacity != 0 && header->capacity != capacity) return SHAREDMEM_E_SIZE_MISMATCH;
-  found_capacity = header->capacity;
   return SHAREDMEM_OK;
 }
 
@@ -252,24 +264,24 @@ sharedmem_error open_segment(const char* name, std::uint64_t capacity, std::uint
   *out = nullptr;
   if (sharedmem_error e = validate_name(name)) return e;
   constexpr std::uint32_t kModes = SHAREDMEM_CREATE_ONLY | SHAREDMEM_OPEN_ONLY;
-  if ((flags & ~(SHAREDMEM_SCOPE_GLOBAL | kModes)) != 0 || (flags & kModes) == kModes)
+  if ((flags & ~(SHAREDMEM_SCOPE_GLOBAL | SHAREDMEM_RAW | kModes)) != 0 ||
+      (flags & kModes) == kModes)
     return SHAREDMEM_E_INVALID_ARGUMENT;
   const bool create_only = (flags & SHAREDMEM_CREATE_ONLY) != 0;
   const bool open_only = (flags & SHAREDMEM_OPEN_ONLY) != 0;
-  // Capacity 0 with OPEN_ONLY: the geometry comes from the segment found.
+  const std::uint32_t kind = (flags & SHAREDMEM_RAW) != 0 ? kKindRaw : kKindValue;
+  // Capacity 0 with OPEN_ONLY: the shape comes from the segment found.
   const bool any_capacity = open_only && capacity == 0;
-  Geometry geometry;
-  if (!any_capacity) {
-    geometry = geometry_for(capacity, platform::max_object_size());
-    if (!geometry.ok) return SHAREDMEM_E_INVALID_SIZE;
-  }
+  Shape shape;
+  if (!any_capacity && !shape_for(kind, capacity, platform::max_object_size(), shape))
+    return SHAREDMEM_E_INVALID_SIZE;
 
   auto segment = std::unique_ptr<sharedmem_segment>(new (std::nothrow) sharedmem_segment);
   if (!segment) return SHAREDMEM_E_NO_MEMORY;
   platform::AttachRequest request;
   request.name = name;
   request.global_scope = (flags & SHAREDMEM_SCOPE_GLOBAL) != 0;
-  request.core_bytes = static_cast<std::size_t>(geometry.total_bytes);
+  request.core_bytes = static_cast<std::size_t>(shape.total_bytes);
   std::uint64_t headroom = UINT64_MAX;
   platform::AttachResult attached = attach(request, !open_only, headroom);
   if (attached.status == platform::AttachStatus::kAbsent) return SHAREDMEM_E_NOT_FOUND;
@@ -286,23 +298,29 @@ sharedmem_error open_segment(const char* name, std::uint64_t capacity, std::uint
     if (!is_ours_to_reset(platform::core_base(attachment), found))
       return SHAREDMEM_E_INCOMPATIBLE;  // the attachment's destructor leaves it as it was
     // Growing a leftover needs memory too (its own pages are freed first).
-    if (found < geometry.total_bytes) {
+    if (found < shape.total_bytes) {
       if (headroom == UINT64_MAX)
-        headroom = platform::memory_headroom(geometry.total_bytes - found);
-      if (geometry.total_bytes - found > headroom) return SHAREDMEM_E_NO_MEMORY;
+        headroom = platform::memory_headroom(shape.total_bytes - found);
+      if (shape.total_bytes - found > headroom) return SHAREDMEM_E_NO_MEMORY;
     }
-    if (sharedmem_error e = initialise(attachment, capacity, geometry)) return e;
+    if (sharedmem_error e = initialise(attachment, shape)) return e;
   } else if (create_only) {
     return SHAREDMEM_E_EXISTS;
-  } else if (sharedmem_error e = check_existing(attachment, capacity, capacity, geometry)) {
+  } else if (sharedmem_error e = check_existing(attachment, kind, capacity, shape)) {
     return e;
   }
   if (sharedmem_error e = platform::end_attach(attachment)) return e;
 
-  segment->header = static_cast<Header*>(platform::core_base(attachment));
-  segment->slot_bytes = static_cast<unsigned char*>(platform::core_base(attachment)) + kHeaderBytes;
-  segment->capacity = capacity;
-  segment->stride = geometry.slot_stride;
+  auto* const base = static_cast<unsigned char*>(platform::core_base(attachment));
+  segment->header = reinterpret_cast<Header*>(base);
+  segment->capacity = shape.capacity;
+  segment->raw = kind == kKindRaw;
+  if (segment->raw) {
+    segment->data = base + shape.header_bytes;
+  } else {
+    segment->slot_bytes = base + kHeaderBytes;
+    segment->stride = shape.slot_stride;
+  }
   segment->created = attached.must_initialise;
   segment->attachment = std::move(attached.attachment);
   remember(segment.get());
@@ -314,14 +332,20 @@ sharedmem_error close_segment(sharedmem_segment* segment) {
   if (segment == nullptr) return SHAREDMEM_OK;
   sharedmem_error result = SHAREDMEM_OK;
   if (forget(segment)) {
-    // This thread's in-place write is given up. Another thread's (a misuse:
-    // the handle is in use) cannot be released from here: the pages stay
-    // mapped, so that the writer lock's robust bookkeeping in that thread
-    // still points at memory, and that thread's end still frees the lock.
+    // This thread's in-place write is given up, and a raw segment's lock
+    // taken through this handle released if this thread holds it. Another
+    // thread's (a misuse: the handle is in use) cannot be released from
+    // here: the pages stay mapped, so that the lock's robust bookkeeping in
+    // that thread still points at memory, and that thread's end still frees
+    // the lock.
     abandon_in_place_write(*segment);
-    const platform::Mapping mapping = segment->in_place_thread.load() != 0
-                                          ? platform::Mapping::kKeep
-                                          : platform::Mapping::kUnmap;
+    platform::Mapping mapping = segment->in_place_thread.load() != 0 ? platform::Mapping::kKeep
+                                                                     : platform::Mapping::kUnmap;
+    const std::thread::id holder = segment->lock_holder.exchange(std::thread::id());
+    if (holder == std::this_thread::get_id())
+      (void)platform::unlock_writer(*segment->attachment);
+    else if (holder != std::thread::id())
+      mapping = platform::Mapping::kKeep;
     result = platform::detach(*segment->attachment, mapping);
     delete segment;
   }
@@ -472,6 +496,59 @@ sharedmem_error read_segment(const sharedmem_segment* segment, void* buffer,
   }
 }
 
+sharedmem_error lock_segment(sharedmem_segment* segment, std::uint32_t timeout_ms) {
+  // Forever is a series of long waits: no backend deadline arithmetic
+  // overflows, and none of them ends in a timeout.
+  constexpr std::chrono::milliseconds kForeverStep = std::chrono::hours(24);
+  const bool forever = timeout_ms == SHAREDMEM_WAIT_FOREVER;
+  for (;;) {
+    const std::chrono::milliseconds timeout =
+        forever ? kForeverStep : std::chrono::milliseconds(timeout_ms);
+    sharedmem_error result = SHAREDMEM_OK;
+    switch (platform::lock_writer(*segment->attachment, timeout)) {
+      case platform::LockResult::kAcquired:
+        break;
+      case platform::LockResult::kOwnerDied:
+        result = SHAREDMEM_E_OWNER_DIED;  // acquired all the same
+        break;
+      case platform::LockResult::kTimeout:
+        if (forever) continue;
+        return SHAREDMEM_E_TIMEOUT;
+      case platform::LockResult::kReentered:
+        return SHAREDMEM_E_WOULD_DEADLOCK;
+      case platform::LockResult::kCorrupted:
+        return SHAREDMEM_E_CORRUPTED;
+      case platform::LockResult::kError:
+        return SHAREDMEM_E_SYSTEM;
+    }
+    segment->lock_holder.store(std::this_thread::get_id(), std::memory_order_relaxed);
+    return result;
+  }
+}
+
+sharedmem_error unlock_segment(sharedmem_segment* segment) {
+  // Only the thread that locked through this handle unlocks through it.
+  if (segment->lock_holder.load(std::memory_order_relaxed) != std::this_thread::get_id())
+    return SHAREDMEM_E_INVALID_ARGUMENT;
+  segment->lock_holder.store(std::thread::id(), std::memory_order_relaxed);
+  // False when the lock is no longer this thread's after all (a child
+  // forked by the locking thread has the parent's record but not its lock).
+  return platform::unlock_writer(*segment->attachment) ? SHAREDMEM_OK
+                                                       : SHAREDMEM_E_INVALID_ARGUMENT;
+}
+
+std::uint64_t notify_segment(sharedmem_segment* segment) {
+  Header& header = *segment->header;
+  // Release: what the caller wrote into the data before is visible to whoever
+  // sees the new version (a waiter, a sharedmem_version caller).
+  const std::uint64_t version = header.generation.fetch_add(1, std::memory_order_acq_rel) + 1;
+  // As after a write: the publication before the look at the waiter count.
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  if (header.waiters.load(std::memory_order_relaxed) != 0)
+    platform::wake_all(*segment->attachment, header.change_word);
+  return version;
+}
+
 namespace {
 
 // sharedmem_last_system_error: the OS error behind this thread's last failure.
@@ -558,7 +635,7 @@ uint64_t SHAREDMEM_CALL sharedmem_capacity(const sharedmem_segment* segment) {
 
 sharedmem_error SHAREDMEM_CALL sharedmem_write(sharedmem_segment* segment, const void* data,
                                                uint64_t size) {
-  if (segment == nullptr || (data == nullptr && size != 0))
+  if (segment == nullptr || segment->raw || (data == nullptr && size != 0))
     return finish_call(SHAREDMEM_E_INVALID_ARGUMENT);
   if (size > segment->capacity) return finish_call(SHAREDMEM_E_VALUE_TOO_LARGE);
   std::uint64_t version = 0;
@@ -568,7 +645,7 @@ sharedmem_error SHAREDMEM_CALL sharedmem_write(sharedmem_segment* segment, const
 sharedmem_error SHAREDMEM_CALL sharedmem_write_if(sharedmem_segment* segment, const void* data,
                                                   uint64_t size, uint64_t expected_version,
                                                   uint64_t* new_version) {
-  if (segment == nullptr || (data == nullptr && size != 0))
+  if (segment == nullptr || segment->raw || (data == nullptr && size != 0))
     return finish_call(SHAREDMEM_E_INVALID_ARGUMENT);
   std::uint64_t version = 0;
   sharedmem_error e = SHAREDMEM_E_VALUE_TOO_LARGE;
@@ -583,14 +660,15 @@ sharedmem_error SHAREDMEM_CALL sharedmem_write_if(sharedmem_segment* segment, co
 sharedmem_error SHAREDMEM_CALL sharedmem_write_begin(sharedmem_segment* segment, uint64_t size,
                                                      void** data) {
   if (data != nullptr) *data = nullptr;
-  if (segment == nullptr || data == nullptr) return finish_call(SHAREDMEM_E_INVALID_ARGUMENT);
+  if (segment == nullptr || segment->raw || data == nullptr)
+    return finish_call(SHAREDMEM_E_INVALID_ARGUMENT);
   if (size > segment->capacity) return finish_call(SHAREDMEM_E_VALUE_TOO_LARGE);
   return finish_call(sharedmem::detail::begin_write(segment, size, data));
 }
 
 sharedmem_error SHAREDMEM_CALL sharedmem_write_commit(sharedmem_segment* segment,
                                                       uint64_t* new_version) {
-  if (segment == nullptr) return finish_call(SHAREDMEM_E_INVALID_ARGUMENT);
+  if (segment == nullptr || segment->raw) return finish_call(SHAREDMEM_E_INVALID_ARGUMENT);
   std::uint64_t version = 0;
   const sharedmem_error e = sharedmem::detail::commit_write(segment, &version);
   if (new_version) *new_version = e == SHAREDMEM_OK ? version : sharedmem_version(segment);
@@ -598,7 +676,7 @@ sharedmem_error SHAREDMEM_CALL sharedmem_write_commit(sharedmem_segment* segment
 }
 
 void SHAREDMEM_CALL sharedmem_write_abort(sharedmem_segment* segment) {
-  if (segment != nullptr) sharedmem::detail::abort_write(segment);
+  if (segment != nullptr && !segment->raw) sharedmem::detail::abort_write(segment);
   (void)finish_call(SHAREDMEM_OK);
 }
 
@@ -610,7 +688,7 @@ sharedmem_error SHAREDMEM_CALL sharedmem_read(const sharedmem_segment* segment, 
 sharedmem_error SHAREDMEM_CALL sharedmem_read_versioned(const sharedmem_segment* segment,
                                                         void* buffer, uint64_t buffer_size,
                                                         uint64_t* value_size, uint64_t* version) {
-  if (segment == nullptr || (buffer == nullptr && buffer_size != 0))
+  if (segment == nullptr || segment->raw || (buffer == nullptr && buffer_size != 0))
     return finish_call(SHAREDMEM_E_INVALID_ARGUMENT);
   std::uint64_t size = 0;
   std::uint64_t snapshot = 0;
@@ -634,6 +712,35 @@ sharedmem_error SHAREDMEM_CALL sharedmem_wait(const sharedmem_segment* segment,
 
 uint64_t SHAREDMEM_CALL sharedmem_version(const sharedmem_segment* segment) {
   return segment ? segment->header->generation.load(std::memory_order_acquire) : 0;
+}
+
+void* SHAREDMEM_CALL sharedmem_data(sharedmem_segment* segment) {
+  return segment != nullptr && segment->raw ? segment->data : nullptr;
+}
+
+sharedmem_error SHAREDMEM_CALL sharedmem_lock(sharedmem_segment* segment, uint32_t timeout_ms) {
+  if (segment == nullptr || !segment->raw) return finish_call(SHAREDMEM_E_INVALID_ARGUMENT);
+  // The backend notes an OS error only for a failure: a success has nothing
+  // to discard, and skips finish_call's thread-local access (a hot path).
+  const sharedmem_error e = sharedmem::detail::lock_segment(segment, timeout_ms);
+  return e == SHAREDMEM_OK ? e : finish_call(e);
+}
+
+sharedmem_error SHAREDMEM_CALL sharedmem_unlock(sharedmem_segment* segment) {
+  if (segment == nullptr || !segment->raw) return finish_call(SHAREDMEM_E_INVALID_ARGUMENT);
+  const sharedmem_error e = sharedmem::detail::unlock_segment(segment);
+  return e == SHAREDMEM_OK ? e : finish_call(e);  // as in sharedmem_lock
+}
+
+sharedmem_error SHAREDMEM_CALL sharedmem_notify(sharedmem_segment* segment,
+                                                uint64_t* new_version) {
+  if (segment == nullptr || !segment->raw) {
+    if (new_version) *new_version = sharedmem_version(segment);
+    return finish_call(SHAREDMEM_E_INVALID_ARGUMENT);
+  }
+  const std::uint64_t version = sharedmem::detail::notify_segment(segment);
+  if (new_version) *new_version = version;
+  return finish_call(SHAREDMEM_OK);
 }
 
 }  // extern "C"

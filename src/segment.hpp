@@ -51,6 +51,18 @@ sharedmem_error inspect_segment(const char* name, std::uint32_t flags, sharedmem
 sharedmem_error list_segments(std::uint32_t flags, sharedmem_list_callback callback,
                               void* context);
 
+// A raw segment's lock (sharedmem_lock, sharedmem_unlock): taken by the
+// calling thread and kept across calls until it releases it. Locking again
+// from the holder thread is SHAREDMEM_E_WOULD_DEADLOCK; unlocking from a
+// thread that did not lock through this handle is
+// SHAREDMEM_E_INVALID_ARGUMENT, changing nothing.
+sharedmem_error lock_segment(sharedmem_segment* segment, std::uint32_t timeout_ms);
+sharedmem_error unlock_segment(sharedmem_segment* segment);
+
+// sharedmem_notify on a raw segment: advances the version, wakes waiters,
+// and returns the new version.
+std::uint64_t notify_segment(sharedmem_segment* segment);
+
 // Ends a public call that returns `result`: records the OS error behind a
 // failure for sharedmem_last_system_error (and drops one noted during a
 // success). Returns `result`.

@@ -82,6 +82,38 @@ BOOST_AUTO_TEST_CASE(bad_arguments_are_refused) {
   BOOST_TEST(sharedmem_list(0x100, collect, nullptr) == SHAREDMEM_E_INVALID_ARGUMENT);
 }
 
+// Tests that a raw segment is reported as a live segment of kind raw, with
+// its capacity and its version (the count of its notifications), and that
+// the C++ layer names the kind when a raw name is opened as a value.
+BOOST_AUTO_TEST_CASE(raw_segment_is_reported_as_raw) {
+  const std::string name = unique_name("inspraw");
+  sharedmem_segment* segment = nullptr;
+  BOOST_TEST_REQUIRE(sharedmem_open(name.c_str(), 5000, SHAREDMEM_RAW, &segment) == SHAREDMEM_OK);
+  BOOST_TEST(sharedmem_notify(segment, nullptr) == SHAREDMEM_OK);
+  const sharedmem_info info = inspect_name(name, SHAREDMEM_OK);
+  BOOST_TEST(info.object_class == SHAREDMEM_OBJECT_SEGMENT);
+  BOOST_TEST(info.kind == SHAREDMEM_KIND_RAW);
+  BOOST_TEST(info.capacity == 5000u);
+  BOOST_TEST(info.version == 1u);
+  try {
+    (void)sharedmem::segment::open(name, 5000);
+    BOOST_FAIL("expected sharedmem::error");
+  } catch (const sharedmem::error& e) {
+    BOOST_TEST(e.code() == sharedmem::errc::incompatible);
+    BOOST_TEST(std::string(e.what()).find("it is a raw segment") != std::string::npos, e.what());
+  }
+  const std::string value_name = unique_name("inspval");
+  sharedmem::segment value = sharedmem::segment::open(value_name, 64);
+  try {
+    (void)sharedmem::raw_segment::open(value_name, 64);
+    BOOST_FAIL("expected sharedmem::error");
+  } catch (const sharedmem::error& e) {
+    BOOST_TEST(e.code() == sharedmem::errc::incompatible);
+    BOOST_TEST(std::string(e.what()).find("it is a value segment") != std::string::npos, e.what());
+  }
+  sharedmem_close(segment);
+}
+
 // Tests that a live segment is reported with its kind, capacity, value size,
 // version, layout version, owner and permissions, and (where the OS tells)
 // one holder per open handle.

@@ -192,6 +192,33 @@ BOOST_AUTO_TEST_CASE(posix_forked_child_does_not_keep_the_parents_locks) {
   BOOST_TEST(!os_object_exists(name));
 }
 
+// Tests that a child forked while its parent holds a raw segment's lock does
+// not hold it: it can neither unlock it nor take it, and its exit leaves the
+// lock with the parent (no owner-died for anyone).
+BOOST_AUTO_TEST_CASE(posix_forked_child_does_not_hold_the_parents_raw_lock) {
+  const std::string name = unique_name("forklock");
+  sharedmem_segment* segment = nullptr;
+  BOOST_TEST_REQUIRE(sharedmem_open(name.c_str(), 4096, SHAREDMEM_RAW, &segment) == SHAREDMEM_OK);
+  BOOST_TEST_REQUIRE(sharedmem_lock(segment, 0) == SHAREDMEM_OK);
+  const pid_t child = ::fork();
+  BOOST_TEST_REQUIRE(child >= 0);
+  if (child == 0) {
+    int code = 0;
+    if (sharedmem_unlock(segment) != SHAREDMEM_E_INVALID_ARGUMENT) code |= 1;
+    if (sharedmem_lock(segment, 0) != SHAREDMEM_E_TIMEOUT) code |= 2;
+    ::_exit(code);
+  }
+  int status = 0;
+  BOOST_TEST_REQUIRE(::waitpid(child, &status, 0) == child);
+  BOOST_TEST(WIFEXITED(status));
+  BOOST_TEST(WEXITSTATUS(status) == 0, "1: the child unlocked it, 2: the child took it");
+  BOOST_TEST(sharedmem_lock(segment, 0) == SHAREDMEM_E_WOULD_DEADLOCK, "still the parent's");
+  BOOST_TEST(sharedmem_unlock(segment) == SHAREDMEM_OK);
+  BOOST_TEST(sharedmem_lock(segment, 0) == SHAREDMEM_OK, "no owner died");
+  BOOST_TEST(sharedmem_unlock(segment) == SHAREDMEM_OK);
+  sharedmem_close(segment);
+}
+
 // Tests that segments are created owner-only (0600), whatever the umask.
 BOOST_AUTO_TEST_CASE(posix_objects_are_created_owner_only) {
   const mode_t old_mask = ::umask(0);

@@ -10,6 +10,11 @@
  * from an empty, zeroed segment. Writes replace the whole value atomically:
  * readers never see a mix of two writes and never wait for a writer.
  *
+ * A raw segment (SHAREDMEM_RAW) is instead a plain buffer that processes
+ * share in place (sharedmem_data), with one robust cross-process lock
+ * (sharedmem_lock) and change notification (sharedmem_notify,
+ * sharedmem_wait); its lifetime is that of a value segment.
+ *
  * This header is plain C (C89 plus <stdint.h>/<stddef.h>/<wchar.h>): no Boost,
  * no <windows.h>. Every function is safe to call from any thread.
  */
@@ -35,7 +40,9 @@ extern "C" {
 /* Error codes. Values are stable and never reused; new codes are appended. */
 typedef enum sharedmem_error {
   SHAREDMEM_OK = 0,
-  /* A required pointer was null or a flag is unknown. */
+  /* A required pointer was null, a flag is unknown, or the call does not
+   * apply to the segment: a value call on a raw segment or the other way
+   * round, or sharedmem_unlock by a thread that does not hold the lock. */
   SHAREDMEM_E_INVALID_ARGUMENT = 1,
   /* The name is empty, too long, or has a character outside [A-Za-z0-9._-]. */
   SHAREDMEM_E_INVALID_NAME = 2,
@@ -46,7 +53,9 @@ typedef enum sharedmem_error {
   /* A segment of this name is open elsewhere with a different capacity. */
   SHAREDMEM_E_SIZE_MISMATCH = 5,
   /* An object of this name exists but is not a sharedmem segment of this
-   * layout version (foreign, corrupted or from an incompatible release). */
+   * layout version (foreign, corrupted or from an incompatible release), or
+   * is a segment of the other kind: a value segment opened with
+   * SHAREDMEM_RAW, or a raw segment opened without it. */
   SHAREDMEM_E_INCOMPATIBLE = 6,
   /* An object of this name exists but belongs to another user or is
    * accessible to other users; it is refused and left untouched. */
@@ -72,13 +81,15 @@ typedef enum sharedmem_error {
   /* sharedmem_write_if: the segment's version is not the expected one (another
    * write came first). Nothing was written. */
   SHAREDMEM_E_CONFLICT = 16,
-  /* Reserved for the in-place segment API: a process died while it held the
-   * segment for an in-place change. Not returned by this version. */
+  /* sharedmem_lock: the lock WAS acquired, but its previous holder died (or
+   * its thread ended) holding it: the data may be half-updated. The caller
+   * now holds the lock and decides what to do with the data. */
   SHAREDMEM_E_OWNER_DIED = 17,
-  /* This thread already holds the segment's writer lock: it began an in-place
-   * write (sharedmem_write_begin) that it has not committed or aborted, or a
-   * signal handler interrupted a write on this thread and wrote itself.
-   * Nothing was written. */
+  /* This thread already holds the segment's lock: it began an in-place write
+   * (sharedmem_write_begin) that it has not committed or aborted, it called
+   * sharedmem_lock again (a raw segment's lock is not recursive), or a signal
+   * handler interrupted a write on this thread and wrote itself. Nothing was
+   * done. */
   SHAREDMEM_E_WOULD_DEADLOCK = 18,
   /* The segment's shared state is damaged (another process of this user
    * wrote over it): no consistent value or usable lock could be had. Nothing
@@ -111,6 +122,12 @@ SHAREDMEM_EXPORT const char* SHAREDMEM_CALL sharedmem_strerror(sharedmem_error e
  * none does, creating nothing. With this flag, capacity 0 means "whatever
  * capacity the segment has" (sharedmem_capacity then tells it). */
 #define SHAREDMEM_OPEN_ONLY 0x4u
+/* A raw segment: a zero-filled buffer of exactly `capacity` bytes shared in
+ * place (see sharedmem_data), instead of a value. Same names, scope, open
+ * modes and lifetime as value segments, but a name lives as one kind at a
+ * time: opening a live value segment with this flag, or a live raw segment
+ * without it, fails with SHAREDMEM_E_INCOMPATIBLE. */
+#define SHAREDMEM_RAW 0x8u
 
 typedef struct sharedmem_segment sharedmem_segment;
 
@@ -132,7 +149,9 @@ SHAREDMEM_EXPORT sharedmem_error SHAREDMEM_CALL sharedmem_open(const char* name,
 SHAREDMEM_EXPORT int SHAREDMEM_CALL sharedmem_created(const sharedmem_segment* segment);
 
 /* Closes the handle. The last close anywhere frees the segment. Null is a no-op.
- * The handle must not be in use by another thread. */
+ * The handle must not be in use by another thread (a raw segment's lock that
+ * another thread took through it counts as a use). A raw segment's lock that
+ * the calling thread took through it is released. */
 SHAREDMEM_EXPORT void SHAREDMEM_CALL sharedmem_close(sharedmem_segment* segment);
 
 /* Returns the segment's capacity in bytes, or 0 for a null handle. */
@@ -236,6 +255,44 @@ SHAREDMEM_EXPORT sharedmem_error SHAREDMEM_CALL sharedmem_wait(const sharedmem_s
                                                                uint32_t timeout_ms,
                                                                uint64_t* version);
 
+/* Raw segments (opened with SHAREDMEM_RAW). The value calls (sharedmem_read,
+ * _read_versioned, _write, _write_if) refuse them with
+ * SHAREDMEM_E_INVALID_ARGUMENT, and these calls refuse value segments the
+ * same way. sharedmem_version and sharedmem_wait work on both: a raw
+ * segment's version counts its sharedmem_notify calls. */
+
+/* The raw segment's buffer in this process: `sharedmem_capacity` bytes,
+ * page-aligned, zero-filled when the segment was created, valid until the
+ * handle is closed. Null for a value segment or a null handle. Every process
+ * sees the same bytes; the library never reads or writes them, and a write
+ * to them is not atomic for other processes: use sharedmem_lock. */
+SHAREDMEM_EXPORT void* SHAREDMEM_CALL sharedmem_data(sharedmem_segment* segment);
+
+/* Takes the raw segment's cross-process lock, waiting at most `timeout_ms`
+ * milliseconds (SHAREDMEM_WAIT_FOREVER: no limit) for a live holder:
+ * SHAREDMEM_E_TIMEOUT then, without the lock. The lock belongs to the
+ * calling thread until it calls sharedmem_unlock (through this handle) or
+ * closes the handle. It is robust: if its holder dies (even by SIGKILL or
+ * TerminateProcess) or its thread ends holding it, the next sharedmem_lock
+ * gets it and returns SHAREDMEM_E_OWNER_DIED: the lock is held, and the data
+ * may be half-updated. The same thread locking again, through any handle,
+ * gets SHAREDMEM_E_WOULD_DEADLOCK. A process forked while holding it does
+ * not hold it in the child. */
+SHAREDMEM_EXPORT sharedmem_error SHAREDMEM_CALL sharedmem_lock(sharedmem_segment* segment,
+                                                               uint32_t timeout_ms);
+
+/* Releases the lock that the calling thread took through this handle.
+ * SHAREDMEM_E_INVALID_ARGUMENT, changing nothing, if it did not. */
+SHAREDMEM_EXPORT sharedmem_error SHAREDMEM_CALL sharedmem_unlock(sharedmem_segment* segment);
+
+/* Advances the raw segment's version by one and wakes every sharedmem_wait
+ * on it, in every process: a producer that changed the data in place tells
+ * the consumers. The data written before the call is visible to whoever sees
+ * the new version. Needs no lock. *new_version (which may be null) receives
+ * the version after the call. */
+SHAREDMEM_EXPORT sharedmem_error SHAREDMEM_CALL sharedmem_notify(sharedmem_segment* segment,
+                                                                 uint64_t* new_version);
+
 /* Inspection: what stands under a segment's name, seen from outside.
  *
  * sharedmem_inspect and sharedmem_list look at the OS objects of the naming
@@ -274,7 +331,7 @@ typedef enum sharedmem_object_class {
 typedef enum sharedmem_kind {
   SHAREDMEM_KIND_UNKNOWN = 0, /* not a segment, or not known to this library */
   SHAREDMEM_KIND_VALUE = 1,   /* a value, written and read whole (sharedmem_write) */
-  SHAREDMEM_KIND_RAW = 2,     /* raw bytes changed in place (reserved) */
+  SHAREDMEM_KIND_RAW = 2,     /* raw bytes changed in place (SHAREDMEM_RAW) */
   SHAREDMEM_KIND_MAX = 0x7fffffff
 } sharedmem_kind;
 

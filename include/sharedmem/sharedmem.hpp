@@ -5,6 +5,7 @@
 #ifndef SHAREDMEM_SHAREDMEM_HPP
 #define SHAREDMEM_SHAREDMEM_HPP
 
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -194,9 +195,18 @@ class segment {
     std::error_code ec;
     int system_error = 0;
     segment s = open_impl(name, capacity, flags(how, where), ec, system_error);
-    if (ec) throw error(static_cast<sharedmem_error>(ec.value()),
-                        "sharedmem: cannot open segment '" + std::string(name) + "'",
-                        system_error);
+    if (ec) {
+      std::string what = "sharedmem: cannot open segment '" + std::string(name) + "'";
+      if (ec.value() == SHAREDMEM_E_INCOMPATIBLE) {
+        std::error_code probe_error;
+        int probe_system_error = 0;
+        segment probe =
+            open_impl(name, 0, flags(mode::open_only, where) | SHAREDMEM_RAW, probe_error,
+                      probe_system_error);
+        if (!probe_error) what += ": it is a raw segment (open it with sharedmem::raw_segment)";
+      }
+      throw error(static_cast<sharedmem_error>(ec.value()), what, system_error);
+    }
     return s;
   }
   static segment open(std::string_view name, std::uint64_t capacity, mode how,
@@ -467,6 +477,192 @@ inline std::vector<sharedmem_info> list(scope where = scope::local) {
   if (e != SHAREDMEM_OK) throw error(e, "sharedmem: cannot list segments", sharedmem_last_system_error());
   return all;
 }
+
+// An open handle to a raw segment (SHAREDMEM_RAW): a zero-filled buffer of
+// size() bytes shared in place, with one robust cross-process lock and
+// change notification. RAII like segment (destruction closes the handle,
+// releasing the lock if the destroying thread holds it). Movable while
+// nobody uses it, not copyable.
+//
+// The segment itself is the lock's Lockable (and TimedLockable), so the
+// standard guards hold it:
+//   std::scoped_lock lock(frames);            // waits as long as it takes
+//   std::unique_lock lock(frames, 50ms);      // try_lock_for; lock.owns_lock()
+//   if (frames.owner_died()) rebuild(frames.data());
+// A lock acquired from a holder that died (or whose thread ended) holding
+// it is held all the same: lock() does not throw then, so no guard leaks
+// the lock; owner_died() tells the thread that got it (until its next
+// acquisition), and the error_code form of lock() returns errc::owner_died.
+// lock() throws sharedmem::error for the rest (errc::would_deadlock when
+// this thread holds it already, errc::corrupted, ...).
+class raw_segment {
+ public:
+  raw_segment() noexcept = default;
+
+  // Opens or creates the raw segment `name` of `size` bytes (mode::open_only
+  // with size 0: whatever size it has); throws sharedmem::error, whose
+  // message says when the name lives as a value segment.
+  static raw_segment open(std::string_view name, std::uint64_t size,
+                          mode how = mode::open_or_create, scope where = scope::local) {
+    std::error_code ec;
+    int system_error = 0;
+    raw_segment s = open_impl(name, size, how, where, ec, system_error);
+    if (ec) {
+      std::string what = "sharedmem: cannot open raw segment '" + std::string(name) + "'";
+      if (ec.value() == SHAREDMEM_E_INCOMPATIBLE && is_live_value_segment(name, where))
+        what += ": it is a value segment (open it with sharedmem::segment)";
+      throw error(static_cast<sharedmem_error>(ec.value()), what, system_error);
+    }
+    return s;
+  }
+  // Non-throwing form: on failure returns an empty raw_segment and sets `ec`.
+  static raw_segment open(std::string_view name, std::uint64_t size, std::error_code& ec,
+                          mode how = mode::open_or_create, scope where = scope::local) noexcept {
+    int system_error = 0;
+    return open_impl(name, size, how, where, ec, system_error);
+  }
+
+  raw_segment(raw_segment&& other) noexcept
+      : handle_(std::exchange(other.handle_, nullptr)),
+        owner_died_(other.owner_died_.load(std::memory_order_relaxed)) {}
+  raw_segment& operator=(raw_segment&& other) noexcept {
+    if (this != &other) {
+      sharedmem_close(handle_);
+      handle_ = std::exchange(other.handle_, nullptr);
+      owner_died_.store(other.owner_died_.load(std::memory_order_relaxed),
+                        std::memory_order_relaxed);
+    }
+    return *this;
+  }
+  raw_segment(const raw_segment&) = delete;
+  raw_segment& operator=(const raw_segment&) = delete;
+  ~raw_segment() { sharedmem_close(handle_); }
+
+  explicit operator bool() const noexcept { return handle_ != nullptr; }
+  // The buffer (page-aligned) and its size in bytes; null and 0 when empty.
+  std::byte* data() const noexcept { return static_cast<std::byte*>(sharedmem_data(handle_)); }
+  std::uint64_t size() const noexcept { return sharedmem_capacity(handle_); }
+  // The version: 0 at creation, +1 per notify().
+  std::uint64_t version() const noexcept { return sharedmem_version(handle_); }
+  bool created() const noexcept { return sharedmem_created(handle_) != 0; }
+  sharedmem_segment* native_handle() const noexcept { return handle_; }
+
+  // Lockable: waits until this thread holds the lock (see above).
+  void lock() {
+    const sharedmem_error e = acquire(SHAREDMEM_WAIT_FOREVER);
+    if (e != SHAREDMEM_E_OWNER_DIED) check(e, "lock");
+  }
+  // The same without exceptions: errc::owner_died means acquired.
+  std::error_code lock(std::error_code& ec) noexcept {
+    return ec = to_error_code(acquire(SHAREDMEM_WAIT_FOREVER));
+  }
+  // TimedLockable: true when acquired (owner_died() may then be true),
+  // false on a timeout; throws sharedmem::error for the rest.
+  bool try_lock() { return try_lock_for(std::chrono::milliseconds(0)); }
+  template <typename Rep, typename Period>
+  bool try_lock_for(const std::chrono::duration<Rep, Period>& timeout) {
+    const sharedmem_error e = acquire(milliseconds_of(timeout));
+    if (e == SHAREDMEM_E_TIMEOUT) return false;
+    if (e != SHAREDMEM_E_OWNER_DIED) check(e, "try_lock");
+    return true;
+  }
+  template <typename Clock, typename Duration>
+  bool try_lock_until(const std::chrono::time_point<Clock, Duration>& deadline) {
+    return try_lock_for(deadline - Clock::now());
+  }
+  // Releases the lock this thread took through this handle; throws
+  // errc::invalid_argument if it holds none.
+  void unlock() { check(sharedmem_unlock(handle_), "unlock"); }
+  // Whether this handle's last acquisition found its previous holder dead
+  // (the data may be half-updated). Meaningful to the thread holding the lock.
+  bool owner_died() const noexcept { return owner_died_.load(std::memory_order_relaxed); }
+
+  // Advances the version and wakes wait() callers everywhere; returns the
+  // new version. Call it after changing the data (under the lock or not).
+  std::uint64_t notify() {
+    std::uint64_t version = 0;
+    check(sharedmem_notify(handle_, &version), "notify");
+    return version;
+  }
+  // Waits until the version differs from `seen`: true, and *version (if
+  // given) gets the version found; false when `timeout` passed first.
+  template <typename Rep, typename Period>
+  bool wait(std::uint64_t seen, const std::chrono::duration<Rep, Period>& timeout,
+            std::uint64_t* version = nullptr) const {
+    std::uint64_t found = 0;
+    const sharedmem_error e = sharedmem_wait(handle_, seen, milliseconds_of(timeout), &found);
+    if (e == SHAREDMEM_E_TIMEOUT) return false;
+    check(e, "wait");
+    if (version) *version = found;
+    return true;
+  }
+  // Waits as long as it takes; returns the new version.
+  std::uint64_t wait(std::uint64_t seen) const {
+    std::uint64_t found = 0;
+    check(sharedmem_wait(handle_, seen, SHAREDMEM_WAIT_FOREVER, &found), "wait");
+    return found;
+  }
+
+ private:
+  static void check(sharedmem_error e, const char* what) {
+    if (e != SHAREDMEM_OK)
+      throw error(e, std::string("sharedmem: ") + what, sharedmem_last_system_error());
+  }
+
+  // A timeout in whole milliseconds for the C API, rounded up (never a wait
+  // shorter than asked), negative as 0, and below SHAREDMEM_WAIT_FOREVER.
+  template <typename Rep, typename Period>
+  static std::uint32_t milliseconds_of(const std::chrono::duration<Rep, Period>& timeout) {
+    const auto ms = std::chrono::ceil<std::chrono::milliseconds>(timeout).count();
+    if (ms <= 0) return 0;
+    constexpr auto kLongest = static_cast<long long>(SHAREDMEM_WAIT_FOREVER - 1);
+    return static_cast<std::uint32_t>(static_cast<long long>(ms) < kLongest ? ms : kLongest);
+  }
+
+  sharedmem_error acquire(std::uint32_t timeout_ms) noexcept {
+    const sharedmem_error e = sharedmem_lock(handle_, timeout_ms);
+    if (e == SHAREDMEM_OK || e == SHAREDMEM_E_OWNER_DIED)
+      owner_died_.store(e == SHAREDMEM_E_OWNER_DIED, std::memory_order_relaxed);
+    return e;
+  }
+
+  static raw_segment open_impl(std::string_view name, std::uint64_t size, mode how, scope where,
+                               std::error_code& ec, int& system_error) noexcept {
+    raw_segment s;
+    std::string owned;
+    try {
+      owned.assign(name.data(), name.size());
+    } catch (...) {
+      ec = to_error_code(SHAREDMEM_E_NO_MEMORY);
+      return s;
+    }
+    if (owned.find('\0') != std::string::npos) {
+      ec = to_error_code(SHAREDMEM_E_INVALID_NAME);
+      return s;
+    }
+    const std::uint32_t flags = SHAREDMEM_RAW | static_cast<std::uint32_t>(how) |
+                                static_cast<std::uint32_t>(where);
+    const sharedmem_error e = sharedmem_open(owned.c_str(), size, flags, &s.handle_);
+    if (e != SHAREDMEM_OK) system_error = sharedmem_last_system_error();
+    ec = to_error_code(e);
+    return s;
+  }
+
+  // Whether `name` lives as a value segment (inspected from outside: this
+  // neither joins nor creates anything).
+  static bool is_live_value_segment(std::string_view name, scope where) noexcept {
+    try {
+      const std::optional<sharedmem_info> info = inspect(name, where);
+      return info && info->object_class == SHAREDMEM_OBJECT_SEGMENT &&
+             info->kind == SHAREDMEM_KIND_VALUE;
+    } catch (...) {
+      return false;
+    }
+  }
+
+  sharedmem_segment* handle_ = nullptr;
+  std::atomic<bool> owner_died_{false};
+};
 
 }  // namespace sharedmem
 

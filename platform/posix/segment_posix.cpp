@@ -624,19 +624,23 @@ LockResult lock_writer(Attachment& attachment, std::chrono::milliseconds timeout
 #endif
 #endif
 
-// The full fence platform.hpp promises. Releasing a futex-based mutex is an
+// An error-checking robust mutex refuses (EPERM) an unlock by a thread that
+// does not hold it; one whose kind was overwritten is not handed to glibc.
+// The full fence platform.hpp promises: releasing a futex-based mutex is an
 // atomic read-modify-write of its word (glibc: an exchange; it must learn
 // whether anyone sleeps on it), and on x86 every such instruction is locked,
 // which orders all earlier stores before all later loads: no second fence
 // (it cost ~6 ns of a ~30 ns small write). Elsewhere, and under
 // ThreadSanitizer, which does not model that, an explicit one.
-void unlock_writer(Attachment& attachment) noexcept {
-  ::pthread_mutex_unlock(attachment.writer());
+bool unlock_writer(Attachment& attachment) noexcept {
+  if (attachment.mapped < kLockBytes || !mutex_looks_ours(attachment.writer())) return false;
+  const bool released = ::pthread_mutex_unlock(attachment.writer()) == 0;
 #if (defined(__x86_64__) || defined(__i386__)) && !defined(SHAREDMEM_TSAN)
   std::atomic_signal_fence(std::memory_order_seq_cst);  // and keeps the compiler from moving loads up
 #else
   std::atomic_thread_fence(std::memory_order_seq_cst);
 #endif
+  return released;
 }
 
 namespace {
@@ -841,6 +845,11 @@ std::uint64_t memory_headroom(std::uint64_t needed) noexcept {
   } catch (...) {  // std::bad_alloc: go by the file system alone
   }
   return headroom;
+}
+
+std::size_t page_size() noexcept {
+  const long size = ::sysconf(_SC_PAGESIZE);
+  return size > 0 ? static_cast<std::size_t>(size) : 4096;
 }
 
 std::uint64_t max_object_size() noexcept {

@@ -51,6 +51,9 @@
 #include <boost/interprocess/windows_shared_memory.hpp>
 #include <atomic>
 #include <cstring>
+#include <map>
+#include <memory>
+#include <mutex>
 #include <new>
 #include <string>
 #include <vector>
@@ -161,6 +164,27 @@ sharedmem_error ready_exists(OwnerOnly& security, const std::wstring& name, bool
   return ours ? SHAREDMEM_OK : SHAREDMEM_E_NOT_OWNER;
 }
 
+// Named mutexes are recursive: a thread that waits on a mutex it holds gets
+// it again, where a POSIX error-checking mutex says EDEADLK. So that a
+// thread that locks again (a raw segment's sharedmem_lock twice, through any
+// handle; a write from an APC inside a write) is told, this process keeps
+// one record of the holder thread per segment, shared by all its
+// attachments to it: one atomic load on the writer's path.
+std::shared_ptr<std::atomic<DWORD>> writer_holder_of(const std::wstring& name) {
+  static std::mutex registry_mutex;
+  static auto* registry = new std::map<std::wstring, std::weak_ptr<std::atomic<DWORD>>>;
+  const std::lock_guard<std::mutex> lock(registry_mutex);
+  for (auto it = registry->begin(); it != registry->end();)
+    it = it->second.expired() ? registry->erase(it) : std::next(it);
+  std::weak_ptr<std::atomic<DWORD>>& slot = (*registry)[name];
+  std::shared_ptr<std::atomic<DWORD>> holder = slot.lock();
+  if (!holder) {
+    holder = std::make_shared<std::atomic<DWORD>>(0);
+    slot = holder;
+  }
+  return holder;
+}
+
 }  // namespace
 
 struct Attachment {
@@ -177,9 +201,9 @@ struct Attachment {
   bool gate_abandoned = false;  // the gate's previous holder died holding it
   bool established = false;  // initialised or checked by the core
   bool keep_mapping = false;
-  // While a thread holds this attachment's writer lock: the next attachment
-  // whose writer lock that thread holds (see lock_writer).
-  Attachment* next_held = nullptr;
+  // The thread that holds the writer mutex, shared by every attachment of
+  // this process to the same segment (see writer_holder_of).
+  std::shared_ptr<std::atomic<DWORD>> writer_holder;
 
   void release_gate() noexcept {
     if (gate_held) ::ReleaseMutex(gate);
@@ -222,6 +246,7 @@ AttachResult begin_attach(const AttachRequest& request) {
     auto attachment = AttachmentPtr(new Attachment);
     Attachment& a = *attachment;
     a.wide_name = widen(os_name);
+    a.writer_holder = writer_holder_of(a.wide_name);
     if (!a.security.init(SECTION_ALL_ACCESS, MUTEX_ALL_ACCESS, EVENT_ALL_ACCESS)) {
       result.error = record_os_error(SHAREDMEM_E_SYSTEM, static_cast<int>(::GetLastError()));
       return result;
@@ -351,32 +376,53 @@ std::size_t core_size(const Attachment& attachment) noexcept {
   return attachment.region.get_size();
 }
 
-// The writer lock is the named mutex opened by begin_attach: kernel mutexes
-// are robust by nature (a dead owner's mutex is "abandoned" and the next
-// waiter gets it with WAIT_ABANDONED) and their state is the kernel's, so no
-// process can corrupt it.
 namespace {
 
-// The writer locks the calling thread holds, linked through their
-// attachments. Named mutexes are recursive: a thread that waits on one it
-// holds gets it again at once, so lock_writer looks here first and refuses,
-// whether the thread locks again through the same attachment (an APC that
-// writes) or through another handle of the same segment (a write while its
-// own in-place write is open). Only the holding thread reads or changes its
-// list; a thread that dies holding locks takes the list with it, and the
-// kernel abandons the mutexes.
-thread_local Attachment* t_held_writers = nullptr;
+// NtQueryMutant(MutantBasicInformation): whether the calling thread owns a
+// mutex, through any handle. ntdll is in every process from its start, so
+// looking it up loads nothing (safe under the loader lock).
+struct MutantBasicInformation {
+  LONG current_count;
+  BOOLEAN owned_by_caller;
+  BOOLEAN abandoned_state;
+};
+using QueryMutant = LONG(NTAPI*)(HANDLE, int, PVOID, ULONG, PULONG);
 
-bool holds_writer_of(const Attachment& attachment) noexcept {
-  for (const Attachment* a = t_held_writers; a != nullptr; a = a->next_held)
-    if (a == &attachment || a->wide_name == attachment.wide_name) return true;
-  return false;
+QueryMutant query_mutant() noexcept {
+  static const QueryMutant query = [] {
+    HMODULE ntdll = ::GetModuleHandleW(L"ntdll.dll");
+    return ntdll ? reinterpret_cast<QueryMutant>(
+                       reinterpret_cast<void*>(::GetProcAddress(ntdll, "NtQueryMutant")))
+                 : nullptr;
+  }();
+  return query;
+}
+
+// Whether this thread holds the writer mutex: the process's holder record
+// (writer_holder_of) names it. A record naming this thread is confirmed with
+// the kernel (NtQueryMutant: owned by the caller, through any handle),
+// because a thread that ended holding the mutex leaves its id behind, and
+// Windows may give that id to a new thread.
+bool held_by_this_thread(const Attachment& attachment) noexcept {
+  if (attachment.writer_holder->load() != ::GetCurrentThreadId()) return false;
+  if (QueryMutant query = query_mutant()) {
+    MutantBasicInformation information{};
+    ULONG length = 0;
+    if (query(attachment.writer, 0, &information, sizeof information, &length) >= 0)
+      return information.owned_by_caller != FALSE;
+  }
+  return true;
 }
 
 }  // namespace
 
+// The writer lock is the named mutex opened by begin_attach: kernel mutexes
+// are robust by nature (a dead owner's mutex is "abandoned" and the next
+// waiter gets it with WAIT_ABANDONED; so is one whose owner thread ended)
+// and their state is the kernel's, so no process can corrupt it.
 LockResult lock_writer(Attachment& attachment, std::chrono::milliseconds timeout) noexcept {
-  if (holds_writer_of(attachment)) return LockResult::kReentered;
+  const DWORD self = ::GetCurrentThreadId();
+  if (held_by_this_thread(attachment)) return LockResult::kReentered;
   const auto ms = timeout.count();
   const DWORD wait = ms <= 0 ? 0 : ms >= INFINITE ? INFINITE - 1 : static_cast<DWORD>(ms);
   LockResult result;
@@ -393,25 +439,21 @@ LockResult lock_writer(Attachment& attachment, std::chrono::milliseconds timeout
       (void)record_os_error(SHAREDMEM_E_SYSTEM, static_cast<int>(::GetLastError()));
       return LockResult::kError;
   }
-  attachment.next_held = t_held_writers;
-  t_held_writers = &attachment;
+  attachment.writer_holder->store(self);
   return result;
 }
 
-// Mutexes belong to the thread that took them: the core unlocks on the
-// locking thread (in the same call, or in the in-place write's commit or
-// abort on the thread that began it).
-void unlock_writer(Attachment& attachment) noexcept {
-  for (Attachment** link = &t_held_writers; *link != nullptr; link = &(*link)->next_held) {
-    if (*link == &attachment) {
-      *link = attachment.next_held;
-      attachment.next_held = nullptr;
-      break;
-    }
-  }
-  ::ReleaseMutex(attachment.writer);
+// Mutexes belong to the thread that took them: ReleaseMutex refuses
+// (ERROR_NOT_OWNER) any other thread, which settles a stale record without
+// asking the kernel first (a round trip per write under Wine); and the lock
+// is never taken recursively (see lock_writer), so one release frees it.
+bool unlock_writer(Attachment& attachment) noexcept {
+  if (attachment.writer_holder->load() != ::GetCurrentThreadId()) return false;
+  attachment.writer_holder->store(0);
+  const bool released = ::ReleaseMutex(attachment.writer) != FALSE;
   // The full fence of platform.hpp; next to a system call it costs nothing.
   std::atomic_thread_fence(std::memory_order_seq_cst);
+  return released;
 }
 
 // #changed is a manual-reset event that writers set and nobody pulses (a
@@ -460,6 +502,12 @@ std::uint64_t memory_headroom(std::uint64_t /*needed*/) noexcept {
   MEMORYSTATUSEX memory{};
   memory.dwLength = sizeof memory;
   return ::GlobalMemoryStatusEx(&memory) ? memory.ullAvailPageFile : UINT64_MAX;
+}
+
+std::size_t page_size() noexcept {
+  SYSTEM_INFO system{};
+  ::GetSystemInfo(&system);
+  return system.dwPageSize != 0 ? system.dwPageSize : 4096;
 }
 
 std::uint64_t max_object_size() noexcept {

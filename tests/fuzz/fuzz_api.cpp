@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 // libFuzzer target over the public C API: the input is a program of calls
 // (open, write, read, close, in-place writes: begin, commit, abort,
-// SetSharedMem, GetSharedMem, strerror) with
+// SetSharedMem, GetSharedMem, strerror, and the raw calls data, lock,
+// unlock, notify, version) with
 // fuzzed names, sizes, flags and payloads. Every result is checked against a
 // model of what the library must do, so a wrong answer is a finding as much
 // as a crash. Every handle is closed at the end of each input, so segments
@@ -78,9 +79,12 @@ struct Handle {
 
 struct Model {
   std::vector<Handle> handles;
-  std::map<std::string, std::string> values;      // per open name
+  std::map<std::string, std::string> values;      // per open name (raw: the buffer)
   std::map<std::string, std::uint64_t> capacity;  // per open name
   std::map<std::string, std::uint64_t> versions;  // per open name
+  std::map<std::string, bool> raw;                // per open name: SHAREDMEM_RAW
+  // The handle whose raw lock this (only) thread holds, per open raw name.
+  std::map<std::string, sharedmem_segment*> lock_holder;
   std::wstring default_text;
   bool default_known = false;
 
@@ -102,13 +106,17 @@ void do_open(Input& in, Model& model) {
   std::string name = in.bytes(in.byte() % 140);
   if (in.byte() < 128) name = "fz_" + name.substr(0, 40);  // often valid, never the default
   const std::uint64_t capacity = pick_capacity(in);
-  const std::uint32_t flags = in.byte() < 250 ? 0 : in.byte();
+  const std::uint8_t flag_selector = in.byte();
+  const std::uint32_t flags = flag_selector < 170   ? 0
+                              : flag_selector < 250 ? SHAREDMEM_RAW
+                                                    : in.byte();
   sharedmem_segment* segment = reinterpret_cast<sharedmem_segment*>(&model);
   const sharedmem_error e = sharedmem_open(name.c_str(), capacity, flags, &segment);
   const std::string c_name = name.c_str();  // what the C API sees
   const std::uint32_t modes = SHAREDMEM_CREATE_ONLY | SHAREDMEM_OPEN_ONLY;
-  const bool known_flags = (flags & ~(SHAREDMEM_SCOPE_GLOBAL | modes)) == 0 &&
+  const bool known_flags = (flags & ~(SHAREDMEM_SCOPE_GLOBAL | SHAREDMEM_RAW | modes)) == 0 &&
                            (flags & modes) != modes;
+  const bool raw = (flags & SHAREDMEM_RAW) != 0;
   const bool create_only = (flags & SHAREDMEM_CREATE_ONLY) != 0;
   const bool open_only = (flags & SHAREDMEM_OPEN_ONLY) != 0;
   const bool global = (flags & SHAREDMEM_SCOPE_GLOBAL) != 0;
@@ -121,10 +129,14 @@ void do_open(Input& in, Model& model) {
     if (valid_name(c_name) && flags == 0 && capacity == 0)
       check(e == SHAREDMEM_E_INVALID_SIZE, "capacity 0");
     if (is_open && flags == 0 && capacity != 0 && capacity <= 65536 &&
-        model.capacity[c_name] != capacity)
+        model.capacity[c_name] != capacity && !model.raw[c_name])
       check(e == SHAREDMEM_E_SIZE_MISMATCH, "open with another capacity -> SIZE_MISMATCH");
+    if (is_open && (flags == 0 || flags == SHAREDMEM_RAW) && capacity != 0 &&
+        capacity <= 65536 && model.raw[c_name] != raw)
+      check(e == SHAREDMEM_E_INCOMPATIBLE, "a live segment of the other kind -> INCOMPATIBLE");
     return;
   }
+  check(!is_open || model.raw[c_name] == raw, "a name lives as one kind");
   check(valid_name(c_name) && known_flags && !global, "only valid requests succeed");
   check(capacity != 0 || (open_only && is_open), "capacity 0 only opens a live segment");
   check(!create_only || !is_open, "CREATE_ONLY never opens a live segment");
@@ -132,10 +144,14 @@ void do_open(Input& in, Model& model) {
   const std::uint64_t expected = capacity != 0 ? capacity : model.capacity[c_name];
   check(sharedmem_capacity(segment) == expected, "capacity as requested");
   check((sharedmem_created(segment) == 1) == !is_open, "created() says who created it");
+  check((sharedmem_data(segment) != nullptr) == raw, "data only for a raw segment");
   if (!is_open) {
     model.values[c_name].clear();  // a new segment starts empty, at version 0
+    if (raw) model.values[c_name].assign(static_cast<std::size_t>(capacity), '\0');
     model.capacity[c_name] = capacity;
+    model.raw[c_name] = raw;
     model.versions[c_name] = 0;
+    model.lock_holder[c_name] = nullptr;
   } else {
     check(model.capacity[c_name] == expected, "reopen only at the live capacity");
   }
@@ -151,7 +167,9 @@ void do_write(Input& in, Model& model) {
   const std::string payload = in.bytes(in.number(2) % 5000);
   const std::uint64_t capacity = model.capacity[h.name];
   const sharedmem_error e = sharedmem_write(h.segment, payload.data(), payload.size());
-  if (payload.size() > capacity) {
+  if (model.raw[h.name]) {
+    check(e == SHAREDMEM_E_INVALID_ARGUMENT, "write refuses a raw segment");
+  } else if (payload.size() > capacity) {
     check(e == SHAREDMEM_E_VALUE_TOO_LARGE, "oversized write refused");
   } else if (model.writing(h.name)) {
     check(e == SHAREDMEM_E_WOULD_DEADLOCK, "a write while this thread's in-place write is open");
@@ -186,6 +204,11 @@ void do_begin(Input& in, Model& model) {
   const std::uint64_t capacity = model.capacity[h.name];
   const std::uint64_t size = pick_write_size(in, capacity);
   const sharedmem_error e = sharedmem_write_begin(h.segment, size, null_out ? nullptr : &data);
+  if (model.raw[h.name] || null_out) {
+    check(e == SHAREDMEM_E_INVALID_ARGUMENT, "begin refuses a raw segment, and a null pointer");
+    check(null_out || data == nullptr, "a failed begin nulls *data");
+    return;
+  }
   if (null_out) {
     check(e == SHAREDMEM_E_INVALID_ARGUMENT, "begin with a null data pointer");
     return;
@@ -218,6 +241,10 @@ void do_commit(Input& in, Model& model) {
   Handle& h = model.handles[in.byte() % model.handles.size()];
   std::uint64_t version = 12345;
   const sharedmem_error e = sharedmem_write_commit(h.segment, &version);
+  if (model.raw[h.name]) {
+    check(e == SHAREDMEM_E_INVALID_ARGUMENT, "commit refuses a raw segment");
+    return;
+  }
   if (!h.begun) {
     check(e == SHAREDMEM_E_NOT_HELD, "commit with no write begun on this handle");
     check(version == model.versions[h.name], "a refused commit reports the version");
@@ -245,8 +272,13 @@ void do_read(Input& in, Model& model) {
   const std::size_t room = static_cast<std::size_t>(in.number(2) % 6000);
   std::vector<char> buffer(room + 16, '\x7e');
   std::uint64_t size = 0;
-  check(sharedmem_read(h.segment, room ? buffer.data() : nullptr, room, &size) == SHAREDMEM_OK,
-        "read succeeds");
+  const sharedmem_error e = sharedmem_read(h.segment, room ? buffer.data() : nullptr, room, &size);
+  if (model.raw[h.name]) {
+    check(e == SHAREDMEM_E_INVALID_ARGUMENT, "read refuses a raw segment");
+    for (char c : buffer) check(c == '\x7e', "a refused read copies nothing");
+    return;
+  }
+  check(e == SHAREDMEM_OK, "read succeeds");
   const std::string& expected = model.values[h.name];
   check(size == expected.size(), "read reports the value's size");
   check(sharedmem_version(h.segment) == model.versions[h.name], "version counts completed writes");
@@ -261,6 +293,9 @@ void do_close(Input& in, Model& model) {
     return;
   }
   const std::size_t index = in.byte() % model.handles.size();
+  // A close releases the raw lock taken through the handle.
+  sharedmem_segment*& holder = model.lock_holder[model.handles[index].name];
+  if (holder == model.handles[index].segment) holder = nullptr;
   sharedmem_close(model.handles[index].segment);
   model.handles.erase(model.handles.begin() + static_cast<std::ptrdiff_t>(index));
 }
@@ -296,13 +331,89 @@ void do_get(Input& in, Model& model) {
   check(got == expected, "Get returns the prefix that fits");
 }
 
+// One raw call on a handle of either kind: data (a write through one handle
+// read back through the model), lock, unlock, notify, version.
+void do_raw(Input& in, Model& model) {
+  const std::uint8_t call = in.byte() % 5;
+  if (model.handles.empty()) {
+    std::uint64_t version = 1;
+    check(sharedmem_data(nullptr) == nullptr, "null handle: no data");
+    check(sharedmem_lock(nullptr, in.byte()) == SHAREDMEM_E_INVALID_ARGUMENT, "null lock");
+    check(sharedmem_unlock(nullptr) == SHAREDMEM_E_INVALID_ARGUMENT, "null unlock");
+    check(sharedmem_notify(nullptr, call ? &version : nullptr) == SHAREDMEM_E_INVALID_ARGUMENT,
+          "null notify");
+    return;
+  }
+  Handle& h = model.handles[in.byte() % model.handles.size()];
+  const bool raw = model.raw[h.name];
+  std::uint64_t version = 0;
+  switch (call) {
+    case 0: {
+      auto* data = static_cast<unsigned char*>(sharedmem_data(h.segment));
+      if (!raw) {
+        check(data == nullptr, "a value segment has no data");
+        return;
+      }
+      std::string& bytes = model.values[h.name];
+      check(bytes.size() == model.capacity[h.name], "model buffer size");
+      check(std::memcmp(data, bytes.data(), bytes.size()) == 0, "every handle sees the buffer");
+      const std::size_t at = static_cast<std::size_t>(in.number(2) % bytes.size());
+      const std::string payload = in.bytes(in.byte() % 64).substr(0, bytes.size() - at);
+      std::memcpy(data + at, payload.data(), payload.size());
+      bytes.replace(at, payload.size(), payload);
+      return;
+    }
+    case 1: {
+      const sharedmem_error e = sharedmem_lock(h.segment, 0);
+      sharedmem_segment*& holder = model.lock_holder[h.name];
+      if (!raw)
+        check(e == SHAREDMEM_E_INVALID_ARGUMENT, "lock refuses a value segment");
+      else if (holder != nullptr)
+        check(e == SHAREDMEM_E_WOULD_DEADLOCK, "the holder thread locking again");
+      else {
+        check(e == SHAREDMEM_OK, "a free lock is taken");
+        holder = h.segment;
+      }
+      return;
+    }
+    case 2: {
+      const sharedmem_error e = sharedmem_unlock(h.segment);
+      sharedmem_segment*& holder = model.lock_holder[h.name];
+      if (raw && holder == h.segment) {
+        check(e == SHAREDMEM_OK, "the holder unlocks");
+        holder = nullptr;
+      } else {
+        check(e == SHAREDMEM_E_INVALID_ARGUMENT, "unlock without the lock through this handle");
+      }
+      return;
+    }
+    case 3: {
+      const sharedmem_error e = sharedmem_notify(h.segment, &version);
+      if (!raw) {
+        check(e == SHAREDMEM_E_INVALID_ARGUMENT, "notify refuses a value segment");
+        return;
+      }
+      check(e == SHAREDMEM_OK && version == ++model.versions[h.name], "notify counts");
+      return;
+    }
+    default:
+      if (raw) {
+        check(sharedmem_version(h.segment) == model.versions[h.name], "raw version");
+        check(sharedmem_wait(h.segment, model.versions[h.name] + 1, 0, &version) == SHAREDMEM_OK &&
+                  version == model.versions[h.name],
+              "wait returns at once on another version");
+      }
+      return;
+  }
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   Input in(data, size);
   Model model;
   for (int step = 0; step < 64 && !in.empty(); ++step) {
-    switch (in.byte() % 10) {
+    switch (in.byte() % 11) {
       case 0: do_open(in, model); break;
       case 1: do_write(in, model); break;
       case 2: do_read(in, model); break;
@@ -315,6 +426,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       case 7: do_begin(in, model); break;
       case 8: do_commit(in, model); break;
       case 9: do_abort(in, model); break;
+      case 10: do_raw(in, model); break;
     }
   }
   for (Handle& h : model.handles) sharedmem_close(h.segment);
