@@ -74,7 +74,11 @@ def source_dir_of(build):
 
 
 def find_one(build, pattern):
-    found = sorted(p for p in build.rglob(pattern) if "CMakeFiles" not in p.parts)
+    # The build's own output, the shallowest match: deeper copies are staged
+    # installs (CPack's _CPack_Packages, the consumer tests' prefixes), which
+    # may be left from an older build.
+    found = sorted((p for p in build.rglob(pattern) if "CMakeFiles" not in p.parts),
+                   key=lambda p: (len(p.relative_to(build).parts), str(p)))
     if not found:
         sys.exit(f"setup.py: no {pattern} in {build}: build the targets sharedmem and "
                  "sharedmem_setget there first")
@@ -89,7 +93,9 @@ class Libraries:
         if WINDOWS:
             self.runtime = find_one(build, f"{base}.dll")
             for name in (f"{base}.lib", f"lib{base}.dll.a"):
-                candidates = [p for p in build.rglob(name) if "CMakeFiles" not in p.parts]
+                candidates = sorted(
+                    (p for p in build.rglob(name) if "CMakeFiles" not in p.parts),
+                    key=lambda p: (len(p.relative_to(build).parts), str(p)))
                 if candidates:
                     self.link = candidates[0]
                     break
