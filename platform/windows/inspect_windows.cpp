@@ -27,6 +27,7 @@
 #include <winternl.h>
 
 #include <cstring>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -251,41 +252,58 @@ sharedmem_error list_objects(bool global_scope,
   if (opened < 0) return record_os_error(SHAREDMEM_E_SYSTEM, static_cast<int>(opened));
 
   // One entry per call (ReturnSingleEntry), which every version of Windows
-  // and Wine supports; the buffer holds the entry and its strings.
+  // and Wine supports; the buffer holds the entry and its strings. The
+  // cursor is an index: an object removed or added meanwhile can shift the
+  // entries under it, so that a pass skips one that stood there all along.
+  // Passes are repeated (at most kListPasses) until one finds no name the
+  // earlier ones missed, and the names are visited once the passes end.
+  constexpr int kListPasses = 4;
   const std::wstring prefix = L"sharedmem.";
   std::vector<unsigned char> buffer(4096);
-  ULONG context = 0;
+  std::set<std::string> names;
   sharedmem_error result = SHAREDMEM_OK;
-  BOOLEAN restart = TRUE;
-  for (;;) {
-    ULONG returned = 0;
-    const LONG status = query_directory(directory, buffer.data(),
-                                        static_cast<ULONG>(buffer.size()), TRUE, restart,
-                                        &context, &returned);
-    if (status == kStatusNoMoreEntries) break;
-    if (status == kStatusBufferTooSmall && returned > buffer.size() && buffer.size() < 65536) {
-      buffer.resize(returned);  // a long name: the same entry again, with room
-      continue;
+  try {
+    for (int pass = 0; pass < kListPasses && result == SHAREDMEM_OK; ++pass) {
+      bool found_new = false;
+      ULONG context = 0;
+      BOOLEAN restart = TRUE;
+      for (;;) {
+        ULONG returned = 0;
+        const LONG status = query_directory(directory, buffer.data(),
+                                            static_cast<ULONG>(buffer.size()), TRUE, restart,
+                                            &context, &returned);
+        if (status == kStatusNoMoreEntries) break;
+        if (status == kStatusBufferTooSmall && returned > buffer.size() &&
+            buffer.size() < 65536) {
+          buffer.resize(returned);  // a long name: the same entry again, with room
+          continue;
+        }
+        if (status < 0 || (status != 0 && status != kStatusMoreEntries)) {
+          result = record_os_error(SHAREDMEM_E_SYSTEM, static_cast<int>(status));
+          break;
+        }
+        restart = FALSE;
+        const auto* entry = reinterpret_cast<const DirectoryEntry*>(buffer.data());
+        const std::size_t length = entry->name.Length / sizeof(wchar_t);
+        const std::wstring entry_name(entry->name.Buffer, length);
+        // A segment's section and its companions (#gate, #ready...) share
+        // the prefix; '#' is outside the segment name alphabet.
+        if (entry_name.compare(0, prefix.size(), prefix) != 0 ||
+            entry_name.find(L'#') != std::wstring::npos)
+          continue;
+        found_new =
+            names.insert(narrow(entry_name.c_str() + prefix.size(), length - prefix.size()))
+                .second ||
+            found_new;
+      }
+      if (!found_new && pass > 0) break;
     }
-    if (status < 0 || (status != 0 && status != kStatusMoreEntries)) {
-      result = record_os_error(SHAREDMEM_E_SYSTEM, static_cast<int>(status));
-      break;
-    }
-    restart = FALSE;
-    const auto* entry = reinterpret_cast<const DirectoryEntry*>(buffer.data());
-    const std::size_t length = entry->name.Length / sizeof(wchar_t);
-    const std::wstring entry_name(entry->name.Buffer, length);
-    // A segment's section and its companions (#gate, #ready...) share the
-    // prefix; '#' is outside the segment name alphabet.
-    if (entry_name.compare(0, prefix.size(), prefix) != 0 ||
-        entry_name.find(L'#') != std::wstring::npos)
-      continue;
-    try {
-      if (!visit(narrow(entry_name.c_str() + prefix.size(), length - prefix.size()))) break;
-    } catch (...) {
-      ::CloseHandle(directory);
-      throw;
-    }
+    if (result == SHAREDMEM_OK)
+      for (const std::string& name : names)
+        if (!visit(name)) break;
+  } catch (...) {
+    ::CloseHandle(directory);
+    throw;
   }
   ::CloseHandle(directory);
   return result;
