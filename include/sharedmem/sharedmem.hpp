@@ -170,6 +170,33 @@ enum class mode : std::uint32_t {
   open_only = SHAREDMEM_OPEN_ONLY,      // errc::not_found if none does; capacity 0: any
 };
 
+namespace detail {
+
+// sharedmem_open for a name given as a string_view: *out gets the handle,
+// `ec` the error, and `system_error` the OS error behind a failure of
+// sharedmem_open (0 for failures found before calling it).
+inline void open_handle(std::string_view name, std::uint64_t capacity, std::uint32_t flags,
+                        sharedmem_segment** out, std::error_code& ec,
+                        int& system_error) noexcept {
+  std::string owned;
+  try {
+    owned.assign(name.data(), name.size());
+  } catch (...) {
+    ec = to_error_code(SHAREDMEM_E_NO_MEMORY);
+    return;
+  }
+  // A name with an embedded NUL would be silently cut by the C API.
+  if (owned.find('\0') != std::string::npos) {
+    ec = to_error_code(SHAREDMEM_E_INVALID_NAME);
+    return;
+  }
+  const sharedmem_error e = sharedmem_open(owned.c_str(), capacity, flags, out);
+  if (e != SHAREDMEM_OK) system_error = sharedmem_last_system_error();
+  ec = to_error_code(e);
+}
+
+}  // namespace detail
+
 // An open handle to a named segment; closing (destruction) gives up this
 // handle's share of the segment's lifetime. Movable, not copyable. Not safe
 // to destroy while another thread uses it; all other members are thread-safe.
@@ -414,21 +441,7 @@ class segment {
   static segment open_impl(std::string_view name, std::uint64_t capacity, std::uint32_t open_flags,
                            std::error_code& ec, int& system_error) noexcept {
     segment s;
-    std::string owned;
-    try {
-      owned.assign(name.data(), name.size());
-    } catch (...) {
-      ec = to_error_code(SHAREDMEM_E_NO_MEMORY);
-      return s;
-    }
-    // A name with an embedded NUL would be silently cut by the C API.
-    if (owned.find('\0') != std::string::npos) {
-      ec = to_error_code(SHAREDMEM_E_INVALID_NAME);
-      return s;
-    }
-    const sharedmem_error e = sharedmem_open(owned.c_str(), capacity, open_flags, &s.handle_);
-    if (e != SHAREDMEM_OK) system_error = sharedmem_last_system_error();
-    ec = to_error_code(e);
+    detail::open_handle(name, capacity, open_flags, &s.handle_, ec, system_error);
     return s;
   }
   sharedmem_segment* handle_ = nullptr;
@@ -629,22 +642,9 @@ class raw_segment {
   static raw_segment open_impl(std::string_view name, std::uint64_t size, mode how, scope where,
                                std::error_code& ec, int& system_error) noexcept {
     raw_segment s;
-    std::string owned;
-    try {
-      owned.assign(name.data(), name.size());
-    } catch (...) {
-      ec = to_error_code(SHAREDMEM_E_NO_MEMORY);
-      return s;
-    }
-    if (owned.find('\0') != std::string::npos) {
-      ec = to_error_code(SHAREDMEM_E_INVALID_NAME);
-      return s;
-    }
     const std::uint32_t flags = SHAREDMEM_RAW | static_cast<std::uint32_t>(how) |
                                 static_cast<std::uint32_t>(where);
-    const sharedmem_error e = sharedmem_open(owned.c_str(), size, flags, &s.handle_);
-    if (e != SHAREDMEM_OK) system_error = sharedmem_last_system_error();
-    ec = to_error_code(e);
+    detail::open_handle(name, size, flags, &s.handle_, ec, system_error);
     return s;
   }
 
