@@ -62,6 +62,20 @@ struct sharedmem_segment {
 namespace sharedmem::detail {
 namespace {
 
+// The error of a lock_writer result that did not acquire the lock.
+sharedmem_error lock_failure(platform::LockResult result) {
+  switch (result) {
+    case platform::LockResult::kTimeout:
+      return SHAREDMEM_E_TIMEOUT;
+    case platform::LockResult::kReentered:
+      return SHAREDMEM_E_WOULD_DEADLOCK;
+    case platform::LockResult::kCorrupted:
+      return SHAREDMEM_E_CORRUPTED;
+    default:  // kError (kAcquired and kOwnerDied are no failure)
+      return SHAREDMEM_E_SYSTEM;
+  }
+}
+
 // How long a writer waits for a live peer that holds the writer lock.
 constexpr std::chrono::milliseconds kWriterLockTimeout{10'000};
 // How many times an open goes back to the start because the object it found
@@ -362,19 +376,11 @@ sharedmem_error claim_slot(sharedmem_segment& segment, const std::uint64_t* expe
                            SlotClaim& claim, std::uint64_t* version) {
   Header& header = *segment.header;
   *version = header.generation.load(std::memory_order_acquire);
-  switch (platform::lock_writer(*segment.attachment, kWriterLockTimeout)) {
-    case platform::LockResult::kAcquired:
-    case platform::LockResult::kOwnerDied:  // its half-written slot is not current
-      break;
-    case platform::LockResult::kTimeout:
-      return SHAREDMEM_E_TIMEOUT;
-    case platform::LockResult::kReentered:
-      return SHAREDMEM_E_WOULD_DEADLOCK;
-    case platform::LockResult::kCorrupted:
-      return SHAREDMEM_E_CORRUPTED;
-    case platform::LockResult::kError:
-      return SHAREDMEM_E_SYSTEM;
-  }
+  const platform::LockResult locked =
+      platform::lock_writer(*segment.attachment, kWriterLockTimeout);
+  // kOwnerDied: acquired; the dead writer's half-written slot is not current.
+  if (locked != platform::LockResult::kAcquired && locked != platform::LockResult::kOwnerDied)
+    return lock_failure(locked);
   platform::fault_point("write_locked");
   // The writer lock orders writers: the generation read under it is the
   // last completed write's.
@@ -504,25 +510,13 @@ sharedmem_error lock_segment(sharedmem_segment* segment, std::uint32_t timeout_m
   for (;;) {
     const std::chrono::milliseconds timeout =
         forever ? kForeverStep : std::chrono::milliseconds(timeout_ms);
-    sharedmem_error result = SHAREDMEM_OK;
-    switch (platform::lock_writer(*segment->attachment, timeout)) {
-      case platform::LockResult::kAcquired:
-        break;
-      case platform::LockResult::kOwnerDied:
-        result = SHAREDMEM_E_OWNER_DIED;  // acquired all the same
-        break;
-      case platform::LockResult::kTimeout:
-        if (forever) continue;
-        return SHAREDMEM_E_TIMEOUT;
-      case platform::LockResult::kReentered:
-        return SHAREDMEM_E_WOULD_DEADLOCK;
-      case platform::LockResult::kCorrupted:
-        return SHAREDMEM_E_CORRUPTED;
-      case platform::LockResult::kError:
-        return SHAREDMEM_E_SYSTEM;
-    }
+    const platform::LockResult locked = platform::lock_writer(*segment->attachment, timeout);
+    if (locked == platform::LockResult::kTimeout && forever) continue;
+    if (locked != platform::LockResult::kAcquired && locked != platform::LockResult::kOwnerDied)
+      return lock_failure(locked);
     segment->lock_holder.store(std::this_thread::get_id(), std::memory_order_relaxed);
-    return result;
+    // kOwnerDied: acquired all the same.
+    return locked == platform::LockResult::kOwnerDied ? SHAREDMEM_E_OWNER_DIED : SHAREDMEM_OK;
   }
 }
 

@@ -422,7 +422,8 @@ class segment {
 
   static std::uint32_t timeout_ms(std::chrono::milliseconds timeout) noexcept {
     if (timeout.count() <= 0) return 0;
-    constexpr auto kLongest = static_cast<std::chrono::milliseconds::rep>(SHAREDMEM_WAIT_FOREVER - 1);
+    constexpr auto kLongest =
+        static_cast<std::chrono::milliseconds::rep>(SHAREDMEM_WAIT_FOREVER - 1);
     return timeout.count() >= kLongest ? SHAREDMEM_WAIT_FOREVER - 1
                                        : static_cast<std::uint32_t>(timeout.count());
   }
@@ -487,7 +488,8 @@ inline std::vector<sharedmem_info> list(scope where = scope::local) {
       },
       &collect);
   if (out_of_memory) throw std::bad_alloc();
-  if (e != SHAREDMEM_OK) throw error(e, "sharedmem: cannot list segments", sharedmem_last_system_error());
+  if (e != SHAREDMEM_OK)
+    throw error(e, "sharedmem: cannot list segments", sharedmem_last_system_error());
   return all;
 }
 
