@@ -14,6 +14,7 @@
 #include "support/child_io.hpp"
 #include "support/os_object.hpp"
 #include "support/process.hpp"
+#include "support/snapshots.hpp"
 #include "support/roles.hpp"
 #include "support/segment_children.hpp"
 
@@ -93,16 +94,6 @@ SHAREDMEM_CHILD_ROLE(segment_open_mode) {
   await_parent();
   sharedmem_close(segment);
   return 0;
-}
-
-// sharedmem_open's error for `name` with `flags`, closing what it opened.
-sharedmem_error open_mode_error(const std::string& name, std::uint64_t capacity,
-                                std::uint32_t flags) {
-  sharedmem_segment* segment = nullptr;
-  const sharedmem_error e = sharedmem_open(name.c_str(), capacity, flags, &segment);
-  BOOST_TEST((e == SHAREDMEM_OK) == (segment != nullptr));
-  sharedmem_close(segment);
-  return e;
 }
 
 // The default segment of children started with this environment.
@@ -228,7 +219,7 @@ BOOST_AUTO_TEST_CASE(create_only_refuses_a_live_segment_and_takes_a_dead_one) {
   const std::string name = unique_name("conly");
   const std::uint64_t capacity = std::stoull(kChildCapacity);
   ChildProcess holder = hold_in_child(name, "live");
-  BOOST_TEST(open_mode_error(name, capacity, SHAREDMEM_CREATE_ONLY) == SHAREDMEM_E_EXISTS);
+  BOOST_TEST(open_error(name, capacity, SHAREDMEM_CREATE_ONLY) == SHAREDMEM_E_EXISTS);
   BOOST_TEST(read_in_child(name) == "value:live");
   holder.kill();
   sharedmem_segment* segment = nullptr;
@@ -240,9 +231,9 @@ BOOST_AUTO_TEST_CASE(create_only_refuses_a_live_segment_and_takes_a_dead_one) {
   BOOST_TEST(sharedmem_read(segment, nullptr, 0, &size) == SHAREDMEM_OK);
   BOOST_TEST(size == 0u, "the dead user's value is not handed on");
   sharedmem_close(segment);
-  BOOST_TEST(open_mode_error(name, capacity, SHAREDMEM_CREATE_ONLY | SHAREDMEM_OPEN_ONLY) ==
+  BOOST_TEST(open_error(name, capacity, SHAREDMEM_CREATE_ONLY | SHAREDMEM_OPEN_ONLY) ==
              SHAREDMEM_E_INVALID_ARGUMENT);
-  BOOST_TEST(open_mode_error(name, 0, SHAREDMEM_CREATE_ONLY) == SHAREDMEM_E_INVALID_SIZE);
+  BOOST_TEST(open_error(name, 0, SHAREDMEM_CREATE_ONLY) == SHAREDMEM_E_INVALID_SIZE);
 }
 
 // Tests that OPEN_ONLY joins a live segment, taking its capacity when asked
@@ -262,7 +253,7 @@ BOOST_AUTO_TEST_CASE(open_only_joins_a_live_segment_at_its_capacity) {
   BOOST_TEST(sharedmem_write(segment, "both", 4) == SHAREDMEM_OK);
   holder.write_line("read");
   BOOST_TEST(expect_line(holder) == "value:both");
-  BOOST_TEST(open_mode_error(name, 100, SHAREDMEM_OPEN_ONLY) == SHAREDMEM_E_SIZE_MISMATCH);
+  BOOST_TEST(open_error(name, 100, SHAREDMEM_OPEN_ONLY) == SHAREDMEM_E_SIZE_MISMATCH);
   sharedmem_close(segment);
   release(holder);
 }
@@ -273,14 +264,14 @@ BOOST_AUTO_TEST_CASE(open_only_joins_a_live_segment_at_its_capacity) {
 // and once it closes no object remains).
 BOOST_AUTO_TEST_CASE(open_only_finds_neither_absent_nor_dead_segments) {
   const std::string absent = unique_name("oabsent");
-  BOOST_TEST(open_mode_error(absent, 0, SHAREDMEM_OPEN_ONLY) == SHAREDMEM_E_NOT_FOUND);
-  BOOST_TEST(open_mode_error(absent, 64, SHAREDMEM_OPEN_ONLY) == SHAREDMEM_E_NOT_FOUND);
+  BOOST_TEST(open_error(absent, 0, SHAREDMEM_OPEN_ONLY) == SHAREDMEM_E_NOT_FOUND);
+  BOOST_TEST(open_error(absent, 64, SHAREDMEM_OPEN_ONLY) == SHAREDMEM_E_NOT_FOUND);
   BOOST_TEST(!os_object_exists(absent));
 
   const std::string dead = unique_name("odead");
   ChildProcess holder = hold_in_child(dead, "stale");
   holder.kill();
-  BOOST_TEST(open_mode_error(dead, 0, SHAREDMEM_OPEN_ONLY) == SHAREDMEM_E_NOT_FOUND);
+  BOOST_TEST(open_error(dead, 0, SHAREDMEM_OPEN_ONLY) == SHAREDMEM_E_NOT_FOUND);
   BOOST_TEST(read_in_child(dead) == "value:");
   BOOST_TEST(!os_object_exists(dead));
 }

@@ -19,6 +19,7 @@
 #include "support/child_io.hpp"
 #include "support/os_object.hpp"
 #include "support/process.hpp"
+#include "support/snapshots.hpp"
 #include "support/roles.hpp"
 
 using namespace sharedmem_test;
@@ -35,15 +36,6 @@ sharedmem_segment* open_raw(const std::string& name, std::uint64_t capacity = kR
   const sharedmem_error e = sharedmem_open(name.c_str(), capacity, flags | SHAREDMEM_RAW, &segment);
   BOOST_TEST_REQUIRE(e == SHAREDMEM_OK, "open raw '" << name << "': " << sharedmem_strerror(e));
   return segment;
-}
-
-sharedmem_error open_error(const std::string& name, std::uint64_t capacity,
-                           std::uint32_t flags) {
-  sharedmem_segment* segment = nullptr;
-  const sharedmem_error e = sharedmem_open(name.c_str(), capacity, flags, &segment);
-  BOOST_TEST((e == SHAREDMEM_OK) == (segment != nullptr));
-  sharedmem_close(segment);
-  return e;
 }
 
 bool all_bytes_are(const sharedmem_segment* segment, unsigned char byte) {
@@ -154,11 +146,6 @@ ChildProcess hold_raw_in_child(const std::string& name, const std::string& expec
 void command(ChildProcess& child, const std::string& line, const std::string& answer) {
   BOOST_TEST_REQUIRE(child.write_line(line));
   BOOST_TEST_REQUIRE(expect_line(child) == answer);
-}
-
-void release(ChildProcess& child) {
-  child.write_line("exit");
-  BOOST_TEST(expect_exit(child) == 0);
 }
 
 #if defined(SHAREDMEM_FRAME_PRODUCER) && defined(SHAREDMEM_FRAME_CONSUMER)

@@ -24,6 +24,17 @@ inline sharedmem_segment* open_ok(const std::string& name,
   return segment;
 }
 
+// sharedmem_open's error for `name` with `capacity` and `flags`, closing
+// what it opened (a handle exactly when it succeeds).
+inline sharedmem_error open_error(const std::string& name, std::uint64_t capacity,
+                                  std::uint32_t flags) {
+  sharedmem_segment* segment = nullptr;
+  const sharedmem_error e = sharedmem_open(name.c_str(), capacity, flags, &segment);
+  BOOST_TEST((e == SHAREDMEM_OK) == (segment != nullptr));
+  sharedmem_close(segment);
+  return e;
+}
+
 // The value and version of one snapshot.
 struct Snapshot {
   std::string value;
