@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT
 """Tests of sharedmem-bridge through a JetStream cluster on loopback.
 
-    bridge_test.py [--only NAME] [--bench PROGRAM] -- <sharedmem-bridge> <sharedmem>
+    bridge_test.py [--only NAME] [--bench PROGRAM [--bench-json PATH]] --
+                   <sharedmem-bridge> <sharedmem>
 
 Starts 3 nats-server processes as one JetStream cluster on loopback ports
 chosen free at run time, and plays two machines on this one: segment
@@ -17,7 +18,9 @@ cluster's readiness is asked of the servers' /healthz endpoint.
 
 Without nats-server on PATH the script exits 77, which ctest reports as
 skipped. With --bench PROGRAM it runs the latency and throughput benchmark
-(sharedmem-bridge-bench) on the same set-up instead of the tests.
+(sharedmem-bridge-bench) on the same set-up instead of the tests, and with
+--bench-json keeps its figures in PATH (docs/bridge-bench.json, which
+bench/report.py puts in PERFORMANCE.md).
 """
 import json
 import os
@@ -29,6 +32,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 
@@ -180,8 +184,11 @@ class Bridge(Process):
         for i, e in enumerate(self.unmatched):
             if predicate(e):
                 return self.unmatched.pop(i)
+        deadline = time.monotonic() + (timeout or TIMEOUT)
         while True:
-            e = json.loads(self.read_line(what, timeout))
+            left = deadline - time.monotonic()
+            expect(left > 0, "%s: not in time (events: %r)" % (what, self.unmatched[-5:]))
+            e = json.loads(self.read_line(what, left))
             if predicate(e):
                 return e
             self.unmatched.append(e)
@@ -497,8 +504,12 @@ TESTS = [test_start_up, test_propagation_and_echo, test_payload_limit, test_last
 
 def bench(cluster, program):
     a, b, a_name, b_name = start_pair(cluster, "bench", "bench")
+    # A bridge whose --json lines nobody reads stops when the pipe fills, as
+    # any program would: they are drained meanwhile.
+    for bridge in (a, b):
+        threading.Thread(target=bridge.process.stdout.read, daemon=True).start()
     try:
-        rounds = os.environ.get("SHAREDMEM_BRIDGE_BENCH_ROUNDS", "200")
+        rounds = os.environ.get("SHAREDMEM_BRIDGE_BENCH_ROUNDS", "1000")
         updates = os.environ.get("SHAREDMEM_BRIDGE_BENCH_UPDATES", "1000")
         # The benchmark connects without the bridge's token file: it gets
         # the token the one way NATS takes it in a URL.
@@ -509,24 +520,38 @@ def bench(cluster, program):
                                "bare", "--rounds", rounds, "--updates", updates],
                               capture_output=True, timeout=600 * MULTIPLIER)
         sys.stderr.write(done.stderr.decode())
-        expect(done.returncode == 0, "the benchmark failed")
-        sys.stdout.write(done.stdout.decode())
+        if done.returncode != 0:
+            a.kill()
+            b.kill()
+            raise AssertionError("the benchmark failed; bridge A: %s; bridge B: %s"
+                                 % (a.stderr()[-500:], b.stderr()[-500:]))
+        figures = json.loads(done.stdout)
+        figures["load_average_1min"] = os.getloadavg()[0]
+        figures["cpus"] = os.cpu_count()
+        text = json.dumps(figures, indent=1) + "\n"
+        sys.stdout.write(text)
+        if BENCH_JSON:
+            with open(BENCH_JSON, "w") as f:
+                f.write(text)
     finally:
         a.kill()
         b.kill()
 
 
 def main():
-    global BRIDGE, SHAREDMEM, TOKEN_FILE, WORKDIR, BUCKET
+    global BRIDGE, SHAREDMEM, TOKEN_FILE, WORKDIR, BUCKET, BENCH_JSON
     args = sys.argv[1:]
-    only, program = None, None
+    only, program, BENCH_JSON = None, None, None
     while args and args[0] != "--":
         if args[0] == "--only":
             only, args = args[1], args[2:]
         elif args[0] == "--bench":
             program, args = args[1], args[2:]
+        elif args[0] == "--bench-json":
+            BENCH_JSON, args = args[1], args[2:]
         else:
-            sys.exit("usage: bridge_test.py [--only NAME] [--bench PROGRAM] -- BRIDGE SHAREDMEM")
+            sys.exit("usage: bridge_test.py [--only NAME] [--bench PROGRAM [--bench-json PATH]] -- "
+                     "BRIDGE SHAREDMEM")
     BRIDGE, SHAREDMEM = args[1], args[2]
     if shutil.which("nats-server") is None:
         print("nats-server is not installed (./scripts/setup --all): skipped")
