@@ -221,19 +221,19 @@ class Watch(Process):
         super().__init__([SHAREDMEM, "watch", "--json", name])
         self.current = self.read_value("the current value")
 
-    def read_value(self, what):
-        return json.loads(self.read_line(what))
+    def read_value(self, what, timeout=None):
+        return json.loads(self.read_line(what, timeout))
 
-    def until(self, value, what):
-        """Returns once the segment holds `value` (now, or when it arrives)."""
+    def until(self, value, what, timeout=None):
+        """Returns once the segment holds `value` (now, or when it arrives
+        within `timeout` seconds, TIMEOUT by default)."""
+        deadline = time.monotonic() + (timeout or TIMEOUT)
         seen, self.current = self.current, None
         while seen is None or seen.get("value") != value:
-            seen = self.read_value(what)
+            left = deadline - time.monotonic()
+            expect(left > 0, "%s: not in time (last seen %r)" % (what, seen))
+            seen = self.read_value(what, left)
         return seen
-
-
-def is_name(name):
-    return lambda e: e.get("name") == name
 
 
 # --- the scenarios -------------------------------------------------------------
@@ -259,9 +259,13 @@ def test_start_up(cluster):
     holder = Process([SHAREDMEM, "hold", a_name, "--capacity", "4K", "--value", "local first"])
     try:
         expect(holder.read_line("hold ready") == "ready", "hold ready")
-        a = Bridge(cluster, 0, "--bucket", BUCKET, "--key", "%s=startup" % a_name)
+        a = Bridge(cluster, 0, "--bucket", BUCKET, "--key", "%s=startup" % a_name,
+                   "--status-interval", "0.1")
         published = a.event("A publishes its value", lambda e: e["event"] == "published")
         a.ready()
+        status = a.event("a status line", lambda e: e["event"] == "status")
+        expect(status["connected"] and status["names"][0]["revision"] == published["revision"]
+               and status["names"][0]["published"] == 1, "the status line: %r" % status)
         b = Bridge(cluster, 1, "--bucket", BUCKET, "--capacity", "4K", "--key",
                    "%s=startup" % b_name)
         ready = b.ready()
@@ -363,7 +367,7 @@ def test_kill_server(cluster):
         started = time.monotonic()
         watch_b = Watch(b_name)
         try:
-            watch_b.until("during9", "B receives the final value")
+            watch_b.until("during9", "B receives the final value", FAILOVER_TIMEOUT)
             print("a server killed: B had the final value %.1f s after A reconnected"
                   % (time.monotonic() - started))
         except AssertionError:
@@ -381,6 +385,27 @@ def test_kill_server(cluster):
         b.kill()
         cluster.start(0)
         cluster.wait_healthy([0])
+
+
+def test_network_down(cluster):
+    """The network to A's server goes silent (the server is stopped, not
+    killed): local processes keep reading and writing, and the latest value
+    reaches B when the bridge gets through again."""
+    a, b, a_name, b_name = start_pair(cluster, "net", "net")
+    try:
+        put(a_name, "before")
+        b.event("B applies before", lambda e: e["event"] == "applied")
+        cluster.processes[0].send_signal(signal.SIGSTOP)
+        try:
+            for i in range(5):
+                put(a_name, "offline%d" % i)
+                expect(get(a_name)["value"] == "offline%d" % i, "A works locally")
+            Watch(b_name).until("offline4", "B receives the latest value", FAILOVER_TIMEOUT)
+        finally:
+            cluster.processes[0].send_signal(signal.SIGCONT)
+    finally:
+        a.kill()
+        b.kill()
 
 
 def test_restart_bridge(cluster):
@@ -498,8 +523,75 @@ def test_refusals(cluster):
     expect(status == 2, "no name: exit status 2")
 
 
+def test_tls(cluster):
+    """TLS: a server that requires it and a client certificate is reached with
+    --tls-ca and --tls-cert/--tls-key, and refused without either."""
+    if shutil.which("openssl") is None:
+        print("openssl is not installed: test_tls not run")
+        return
+    d = os.path.join(WORKDIR, "tls")
+    os.mkdir(d)
+
+    def openssl(*args):
+        subprocess.run(["openssl"] + list(args), cwd=d, check=True, capture_output=True,
+                       timeout=TIMEOUT)
+
+    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out",
+            "ca.pem", "-days", "1", "-subj", "/CN=bridge-test-ca")
+    extensions = os.path.join(d, "san.ext")
+    with open(extensions, "w") as f:
+        f.write("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
+    for who in ("server", "client"):
+        openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", who + ".key", "-out",
+                who + ".csr", "-subj", "/CN=" + who)
+        openssl("x509", "-req", "-in", who + ".csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+                "-CAcreateserial", "-out", who + ".pem", "-days", "1", "-extfile", extensions)
+    port, http = free_ports(2)
+    with open(os.path.join(d, "tls.conf"), "w") as f:
+        f.write("""listen: 127.0.0.1:%d
+http: 127.0.0.1:%d
+tls { cert_file: "%s/server.pem", key_file: "%s/server.key", ca_file: "%s/ca.pem", verify: true }
+jetstream { store_dir: "%s/store" }
+""" % (port, http, d, d, d, d))
+    server = subprocess.Popen(["nats-server", "-c", os.path.join(d, "tls.conf")],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + TIMEOUT
+        while True:
+            try:
+                with urllib.request.urlopen("http://127.0.0.1:%d/healthz" % http, timeout=2) as r:
+                    if json.loads(r.read()).get("status") == "ok":
+                        break
+            except (OSError, ValueError):
+                pass
+            expect(time.monotonic() < deadline, "the TLS server is not healthy in time")
+            time.sleep(0.1)  # a readiness probe of an outside server
+        url = "tls://127.0.0.1:%d" % port
+        base = [BRIDGE, "--json", "--server", url, "--bucket", BUCKET + "tls", "--capacity", "1K",
+                "bt%d_tls" % os.getpid()]
+        client = ["--tls-cert", os.path.join(d, "client.pem"), "--tls-key",
+                  os.path.join(d, "client.key")]
+        ca = ["--tls-ca", os.path.join(d, "ca.pem")]
+        for options, why in ((client, "no CA to verify the server"),
+                             (ca, "no client certificate")):
+            p = Process(base + options)
+            expect(p.wait() == 1, "TLS without %s: exit status 1" % why)
+            expect("cannot connect" in p.stderr(), "TLS without %s: says so" % why)
+        p = Process(base + ca + client)
+        try:
+            ready = json.loads(p.read_line("ready over TLS"))
+            expect(ready["event"] == "ready" and ready["server"].startswith("tls://"),
+                   "connected over TLS: %r" % ready)
+        finally:
+            p.kill()
+    finally:
+        server.kill()
+        server.wait()
+
+
 TESTS = [test_start_up, test_propagation_and_echo, test_payload_limit, test_last_writer_wins,
-         test_cas, test_restart_bridge, test_refusals, test_kill_server]
+         test_cas, test_restart_bridge, test_refusals, test_tls, test_network_down,
+         test_kill_server]
 
 
 def bench(cluster, program):
