@@ -177,6 +177,10 @@ struct Bridge {
     if (jetstream != nullptr) jsCtx_Destroy(jetstream);
     if (link.connection != nullptr) natsConnection_Destroy(link.connection);
     if (options != nullptr) natsOptions_Destroy(options);
+    // The library calls on_disconnected and friends from its own threads,
+    // even after natsConnection_Destroy returns: they must be done before
+    // the members they use go.
+    nats_CloseAndWait(5000);
   }
 
   void request_stop(bool failure) { stopping->request(failure); }
@@ -543,9 +547,7 @@ int run(int argc, char** argv) {
     const int status = app.exit(e);
     return status == 0 ? kOk : kUsage;
   }
-  const int status = run_bridge(std::move(s));
-  nats_Close();
-  return status;
+  return run_bridge(std::move(s));
 }
 
 }  // namespace
