@@ -406,6 +406,7 @@ def test_network_down(cluster):
     finally:
         a.kill()
         b.kill()
+        cluster.wait_healthy(range(3))
 
 
 def test_restart_bridge(cluster):

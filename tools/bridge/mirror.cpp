@@ -124,7 +124,13 @@ bool Mirror::reconcile() {
 bool Mirror::start() {
   kvWatchOptions options;
   kvWatchOptions_Init(&options);
-  const natsStatus s = kvStore_Watch(&watcher_, link_.bucket, key_.c_str(), &options);
+  // A server that is catching up with the cluster may answer for a while
+  // that no stream matches: asked again until the start-up patience runs out.
+  const auto give_up = Clock::now() + kStartupPatience;
+  natsStatus s = NATS_OK;
+  while ((s = kvStore_Watch(&watcher_, link_.bucket, key_.c_str(), &options)) != NATS_OK &&
+         Clock::now() < give_up)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
   if (s != NATS_OK) {
     reporter_.error(name_, "cannot watch key '" + key_ + "': " + nats_failure(s));
     return false;
