@@ -145,13 +145,13 @@ class Runner:
         libraries = [self.config["core"]]
         if "setget" in block.code:
             libraries.insert(0, self.config["setget"])
-        link = [*libraries, "-pthread"]
+        link = list(libraries)
         if self.windows:
             link += ["-static-libgcc", "-static-libstdc++"]
             for dll in self.config["runtime_files"]:
                 shutil.copy(dll, directory)
         else:
-            link += [f"-Wl,-rpath,{os.path.dirname(self.config['core'])}"]
+            link += ["-pthread", f"-Wl,-rpath,{os.path.dirname(self.config['core'])}"]
         link += shlex.split(self.config["linker_flags"])
         return self.run([compiler, *flags, str(source), "-o", str(program), *link], "compiling", directory) or \
             self.run([*self.emulator, str(program)], "the program", directory)
