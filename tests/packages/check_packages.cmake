@@ -18,9 +18,10 @@ find_program(DPKG dpkg REQUIRED)
 find_program(PKG_CONFIG pkg-config REQUIRED)
 
 set(problems "")
-macro(problem text)
-  string(APPEND problems "\n  ${text}")
-endmacro()
+# A function, not a macro, so that a quoted file's ${...} stays as it is.
+function(problem text)
+  set(problems "${problems}\n  ${text}" PARENT_SCOPE)
+endfunction()
 
 file(REMOVE_RECURSE ${WORK_DIR})
 file(MAKE_DIRECTORY ${WORK_DIR})
@@ -143,7 +144,7 @@ if(EXISTS ${pc_dir}/sharedmem.pc)
   file(READ ${pc_dir}/sharedmem.pc pc)
   if(NOT pc MATCHES "(^|\n)prefix=/usr\n" OR pc MATCHES "\\.\\." OR
      NOT pc MATCHES "\nincludedir=\\\${prefix}/include\n")
-    problem("sharedmem.pc does not name prefix=/usr with includedir=\${prefix}/include:\n${pc}")
+    problem("sharedmem.pc does not name prefix=/usr with includedir under it, without '..':\n${pc}")
   endif()
   set(ENV{PKG_CONFIG_LIBDIR} ${pc_dir})
   set(ENV{PKG_CONFIG_SYSROOT_DIR} ${root})
