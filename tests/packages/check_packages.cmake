@@ -101,32 +101,25 @@ foreach(package IN LISTS packages)
   endif()
 endforeach()
 
-if(deb_libsharedmem1)
-  execute_process(COMMAND ${DPKG_DEB} -f ${deb_libsharedmem1} Depends OUTPUT_VARIABLE depends)
-  if(NOT depends MATCHES "libc6 \\(>= ")
-    problem("libsharedmem1 Depends '${depends}' has no versioned libc6 (dpkg-shlibdeps)")
+# expect(<package> <option> <member> <regex> <what>): the output of
+# `dpkg-deb <option> <the package's .deb> <member>` (-f: a control field,
+# -I: a control file) matches <regex>.
+function(expect package option member regex what)
+  if(deb_${package})
+    execute_process(COMMAND ${DPKG_DEB} ${option} ${deb_${package}} ${member}
+                    OUTPUT_VARIABLE output ERROR_QUIET)
+    if(NOT output MATCHES "${regex}")
+      set(problems "${problems}\n  ${package}: ${what} (${member}: '${output}')" PARENT_SCOPE)
+    endif()
   endif()
-  execute_process(COMMAND ${DPKG_DEB} -I ${deb_libsharedmem1} triggers OUTPUT_VARIABLE triggers)
-  if(NOT triggers MATCHES "activate-noawait ldconfig")
-    problem("libsharedmem1 has no ldconfig trigger: '${triggers}'")
-  endif()
-  execute_process(COMMAND ${DPKG_DEB} -I ${deb_libsharedmem1} shlibs OUTPUT_VARIABLE shlibs)
-  if(NOT shlibs MATCHES "libsharedmem 1 libsharedmem1")
-    problem("libsharedmem1 has no shlibs entry for libsharedmem 1: '${shlibs}'")
-  endif()
-endif()
-if(deb_libsharedmem-dev)
-  execute_process(COMMAND ${DPKG_DEB} -f ${deb_libsharedmem-dev} Depends OUTPUT_VARIABLE depends)
-  if(NOT depends MATCHES "libsharedmem1 \\(= ${VERSION}\\)")
-    problem("libsharedmem-dev Depends '${depends}' lacks libsharedmem1 (= ${VERSION})")
-  endif()
-endif()
-if(deb_sharedmem-tools)
-  execute_process(COMMAND ${DPKG_DEB} -f ${deb_sharedmem-tools} Depends OUTPUT_VARIABLE depends)
-  if(NOT depends MATCHES "libsharedmem1" OR NOT depends MATCHES "libstdc\\+\\+6")
-    problem("sharedmem-tools Depends '${depends}' lacks libsharedmem1 or the C++ runtime")
-  endif()
-endif()
+endfunction()
+expect(libsharedmem1 -f Depends "libc6 \\(>= " "no versioned libc6 from dpkg-shlibdeps")
+expect(libsharedmem1 -I triggers "activate-noawait ldconfig" "no ldconfig trigger")
+expect(libsharedmem1 -I shlibs "libsharedmem 1 libsharedmem1" "no shlibs entry for libsharedmem 1")
+expect(libsharedmem-dev -f Depends "libsharedmem1 \\(= ${VERSION}\\)"
+       "does not depend on libsharedmem1 of its own version")
+expect(sharedmem-tools -f Depends "libsharedmem1 \\(= ${VERSION}\\).*libstdc\\+\\+6"
+       "does not depend on libsharedmem1 of its own version and the C++ runtime")
 
 # The -dev package in a scratch root: its pkg-config file names /usr, with
 # no relative paths, and a C program built from it runs.
