@@ -207,6 +207,17 @@ def matches(expected, actual):
     return match(0, 0)
 
 
+def stop(job):
+    """Waits for a job sent SIGTERM; kills it if it does not end. True if it ended."""
+    try:
+        job.wait(timeout=timeout(30))
+        return True
+    except subprocess.TimeoutExpired:
+        job.kill()
+        job.wait()
+        return False
+
+
 class Session:
     def __init__(self, runner, directory):
         self.runner, self.directory, self.jobs = runner, directory, []
@@ -229,16 +240,17 @@ class Session:
             for job in self.jobs:
                 if job.poll() is None:
                     job.terminate()
-                    job.wait(timeout=timeout(30))
+                    stop(job)
         return None
 
     def step(self, command, expected):
         kill = re.fullmatch(r"kill %(\d+)", command)
         if kill:
-            job = self.jobs[int(kill.group(1)) - 1]
-            job.send_signal(signal.SIGTERM)
-            job.wait(timeout=timeout(30))
-            return None
+            number = int(kill.group(1))
+            if not 1 <= number <= len(self.jobs):
+                return f"there is no background command %{number}"
+            self.jobs[number - 1].send_signal(signal.SIGTERM)
+            return None if stop(self.jobs[number - 1]) else "did not end on SIGTERM"
         if command.endswith("&"):
             job = subprocess.Popen(["bash", "-c", command[:-1]], cwd=self.directory, env=self.runner.env,
                                    stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
