@@ -43,7 +43,16 @@ install(FILES ${PROJECT_BINARY_DIR}/sharedmem-config.cmake
 # they are installed (`cmake --install --prefix P` writes prefix=P, the
 # packages /usr), with libdir and includedir below it. Each destination has
 # its own intermediate file, so that installs running at once never mix.
-set(SHAREDMEM_PC_PREFIX "@SHAREDMEM_PC_PREFIX@")  # left for install time
+# The Windows .zip unpacks anywhere, so its files find the prefix from
+# their own directory instead (${pcfiledir}).
+if(WIN32)
+  file(RELATIVE_PATH pc_to_prefix
+    ${CMAKE_INSTALL_PREFIX}/${SHAREDMEM_PKGCONFIG_DIR} ${CMAKE_INSTALL_PREFIX})
+  string(REGEX REPLACE "/$" "" pc_to_prefix "${pc_to_prefix}")
+  set(SHAREDMEM_PC_PREFIX "\${pcfiledir}/${pc_to_prefix}")
+else()
+  set(SHAREDMEM_PC_PREFIX "@SHAREDMEM_PC_PREFIX@")  # left for install time
+endif()
 foreach(pc sharedmem sharedmem_setget)
   configure_file(cmake/${pc}.pc.in ${PROJECT_BINARY_DIR}/pkgconfig/${pc}.pc.in @ONLY)
   install(CODE "
