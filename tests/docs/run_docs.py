@@ -11,6 +11,7 @@ The convention the documents follow (docs/building.md, "Program blocks"):
   ```sh               a complete bash script, run with the build's command
                       first on PATH, exit 0
   ```console          a shell session: each `$ command` runs, and its output
+                      (stdout and stderr together, as a terminal shows them)
                       must match the lines shown under it (a line `...`
                       matches any lines; the user's uid prints as 1000);
                       `$ command &` runs in the background and the session
