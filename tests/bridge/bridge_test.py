@@ -245,10 +245,19 @@ def start_pair(cluster, tag, key, *options, capacity="64K", prefer=None):
     extra = list(options) + (["--prefer", prefer] if prefer else [])
     a = Bridge(cluster, 0, "--bucket", BUCKET, "--capacity", capacity, "--key",
                "%s=%s" % (a_name, key), *extra)
-    a.ready()
-    b = Bridge(cluster, 1, "--bucket", BUCKET, "--capacity", capacity, "--key",
-               "%s=%s" % (b_name, key), *extra)
-    b.ready()
+    try:
+        a.ready()
+        b = Bridge(cluster, 1, "--bucket", BUCKET, "--capacity", capacity, "--key",
+                   "%s=%s" % (b_name, key), *extra)
+    except AssertionError:
+        a.kill()
+        raise
+    try:
+        b.ready()
+    except AssertionError:
+        a.kill()
+        b.kill()
+        raise
     return a, b, a_name, b_name
 
 
