@@ -130,13 +130,14 @@ cluster { name: bt, listen: 127.0.0.1:%d, routes: [%s] }
 
 class Process:
     """A running program whose stdout is read line by line with timeouts."""
+    started = []  # every one, killed at the end whatever happened
 
     def __init__(self, args):
         self.args = args
         self.buffer = b""
-        self.lines = []
         self.process = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                         stderr=subprocess.PIPE)
+        Process.started.append(self)
 
     def read_line(self, what, timeout=None):
         deadline = time.monotonic() + (timeout or TIMEOUT)
@@ -266,6 +267,7 @@ def test_start_up(cluster):
     bucket value: it takes it."""
     a_name, b_name = "bt%d_su_a" % os.getpid(), "bt%d_su_b" % os.getpid()
     holder = Process([SHAREDMEM, "hold", a_name, "--capacity", "4K", "--value", "local first"])
+    a = b = None
     try:
         expect(holder.read_line("hold ready") == "ready", "hold ready")
         a = Bridge(cluster, 0, "--bucket", BUCKET, "--key", "%s=startup" % a_name,
@@ -287,7 +289,9 @@ def test_start_up(cluster):
         # The bridge held B alone: stopped, it let the segment go.
         expect(run("info", b_name)[0] == 3, "B's segment is gone with its bridge")
     finally:
-        holder.kill()
+        for process in (a, b, holder):
+            if process is not None:
+                process.kill()
 
 
 def test_propagation_and_echo(cluster):
@@ -682,12 +686,14 @@ def main():
                 try:
                     test(cluster)
                     print("PASS %s (%.1f s)" % (test.__name__, time.monotonic() - started))
-                except AssertionError as e:
+                except (AssertionError, subprocess.SubprocessError, OSError, ValueError) as e:
                     failed += 1
                     print("FAIL %s: %s" % (test.__name__, e))
                 sys.stdout.flush()
             return 1 if failed else 0
         finally:
+            for process in Process.started:
+                process.kill()
             cluster.stop()
 
 
