@@ -10,6 +10,8 @@ names, with sharedmem's lifetime instead of the resource tracker.
 - unlink() does nothing: no process can remove a block that others still
   use (Windows' answer, now on every OS). The block goes with its last
   holder. Code that calls close() and then unlink() keeps working.
+- close() never unmaps memory that an array or view can still reach: the
+  block is let go of when the last of them goes (see RawSegment.close).
 - ``track`` is accepted, as on Python 3.13, and changes nothing: there is no
   resource tracker to register with.
 
@@ -163,12 +165,12 @@ class SharedMemory:
         return self._size
 
     def close(self) -> None:
-        """Closes access to the shared memory from this instance. The block
-        is freed once every process holding it has closed it or died.
-        BufferError while buffers exported from ``buf`` are alive."""
-        if self._buf is not None:
-            self._buf.release()
-            self._buf = None
+        """Closes access to the shared memory from this instance: ``buf``
+        is released (and None from then on) as with the standard class. The
+        block is freed once every process holding it has closed it or died.
+        Arrays and views made from ``buf`` stay valid: this process holds
+        the block until the last of them goes. Never raises BufferError."""
+        self._buf = None
         if self._segment is not None:
             self._segment.close()
             self._segment = None
