@@ -206,8 +206,8 @@ def _with_globals(function: _F, **names: Any) -> _F:
 
 class ShareableList(_standard.ShareableList):  # type: ignore[type-arg,misc]
     """multiprocessing.shared_memory.ShareableList over this module's
-    SharedMemory: the standard class (same layout in the block, so the two
-    read each other's lists), whose ``shm`` is a sharedmem block."""
+    SharedMemory: the standard class (the same layout in the block), whose
+    ``shm`` is a sharedmem block."""
 
     __init__ = _with_globals(_standard.ShareableList.__init__, SharedMemory=SharedMemory)
 
