@@ -281,9 +281,12 @@ def _global_namespaces() -> List[Dict[str, Any]]:
             continue
         found[id(namespace)] = namespace
         for value in list(namespace.values()):
-            members = list(vars(value).values()) if isinstance(value, type) else [value]
+            try:  # a module may hold objects that fail isinstance (lazy proxies)
+                members = list(vars(value).values()) if isinstance(value, type) else [value]
+            except Exception:
+                continue
             for member in members:
-                if isinstance(member, _types.FunctionType):
+                if type(member) is _types.FunctionType:
                     found.setdefault(id(member.__globals__), member.__globals__)
     return list(found.values())
 
