@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-// Error messages and backend identification for the public C API.
+// Error messages and the library's identification (version, backend) for the
+// public C API.
 #include "platform.hpp"
 #include "sharedmem/sharedmem.h"
 
@@ -8,9 +9,8 @@ extern "C" const char* SHAREDMEM_CALL sharedmem_strerror(sharedmem_error error) 
     case SHAREDMEM_OK:
       return "success";
     case SHAREDMEM_E_INVALID_ARGUMENT:
-      return "invalid argument: a required pointer is null, a flag is unknown, or the call does "
-             "not apply: a value call (read, write) on a raw segment or a raw call (data, lock, "
-             "notify) on a value segment, or an unlock by a thread that does not hold the lock";
+      return "invalid argument: a required pointer is null, a flag is unknown, or flags were "
+             "given that do not go together; nothing was done";
     case SHAREDMEM_E_INVALID_NAME:
       return "invalid segment name: use 1 to 128 characters from A-Z a-z 0-9 . _ - "
              "not starting with '.'";
@@ -24,9 +24,8 @@ extern "C" const char* SHAREDMEM_CALL sharedmem_strerror(sharedmem_error error) 
              "capacity; open it with that capacity or use another name";
     case SHAREDMEM_E_INCOMPATIBLE:
       return "incompatible object: something of this name exists that is not a sharedmem "
-             "segment of this layout version, or is a segment of the other kind (a value "
-             "segment opened with SHAREDMEM_RAW, or a raw segment opened without it); it was "
-             "left untouched";
+             "segment of this layout version (another type, unknown bytes, or another "
+             "release's segment); it was left untouched";
     case SHAREDMEM_E_NOT_OWNER:
       return "not owner: an object of this name belongs to another user or is accessible "
              "to other users; it was refused and left untouched";
@@ -63,9 +62,14 @@ extern "C" const char* SHAREDMEM_CALL sharedmem_strerror(sharedmem_error error) 
              "user; nothing was changed; close it, and it starts afresh once every user has "
              "closed it";
     case SHAREDMEM_E_NOT_HELD:
-      return "no in-place write held: this thread has no sharedmem_write_begin open on this "
-             "handle (never begun, already committed or aborted, or begun by another "
-             "thread, which alone can end it); nothing was written";
+      return "not held: this thread does not hold what the call releases through this handle "
+             "(no in-place write of its own is open to commit, or it did not take the raw "
+             "lock it unlocks); only the thread that began or locked can end it; nothing was "
+             "done";
+    case SHAREDMEM_E_WRONG_KIND:
+      return "wrong kind of segment: the segment is a raw segment and the call or open was "
+             "for a value segment, or the other way round (open it with or without "
+             "SHAREDMEM_RAW, or with SHAREDMEM_ANY_KIND); nothing was opened or changed";
     case SHAREDMEM_E_RESERVED_MAX:
       break;
     case SHAREDMEM_E_NOT_ATTACHED:
@@ -76,4 +80,12 @@ extern "C" const char* SHAREDMEM_CALL sharedmem_strerror(sharedmem_error error) 
 
 extern "C" const char* SHAREDMEM_CALL sharedmem_backend(void) {
   return sharedmem::platform::backend_name();
+}
+
+extern "C" unsigned SHAREDMEM_CALL sharedmem_library_version(void) {
+  return SHAREDMEM_VERSION_HEX;
+}
+
+extern "C" const char* SHAREDMEM_CALL sharedmem_library_version_string(void) {
+  return SHAREDMEM_VERSION_STRING;
 }

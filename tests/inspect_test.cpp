@@ -99,7 +99,7 @@ BOOST_AUTO_TEST_CASE(raw_segment_is_reported_as_raw) {
     (void)sharedmem::segment::open(name, 5000);
     BOOST_FAIL("expected sharedmem::error");
   } catch (const sharedmem::error& e) {
-    BOOST_TEST(e.code() == sharedmem::errc::incompatible);
+    BOOST_TEST(e.code() == sharedmem::errc::wrong_kind);
     BOOST_TEST(std::string(e.what()).find("it is a raw segment") != std::string::npos, e.what());
   }
   const std::string value_name = unique_name("inspval");
@@ -108,7 +108,7 @@ BOOST_AUTO_TEST_CASE(raw_segment_is_reported_as_raw) {
     (void)sharedmem::raw_segment::open(value_name, 64);
     BOOST_FAIL("expected sharedmem::error");
   } catch (const sharedmem::error& e) {
-    BOOST_TEST(e.code() == sharedmem::errc::incompatible);
+    BOOST_TEST(e.code() == sharedmem::errc::wrong_kind);
     BOOST_TEST(std::string(e.what()).find("it is a value segment") != std::string::npos, e.what());
   }
   sharedmem_close(segment);

@@ -16,7 +16,28 @@
  * sharedmem_wait); its lifetime is that of a value segment.
  *
  * This header is plain C (C89 plus <stdint.h>/<stddef.h>/<wchar.h>): no Boost,
- * no <windows.h>. Every function is safe to call from any thread.
+ * no <windows.h>.
+ *
+ * Threads. Any thread may call any function, and calls on different handles
+ * never interfere. Several threads may use one handle at once (read, write,
+ * wait, lock, notify...), with these exceptions:
+ *   - sharedmem_close: no other thread may be using the handle, or use it
+ *     afterwards (a raw lock another thread holds through it, or an
+ *     in-place write another thread has open on it, counts as a use).
+ *   - An in-place write (sharedmem_write_begin) and a raw segment's lock
+ *     (sharedmem_lock) belong to the thread that began or took them: only it
+ *     may commit, abort or unlock them (others get SHAREDMEM_E_NOT_HELD), and
+ *     the pointer from sharedmem_write_begin is for that thread's use until
+ *     it ends the write.
+ *   - sharedmem_list's callback runs on the calling thread, inside the call;
+ *     see sharedmem_list for what it may call.
+ * sharedmem_last_system_error is per thread.
+ *
+ * Signal handlers: sharedmem_read (and setget.h's GetSharedMem) take no
+ * lock and allocate nothing, and may be called from one. The writes are not
+ * async-signal-safe, but a handler that writes a segment whose write it
+ * interrupted gets SHAREDMEM_E_WOULD_DEADLOCK instead of hanging. Opening
+ * and closing must not be done from a signal handler.
  */
 #ifndef SHAREDMEM_SHAREDMEM_H
 #define SHAREDMEM_SHAREDMEM_H
@@ -26,6 +47,7 @@
 #include <wchar.h>
 
 #include "sharedmem/sharedmem_export.h"
+#include "sharedmem/version.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -40,9 +62,8 @@ extern "C" {
 /* Error codes. Values are stable and never reused; new codes are appended. */
 typedef enum sharedmem_error {
   SHAREDMEM_OK = 0,
-  /* A required pointer was null, a flag is unknown, or the call does not
-   * apply to the segment: a value call on a raw segment or the other way
-   * round, or sharedmem_unlock by a thread that does not hold the lock. */
+  /* A required pointer was null, a flag is unknown, or flags that do not go
+   * together were given. Nothing was done. */
   SHAREDMEM_E_INVALID_ARGUMENT = 1,
   /* The name is empty, too long, or has a character outside [A-Za-z0-9._-]. */
   SHAREDMEM_E_INVALID_NAME = 2,
@@ -53,9 +74,9 @@ typedef enum sharedmem_error {
   /* A segment of this name is open elsewhere with a different capacity. */
   SHAREDMEM_E_SIZE_MISMATCH = 5,
   /* An object of this name exists but is not a sharedmem segment of this
-   * layout version (foreign, corrupted or from an incompatible release), or
-   * is a segment of the other kind: a value segment opened with
-   * SHAREDMEM_RAW, or a raw segment opened without it. */
+   * layout version (foreign, corrupted or from an incompatible release). It
+   * was left untouched. (A live segment of the other kind is
+   * SHAREDMEM_E_WRONG_KIND.) */
   SHAREDMEM_E_INCOMPATIBLE = 6,
   /* An object of this name exists but belongs to another user or is
    * accessible to other users; it is refused and left untouched. */
@@ -81,9 +102,11 @@ typedef enum sharedmem_error {
   /* sharedmem_write_if: the segment's version is not the expected one (another
    * write came first). Nothing was written. */
   SHAREDMEM_E_CONFLICT = 16,
-  /* sharedmem_lock: the lock WAS acquired, but its previous holder died (or
-   * its thread ended) holding it: the data may be half-updated. The caller
-   * now holds the lock and decides what to do with the data. */
+  /* **A success code, not a failure**: sharedmem_lock ACQUIRED the lock, and
+   * the caller holds it now (and must unlock it); its previous holder died
+   * (or its thread ended) holding it, so the data may be half-updated. The
+   * caller decides what to do with the data. Test for it explicitly: code
+   * that treats every nonzero code as a failure leaks the lock. */
   SHAREDMEM_E_OWNER_DIED = 17,
   /* This thread already holds the segment's lock: it began an in-place write
    * (sharedmem_write_begin) that it has not committed or aborted, it called
@@ -95,10 +118,18 @@ typedef enum sharedmem_error {
    * wrote over it): no consistent value or usable lock could be had. Nothing
    * was changed. Close it; once every user has closed it, it starts afresh. */
   SHAREDMEM_E_CORRUPTED = 19,
-  /* sharedmem_write_commit: the calling thread has no in-place write open on
-   * this handle (none was begun, it was committed or aborted already, or
-   * another thread began it). Nothing was written. */
+  /* The calling thread does not hold what the call releases:
+   * sharedmem_write_commit without an in-place write of its own open on this
+   * handle (none was begun, it was committed or aborted already, or another
+   * thread began it), or sharedmem_unlock without the raw lock taken through
+   * this handle by this thread. Nothing was done. */
   SHAREDMEM_E_NOT_HELD = 20,
+  /* The segment is of the other kind: opening a live value segment with
+   * SHAREDMEM_RAW or a live raw segment without it, or calling a value call
+   * (read, write) with a raw segment's handle or a raw call (lock, unlock,
+   * notify) with a value segment's. Nothing was opened or changed; see
+   * SHAREDMEM_ANY_KIND and sharedmem_segment_kind. */
+  SHAREDMEM_E_WRONG_KIND = 21,
   /* Not an error: keeps the enum 32 bits wide, so that C++ callers may hold
    * any code a newer library returns (and sharedmem_strerror names it). */
   SHAREDMEM_E_RESERVED_MAX = 0x7fffffff
@@ -126,8 +157,14 @@ SHAREDMEM_EXPORT const char* SHAREDMEM_CALL sharedmem_strerror(sharedmem_error e
  * place (see sharedmem_data), instead of a value. Same names, scope, open
  * modes and lifetime as value segments, but a name lives as one kind at a
  * time: opening a live value segment with this flag, or a live raw segment
- * without it, fails with SHAREDMEM_E_INCOMPATIBLE. */
+ * without it, fails with SHAREDMEM_E_WRONG_KIND. */
 #define SHAREDMEM_RAW 0x8u
+/* Opens the live segment of that name whatever its kind, value or raw
+ * (sharedmem_segment_kind then tells which): for tools that follow whatever
+ * lives under a name. Valid only together with SHAREDMEM_OPEN_ONLY and
+ * without SHAREDMEM_RAW; otherwise SHAREDMEM_E_INVALID_ARGUMENT. A nonzero
+ * capacity must still be the segment's. */
+#define SHAREDMEM_ANY_KIND 0x10u
 
 typedef struct sharedmem_segment sharedmem_segment;
 
@@ -136,8 +173,10 @@ typedef struct sharedmem_segment sharedmem_segment;
  * caller must pass to sharedmem_close. On failure *out is set to null and
  * nothing is created or changed. Opening the same name twice, in one process
  * or many, gives handles to the same memory; each handle keeps it alive.
- * `flags`: SHAREDMEM_SCOPE_GLOBAL and at most one open mode,
- * SHAREDMEM_CREATE_ONLY or SHAREDMEM_OPEN_ONLY (see above). */
+ * `flags`: SHAREDMEM_SCOPE_GLOBAL, at most one open mode
+ * (SHAREDMEM_CREATE_ONLY or SHAREDMEM_OPEN_ONLY), and the kind:
+ * SHAREDMEM_RAW, or SHAREDMEM_ANY_KIND with SHAREDMEM_OPEN_ONLY, or neither
+ * for a value segment (see above). */
 SHAREDMEM_EXPORT sharedmem_error SHAREDMEM_CALL sharedmem_open(const char* name, uint64_t capacity,
                                                                uint32_t flags,
                                                                sharedmem_segment** out);
@@ -153,6 +192,20 @@ SHAREDMEM_EXPORT int SHAREDMEM_CALL sharedmem_created(const sharedmem_segment* s
  * another thread took through it counts as a use). A raw segment's lock that
  * the calling thread took through it is released. */
 SHAREDMEM_EXPORT void SHAREDMEM_CALL sharedmem_close(sharedmem_segment* segment);
+
+/* sharedmem_info.kind, and sharedmem_segment_kind: how a segment holds its
+ * data. */
+typedef enum sharedmem_kind {
+  SHAREDMEM_KIND_UNKNOWN = 0, /* not a segment, or not known to this library */
+  SHAREDMEM_KIND_VALUE = 1,   /* a value, written and read whole (sharedmem_write) */
+  SHAREDMEM_KIND_RAW = 2,     /* raw bytes changed in place (SHAREDMEM_RAW) */
+  SHAREDMEM_KIND_MAX = 0x7fffffff
+} sharedmem_kind;
+
+/* The kind of the segment the handle is open on: SHAREDMEM_KIND_VALUE or
+ * SHAREDMEM_KIND_RAW; SHAREDMEM_KIND_UNKNOWN for a null handle. */
+SHAREDMEM_EXPORT sharedmem_kind SHAREDMEM_CALL sharedmem_segment_kind(
+    const sharedmem_segment* segment);
 
 /* Returns the segment's capacity in bytes, or 0 for a null handle. */
 SHAREDMEM_EXPORT uint64_t SHAREDMEM_CALL sharedmem_capacity(const sharedmem_segment* segment);
@@ -256,9 +309,9 @@ SHAREDMEM_EXPORT sharedmem_error SHAREDMEM_CALL sharedmem_wait(const sharedmem_s
                                                                uint64_t* version);
 
 /* Raw segments (opened with SHAREDMEM_RAW). The value calls (sharedmem_read,
- * _read_versioned, _write, _write_if) refuse them with
- * SHAREDMEM_E_INVALID_ARGUMENT, and these calls refuse value segments the
- * same way. sharedmem_version and sharedmem_wait work on both: a raw
+ * _read_versioned, _write, _write_if, _write_begin, _write_commit) refuse
+ * them with SHAREDMEM_E_WRONG_KIND, and sharedmem_lock, _unlock and _notify
+ * refuse value segments the same way (sharedmem_data gives null). sharedmem_version and sharedmem_wait work on both: a raw
  * segment's version counts its sharedmem_notify calls. */
 
 /* The raw segment's buffer in this process: `sharedmem_capacity` bytes,
@@ -282,7 +335,8 @@ SHAREDMEM_EXPORT sharedmem_error SHAREDMEM_CALL sharedmem_lock(sharedmem_segment
                                                                uint32_t timeout_ms);
 
 /* Releases the lock that the calling thread took through this handle.
- * SHAREDMEM_E_INVALID_ARGUMENT, changing nothing, if it did not. */
+ * SHAREDMEM_E_NOT_HELD, changing nothing, if it did not (another thread
+ * took it, or another handle, or nobody). */
 SHAREDMEM_EXPORT sharedmem_error SHAREDMEM_CALL sharedmem_unlock(sharedmem_segment* segment);
 
 /* Advances the raw segment's version by one and wakes every sharedmem_wait
@@ -326,14 +380,6 @@ typedef enum sharedmem_object_class {
   SHAREDMEM_OBJECT_NOT_OWNER = 6,
   SHAREDMEM_OBJECT_CLASS_MAX = 0x7fffffff
 } sharedmem_object_class;
-
-/* sharedmem_info.kind: how a segment holds its data. */
-typedef enum sharedmem_kind {
-  SHAREDMEM_KIND_UNKNOWN = 0, /* not a segment, or not known to this library */
-  SHAREDMEM_KIND_VALUE = 1,   /* a value, written and read whole (sharedmem_write) */
-  SHAREDMEM_KIND_RAW = 2,     /* raw bytes changed in place (SHAREDMEM_RAW) */
-  SHAREDMEM_KIND_MAX = 0x7fffffff
-} sharedmem_kind;
 
 /* sharedmem_info.holders when the OS cannot tell (Windows). */
 #define SHAREDMEM_HOLDERS_UNKNOWN UINT32_MAX
@@ -406,6 +452,16 @@ SHAREDMEM_EXPORT sharedmem_error SHAREDMEM_CALL sharedmem_list(uint32_t flags,
  * failure had no OS error behind it (a bad argument, a conflict, an object
  * refused as not ours...). Calls that succeed leave it as it is. */
 SHAREDMEM_EXPORT int SHAREDMEM_CALL sharedmem_last_system_error(void);
+
+/* The version of the library this process runs with, as
+ * SHAREDMEM_VERSION_HEX: (major << 16) | (minor << 8) | patch. A program
+ * compiled against headers of version X runs with any library of the same
+ * major version and a minor version at least X's. Not to be confused with
+ * sharedmem_version, a segment's count of writes. */
+SHAREDMEM_EXPORT unsigned SHAREDMEM_CALL sharedmem_library_version(void);
+
+/* The same version as a static string, "major.minor.patch" (never null). */
+SHAREDMEM_EXPORT const char* SHAREDMEM_CALL sharedmem_library_version_string(void);
 
 /* Names the platform backend in use: "posix" or "windows". */
 SHAREDMEM_EXPORT const char* SHAREDMEM_CALL sharedmem_backend(void);

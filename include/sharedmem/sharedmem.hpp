@@ -42,10 +42,14 @@ enum class errc {
   exists = SHAREDMEM_E_EXISTS,
   not_found = SHAREDMEM_E_NOT_FOUND,
   conflict = SHAREDMEM_E_CONFLICT,
+  // **A success, not a failure**: the raw lock WAS acquired (its previous
+  // holder died holding it). raw_segment's lock() and try_lock*() do not
+  // throw it; the error_code form of lock() returns it with the lock held.
   owner_died = SHAREDMEM_E_OWNER_DIED,
   would_deadlock = SHAREDMEM_E_WOULD_DEADLOCK,
   corrupted = SHAREDMEM_E_CORRUPTED,
   not_held = SHAREDMEM_E_NOT_HELD,
+  wrong_kind = SHAREDMEM_E_WRONG_KIND,
 };
 
 // The category of sharedmem's error codes; messages come from sharedmem_strerror.
@@ -224,14 +228,8 @@ class segment {
     segment s = open_impl(name, capacity, flags(how, where), ec, system_error);
     if (ec) {
       std::string what = "sharedmem: cannot open segment '" + std::string(name) + "'";
-      if (ec.value() == SHAREDMEM_E_INCOMPATIBLE) {
-        std::error_code probe_error;
-        int probe_system_error = 0;
-        segment probe =
-            open_impl(name, 0, flags(mode::open_only, where) | SHAREDMEM_RAW, probe_error,
-                      probe_system_error);
-        if (!probe_error) what += ": it is a raw segment (open it with sharedmem::raw_segment)";
-      }
+      if (ec.value() == SHAREDMEM_E_WRONG_KIND)
+        what += ": it is a raw segment (open it with sharedmem::raw_segment)";
       throw error(static_cast<sharedmem_error>(ec.value()), what, system_error);
     }
     return s;
@@ -524,7 +522,7 @@ class raw_segment {
     raw_segment s = open_impl(name, size, how, where, ec, system_error);
     if (ec) {
       std::string what = "sharedmem: cannot open raw segment '" + std::string(name) + "'";
-      if (ec.value() == SHAREDMEM_E_INCOMPATIBLE && is_live_value_segment(name, where))
+      if (ec.value() == SHAREDMEM_E_WRONG_KIND)
         what += ": it is a value segment (open it with sharedmem::segment)";
       throw error(static_cast<sharedmem_error>(ec.value()), what, system_error);
     }
@@ -586,7 +584,7 @@ class raw_segment {
     return try_lock_for(deadline - Clock::now());
   }
   // Releases the lock this thread took through this handle; throws
-  // errc::invalid_argument if it holds none.
+  // errc::not_held if it holds none.
   void unlock() { check(sharedmem_unlock(handle_), "unlock"); }
   // Whether this handle's last acquisition found its previous holder dead
   // (the data may be half-updated). Meaningful to the thread holding the lock.
@@ -648,18 +646,6 @@ class raw_segment {
                                 static_cast<std::uint32_t>(where);
     detail::open_handle(name, size, flags, &s.handle_, ec, system_error);
     return s;
-  }
-
-  // Whether `name` lives as a value segment (inspected from outside: this
-  // neither joins nor creates anything).
-  static bool is_live_value_segment(std::string_view name, scope where) noexcept {
-    try {
-      const std::optional<sharedmem_info> info = inspect(name, where);
-      return info && info->object_class == SHAREDMEM_OBJECT_SEGMENT &&
-             info->kind == SHAREDMEM_KIND_VALUE;
-    } catch (...) {
-      return false;
-    }
   }
 
   sharedmem_segment* handle_ = nullptr;

@@ -58,7 +58,9 @@ __all__ = [
 if HAVE_RAW:
     __all__ += ["RawSegment", "RawLock", "OwnerDiedWarning", "SharedMemory"]
 
-__version__ = "0.2.0"
+# The library's own version, from the library this package loaded: one
+# number for the C library, the command and this package.
+__version__ = _core.library_version()
 
 
 class ErrorCode(_enum.IntEnum):
@@ -86,6 +88,8 @@ class ErrorCode(_enum.IntEnum):
     OWNER_DIED = 17
     WOULD_DEADLOCK = 18
     CORRUPTED = 19
+    NOT_HELD = 20
+    WRONG_KIND = 21
 
 
 _setget_module = None

@@ -873,7 +873,7 @@ static PyTypeObject RawSegmentType = {
               "in place through `buf` (or the buffer protocol: numpy.ndarray(shape, dtype, "
               "buffer=seg.buf)), with one robust cross-process lock, notify() and wait(). "
               "Same modes and lifetime as Segment; a name lives as one kind at a time "
-              "(opening a live Segment's name as raw is OSError, INCOMPATIBLE).",
+              "(opening a live Segment's name as raw is OSError, WRONG_KIND).",
     .tp_weaklistoffset = offsetof(SegmentObject, weakrefs),
     .tp_methods = RawSegment_methods,
     .tp_getset = RawSegment_getset,
@@ -913,6 +913,12 @@ static PyObject* core_backend(PyObject* module, PyObject* unused) {
   return PyUnicode_FromString(sharedmem_backend());
 }
 
+static PyObject* core_library_version(PyObject* module, PyObject* unused) {
+  (void)module;
+  (void)unused;
+  return PyUnicode_FromString(sharedmem_library_version_string());
+}
+
 static PyObject* core_strerror(PyObject* module, PyObject* code) {
   long value;
   (void)module;
@@ -925,6 +931,9 @@ static PyMethodDef core_functions[] = {
     {"_reopen", core_reopen, METH_VARARGS, NULL},
     {"backend", core_backend, METH_NOARGS,
      "backend() -> str\n--\n\nThe library's platform backend: 'posix' or 'windows'."},
+    {"library_version", core_library_version, METH_NOARGS,
+     "library_version() -> str\n--\n\nThe version of the sharedmem library loaded: "
+     "'major.minor.patch'."},
     {"strerror", core_strerror, METH_O,
      "strerror(code) -> str\n--\n\nThe library's message for an error code."},
     {NULL, NULL, 0, NULL}};
