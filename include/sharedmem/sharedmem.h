@@ -440,17 +440,30 @@ typedef enum sharedmem_object_class {
 #define SHAREDMEM_HOLDERS_UNKNOWN UINT32_MAX
 /* Room for the OS strings of sharedmem_info, terminator included. */
 #define SHAREDMEM_INFO_TEXT 256
+/* sharedmem_info.truncated: which text fields were cut to fit their array
+ * (the text is the OS's, longer than SHAREDMEM_INFO_TEXT - 1 bytes; what is
+ * there is its beginning, terminated). */
+#define SHAREDMEM_INFO_OS_NAME_TRUNCATED 0x1u
+#define SHAREDMEM_INFO_OWNER_TRUNCATED 0x2u
+#define SHAREDMEM_INFO_PERMISSIONS_TRUNCATED 0x4u
 
 /* What sharedmem_inspect and sharedmem_list report about one object. Fields
  * the object class does not give are 0 (numbers) or empty (strings).
- * Extensible: fields are only ever appended. The caller of
- * sharedmem_inspect sets struct_size to sizeof(sharedmem_info) as it was
- * compiled; the library fills what fits in that size. sharedmem_list's
- * callback gets the library's own struct_size. */
+ *
+ * Extensible: struct_size comes first, and fields are only ever appended.
+ * The numbers come first and the text arrays last, so that no number's
+ * offset depends on a text limit; the arrays' sizes are fixed for this ABI
+ * (a later version that needs more room appends wider fields instead).
+ * Whoever fills a sharedmem_info fills min(its own size, struct_size)
+ * bytes of it: the caller of sharedmem_inspect sets struct_size to the size
+ * it was compiled with (initialise it with SHAREDMEM_INFO_INIT), and the
+ * library fills no more than that, nor more than it knows, leaving the rest
+ * as the caller set it. sharedmem_list's callback gets the library's own
+ * struct_size: copy min(sizeof(sharedmem_info), info->struct_size) bytes,
+ * never sizeof alone. */
 typedef struct sharedmem_info {
   uint32_t struct_size;
   uint32_t object_class; /* sharedmem_object_class */
-  char name[SHAREDMEM_MAX_NAME_LENGTH + 1]; /* the segment name */
   uint32_t kind;           /* sharedmem_kind, for SEGMENT, DEAD and UNFINISHED */
   uint32_t layout_version; /* the header's layout version; 0 if none was read */
   uint64_t capacity;       /* value capacity in bytes (SEGMENT, DEAD) */
@@ -462,6 +475,10 @@ typedef struct sharedmem_info {
   uint32_t holders;
   /* POSIX permission bits of the object (0600 for a segment); 0 on Windows. */
   uint32_t mode;
+  /* SHAREDMEM_INFO_*_TRUNCATED bits: the text fields that were cut. */
+  uint32_t truncated;
+  /* The segment name (never cut: names are at most SHAREDMEM_MAX_NAME_LENGTH). */
+  char name[SHAREDMEM_MAX_NAME_LENGTH + 1];
   /* The OS object's name: "/dev/shm/sharedmem.<uid>.<name>" on Linux,
    * "Local\sharedmem.<name>" on Windows. */
   char os_name[SHAREDMEM_INFO_TEXT];
@@ -473,9 +490,19 @@ typedef struct sharedmem_info {
   char permissions[SHAREDMEM_INFO_TEXT];
 } sharedmem_info;
 
+/* An initialiser for a sharedmem_info of this header's size, all else zero,
+ * warning-free in C and C++:
+ *   sharedmem_info info = SHAREDMEM_INFO_INIT;
+ *   sharedmem_inspect("frames", 0, &info); */
+#define SHAREDMEM_INFO_INIT                                                 \
+  {                                                                         \
+    (uint32_t)sizeof(sharedmem_info), 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, {0}, {0}, \
+        {0}, {0}                                                            \
+  }
+
 /* Inspects the object under segment name `name`. `flags`:
  * SHAREDMEM_SCOPE_GLOBAL or 0. `info->struct_size` must be set by the caller
- * (at least the size of this first version of the struct). Returns
+ * (at least the size of this first version of the struct, 1.0's). Returns
  * SHAREDMEM_OK and fills *info for anything under the name, whatever its
  * class; SHAREDMEM_E_NOT_FOUND when nothing is there (info then holds only
  * the name and the OS name); SHAREDMEM_E_INVALID_NAME, _INVALID_ARGUMENT
@@ -485,7 +512,14 @@ SHAREDMEM_EXPORT sharedmem_error SHAREDMEM_CALL sharedmem_inspect(const char* na
                                                                   uint32_t flags,
                                                                   sharedmem_info* info);
 
-/* sharedmem_list's callback: return 0 to go on, anything else to stop. */
+/* sharedmem_list's callback: return 0 to go on, anything else to stop.
+ * `info` is the library's (its struct_size may differ from the caller's
+ * sizeof: see sharedmem_info) and valid during the call only. The callback
+ * runs on the thread that called sharedmem_list, inside it; it may call any
+ * function of this library except sharedmem_list, and must return normally:
+ * no C++ exception, longjmp or other unwinding may cross the library (catch
+ * them inside the callback, store what happened in `context`, and return
+ * nonzero to stop). */
 typedef int(SHAREDMEM_CALL* sharedmem_list_callback)(const sharedmem_info* info,
                                                       void* context);
 
@@ -493,11 +527,10 @@ typedef int(SHAREDMEM_CALL* sharedmem_list_callback)(const sharedmem_info* info,
  * current user's on Linux; the session's, or with SHAREDMEM_SCOPE_GLOBAL the
  * machine's, on Windows), in no particular order, with what
  * sharedmem_inspect would report (objects that vanish meanwhile are
- * skipped; names outside the segment name alphabet are not listed). The
- * info is valid during the call only. Returns SHAREDMEM_OK (also when the
- * callback stopped early), SHAREDMEM_E_INVALID_ARGUMENT, or an OS error
- * when the namespace cannot be read. The callback must not call
- * sharedmem_list. */
+ * skipped; names outside the segment name alphabet are not listed). Returns
+ * SHAREDMEM_OK (also when the callback stopped early),
+ * SHAREDMEM_E_INVALID_ARGUMENT, or an OS error when the namespace cannot be
+ * read. */
 SHAREDMEM_EXPORT sharedmem_error SHAREDMEM_CALL sharedmem_list(uint32_t flags,
                                                                sharedmem_list_callback callback,
                                                                void* context);

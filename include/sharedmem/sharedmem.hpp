@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <exception>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -25,6 +26,16 @@
 
 namespace sharedmem {
 
+namespace detail {
+// How many codes the error table (SHAREDMEM_ERRORS) has: they run from 1.
+#define SHAREDMEM_COUNT_ROW_(name, value, message) +1
+inline constexpr int kErrorCodes = 0 SHAREDMEM_ERRORS(SHAREDMEM_COUNT_ROW_);
+#undef SHAREDMEM_COUNT_ROW_
+}  // namespace detail
+
+// sharedmem's error codes for std::error_code: one per row of the C table
+// SHAREDMEM_ERRORS, named as the C code in lower case without its prefix
+// (errc::timeout is SHAREDMEM_E_TIMEOUT). Messages come from the library.
 enum class errc {
   invalid_argument = SHAREDMEM_E_INVALID_ARGUMENT,
   invalid_name = SHAREDMEM_E_INVALID_NAME,
@@ -51,6 +62,10 @@ enum class errc {
   not_held = SHAREDMEM_E_NOT_HELD,
   wrong_kind = SHAREDMEM_E_WRONG_KIND,
 };
+// A code added to the table needs its errc here (in table order): until
+// then this fails to compile.
+static_assert(static_cast<int>(errc::wrong_kind) == detail::kErrorCodes,
+              "sharedmem::errc must name every code of SHAREDMEM_ERRORS, the last one last");
 
 // The category of sharedmem's error codes; messages come from sharedmem_strerror.
 inline const std::error_category& category() noexcept {
@@ -453,8 +468,7 @@ inline std::optional<sharedmem_info> inspect(std::string_view name, scope where 
   const std::string owned(name);
   if (owned.find('\0') != std::string::npos)
     throw error(SHAREDMEM_E_INVALID_NAME, "sharedmem: cannot inspect '" + owned + "'", 0);
-  sharedmem_info info{};
-  info.struct_size = sizeof info;
+  sharedmem_info info = SHAREDMEM_INFO_INIT;
   const sharedmem_error e =
       sharedmem_inspect(owned.c_str(), static_cast<std::uint32_t>(where), &info);
   if (e == SHAREDMEM_E_NOT_FOUND) return std::nullopt;
@@ -463,29 +477,45 @@ inline std::optional<sharedmem_info> inspect(std::string_view name, scope where 
   return info;
 }
 
+namespace detail {
+
+// A copy of the library's `info` with only what both this header and the
+// library know: min(both sizes) bytes, the rest zero, and that size as its
+// struct_size.
+inline sharedmem_info copy_known(const sharedmem_info& info) noexcept {
+  sharedmem_info copy = SHAREDMEM_INFO_INIT;
+  const std::size_t known = info.struct_size < sizeof copy ? info.struct_size : sizeof copy;
+  std::memcpy(&copy, &info, known);
+  copy.struct_size = static_cast<std::uint32_t>(known);
+  return copy;
+}
+
+}  // namespace detail
+
 // Every object of the naming scheme in `where` (sharedmem_list), in no
 // particular order; throws sharedmem::error if the namespace cannot be read.
 inline std::vector<sharedmem_info> list(scope where = scope::local) {
   std::vector<sharedmem_info> all;
-  bool out_of_memory = false;
+  // No exception may cross the C library: the callback catches its own and
+  // stops the listing, and it is thrown again here.
   struct Collect {
     std::vector<sharedmem_info>* all;
-    bool* out_of_memory;
-  } collect{&all, &out_of_memory};
+    std::exception_ptr failure;
+  } collect{&all, nullptr};
   const sharedmem_error e = sharedmem_list(
       static_cast<std::uint32_t>(where),
-      [](const sharedmem_info* info, void* context) -> int {
+      [](const sharedmem_info* info, void* context) noexcept -> int {
         auto* c = static_cast<Collect*>(context);
         try {
-          c->all->push_back(*info);  // no exception may cross the C library
+          c->all->push_back(detail::copy_known(*info));
           return 0;
         } catch (...) {
-          *c->out_of_memory = true;
+          c->failure = std::current_exception();
           return 1;
         }
       },
       &collect);
-  if (out_of_memory) throw std::bad_alloc();
+  if (collect.failure) std::rethrow_exception(collect.failure);
   if (e != SHAREDMEM_OK)
     throw error(e, "sharedmem: cannot list segments", sharedmem_last_system_error());
   return all;

@@ -66,7 +66,10 @@ __version__ = _core.library_version()
 class ErrorCode(_enum.IntEnum):
     """The library's error codes (``sharedmem_error``), found as
     ``exc.sharedmem_error`` on every exception the package raises for the
-    library."""
+    library. Named and numbered as the library's table (SHAREDMEM_ERRORS in
+    sharedmem.h; python/tests/test_errors.py checks them against it).
+    ``OWNER_DIED`` is **a success, not a failure**: ``RawSegment.lock`` takes
+    the lock and warns with ``OwnerDiedWarning``."""
 
     OK = 0
     INVALID_ARGUMENT = 1
