@@ -22,6 +22,7 @@ if(SHAREDMEM_BUILD_TOOLS)
 endif()
 install(DIRECTORY include/sharedmem DESTINATION ${CMAKE_INSTALL_INCLUDEDIR} COMPONENT dev)
 install(FILES ${PROJECT_BINARY_DIR}/include/sharedmem/sharedmem_export.h
+              ${PROJECT_BINARY_DIR}/include/sharedmem/version.h
               ${PROJECT_BINARY_DIR}/include/sharedmem/sharedmem_setget_export.h
   DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/sharedmem COMPONENT dev)
 install(EXPORT sharedmem-targets NAMESPACE sharedmem:: DESTINATION ${SHAREDMEM_CMAKE_DIR}
@@ -30,11 +31,11 @@ install(EXPORT sharedmem-targets NAMESPACE sharedmem:: DESTINATION ${SHAREDMEM_C
 configure_package_config_file(cmake/sharedmem-config.cmake.in
   ${PROJECT_BINARY_DIR}/sharedmem-config.cmake
   INSTALL_DESTINATION ${SHAREDMEM_CMAKE_DIR})
-# While the major version is 0 a minor release may change the API (0.2 split
-# the seed API into sharedmem::setget), so only the same minor version is
-# compatible. The ABI has its own version, the soname (docs/ABI.md).
+# From 1.0 on, a release of the same major version keeps the API and ABI
+# (only additions), so find_package(sharedmem 1.0) accepts any 1.x at or
+# above it. The ABI has its own version, the soname (docs/ABI.md).
 write_basic_package_version_file(${PROJECT_BINARY_DIR}/sharedmem-config-version.cmake
-  COMPATIBILITY SameMinorVersion)
+  COMPATIBILITY SameMajorVersion)
 install(FILES ${PROJECT_BINARY_DIR}/sharedmem-config.cmake
               ${PROJECT_BINARY_DIR}/sharedmem-config-version.cmake
   DESTINATION ${SHAREDMEM_CMAKE_DIR} COMPONENT dev)

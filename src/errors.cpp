@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-// Error messages and backend identification for the public C API.
+// Error messages and names, and the library's identification (version,
+// backend), for the public C API.
 #include "platform.hpp"
 #include "sharedmem/sharedmem.h"
 
@@ -36,4 +37,12 @@ extern "C" const char* SHAREDMEM_CALL sharedmem_error_name(sharedmem_error error
 
 extern "C" const char* SHAREDMEM_CALL sharedmem_backend(void) {
   return sharedmem::platform::backend_name();
+}
+
+extern "C" unsigned SHAREDMEM_CALL sharedmem_library_version(void) {
+  return SHAREDMEM_VERSION_HEX;
+}
+
+extern "C" const char* SHAREDMEM_CALL sharedmem_library_version_string(void) {
+  return SHAREDMEM_VERSION_STRING;
 }

@@ -15,8 +15,8 @@
 namespace sharedmem::detail {
 namespace {
 
-// The first version of sharedmem_info ends with `permissions`: callers must
-// offer at least that much.
+// The first version of sharedmem_info (1.0's) ends with `permissions`:
+// callers must offer at least that much.
 constexpr std::size_t kInfoMinimumSize =
     offsetof(sharedmem_info, permissions) + sizeof(sharedmem_info::permissions);
 
@@ -24,10 +24,12 @@ constexpr std::size_t kInfoMinimumSize =
 // writer moved the header between two reads.
 constexpr int kSnapshotAttempts = 64;
 
-void copy_text(char* destination, std::size_t room, const std::string& text) {
+// Copies as much of `text` as fits, terminated; true if it was cut.
+bool copy_text(char* destination, std::size_t room, const std::string& text) {
   const std::size_t length = std::min(text.size(), room - 1);
   std::memcpy(destination, text.data(), length);
   destination[length] = '\0';
+  return length < text.size();
 }
 
 // A copy of the header as the object holds it now, aligned for Header.
@@ -97,8 +99,10 @@ void classify(const platform::InspectResult& found, sharedmem_info& info) {
   info.object_size = facts.size;
   info.mode = facts.mode;
   info.holders = facts.holders;
-  copy_text(info.owner, sizeof info.owner, facts.owner);
-  copy_text(info.permissions, sizeof info.permissions, facts.permissions);
+  if (copy_text(info.owner, sizeof info.owner, facts.owner))
+    info.truncated |= SHAREDMEM_INFO_OWNER_TRUNCATED;
+  if (copy_text(info.permissions, sizeof info.permissions, facts.permissions))
+    info.truncated |= SHAREDMEM_INFO_PERMISSIONS_TRUNCATED;
   // The order of an open's own checks: owner, type, then who else may open it.
   if (!facts.owned_by_user) {
     info.object_class = SHAREDMEM_OBJECT_NOT_OWNER;
@@ -146,8 +150,9 @@ void classify(const platform::InspectResult& found, sharedmem_info& info) {
 // Inspects validated `name` into `info` (struct_size set, the rest zero).
 sharedmem_error inspect_one(const std::string& name, bool global_scope, sharedmem_info& info) {
   platform::InspectResult found = platform::inspect_object(name, global_scope);
-  copy_text(info.name, sizeof info.name, name);
-  copy_text(info.os_name, sizeof info.os_name, found.facts.os_name);
+  (void)copy_text(info.name, sizeof info.name, name);  // validated: it fits
+  if (copy_text(info.os_name, sizeof info.os_name, found.facts.os_name))
+    info.truncated |= SHAREDMEM_INFO_OS_NAME_TRUNCATED;
   switch (found.status) {
     case platform::InspectStatus::kAbsent:
       return SHAREDMEM_E_NOT_FOUND;

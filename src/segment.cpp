@@ -76,6 +76,9 @@ sharedmem_error lock_failure(platform::LockResult result) {
   }
 }
 
+// An open's request for either kind (SHAREDMEM_ANY_KIND); never in a header.
+constexpr std::uint32_t kKindAny = UINT32_MAX;
+
 // How long a writer waits for a live peer that holds the writer lock.
 constexpr std::chrono::milliseconds kWriterLockTimeout{10'000};
 // How many times an open goes back to the start because the object it found
@@ -221,18 +224,20 @@ sharedmem_error initialise(platform::Attachment& attachment, const Shape& shape)
 }
 
 // Checks a segment that live peers already use and learns its shape. A
-// segment of the other kind (value or raw) is refused as incompatible.
-// `capacity` 0 accepts any capacity (SHAREDMEM_OPEN_ONLY).
+// header that does not describe a segment of a kind we know, within the
+// object, is incompatible; a sound one of the other kind than `kind` is the
+// wrong kind (kKindAny accepts both). `capacity` 0 accepts any capacity
+// (SHAREDMEM_OPEN_ONLY).
 sharedmem_error check_existing(const platform::Attachment& attachment, std::uint32_t kind,
                                std::uint64_t capacity, Shape& found) {
   const std::size_t size = platform::core_size(attachment);
   const void* base = platform::core_base(attachment);
   if (!looks_like_ours(base, size)) return SHAREDMEM_E_INCOMPATIBLE;
   const auto* header = static_cast<const Header*>(base);
-  if (header->kind != kind) return SHAREDMEM_E_INCOMPATIBLE;
   if (!header_shape_fits(*header, platform::page_size(), size, found))
     return SHAREDMEM_E_INCOMPATIBLE;
-  if (capacity != 0 && header->capacity != capacity) return SHAREDMEM_E_SIZE_MISMATCH;
+  if (kind != kKindAny && found.kind != kind) return SHAREDMEM_E_WRONG_KIND;
+  if (capacity != 0 && found.capacity != capacity) return SHAREDMEM_E_SIZE_MISMATCH;
   return SHAREDMEM_OK;
 }
 
@@ -278,16 +283,22 @@ sharedmem_error open_segment(const char* name, std::uint64_t capacity, std::uint
   *out = nullptr;
   if (sharedmem_error e = validate_name(name)) return e;
   constexpr std::uint32_t kModes = SHAREDMEM_CREATE_ONLY | SHAREDMEM_OPEN_ONLY;
-  if ((flags & ~(SHAREDMEM_SCOPE_GLOBAL | SHAREDMEM_RAW | kModes)) != 0 ||
-      (flags & kModes) == kModes)
-    return SHAREDMEM_E_INVALID_ARGUMENT;
+  constexpr std::uint32_t kKinds = SHAREDMEM_RAW | SHAREDMEM_ANY_KIND;
   const bool create_only = (flags & SHAREDMEM_CREATE_ONLY) != 0;
   const bool open_only = (flags & SHAREDMEM_OPEN_ONLY) != 0;
-  const std::uint32_t kind = (flags & SHAREDMEM_RAW) != 0 ? kKindRaw : kKindValue;
-  // Capacity 0 with OPEN_ONLY: the shape comes from the segment found.
+  const bool any_kind = (flags & SHAREDMEM_ANY_KIND) != 0;
+  if ((flags & ~(SHAREDMEM_SCOPE_GLOBAL | kKinds | kModes)) != 0 ||
+      (flags & kModes) == kModes || (flags & kKinds) == kKinds || (any_kind && !open_only))
+    return SHAREDMEM_E_INVALID_ARGUMENT;
+  const std::uint32_t kind =
+      any_kind ? kKindAny : (flags & SHAREDMEM_RAW) != 0 ? kKindRaw : kKindValue;
+  // Capacity 0 with OPEN_ONLY: the shape comes from the segment found. A
+  // capacity given with ANY_KIND must fit the smaller kind (raw), and the
+  // segment found is checked against it.
   const bool any_capacity = open_only && capacity == 0;
   Shape shape;
-  if (!any_capacity && !shape_for(kind, capacity, platform::max_object_size(), shape))
+  if (!any_capacity &&
+      !shape_for(any_kind ? kKindRaw : kind, capacity, platform::max_object_size(), shape))
     return SHAREDMEM_E_INVALID_SIZE;
 
   auto segment = std::unique_ptr<sharedmem_segment>(new (std::nothrow) sharedmem_segment);
@@ -328,7 +339,7 @@ sharedmem_error open_segment(const char* name, std::uint64_t capacity, std::uint
   auto* const base = static_cast<unsigned char*>(platform::core_base(attachment));
   segment->header = reinterpret_cast<Header*>(base);
   segment->capacity = shape.capacity;
-  segment->raw = kind == kKindRaw;
+  segment->raw = shape.kind == kKindRaw;
   if (segment->raw) {
     segment->data = base + shape.header_bytes;
   } else {
@@ -523,12 +534,11 @@ sharedmem_error lock_segment(sharedmem_segment* segment, std::uint32_t timeout_m
 sharedmem_error unlock_segment(sharedmem_segment* segment) {
   // Only the thread that locked through this handle unlocks through it.
   if (segment->lock_holder.load(std::memory_order_relaxed) != std::this_thread::get_id())
-    return SHAREDMEM_E_INVALID_ARGUMENT;
+    return SHAREDMEM_E_NOT_HELD;
   segment->lock_holder.store(std::thread::id(), std::memory_order_relaxed);
   // False when the lock is no longer this thread's after all (a child
   // forked by the locking thread has the parent's record but not its lock).
-  return platform::unlock_writer(*segment->attachment) ? SHAREDMEM_OK
-                                                       : SHAREDMEM_E_INVALID_ARGUMENT;
+  return platform::unlock_writer(*segment->attachment) ? SHAREDMEM_OK : SHAREDMEM_E_NOT_HELD;
 }
 
 std::uint64_t notify_segment(sharedmem_segment* segment) {
@@ -623,14 +633,20 @@ int SHAREDMEM_CALL sharedmem_created(const sharedmem_segment* segment) {
   return segment != nullptr && segment->created ? 1 : 0;
 }
 
+sharedmem_kind SHAREDMEM_CALL sharedmem_segment_kind(const sharedmem_segment* segment) {
+  if (segment == nullptr) return SHAREDMEM_KIND_UNKNOWN;
+  return segment->raw ? SHAREDMEM_KIND_RAW : SHAREDMEM_KIND_VALUE;
+}
+
 uint64_t SHAREDMEM_CALL sharedmem_capacity(const sharedmem_segment* segment) {
   return segment ? segment->capacity : 0;
 }
 
 sharedmem_error SHAREDMEM_CALL sharedmem_write(sharedmem_segment* segment, const void* data,
                                                uint64_t size) {
-  if (segment == nullptr || segment->raw || (data == nullptr && size != 0))
+  if (segment == nullptr || (data == nullptr && size != 0))
     return finish_call(SHAREDMEM_E_INVALID_ARGUMENT);
+  if (segment->raw) return finish_call(SHAREDMEM_E_WRONG_KIND);
   if (size > segment->capacity) return finish_call(SHAREDMEM_E_VALUE_TOO_LARGE);
   std::uint64_t version = 0;
   return finish_call(sharedmem::detail::write_segment(segment, data, size, nullptr, &version));
@@ -639,8 +655,9 @@ sharedmem_error SHAREDMEM_CALL sharedmem_write(sharedmem_segment* segment, const
 sharedmem_error SHAREDMEM_CALL sharedmem_write_if(sharedmem_segment* segment, const void* data,
                                                   uint64_t size, uint64_t expected_version,
                                                   uint64_t* new_version) {
-  if (segment == nullptr || segment->raw || (data == nullptr && size != 0))
+  if (segment == nullptr || (data == nullptr && size != 0))
     return finish_call(SHAREDMEM_E_INVALID_ARGUMENT);
+  if (segment->raw) return finish_call(SHAREDMEM_E_WRONG_KIND);
   std::uint64_t version = 0;
   sharedmem_error e = SHAREDMEM_E_VALUE_TOO_LARGE;
   if (size > segment->capacity)
@@ -654,15 +671,16 @@ sharedmem_error SHAREDMEM_CALL sharedmem_write_if(sharedmem_segment* segment, co
 sharedmem_error SHAREDMEM_CALL sharedmem_write_begin(sharedmem_segment* segment, uint64_t size,
                                                      void** data) {
   if (data != nullptr) *data = nullptr;
-  if (segment == nullptr || segment->raw || data == nullptr)
-    return finish_call(SHAREDMEM_E_INVALID_ARGUMENT);
+  if (segment == nullptr || data == nullptr) return finish_call(SHAREDMEM_E_INVALID_ARGUMENT);
+  if (segment->raw) return finish_call(SHAREDMEM_E_WRONG_KIND);
   if (size > segment->capacity) return finish_call(SHAREDMEM_E_VALUE_TOO_LARGE);
   return finish_call(sharedmem::detail::begin_write(segment, size, data));
 }
 
 sharedmem_error SHAREDMEM_CALL sharedmem_write_commit(sharedmem_segment* segment,
                                                       uint64_t* new_version) {
-  if (segment == nullptr || segment->raw) return finish_call(SHAREDMEM_E_INVALID_ARGUMENT);
+  if (segment == nullptr) return finish_call(SHAREDMEM_E_INVALID_ARGUMENT);
+  if (segment->raw) return finish_call(SHAREDMEM_E_WRONG_KIND);
   std::uint64_t version = 0;
   const sharedmem_error e = sharedmem::detail::commit_write(segment, &version);
   if (new_version) *new_version = e == SHAREDMEM_OK ? version : sharedmem_version(segment);
@@ -682,8 +700,9 @@ sharedmem_error SHAREDMEM_CALL sharedmem_read(const sharedmem_segment* segment, 
 sharedmem_error SHAREDMEM_CALL sharedmem_read_versioned(const sharedmem_segment* segment,
                                                         void* buffer, uint64_t buffer_size,
                                                         uint64_t* value_size, uint64_t* version) {
-  if (segment == nullptr || segment->raw || (buffer == nullptr && buffer_size != 0))
+  if (segment == nullptr || (buffer == nullptr && buffer_size != 0))
     return finish_call(SHAREDMEM_E_INVALID_ARGUMENT);
+  if (segment->raw) return finish_call(SHAREDMEM_E_WRONG_KIND);
   std::uint64_t size = 0;
   std::uint64_t snapshot = 0;
   const sharedmem_error e = sharedmem::detail::read_segment(segment, buffer, buffer_size, &size,
@@ -713,7 +732,8 @@ void* SHAREDMEM_CALL sharedmem_data(sharedmem_segment* segment) {
 }
 
 sharedmem_error SHAREDMEM_CALL sharedmem_lock(sharedmem_segment* segment, uint32_t timeout_ms) {
-  if (segment == nullptr || !segment->raw) return finish_call(SHAREDMEM_E_INVALID_ARGUMENT);
+  if (segment == nullptr) return finish_call(SHAREDMEM_E_INVALID_ARGUMENT);
+  if (!segment->raw) return finish_call(SHAREDMEM_E_WRONG_KIND);
   // The backend notes an OS error only for a failure: a success has nothing
   // to discard, and skips finish_call's thread-local access (a hot path).
   const sharedmem_error e = sharedmem::detail::lock_segment(segment, timeout_ms);
@@ -721,7 +741,8 @@ sharedmem_error SHAREDMEM_CALL sharedmem_lock(sharedmem_segment* segment, uint32
 }
 
 sharedmem_error SHAREDMEM_CALL sharedmem_unlock(sharedmem_segment* segment) {
-  if (segment == nullptr || !segment->raw) return finish_call(SHAREDMEM_E_INVALID_ARGUMENT);
+  if (segment == nullptr) return finish_call(SHAREDMEM_E_INVALID_ARGUMENT);
+  if (!segment->raw) return finish_call(SHAREDMEM_E_WRONG_KIND);
   const sharedmem_error e = sharedmem::detail::unlock_segment(segment);
   return e == SHAREDMEM_OK ? e : finish_call(e);  // as in sharedmem_lock
 }
@@ -730,7 +751,8 @@ sharedmem_error SHAREDMEM_CALL sharedmem_notify(sharedmem_segment* segment,
                                                 uint64_t* new_version) {
   if (segment == nullptr || !segment->raw) {
     if (new_version) *new_version = sharedmem_version(segment);
-    return finish_call(SHAREDMEM_E_INVALID_ARGUMENT);
+    return finish_call(segment == nullptr ? SHAREDMEM_E_INVALID_ARGUMENT
+                                          : SHAREDMEM_E_WRONG_KIND);
   }
   const std::uint64_t version = sharedmem::detail::notify_segment(segment);
   if (new_version) *new_version = version;

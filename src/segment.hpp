@@ -54,8 +54,8 @@ sharedmem_error list_segments(std::uint32_t flags, sharedmem_list_callback callb
 // A raw segment's lock (sharedmem_lock, sharedmem_unlock): taken by the
 // calling thread and kept across calls until it releases it. Locking again
 // from the holder thread is SHAREDMEM_E_WOULD_DEADLOCK; unlocking from a
-// thread that did not lock through this handle is
-// SHAREDMEM_E_INVALID_ARGUMENT, changing nothing.
+// thread that did not lock through this handle is SHAREDMEM_E_NOT_HELD,
+// changing nothing.
 sharedmem_error lock_segment(sharedmem_segment* segment, std::uint32_t timeout_ms);
 sharedmem_error unlock_segment(sharedmem_segment* segment);
 

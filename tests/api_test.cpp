@@ -196,6 +196,34 @@ BOOST_AUTO_TEST_CASE(every_error_has_a_distinct_name_and_message) {
   }
 }
 
+// Tests every code of the error table through the C++ layer: it has its
+// errc (the same value, in the sharedmem category), std::error_code and
+// sharedmem::error say the library's message, and an errc compares equal to
+// the code the C call returns.
+BOOST_AUTO_TEST_CASE(every_error_has_its_errc_and_message_in_cpp) {
+  std::vector<sharedmem_error> codes;
+#define SHAREDMEM_TEST_CODE_(name, value, message) codes.push_back(SHAREDMEM_E_##name);
+  SHAREDMEM_ERRORS(SHAREDMEM_TEST_CODE_)
+#undef SHAREDMEM_TEST_CODE_
+  BOOST_TEST(codes.size() == static_cast<std::size_t>(sharedmem::detail::kErrorCodes));
+  BOOST_TEST(static_cast<int>(sharedmem::errc::wrong_kind) == static_cast<int>(codes.back()),
+             "the last errc is the table's last code");
+  for (const sharedmem_error code : codes) {
+    const auto as_errc = static_cast<sharedmem::errc>(code);
+    const std::error_code ec = as_errc;  // make_error_code, found by ADL
+    BOOST_TEST(ec.value() == static_cast<int>(code));
+    BOOST_TEST(std::string(ec.category().name()) == "sharedmem");
+    BOOST_TEST(ec.message() == sharedmem_strerror(code), sharedmem_error_name(code));
+    BOOST_TEST((ec == sharedmem::to_error_code(code)));
+    const sharedmem::error thrown(code, "sharedmem: test", 0);
+    BOOST_TEST((thrown.code() == as_errc));
+    BOOST_TEST(std::string(thrown.what()).find(sharedmem_strerror(code)) != std::string::npos,
+               thrown.what());
+  }
+  BOOST_TEST((sharedmem::errc::timeout == sharedmem::to_error_code(SHAREDMEM_E_TIMEOUT)));
+  BOOST_TEST((sharedmem::errc::owner_died == sharedmem::to_error_code(SHAREDMEM_E_OWNER_DIED)));
+}
+
 // Tests that a failure the OS did not cause reports no system error, in the
 // C API and in the C++ exception's text.
 BOOST_AUTO_TEST_CASE(failures_without_an_os_cause_have_no_system_error) {

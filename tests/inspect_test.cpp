@@ -99,7 +99,7 @@ BOOST_AUTO_TEST_CASE(raw_segment_is_reported_as_raw) {
     (void)sharedmem::segment::open(name, 5000);
     BOOST_FAIL("expected sharedmem::error");
   } catch (const sharedmem::error& e) {
-    BOOST_TEST(e.code() == sharedmem::errc::incompatible);
+    BOOST_TEST(e.code() == sharedmem::errc::wrong_kind);
     BOOST_TEST(std::string(e.what()).find("it is a raw segment") != std::string::npos, e.what());
   }
   const std::string value_name = unique_name("inspval");
@@ -108,7 +108,7 @@ BOOST_AUTO_TEST_CASE(raw_segment_is_reported_as_raw) {
     (void)sharedmem::raw_segment::open(value_name, 64);
     BOOST_FAIL("expected sharedmem::error");
   } catch (const sharedmem::error& e) {
-    BOOST_TEST(e.code() == sharedmem::errc::incompatible);
+    BOOST_TEST(e.code() == sharedmem::errc::wrong_kind);
     BOOST_TEST(std::string(e.what()).find("it is a value segment") != std::string::npos, e.what());
   }
   sharedmem_close(segment);
@@ -182,6 +182,44 @@ BOOST_AUTO_TEST_CASE(struct_size_bounds_what_is_written) {
   BOOST_TEST(newer.info.capacity == 64u);
   BOOST_TEST(std::all_of(newer.later_fields, newer.later_fields + 64,
                          [](unsigned char b) { return b == 0xee; }));
+}
+
+// Tests SHAREDMEM_INFO_INIT (this header's size, the rest zero) and that a
+// segment's texts, all short enough, are reported whole: no truncation flag.
+BOOST_AUTO_TEST_CASE(info_init_and_truncation_flags) {
+  sharedmem_info info = SHAREDMEM_INFO_INIT;
+  BOOST_TEST(info.struct_size == sizeof info);
+  BOOST_TEST(info.truncated == 0u);
+  BOOST_TEST(info.name[0] == '\0');
+  const std::string name = unique_name(std::string(100, 'n'));
+  sharedmem::segment segment = sharedmem::segment::open(name, 64);
+  BOOST_TEST(sharedmem_inspect(name.c_str(), 0, &info) == SHAREDMEM_OK);
+  BOOST_TEST(info.name == name);
+  BOOST_TEST(info.truncated == 0u, "os name " << info.os_name << ", owner " << info.owner
+                                              << ", permissions " << info.permissions);
+  BOOST_TEST(std::string(info.os_name).find(name) != std::string::npos, info.os_name);
+}
+
+// Tests that the C++ layer keeps only what both it and the library know of
+// the library's sharedmem_info: from a smaller (older) library's, the fields
+// it has and zeros beyond; from a larger (newer) one's, this header's size.
+BOOST_AUTO_TEST_CASE(cpp_copies_only_what_both_sides_know) {
+  struct Larger {
+    sharedmem_info info;
+    unsigned char later_fields[64];
+  } library;
+  std::memset(&library, 0xee, sizeof library);
+  const std::uint32_t older = offsetof(sharedmem_info, truncated);
+  library.info.struct_size = older;
+  sharedmem_info copy = sharedmem::detail::copy_known(library.info);
+  BOOST_TEST(copy.struct_size == older);
+  BOOST_TEST(copy.mode == 0xeeeeeeeeu, "a field both know is copied");
+  BOOST_TEST(copy.truncated == 0u, "a field the library does not have stays zero");
+  BOOST_TEST(copy.name[0] == '\0');
+  library.info.struct_size = sizeof library;
+  copy = sharedmem::detail::copy_known(library.info);
+  BOOST_TEST(copy.struct_size == sizeof(sharedmem_info));
+  BOOST_TEST(static_cast<unsigned char>(copy.permissions[sizeof copy.permissions - 1]) == 0xeeu);
 }
 
 // Tests that foreign objects under a segment's name are classified as such

@@ -200,7 +200,7 @@ BOOST_AUTO_TEST_CASE(posix_forked_child_does_not_hold_the_parents_raw_lock) {
   BOOST_TEST_REQUIRE(child >= 0);
   if (child == 0) {
     int code = 0;
-    if (sharedmem_unlock(segment) != SHAREDMEM_E_INVALID_ARGUMENT) code |= 1;
+    if (sharedmem_unlock(segment) != SHAREDMEM_E_NOT_HELD) code |= 1;
     if (sharedmem_lock(segment, 0) != SHAREDMEM_E_TIMEOUT) code |= 2;
     ::_exit(code);
   }

@@ -367,10 +367,10 @@ BOOST_AUTO_TEST_CASE(lock_times_out_while_a_live_peer_holds_it) {
   BOOST_TEST(sharedmem_lock(segment, 200) == SHAREDMEM_E_TIMEOUT);
   BOOST_TEST((std::chrono::steady_clock::now() - before >= std::chrono::milliseconds(200)),
              "no timeout before the deadline");
-  BOOST_TEST(sharedmem_unlock(segment) == SHAREDMEM_E_INVALID_ARGUMENT, "not ours to unlock");
+  BOOST_TEST(sharedmem_unlock(segment) == SHAREDMEM_E_NOT_HELD, "not ours to unlock");
   command(holder, "unlock", code_line(SHAREDMEM_OK));
   BOOST_TEST(sharedmem_lock(segment, 0) == SHAREDMEM_OK);
-  command(holder, "unlock", code_line(SHAREDMEM_E_INVALID_ARGUMENT));
+  command(holder, "unlock", code_line(SHAREDMEM_E_NOT_HELD));
   BOOST_TEST(sharedmem_unlock(segment) == SHAREDMEM_OK);
   release(holder);
   sharedmem_close(segment);
@@ -383,17 +383,17 @@ BOOST_AUTO_TEST_CASE(lock_is_the_holder_threads_alone) {
   const std::string name = unique_name("rawrules");
   sharedmem_segment* segment = open_raw(name);
   sharedmem_segment* other = open_raw(name);
-  BOOST_TEST(sharedmem_unlock(segment) == SHAREDMEM_E_INVALID_ARGUMENT, "unlock without lock");
+  BOOST_TEST(sharedmem_unlock(segment) == SHAREDMEM_E_NOT_HELD, "unlock without lock");
   BOOST_TEST(sharedmem_lock(segment, 0) == SHAREDMEM_OK);
   BOOST_TEST(sharedmem_lock(segment, 0) == SHAREDMEM_E_WOULD_DEADLOCK);
   BOOST_TEST(sharedmem_lock(other, 0) == SHAREDMEM_E_WOULD_DEADLOCK, "through another handle");
-  BOOST_TEST(sharedmem_unlock(other) == SHAREDMEM_E_INVALID_ARGUMENT, "not locked through it");
+  BOOST_TEST(sharedmem_unlock(other) == SHAREDMEM_E_NOT_HELD, "not locked through it");
   std::thread([&] {
-    BOOST_TEST(sharedmem_unlock(segment) == SHAREDMEM_E_INVALID_ARGUMENT, "another thread");
+    BOOST_TEST(sharedmem_unlock(segment) == SHAREDMEM_E_NOT_HELD, "another thread");
     BOOST_TEST(sharedmem_lock(segment, 0) == SHAREDMEM_E_TIMEOUT, "still held");
   }).join();
   BOOST_TEST(sharedmem_unlock(segment) == SHAREDMEM_OK);
-  BOOST_TEST(sharedmem_unlock(segment) == SHAREDMEM_E_INVALID_ARGUMENT, "unlocked twice");
+  BOOST_TEST(sharedmem_unlock(segment) == SHAREDMEM_E_NOT_HELD, "unlocked twice");
   // A close releases the lock its thread holds through the handle.
   BOOST_TEST(sharedmem_lock(segment, 0) == SHAREDMEM_OK);
   sharedmem_close(segment);
@@ -451,17 +451,17 @@ BOOST_AUTO_TEST_CASE(kind_mismatch_is_refused_both_ways) {
   sharedmem::segment value = sharedmem::segment::open(value_name, 512);
   value.write("kept");
   for (std::uint32_t mode : {0u, unsigned{SHAREDMEM_OPEN_ONLY}})
-    BOOST_TEST(open_error(value_name, 512, SHAREDMEM_RAW | mode) == SHAREDMEM_E_INCOMPATIBLE);
+    BOOST_TEST(open_error(value_name, 512, SHAREDMEM_RAW | mode) == SHAREDMEM_E_WRONG_KIND);
   BOOST_TEST(open_error(value_name, 0, SHAREDMEM_RAW | SHAREDMEM_OPEN_ONLY) ==
-             SHAREDMEM_E_INCOMPATIBLE);
+             SHAREDMEM_E_WRONG_KIND);
   BOOST_TEST(value.read() == "kept");
 
   const std::string raw_name = unique_name("kindraw");
   sharedmem_segment* raw = open_raw(raw_name);
   static_cast<unsigned char*>(sharedmem_data(raw))[0] = 3;
   for (std::uint32_t mode : {0u, unsigned{SHAREDMEM_OPEN_ONLY}})
-    BOOST_TEST(open_error(raw_name, kRawCapacity, mode) == SHAREDMEM_E_INCOMPATIBLE);
-  BOOST_TEST(open_error(raw_name, 0, SHAREDMEM_OPEN_ONLY) == SHAREDMEM_E_INCOMPATIBLE);
+    BOOST_TEST(open_error(raw_name, kRawCapacity, mode) == SHAREDMEM_E_WRONG_KIND);
+  BOOST_TEST(open_error(raw_name, 0, SHAREDMEM_OPEN_ONLY) == SHAREDMEM_E_WRONG_KIND);
   BOOST_TEST(open_error(raw_name, kRawCapacity, SHAREDMEM_CREATE_ONLY | SHAREDMEM_RAW) ==
              SHAREDMEM_E_EXISTS);
   BOOST_TEST(static_cast<unsigned char*>(sharedmem_data(raw))[0] == 3);
@@ -485,7 +485,7 @@ BOOST_AUTO_TEST_CASE(cpp_kind_mismatch_names_the_kind) {
     (void)sharedmem::raw_segment::open(value_name, 512);
     BOOST_FAIL("a value segment opened as raw");
   } catch (const sharedmem::error& e) {
-    BOOST_TEST(e.code() == sharedmem::errc::incompatible);
+    BOOST_TEST(e.code() == sharedmem::errc::wrong_kind);
     BOOST_TEST(std::string(e.what()).find("is a value segment") != std::string::npos, e.what());
   }
   const std::string raw_name = unique_name("cppkindraw");
@@ -494,7 +494,7 @@ BOOST_AUTO_TEST_CASE(cpp_kind_mismatch_names_the_kind) {
     (void)sharedmem::segment::open(raw_name, 512);
     BOOST_FAIL("a raw segment opened as a value segment");
   } catch (const sharedmem::error& e) {
-    BOOST_TEST(e.code() == sharedmem::errc::incompatible);
+    BOOST_TEST(e.code() == sharedmem::errc::wrong_kind);
     BOOST_TEST(std::string(e.what()).find("is a raw segment") != std::string::npos, e.what());
   }
 }
@@ -507,11 +507,18 @@ BOOST_AUTO_TEST_CASE(calls_of_the_other_kind_are_refused) {
   char buffer[16] = {};
   std::uint64_t size = 99;
   std::uint64_t version = 99;
-  BOOST_TEST(sharedmem_write(raw, "abc", 3) == SHAREDMEM_E_INVALID_ARGUMENT);
-  BOOST_TEST(sharedmem_write_if(raw, "abc", 3, 0, &version) == SHAREDMEM_E_INVALID_ARGUMENT);
-  BOOST_TEST(sharedmem_read(raw, buffer, sizeof buffer, &size) == SHAREDMEM_E_INVALID_ARGUMENT);
+  BOOST_TEST(sharedmem_write(raw, "abc", 3) == SHAREDMEM_E_WRONG_KIND);
+  BOOST_TEST(sharedmem_write_if(raw, "abc", 3, 0, &version) == SHAREDMEM_E_WRONG_KIND);
+  BOOST_TEST(sharedmem_read(raw, buffer, sizeof buffer, &size) == SHAREDMEM_E_WRONG_KIND);
   BOOST_TEST(sharedmem_read_versioned(raw, buffer, sizeof buffer, &size, &version) ==
-             SHAREDMEM_E_INVALID_ARGUMENT);
+             SHAREDMEM_E_WRONG_KIND);
+  void* slot = &version;
+  BOOST_TEST(sharedmem_write_begin(raw, 3, &slot) == SHAREDMEM_E_WRONG_KIND);
+  BOOST_TEST(slot == nullptr);
+  BOOST_TEST(sharedmem_write_commit(raw, &version) == SHAREDMEM_E_WRONG_KIND);
+  sharedmem_write_abort(raw);  // does nothing
+  BOOST_TEST(sharedmem_lock(raw, 0) == SHAREDMEM_OK, "no writer lock was left taken");
+  BOOST_TEST(sharedmem_unlock(raw) == SHAREDMEM_OK);
   BOOST_TEST(all_bytes_are(raw, 0));
   BOOST_TEST(sharedmem_version(raw) == 0u);
   sharedmem_close(raw);
@@ -520,13 +527,70 @@ BOOST_AUTO_TEST_CASE(calls_of_the_other_kind_are_refused) {
   sharedmem::segment value = sharedmem::segment::open(value_name, 64);
   value.write("v");
   BOOST_TEST(sharedmem_data(value.native_handle()) == nullptr);
-  BOOST_TEST(sharedmem_lock(value.native_handle(), 0) == SHAREDMEM_E_INVALID_ARGUMENT);
-  BOOST_TEST(sharedmem_unlock(value.native_handle()) == SHAREDMEM_E_INVALID_ARGUMENT);
-  BOOST_TEST(sharedmem_notify(value.native_handle(), &version) == SHAREDMEM_E_INVALID_ARGUMENT);
+  BOOST_TEST(sharedmem_lock(value.native_handle(), 0) == SHAREDMEM_E_WRONG_KIND);
+  BOOST_TEST(sharedmem_unlock(value.native_handle()) == SHAREDMEM_E_WRONG_KIND);
+  BOOST_TEST(sharedmem_notify(value.native_handle(), &version) == SHAREDMEM_E_WRONG_KIND);
   BOOST_TEST(value.version() == 1u);
   BOOST_TEST(value.read() == "v");
   // The writer lock a value write takes is free: the lock call took nothing.
   value.write("w");
+}
+
+// Tests that SHAREDMEM_ANY_KIND opens whatever lives under a name: a raw
+// segment that another process holds (and sharedmem_segment_kind says raw)
+// as well as a value segment, while the other opens keep refusing the
+// wrong kind; and that it goes only with SHAREDMEM_OPEN_ONLY.
+BOOST_AUTO_TEST_CASE(any_kind_opens_the_live_segment_of_either_kind) {
+  constexpr std::uint32_t kAny = SHAREDMEM_OPEN_ONLY | SHAREDMEM_ANY_KIND;
+  const std::string name = unique_name("anykind");
+  BOOST_TEST(open_error(name, 0, kAny) == SHAREDMEM_E_NOT_FOUND, "nothing is created");
+  ChildProcess holder = hold_raw_in_child(name, "open created:1 zero:1");
+  command(holder, "fill:7", "filled");
+
+  sharedmem_segment* any = nullptr;
+  BOOST_TEST_REQUIRE(sharedmem_open(name.c_str(), 0, kAny, &any) == SHAREDMEM_OK);
+  BOOST_TEST(sharedmem_segment_kind(any) == SHAREDMEM_KIND_RAW);
+  BOOST_TEST(sharedmem_created(any) == 0);
+  BOOST_TEST(sharedmem_capacity(any) == kRawCapacity);
+  BOOST_TEST_REQUIRE(sharedmem_data(any) != nullptr);
+  BOOST_TEST(all_bytes_are(any, 7), "the holder's bytes");
+  BOOST_TEST(sharedmem_write(any, "abc", 3) == SHAREDMEM_E_WRONG_KIND);
+  // A handle opened with ANY_KIND is a raw handle like any other: the lock
+  // and its rules work through it.
+  BOOST_TEST(sharedmem_lock(any, 0) == SHAREDMEM_OK);
+  std::thread([&] {
+    BOOST_TEST(sharedmem_unlock(any) == SHAREDMEM_E_NOT_HELD, "another thread's lock");
+  }).join();
+  BOOST_TEST(sharedmem_unlock(any) == SHAREDMEM_OK);
+  sharedmem_close(any);
+  BOOST_TEST(open_error(name, kRawCapacity, kAny) == SHAREDMEM_OK, "its own capacity");
+  BOOST_TEST(open_error(name, kRawCapacity + 1, kAny) == SHAREDMEM_E_SIZE_MISMATCH);
+  BOOST_TEST(open_error(name, kRawCapacity, 0) == SHAREDMEM_E_WRONG_KIND);
+  BOOST_TEST(open_error(name, 0, SHAREDMEM_OPEN_ONLY) == SHAREDMEM_E_WRONG_KIND);
+  command(holder, "byte", "byte:7");
+  release(holder);
+
+  const std::string value_name = unique_name("anyvalue");
+  sharedmem::segment value = sharedmem::segment::open(value_name, 100);
+  value.write("v");
+  BOOST_TEST_REQUIRE(sharedmem_open(value_name.c_str(), 0, kAny, &any) == SHAREDMEM_OK);
+  BOOST_TEST(sharedmem_segment_kind(any) == SHAREDMEM_KIND_VALUE);
+  BOOST_TEST(sharedmem_data(any) == nullptr);
+  char buffer[8] = {};
+  std::uint64_t size = 0;
+  BOOST_TEST(sharedmem_read(any, buffer, sizeof buffer, &size) == SHAREDMEM_OK);
+  BOOST_TEST(std::string(buffer, size) == "v");
+  BOOST_TEST(sharedmem_lock(any, 0) == SHAREDMEM_E_WRONG_KIND);
+  sharedmem_close(any);
+  BOOST_TEST(open_error(value_name, 0, SHAREDMEM_RAW | SHAREDMEM_OPEN_ONLY) ==
+             SHAREDMEM_E_WRONG_KIND);
+
+  BOOST_TEST(sharedmem_segment_kind(nullptr) == SHAREDMEM_KIND_UNKNOWN);
+  for (std::uint32_t flags : {std::uint32_t{SHAREDMEM_ANY_KIND},
+                              std::uint32_t{SHAREDMEM_ANY_KIND | SHAREDMEM_CREATE_ONLY},
+                              std::uint32_t{kAny | SHAREDMEM_RAW}})
+    BOOST_TEST(open_error(value_name, 100, flags) == SHAREDMEM_E_INVALID_ARGUMENT,
+               "flags " << flags);
 }
 
 // Tests the new calls with hostile input: null handles and outputs, sizes no

@@ -16,7 +16,28 @@
  * sharedmem_wait); its lifetime is that of a value segment.
  *
  * This header is plain C (C89 plus <stdint.h>/<stddef.h>/<wchar.h>): no Boost,
- * no <windows.h>. Every function is safe to call from any thread.
+ * no <windows.h>.
+ *
+ * Threads. Any thread may call any function, and calls on different handles
+ * never interfere. Several threads may use one handle at once (read, write,
+ * wait, lock, notify...), with these exceptions:
+ *   - sharedmem_close: no other thread may be using the handle, or use it
+ *     afterwards (a raw lock another thread holds through it, or an
+ *     in-place write another thread has open on it, counts as a use).
+ *   - An in-place write (sharedmem_write_begin) and a raw segment's lock
+ *     (sharedmem_lock) belong to the thread that began or took them: only it
+ *     may commit, abort or unlock them (others get SHAREDMEM_E_NOT_HELD), and
+ *     the pointer from sharedmem_write_begin is for that thread's use until
+ *     it ends the write.
+ *   - sharedmem_list's callback runs on the calling thread, inside the call;
+ *     see sharedmem_list for what it may call.
+ * sharedmem_last_system_error is per thread.
+ *
+ * Signal handlers: sharedmem_read (and setget.h's GetSharedMem) take no
+ * lock and allocate nothing, and may be called from one. The writes are not
+ * async-signal-safe, but a handler that writes a segment whose write it
+ * interrupted gets SHAREDMEM_E_WOULD_DEADLOCK instead of hanging. Opening
+ * and closing must not be done from a signal handler.
  */
 #ifndef SHAREDMEM_SHAREDMEM_H
 #define SHAREDMEM_SHAREDMEM_H
@@ -26,6 +47,7 @@
 #include <wchar.h>
 
 #include "sharedmem/sharedmem_export.h"
+#include "sharedmem/version.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -44,19 +66,17 @@ extern "C" {
  * test. Values are stable and never reused; new codes are appended. A message
  * is true for every call that returns its code; a binding that knows the call
  * may say more. SHAREDMEM_OK (0) is not in the table: it is no error. */
-#define SHAREDMEM_ERRORS(X)                                                                      \
-  /* A required pointer was null, a flag is unknown, or the call does not apply to the          \
-   * segment: a value call on a raw segment or the other way round, or sharedmem_unlock by a     \
-   * thread that does not hold the lock. */                                                    \
+#define SHAREDMEM_ERRORS(X)                                                                    \
+  /* A required pointer was null, a flag is unknown, or flags that do not go together were     \
+   * given (SHAREDMEM_ANY_KIND without SHAREDMEM_OPEN_ONLY, say). Nothing was done. */         \
   X(INVALID_ARGUMENT, 1,                                                                       \
-    "invalid argument: a required pointer is null, a flag is unknown, or the call does not "   \
-    "apply: a value call (read, write) on a raw segment or a raw call (data, lock, notify) on " \
-    "a value segment, or an unlock by a thread that does not hold the lock")                   \
+    "invalid argument: a required pointer is null, a flag is unknown, or flags were given "    \
+    "that do not go together; nothing was done")                                               \
   /* The name is empty, too long, or has a character outside [A-Za-z0-9._-]. */                \
   X(INVALID_NAME, 2,                                                                           \
     "invalid segment name: use 1 to 128 characters from A-Z a-z 0-9 . _ - not starting with "  \
     "'.'")                                                                                     \
-  /* The capacity is zero or larger than this system can map. */                              \
+  /* The capacity is zero or larger than this system can map. */                               \
   X(INVALID_SIZE, 3,                                                                           \
     "invalid segment capacity: it must be at least 1 byte and small enough for this system "   \
     "to map twice over")                                                                       \
@@ -67,13 +87,13 @@ extern "C" {
   X(SIZE_MISMATCH, 5,                                                                          \
     "size mismatch: a segment of this name is already open with a different capacity; open "   \
     "it with that capacity or use another name")                                               \
-  /* An object of this name exists but is not a sharedmem segment of this layout version      \
-   * (foreign, corrupted or from an incompatible release), or is a segment of the other kind:  \
-   * a value segment opened with SHAREDMEM_RAW, or a raw segment opened without it. */         \
+  /* An object of this name exists but is not a sharedmem segment of this layout version       \
+   * (another type, unknown bytes, a damaged header, or another release's segment). It was     \
+   * left untouched. (A live segment of the other kind is SHAREDMEM_E_WRONG_KIND.) */          \
   X(INCOMPATIBLE, 6,                                                                           \
     "incompatible object: something of this name exists that is not a sharedmem segment of "   \
-    "this layout version, or is a segment of the other kind (a value segment opened with "     \
-    "SHAREDMEM_RAW, or a raw segment opened without it); it was left untouched")               \
+    "this layout version (another type, unknown bytes, or another release's segment); it "     \
+    "was left untouched")                                                                      \
   /* An object of this name exists but belongs to another user or is accessible to other       \
    * users; it is refused and left untouched. */                                               \
   X(NOT_OWNER, 7,                                                                              \
@@ -113,12 +133,15 @@ extern "C" {
   X(CONFLICT, 16,                                                                              \
     "version conflict: another write changed the segment since the expected version; nothing " \
     "was written; read it again and retry")                                                    \
-  /* NOT A FAILURE. sharedmem_lock: the lock WAS acquired, but its previous holder died (or    \
-   * its thread ended) holding it: the data may be half-updated. The caller now holds the     \
-   * lock and decides what to do with the data. */                                             \
+  /* **A success code, not a failure**: sharedmem_lock ACQUIRED the lock, and the caller       \
+   * holds it now (and must unlock it); its previous holder died (or its thread ended)         \
+   * holding it, so the data may be half-updated. The caller decides what to do with the       \
+   * data. Test for it explicitly: code that treats every nonzero code as a failure leaks the  \
+   * lock. */                                                                                  \
   X(OWNER_DIED, 17,                                                                            \
-    "owner died: the lock is now yours, but its previous holder died (or its thread ended) "    \
-    "while holding it; the data may be half-updated: check or rebuild it")                     \
+    "owner died (not a failure): the lock is now yours, but its previous holder died (or "     \
+    "its thread ended) while holding it; the data may be half-updated: check or rebuild it, "  \
+    "then unlock")                                                                             \
   /* This thread already holds the segment's lock: it began an in-place write                  \
    * (sharedmem_write_begin) that it has not committed or aborted, it called sharedmem_lock    \
    * again (a raw segment's lock is not recursive), or a signal handler interrupted a write on \
@@ -127,19 +150,28 @@ extern "C" {
     "would deadlock: this thread already holds this segment's lock (an in-place write it "     \
     "began is still open: commit or abort it first; a raw segment's lock taken twice; or a "   \
     "signal handler that interrupted a write); nothing was done")                              \
-  /* The segment's shared state is damaged (another process of this user wrote over it): no   \
+  /* The segment's shared state is damaged (another process of this user wrote over it): no    \
    * consistent value or usable lock could be had. Nothing was changed. Close it; once every   \
    * user has closed it, it starts afresh. */                                                  \
   X(CORRUPTED, 19,                                                                             \
     "corrupted segment: its shared state was overwritten by another process of this user; "    \
     "nothing was changed; close it, and it starts afresh once every user has closed it")       \
-  /* sharedmem_write_commit: the calling thread has no in-place write open on this handle      \
-   * (none was begun, it was committed or aborted already, or another thread began it).        \
-   * Nothing was written. */                                                                   \
+  /* The calling thread does not hold what the call releases: sharedmem_write_commit without   \
+   * an in-place write of its own open on this handle (none was begun, it was committed or     \
+   * aborted already, or another thread began it), or sharedmem_unlock without the raw lock    \
+   * taken through this handle by this thread. Nothing was done. */                            \
   X(NOT_HELD, 20,                                                                              \
-    "no in-place write held: this thread has no sharedmem_write_begin open on this handle "    \
-    "(never begun, already committed or aborted, or begun by another thread, which alone can " \
-    "end it); nothing was written")
+    "not held: this thread does not hold what the call releases through this handle (no "      \
+    "in-place write of its own is open to commit, or it did not take the raw lock it "         \
+    "unlocks); only the thread that began or locked can end it; nothing was done")             \
+  /* The segment is of the other kind: opening a live value segment with SHAREDMEM_RAW or a    \
+   * live raw segment without it, or calling a value call (read, write) with a raw segment's   \
+   * handle or a raw call (lock, unlock, notify) with a value segment's. Nothing was opened    \
+   * or changed; see SHAREDMEM_ANY_KIND and sharedmem_segment_kind. */                         \
+  X(WRONG_KIND, 21,                                                                            \
+    "wrong kind of segment: it is a raw segment and the call or open was for a value "         \
+    "segment, or the other way round (open it with or without SHAREDMEM_RAW, or with "         \
+    "SHAREDMEM_ANY_KIND); nothing was opened or changed")
 
 /* Error codes: SHAREDMEM_OK and SHAREDMEM_E_<NAME> for each row of the table. */
 #define SHAREDMEM_ERROR_ENUMERATOR_(name, value, message) SHAREDMEM_E_##name = value,
@@ -180,8 +212,14 @@ SHAREDMEM_EXPORT const char* SHAREDMEM_CALL sharedmem_error_name(sharedmem_error
  * place (see sharedmem_data), instead of a value. Same names, scope, open
  * modes and lifetime as value segments, but a name lives as one kind at a
  * time: opening a live value segment with this flag, or a live raw segment
- * without it, fails with SHAREDMEM_E_INCOMPATIBLE. */
+ * without it, fails with SHAREDMEM_E_WRONG_KIND. */
 #define SHAREDMEM_RAW 0x8u
+/* Opens the live segment of that name whatever its kind, value or raw
+ * (sharedmem_segment_kind then tells which): for tools that follow whatever
+ * lives under a name. Valid only together with SHAREDMEM_OPEN_ONLY and
+ * without SHAREDMEM_RAW; otherwise SHAREDMEM_E_INVALID_ARGUMENT. A nonzero
+ * capacity must still be the segment's. */
+#define SHAREDMEM_ANY_KIND 0x10u
 
 typedef struct sharedmem_segment sharedmem_segment;
 
@@ -190,8 +228,10 @@ typedef struct sharedmem_segment sharedmem_segment;
  * caller must pass to sharedmem_close. On failure *out is set to null and
  * nothing is created or changed. Opening the same name twice, in one process
  * or many, gives handles to the same memory; each handle keeps it alive.
- * `flags`: SHAREDMEM_SCOPE_GLOBAL and at most one open mode,
- * SHAREDMEM_CREATE_ONLY or SHAREDMEM_OPEN_ONLY (see above). */
+ * `flags`: SHAREDMEM_SCOPE_GLOBAL, at most one open mode
+ * (SHAREDMEM_CREATE_ONLY or SHAREDMEM_OPEN_ONLY), and the kind:
+ * SHAREDMEM_RAW, or SHAREDMEM_ANY_KIND with SHAREDMEM_OPEN_ONLY, or neither
+ * for a value segment (see above). */
 SHAREDMEM_EXPORT sharedmem_error SHAREDMEM_CALL sharedmem_open(const char* name, uint64_t capacity,
                                                                uint32_t flags,
                                                                sharedmem_segment** out);
@@ -207,6 +247,20 @@ SHAREDMEM_EXPORT int SHAREDMEM_CALL sharedmem_created(const sharedmem_segment* s
  * another thread took through it counts as a use). A raw segment's lock that
  * the calling thread took through it is released. */
 SHAREDMEM_EXPORT void SHAREDMEM_CALL sharedmem_close(sharedmem_segment* segment);
+
+/* sharedmem_info.kind, and sharedmem_segment_kind: how a segment holds its
+ * data. */
+typedef enum sharedmem_kind {
+  SHAREDMEM_KIND_UNKNOWN = 0, /* not a segment, or not known to this library */
+  SHAREDMEM_KIND_VALUE = 1,   /* a value, written and read whole (sharedmem_write) */
+  SHAREDMEM_KIND_RAW = 2,     /* raw bytes changed in place (SHAREDMEM_RAW) */
+  SHAREDMEM_KIND_MAX = 0x7fffffff
+} sharedmem_kind;
+
+/* The kind of the segment the handle is open on: SHAREDMEM_KIND_VALUE or
+ * SHAREDMEM_KIND_RAW; SHAREDMEM_KIND_UNKNOWN for a null handle. */
+SHAREDMEM_EXPORT sharedmem_kind SHAREDMEM_CALL sharedmem_segment_kind(
+    const sharedmem_segment* segment);
 
 /* Returns the segment's capacity in bytes, or 0 for a null handle. */
 SHAREDMEM_EXPORT uint64_t SHAREDMEM_CALL sharedmem_capacity(const sharedmem_segment* segment);
@@ -310,9 +364,9 @@ SHAREDMEM_EXPORT sharedmem_error SHAREDMEM_CALL sharedmem_wait(const sharedmem_s
                                                                uint64_t* version);
 
 /* Raw segments (opened with SHAREDMEM_RAW). The value calls (sharedmem_read,
- * _read_versioned, _write, _write_if) refuse them with
- * SHAREDMEM_E_INVALID_ARGUMENT, and these calls refuse value segments the
- * same way. sharedmem_version and sharedmem_wait work on both: a raw
+ * _read_versioned, _write, _write_if, _write_begin, _write_commit) refuse
+ * them with SHAREDMEM_E_WRONG_KIND, and sharedmem_lock, _unlock and _notify
+ * refuse value segments the same way (sharedmem_data gives null). sharedmem_version and sharedmem_wait work on both: a raw
  * segment's version counts its sharedmem_notify calls. */
 
 /* The raw segment's buffer in this process: `sharedmem_capacity` bytes,
@@ -336,7 +390,8 @@ SHAREDMEM_EXPORT sharedmem_error SHAREDMEM_CALL sharedmem_lock(sharedmem_segment
                                                                uint32_t timeout_ms);
 
 /* Releases the lock that the calling thread took through this handle.
- * SHAREDMEM_E_INVALID_ARGUMENT, changing nothing, if it did not. */
+ * SHAREDMEM_E_NOT_HELD, changing nothing, if it did not (another thread
+ * took it, or another handle, or nobody). */
 SHAREDMEM_EXPORT sharedmem_error SHAREDMEM_CALL sharedmem_unlock(sharedmem_segment* segment);
 
 /* Advances the raw segment's version by one and wakes every sharedmem_wait
@@ -381,29 +436,34 @@ typedef enum sharedmem_object_class {
   SHAREDMEM_OBJECT_CLASS_MAX = 0x7fffffff
 } sharedmem_object_class;
 
-/* sharedmem_info.kind: how a segment holds its data. */
-typedef enum sharedmem_kind {
-  SHAREDMEM_KIND_UNKNOWN = 0, /* not a segment, or not known to this library */
-  SHAREDMEM_KIND_VALUE = 1,   /* a value, written and read whole (sharedmem_write) */
-  SHAREDMEM_KIND_RAW = 2,     /* raw bytes changed in place (SHAREDMEM_RAW) */
-  SHAREDMEM_KIND_MAX = 0x7fffffff
-} sharedmem_kind;
-
 /* sharedmem_info.holders when the OS cannot tell (Windows). */
 #define SHAREDMEM_HOLDERS_UNKNOWN UINT32_MAX
 /* Room for the OS strings of sharedmem_info, terminator included. */
 #define SHAREDMEM_INFO_TEXT 256
+/* sharedmem_info.truncated: which text fields were cut to fit their array
+ * (the text is the OS's, longer than SHAREDMEM_INFO_TEXT - 1 bytes; what is
+ * there is its beginning, terminated). */
+#define SHAREDMEM_INFO_OS_NAME_TRUNCATED 0x1u
+#define SHAREDMEM_INFO_OWNER_TRUNCATED 0x2u
+#define SHAREDMEM_INFO_PERMISSIONS_TRUNCATED 0x4u
 
 /* What sharedmem_inspect and sharedmem_list report about one object. Fields
  * the object class does not give are 0 (numbers) or empty (strings).
- * Extensible: fields are only ever appended. The caller of
- * sharedmem_inspect sets struct_size to sizeof(sharedmem_info) as it was
- * compiled; the library fills what fits in that size. sharedmem_list's
- * callback gets the library's own struct_size. */
+ *
+ * Extensible: struct_size comes first, and fields are only ever appended.
+ * The numbers come first and the text arrays last, so that no number's
+ * offset depends on a text limit; the arrays' sizes are fixed for this ABI
+ * (a later version that needs more room appends wider fields instead).
+ * Whoever fills a sharedmem_info fills min(its own size, struct_size)
+ * bytes of it: the caller of sharedmem_inspect sets struct_size to the size
+ * it was compiled with (initialise it with SHAREDMEM_INFO_INIT), and the
+ * library fills no more than that, nor more than it knows, leaving the rest
+ * as the caller set it. sharedmem_list's callback gets the library's own
+ * struct_size: copy min(sizeof(sharedmem_info), info->struct_size) bytes,
+ * never sizeof alone. */
 typedef struct sharedmem_info {
   uint32_t struct_size;
   uint32_t object_class; /* sharedmem_object_class */
-  char name[SHAREDMEM_MAX_NAME_LENGTH + 1]; /* the segment name */
   uint32_t kind;           /* sharedmem_kind, for SEGMENT, DEAD and UNFINISHED */
   uint32_t layout_version; /* the header's layout version; 0 if none was read */
   uint64_t capacity;       /* value capacity in bytes (SEGMENT, DEAD) */
@@ -415,6 +475,10 @@ typedef struct sharedmem_info {
   uint32_t holders;
   /* POSIX permission bits of the object (0600 for a segment); 0 on Windows. */
   uint32_t mode;
+  /* SHAREDMEM_INFO_*_TRUNCATED bits: the text fields that were cut. */
+  uint32_t truncated;
+  /* The segment name (never cut: names are at most SHAREDMEM_MAX_NAME_LENGTH). */
+  char name[SHAREDMEM_MAX_NAME_LENGTH + 1];
   /* The OS object's name: "/dev/shm/sharedmem.<uid>.<name>" on Linux,
    * "Local\sharedmem.<name>" on Windows. */
   char os_name[SHAREDMEM_INFO_TEXT];
@@ -426,9 +490,19 @@ typedef struct sharedmem_info {
   char permissions[SHAREDMEM_INFO_TEXT];
 } sharedmem_info;
 
+/* An initialiser for a sharedmem_info of this header's size, all else zero,
+ * warning-free in C and C++:
+ *   sharedmem_info info = SHAREDMEM_INFO_INIT;
+ *   sharedmem_inspect("frames", 0, &info); */
+#define SHAREDMEM_INFO_INIT                                                 \
+  {                                                                         \
+    (uint32_t)sizeof(sharedmem_info), 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, {0}, {0}, \
+        {0}, {0}                                                            \
+  }
+
 /* Inspects the object under segment name `name`. `flags`:
  * SHAREDMEM_SCOPE_GLOBAL or 0. `info->struct_size` must be set by the caller
- * (at least the size of this first version of the struct). Returns
+ * (at least the size of this first version of the struct, 1.0's). Returns
  * SHAREDMEM_OK and fills *info for anything under the name, whatever its
  * class; SHAREDMEM_E_NOT_FOUND when nothing is there (info then holds only
  * the name and the OS name); SHAREDMEM_E_INVALID_NAME, _INVALID_ARGUMENT
@@ -438,7 +512,14 @@ SHAREDMEM_EXPORT sharedmem_error SHAREDMEM_CALL sharedmem_inspect(const char* na
                                                                   uint32_t flags,
                                                                   sharedmem_info* info);
 
-/* sharedmem_list's callback: return 0 to go on, anything else to stop. */
+/* sharedmem_list's callback: return 0 to go on, anything else to stop.
+ * `info` is the library's (its struct_size may differ from the caller's
+ * sizeof: see sharedmem_info) and valid during the call only. The callback
+ * runs on the thread that called sharedmem_list, inside it; it may call any
+ * function of this library except sharedmem_list, and must return normally:
+ * no C++ exception, longjmp or other unwinding may cross the library (catch
+ * them inside the callback, store what happened in `context`, and return
+ * nonzero to stop). */
 typedef int(SHAREDMEM_CALL* sharedmem_list_callback)(const sharedmem_info* info,
                                                       void* context);
 
@@ -446,11 +527,10 @@ typedef int(SHAREDMEM_CALL* sharedmem_list_callback)(const sharedmem_info* info,
  * current user's on Linux; the session's, or with SHAREDMEM_SCOPE_GLOBAL the
  * machine's, on Windows), in no particular order, with what
  * sharedmem_inspect would report (objects that vanish meanwhile are
- * skipped; names outside the segment name alphabet are not listed). The
- * info is valid during the call only. Returns SHAREDMEM_OK (also when the
- * callback stopped early), SHAREDMEM_E_INVALID_ARGUMENT, or an OS error
- * when the namespace cannot be read. The callback must not call
- * sharedmem_list. */
+ * skipped; names outside the segment name alphabet are not listed). Returns
+ * SHAREDMEM_OK (also when the callback stopped early),
+ * SHAREDMEM_E_INVALID_ARGUMENT, or an OS error when the namespace cannot be
+ * read. */
 SHAREDMEM_EXPORT sharedmem_error SHAREDMEM_CALL sharedmem_list(uint32_t flags,
                                                                sharedmem_list_callback callback,
                                                                void* context);
@@ -460,6 +540,16 @@ SHAREDMEM_EXPORT sharedmem_error SHAREDMEM_CALL sharedmem_list(uint32_t flags,
  * failure had no OS error behind it (a bad argument, a conflict, an object
  * refused as not ours...). Calls that succeed leave it as it is. */
 SHAREDMEM_EXPORT int SHAREDMEM_CALL sharedmem_last_system_error(void);
+
+/* The version of the library this process runs with, as
+ * SHAREDMEM_VERSION_HEX: (major << 16) | (minor << 8) | patch. A program
+ * compiled against headers of version X runs with any library of the same
+ * major version and a minor version at least X's. Not to be confused with
+ * sharedmem_version, a segment's count of writes. */
+SHAREDMEM_EXPORT unsigned SHAREDMEM_CALL sharedmem_library_version(void);
+
+/* The same version as a static string, "major.minor.patch" (never null). */
+SHAREDMEM_EXPORT const char* SHAREDMEM_CALL sharedmem_library_version_string(void);
 
 /* Names the platform backend in use: "posix" or "windows". */
 SHAREDMEM_EXPORT const char* SHAREDMEM_CALL sharedmem_backend(void);

@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <exception>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -25,6 +26,16 @@
 
 namespace sharedmem {
 
+namespace detail {
+// How many codes the error table (SHAREDMEM_ERRORS) has: they run from 1.
+#define SHAREDMEM_COUNT_ROW_(name, value, message) +1
+inline constexpr int kErrorCodes = 0 SHAREDMEM_ERRORS(SHAREDMEM_COUNT_ROW_);
+#undef SHAREDMEM_COUNT_ROW_
+}  // namespace detail
+
+// sharedmem's error codes for std::error_code: one per row of the C table
+// SHAREDMEM_ERRORS, named as the C code in lower case without its prefix
+// (errc::timeout is SHAREDMEM_E_TIMEOUT). Messages come from the library.
 enum class errc {
   invalid_argument = SHAREDMEM_E_INVALID_ARGUMENT,
   invalid_name = SHAREDMEM_E_INVALID_NAME,
@@ -42,11 +53,19 @@ enum class errc {
   exists = SHAREDMEM_E_EXISTS,
   not_found = SHAREDMEM_E_NOT_FOUND,
   conflict = SHAREDMEM_E_CONFLICT,
+  // **A success, not a failure**: the raw lock WAS acquired (its previous
+  // holder died holding it). raw_segment's lock() and try_lock*() do not
+  // throw it; the error_code form of lock() returns it with the lock held.
   owner_died = SHAREDMEM_E_OWNER_DIED,
   would_deadlock = SHAREDMEM_E_WOULD_DEADLOCK,
   corrupted = SHAREDMEM_E_CORRUPTED,
   not_held = SHAREDMEM_E_NOT_HELD,
+  wrong_kind = SHAREDMEM_E_WRONG_KIND,
 };
+// A code added to the table needs its errc here (in table order): until
+// then this fails to compile.
+static_assert(static_cast<int>(errc::wrong_kind) == detail::kErrorCodes,
+              "sharedmem::errc must name every code of SHAREDMEM_ERRORS, the last one last");
 
 // The category of sharedmem's error codes; messages come from sharedmem_strerror.
 inline const std::error_category& category() noexcept {
@@ -224,14 +243,8 @@ class segment {
     segment s = open_impl(name, capacity, flags(how, where), ec, system_error);
     if (ec) {
       std::string what = "sharedmem: cannot open segment '" + std::string(name) + "'";
-      if (ec.value() == SHAREDMEM_E_INCOMPATIBLE) {
-        std::error_code probe_error;
-        int probe_system_error = 0;
-        segment probe =
-            open_impl(name, 0, flags(mode::open_only, where) | SHAREDMEM_RAW, probe_error,
-                      probe_system_error);
-        if (!probe_error) what += ": it is a raw segment (open it with sharedmem::raw_segment)";
-      }
+      if (ec.value() == SHAREDMEM_E_WRONG_KIND)
+        what += ": it is a raw segment (open it with sharedmem::raw_segment)";
       throw error(static_cast<sharedmem_error>(ec.value()), what, system_error);
     }
     return s;
@@ -455,8 +468,7 @@ inline std::optional<sharedmem_info> inspect(std::string_view name, scope where 
   const std::string owned(name);
   if (owned.find('\0') != std::string::npos)
     throw error(SHAREDMEM_E_INVALID_NAME, "sharedmem: cannot inspect '" + owned + "'", 0);
-  sharedmem_info info{};
-  info.struct_size = sizeof info;
+  sharedmem_info info = SHAREDMEM_INFO_INIT;
   const sharedmem_error e =
       sharedmem_inspect(owned.c_str(), static_cast<std::uint32_t>(where), &info);
   if (e == SHAREDMEM_E_NOT_FOUND) return std::nullopt;
@@ -465,29 +477,45 @@ inline std::optional<sharedmem_info> inspect(std::string_view name, scope where 
   return info;
 }
 
+namespace detail {
+
+// A copy of the library's `info` with only what both this header and the
+// library know: min(both sizes) bytes, the rest zero, and that size as its
+// struct_size.
+inline sharedmem_info copy_known(const sharedmem_info& info) noexcept {
+  sharedmem_info copy = SHAREDMEM_INFO_INIT;
+  const std::size_t known = info.struct_size < sizeof copy ? info.struct_size : sizeof copy;
+  std::memcpy(&copy, &info, known);
+  copy.struct_size = static_cast<std::uint32_t>(known);
+  return copy;
+}
+
+}  // namespace detail
+
 // Every object of the naming scheme in `where` (sharedmem_list), in no
 // particular order; throws sharedmem::error if the namespace cannot be read.
 inline std::vector<sharedmem_info> list(scope where = scope::local) {
   std::vector<sharedmem_info> all;
-  bool out_of_memory = false;
+  // No exception may cross the C library: the callback catches its own and
+  // stops the listing, and it is thrown again here.
   struct Collect {
     std::vector<sharedmem_info>* all;
-    bool* out_of_memory;
-  } collect{&all, &out_of_memory};
+    std::exception_ptr failure;
+  } collect{&all, nullptr};
   const sharedmem_error e = sharedmem_list(
       static_cast<std::uint32_t>(where),
-      [](const sharedmem_info* info, void* context) -> int {
+      [](const sharedmem_info* info, void* context) noexcept -> int {
         auto* c = static_cast<Collect*>(context);
         try {
-          c->all->push_back(*info);  // no exception may cross the C library
+          c->all->push_back(detail::copy_known(*info));
           return 0;
         } catch (...) {
-          *c->out_of_memory = true;
+          c->failure = std::current_exception();
           return 1;
         }
       },
       &collect);
-  if (out_of_memory) throw std::bad_alloc();
+  if (collect.failure) std::rethrow_exception(collect.failure);
   if (e != SHAREDMEM_OK)
     throw error(e, "sharedmem: cannot list segments", sharedmem_last_system_error());
   return all;
@@ -524,7 +552,7 @@ class raw_segment {
     raw_segment s = open_impl(name, size, how, where, ec, system_error);
     if (ec) {
       std::string what = "sharedmem: cannot open raw segment '" + std::string(name) + "'";
-      if (ec.value() == SHAREDMEM_E_INCOMPATIBLE && is_live_value_segment(name, where))
+      if (ec.value() == SHAREDMEM_E_WRONG_KIND)
         what += ": it is a value segment (open it with sharedmem::segment)";
       throw error(static_cast<sharedmem_error>(ec.value()), what, system_error);
     }
@@ -586,7 +614,7 @@ class raw_segment {
     return try_lock_for(deadline - Clock::now());
   }
   // Releases the lock this thread took through this handle; throws
-  // errc::invalid_argument if it holds none.
+  // errc::not_held if it holds none.
   void unlock() { check(sharedmem_unlock(handle_), "unlock"); }
   // Whether this handle's last acquisition found its previous holder dead
   // (the data may be half-updated). Meaningful to the thread holding the lock.
@@ -648,18 +676,6 @@ class raw_segment {
                                 static_cast<std::uint32_t>(where);
     detail::open_handle(name, size, flags, &s.handle_, ec, system_error);
     return s;
-  }
-
-  // Whether `name` lives as a value segment (inspected from outside: this
-  // neither joins nor creates anything).
-  static bool is_live_value_segment(std::string_view name, scope where) noexcept {
-    try {
-      const std::optional<sharedmem_info> info = inspect(name, where);
-      return info && info->object_class == SHAREDMEM_OBJECT_SEGMENT &&
-             info->kind == SHAREDMEM_KIND_VALUE;
-    } catch (...) {
-      return false;
-    }
   }
 
   sharedmem_segment* handle_ = nullptr;

@@ -59,13 +59,18 @@ if HAVE_RAW:
     __all__ += ["RawSegment", "RawLock", "OwnerDiedWarning", "SharedMemory", "ShareableList",
                 "SharedMemoryManager"]
 
-__version__ = "0.2.0"
+# The library's own version, from the library this package loaded: one
+# number for the C library, the command and this package.
+__version__ = _core.library_version()
 
 
 class ErrorCode(_enum.IntEnum):
     """The library's error codes (``sharedmem_error``), found as
     ``exc.sharedmem_error`` on every exception the package raises for the
-    library."""
+    library. Named and numbered as the library's table (SHAREDMEM_ERRORS in
+    sharedmem.h; python/tests/test_errors.py checks them against it).
+    ``OWNER_DIED`` is **a success, not a failure**: ``RawSegment.lock`` takes
+    the lock and warns with ``OwnerDiedWarning``."""
 
     OK = 0
     INVALID_ARGUMENT = 1
@@ -87,6 +92,8 @@ class ErrorCode(_enum.IntEnum):
     OWNER_DIED = 17
     WOULD_DEADLOCK = 18
     CORRUPTED = 19
+    NOT_HELD = 20
+    WRONG_KIND = 21
 
 
 _setget_module = None

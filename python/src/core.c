@@ -966,7 +966,7 @@ static PyTypeObject RawSegmentType = {
               "in place through `buf` (or the buffer protocol: numpy.ndarray(shape, dtype, "
               "buffer=seg.buf)), with one robust cross-process lock, notify() and wait(). "
               "Same modes and lifetime as Segment; a name lives as one kind at a time "
-              "(opening a live Segment's name as raw is OSError, INCOMPATIBLE).",
+              "(opening a live Segment's name as raw is OSError, WRONG_KIND).",
     .tp_weaklistoffset = offsetof(SegmentObject, weakrefs),
     .tp_methods = RawSegment_methods,
     .tp_getset = RawSegment_getset,
@@ -1006,6 +1006,64 @@ static PyObject* core_backend(PyObject* module, PyObject* unused) {
   return PyUnicode_FromString(sharedmem_backend());
 }
 
+static PyObject* core_library_version(PyObject* module, PyObject* unused) {
+  (void)module;
+  (void)unused;
+  return PyUnicode_FromString(sharedmem_library_version_string());
+}
+
+static PyObject* core_error_name(PyObject* module, PyObject* code) {
+  long value;
+  (void)module;
+  value = PyLong_AsLong(code);
+  if (value == -1 && PyErr_Occurred()) return NULL;
+  return PyUnicode_FromString(sharedmem_error_name((sharedmem_error)value));
+}
+
+/* The error table the extension was compiled with, ((name, value), ...),
+ * OK first: what sharedmem.ErrorCode is checked against. */
+static PyObject* core_error_codes(PyObject* module, PyObject* unused) {
+#define SHAREDMEM_PY_ROW_(name, value, message) {#name, value},
+  static const struct {
+    const char* name;
+    int value;
+  } rows[] = {{"OK", SHAREDMEM_OK}, SHAREDMEM_ERRORS(SHAREDMEM_PY_ROW_)};
+#undef SHAREDMEM_PY_ROW_
+  const Py_ssize_t count = (Py_ssize_t)(sizeof rows / sizeof rows[0]);
+  PyObject* result = PyTuple_New(count);
+  Py_ssize_t i;
+  (void)module;
+  (void)unused;
+  if (result == NULL) return NULL;
+  for (i = 0; i < count; ++i) {
+    PyObject* row = Py_BuildValue("(si)", rows[i].name, rows[i].value);
+    if (row == NULL) {
+      Py_DECREF(result);
+      return NULL;
+    }
+    PyTuple_SET_ITEM(result, i, row);
+  }
+  return result;
+}
+
+/* The exception the package raises for `code` (not raised: returned), for
+ * the tests that walk every code through every binding. */
+static PyObject* core_exception_for(PyObject* module, PyObject* code) {
+  long value;
+  PyObject* type;
+  PyObject* exc;
+  PyObject* traceback;
+  (void)module;
+  value = PyLong_AsLong(code);
+  if (value == -1 && PyErr_Occurred()) return NULL;
+  (void)sharedmem_py_raise((sharedmem_error)value, NULL);
+  PyErr_Fetch(&type, &exc, &traceback);
+  PyErr_NormalizeException(&type, &exc, &traceback);
+  Py_XDECREF(type);
+  Py_XDECREF(traceback);
+  return exc;
+}
+
 static PyObject* core_strerror(PyObject* module, PyObject* code) {
   long value;
   (void)module;
@@ -1018,6 +1076,14 @@ static PyMethodDef core_functions[] = {
     {"_reopen", core_reopen, METH_VARARGS, NULL},
     {"backend", core_backend, METH_NOARGS,
      "backend() -> str\n--\n\nThe library's platform backend: 'posix' or 'windows'."},
+    {"library_version", core_library_version, METH_NOARGS,
+     "library_version() -> str\n--\n\nThe version of the sharedmem library loaded: "
+     "'major.minor.patch'."},
+    {"error_name", core_error_name, METH_O,
+     "error_name(code) -> str\n--\n\nThe library's name of an error code ('NOT_FOUND'), "
+     "'UNKNOWN' for a value it does not know."},
+    {"error_codes", core_error_codes, METH_NOARGS, NULL},
+    {"_exception_for", core_exception_for, METH_O, NULL},
     {"strerror", core_strerror, METH_O,
      "strerror(code) -> str\n--\n\nThe library's message for an error code."},
     {NULL, NULL, 0, NULL}};

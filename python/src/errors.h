@@ -12,9 +12,11 @@
  *   INVALID_ARGUMENT, INVALID_NAME,
  *   INVALID_SIZE, VALUE_TOO_LARGE,
  *   SIZE_MISMATCH, CONFLICT                   ValueError
- *   WOULD_DEADLOCK                            RuntimeError
+ *   WOULD_DEADLOCK, NOT_HELD                  RuntimeError (as threading.Lock's
+ *                                             release() of a lock not held)
  *   anything else (SYSTEM, NO_MEMORY,
- *   INCOMPATIBLE, CORRUPTED, UNSUPPORTED,
+ *   INCOMPATIBLE, WRONG_KIND, CORRUPTED,
+ *   UNSUPPORTED,
  *   NOT_ATTACHED, OWNER_DIED, unknown codes)  OSError, with the errno (Linux)
  *                                             or winerror (Windows) from
  *                                             sharedmem_last_system_error()
@@ -103,6 +105,7 @@ static PyObject* sharedmem_py_raise(sharedmem_error code, PyObject* name) {
       }
       return sharedmem_py_raise_built(PyExc_ValueError, Py_BuildValue("(s)", message), code);
     case SHAREDMEM_E_WOULD_DEADLOCK:
+    case SHAREDMEM_E_NOT_HELD:
       return sharedmem_py_raise_built(PyExc_RuntimeError, Py_BuildValue("(s)", message), code);
     default:
       break;

@@ -46,7 +46,7 @@ def test_a_value_segment_is_not_raw(name):
     with sharedmem.Segment(name, 64):
         with pytest.raises(OSError) as info:
             sharedmem.RawSegment(name, 64)
-        assert info.value.sharedmem_error == sharedmem.ErrorCode.INCOMPATIBLE
+        assert info.value.sharedmem_error == sharedmem.ErrorCode.WRONG_KIND
 
 
 def test_lock_is_a_context_manager_and_times_out(name):
@@ -261,8 +261,9 @@ def test_raw_bad_input_and_closed_handles(name):
     seg = sharedmem.RawSegment(name, 8)
     with pytest.raises(ValueError):
         seg.lock(timeout=-1)
-    with pytest.raises(ValueError):  # unlock without lock: INVALID_ARGUMENT
+    with pytest.raises(RuntimeError) as info:  # unlock without lock, as threading.Lock
         seg.unlock()
+    assert info.value.sharedmem_error == sharedmem.ErrorCode.NOT_HELD
     assert not hasattr(seg, "read") and not hasattr(seg, "write")
     assert repr(seg) == f"sharedmem.RawSegment({name!r}, size=8)"
     copy = pickle.loads(pickle.dumps(seg))

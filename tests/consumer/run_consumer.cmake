@@ -3,7 +3,10 @@
 # match) and runs them:
 #   METHOD=find_package  with CMake and find_package(sharedmem)
 #   METHOD=pkg_config    with the compilers and pkg-config --cflags --libs
-#                        sharedmem_setget (C) and sharedmem (C++)
+#                        sharedmem_setget (C) and sharedmem (C++, and the
+#                        C version program)
+# The version program's line "<header> <library>" must be VERSION twice (the
+# project's version), and with pkg-config also pkg-config --modversion's.
 file(REMOVE_RECURSE ${WORK_DIR})
 set(prefix ${WORK_DIR}/prefix)
 execute_process(COMMAND ${CMAKE_COMMAND} --install ${BUILD_DIR} --prefix ${prefix}
@@ -17,6 +20,17 @@ function(run program)
   if(NOT status EQUAL 0)
     message(FATAL_ERROR "${program} failed")
   endif()
+endfunction()
+
+# Runs the version program; fails unless it prints "<version> <version>".
+function(check_version program version)
+  execute_process(COMMAND ${program} RESULT_VARIABLE status OUTPUT_VARIABLE line
+                  OUTPUT_STRIP_TRAILING_WHITESPACE)
+  if(NOT status EQUAL 0 OR NOT line STREQUAL "${version} ${version}")
+    message(FATAL_ERROR "${program} printed '${line}' (status ${status}), "
+                        "expected '${version} ${version}'")
+  endif()
+  message(STATUS "header and library version: ${version}")
 endfunction()
 
 if(METHOD STREQUAL "find_package")
@@ -35,6 +49,7 @@ if(METHOD STREQUAL "find_package")
   endif()
   run(${WORK_DIR}/build/consumer_c)
   run(${WORK_DIR}/build/consumer_cpp)
+  check_version(${WORK_DIR}/build/consumer_version ${VERSION})
 elseif(METHOD STREQUAL "pkg_config")
   find_program(PKG_CONFIG pkg-config REQUIRED)
   # The installed .pc files only: none of the machine's.
@@ -47,8 +62,14 @@ elseif(METHOD STREQUAL "pkg_config")
   set(ENV{PKG_CONFIG_LIBDIR} ${pc_dir})
   unset(ENV{PKG_CONFIG_PATH})
   file(MAKE_DIRECTORY ${WORK_DIR}/build)
+  execute_process(COMMAND ${PKG_CONFIG} --modversion sharedmem
+                  OUTPUT_VARIABLE modversion OUTPUT_STRIP_TRAILING_WHITESPACE)
+  if(NOT modversion STREQUAL VERSION)
+    message(FATAL_ERROR "pkg-config --modversion sharedmem is '${modversion}', not ${VERSION}")
+  endif()
   foreach(spec "consumer_c;consumer.c;sharedmem_setget;C"
-               "consumer_cpp;consumer.cpp;sharedmem;CXX")
+               "consumer_cpp;consumer.cpp;sharedmem;CXX"
+               "consumer_version;version.c;sharedmem;C")
     list(GET spec 0 program)
     list(GET spec 1 source)
     list(GET spec 2 package)
@@ -74,7 +95,11 @@ elseif(METHOD STREQUAL "pkg_config")
     if(NOT status EQUAL 0)
       message(FATAL_ERROR "building ${program} with pkg-config ${package} failed")
     endif()
-    run(${WORK_DIR}/build/${program})
+    if(program STREQUAL "consumer_version")
+      check_version(${WORK_DIR}/build/${program} ${modversion})
+    else()
+      run(${WORK_DIR}/build/${program})
+    endif()
   endforeach()
 else()
   message(FATAL_ERROR "METHOD must be find_package or pkg_config")

@@ -351,11 +351,7 @@ int open_segments(Bridge& b, const std::vector<std::pair<std::string, std::strin
     sharedmem_segment* segment = nullptr;
     const sharedmem_error e = sharedmem_open(name.c_str(), capacity, flags, &segment);
     if (e != SHAREDMEM_OK) {
-      sharedmem_info info{};
-      info.struct_size = sizeof info;
-      if (e == SHAREDMEM_E_INCOMPATIBLE &&
-          sharedmem_inspect(name.c_str(), flags & SHAREDMEM_SCOPE_GLOBAL, &info) == SHAREDMEM_OK &&
-          info.kind == SHAREDMEM_KIND_RAW) {
+      if (e == SHAREDMEM_E_WRONG_KIND) {
         b.reporter.error(name, "a raw segment: the bridge mirrors value segments only");
         return kError;
       }
