@@ -158,7 +158,7 @@ sharedmem_error from_open_errno(int error, const std::string& os_name) {
 // initialised here with the same attributes: a shared mutex whose kind
 // differs was not written by this library and is refused before glibc acts
 // on it (a corrupt kind can make glibc abort).
-int init_writer_mutex(pthread_mutex_t* mutex) {
+int init_writer_mutex(pthread_mutex_t* mutex) noexcept {
   pthread_mutexattr_t attributes;
   int error = ::pthread_mutexattr_init(&attributes);
   if (error != 0) return error;
@@ -173,18 +173,22 @@ int init_writer_mutex(pthread_mutex_t* mutex) {
 }
 
 #if defined(__GLIBC__)
-int expected_mutex_kind() {
-  static const int kind = [] {
-    pthread_mutex_t probe;
-    std::memset(&probe, 0, sizeof probe);
-    return init_writer_mutex(&probe) == 0 ? probe.__data.__kind : -1;
-  }();
-  return kind;
+int probe_mutex_kind() noexcept {
+  pthread_mutex_t probe;
+  std::memset(&probe, 0, sizeof probe);
+  return init_writer_mutex(&probe) == 0 ? probe.__data.__kind : -1;
 }
+
+// Computed when the library is loaded, never on first use: lock_writer runs
+// in signal handlers, and a handler that interrupted the guarded
+// initialisation of a function-local static would re-enter it (the C++
+// runtime then aborts with recursive_init_error). A namespace-scope constant
+// has no guard.
+const int g_expected_mutex_kind = probe_mutex_kind();
 
 bool mutex_looks_ours(const pthread_mutex_t* mutex) {
   const int kind = __atomic_load_n(&mutex->__data.__kind, __ATOMIC_RELAXED);
-  return kind == expected_mutex_kind() && kind != -1;
+  return kind == g_expected_mutex_kind && kind != -1;
 }
 #else
 bool mutex_looks_ours(const pthread_mutex_t*) { return true; }
