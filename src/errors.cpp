@@ -33,15 +33,17 @@ extern "C" const char* SHAREDMEM_CALL sharedmem_strerror(sharedmem_error error) 
     case SHAREDMEM_E_ACCESS_DENIED:
       return "access denied by the operating system";
     case SHAREDMEM_E_NO_MEMORY:
-      return "out of shared memory: the system cannot back a segment of this size, or is "
-             "out of file handles (on Linux, check the free space of /dev/shm and ulimit -n)";
+      return "out of shared memory: the system cannot back a segment of this size, even after "
+             "removing dead objects (on Linux, check the free space of /dev/shm and memory "
+             "cgroup limits; on Windows, the commit limit)";
     case SHAREDMEM_E_TIMEOUT:
       return "timed out: another process held the segment's lock for too long, or writers "
              "never paused long enough for a consistent read";
     case SHAREDMEM_E_UNSUPPORTED:
       return "not supported on this platform";
     case SHAREDMEM_E_SYSTEM:
-      return "unexpected operating system error";
+      return "operating system error: a system call failed (sharedmem_last_system_error gives "
+             "its code; EMFILE on Linux: out of file descriptors, raise ulimit -n)";
     case SHAREDMEM_E_EXISTS:
       return "already exists: a live process holds a segment of this name, and the open asked "
              "to create it (SHAREDMEM_CREATE_ONLY); nothing was opened";
@@ -66,10 +68,17 @@ extern "C" const char* SHAREDMEM_CALL sharedmem_strerror(sharedmem_error error) 
       return "no in-place write held: this thread has no sharedmem_write_begin open on this "
              "handle (never begun, already committed or aborted, or begun by another "
              "thread, which alone can end it); nothing was written";
+    case SHAREDMEM_E_REMOVED:
+      return "name removed: the segment's name no longer leads to this handle's object (on "
+             "Linux it was deleted from /dev/shm, by systemd-logind's RemoveIPC=yes at the "
+             "user's last logout or by hand); holders keep the old object, newcomers get a new "
+             "one: close and reopen, and see docs/lifetime.md (RemoveIPC=no, a system user, "
+             "loginctl enable-linger)";
     case SHAREDMEM_E_RESERVED_MAX:
       break;
     case SHAREDMEM_E_NOT_ATTACHED:
-      return "the default segment is detached: the library is being unloaded";
+      return "detached: the library is being unloaded or the process is exiting (the default "
+             "segment is gone, and no segment can be opened any more)";
   }
   return "unknown sharedmem error code";
 }

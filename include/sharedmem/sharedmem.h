@@ -70,7 +70,9 @@ typedef enum sharedmem_error {
   SHAREDMEM_E_UNSUPPORTED = 11,
   /* Another operating system error. */
   SHAREDMEM_E_SYSTEM = 12,
-  /* The default segment is detached: the library is being unloaded. */
+  /* The default segment is detached: the library is being unloaded. Also
+   * sharedmem_open from any thread once the process's exit (or the
+   * library's unload) has begun detaching its segments: exit is final. */
   SHAREDMEM_E_NOT_ATTACHED = 13,
   /* SHAREDMEM_CREATE_ONLY: a live process already holds a segment of this
    * name. Nothing was opened or changed. */
@@ -99,6 +101,13 @@ typedef enum sharedmem_error {
    * this handle (none was begun, it was committed or aborted already, or
    * another thread began it). Nothing was written. */
   SHAREDMEM_E_NOT_HELD = 20,
+  /* sharedmem_check, sharedmem_wait: the segment's name no longer leads to
+   * this handle's object (on Linux it was removed from /dev/shm under its
+   * holders: systemd-logind's RemoveIPC=yes at the user's last logout, or a
+   * manual rm). The handle still works, with the holders that share it, but
+   * a newcomer opening the name gets a new, separate segment. Close and
+   * reopen to rejoin the name; see docs/lifetime.md for the remedies. */
+  SHAREDMEM_E_REMOVED = 22,
   /* Not an error: keeps the enum 32 bits wide, so that C++ callers may hold
    * any code a newer library returns (and sharedmem_strerror names it). */
   SHAREDMEM_E_RESERVED_MAX = 0x7fffffff
@@ -247,13 +256,37 @@ SHAREDMEM_EXPORT void SHAREDMEM_CALL sharedmem_write_abort(sharedmem_segment* se
  * completed, in any process) or `timeout_ms` milliseconds pass
  * (SHAREDMEM_WAIT_FOREVER: no limit). Returns at once if it differs already.
  * On SHAREDMEM_OK, *version (which may be null) gets the version found; on
- * SHAREDMEM_E_TIMEOUT it gets the unchanged version. Typical use: read with
+ * SHAREDMEM_E_TIMEOUT it gets the unchanged version. A wait that slept
+ * returns SHAREDMEM_E_REMOVED instead when, on waking or timing out, it
+ * finds the segment's name removed (see sharedmem_check); *version then
+ * still gets the version found. Typical use: read with
  * sharedmem_read_versioned, then wait with the version read. Waiters cost
  * writers nothing while there are none. */
 SHAREDMEM_EXPORT sharedmem_error SHAREDMEM_CALL sharedmem_wait(const sharedmem_segment* segment,
                                                                uint64_t seen_version,
                                                                uint32_t timeout_ms,
                                                                uint64_t* version);
+
+/* Whether the segment's name still leads to this handle's object: SHAREDMEM_OK
+ * while it does, SHAREDMEM_E_REMOVED once the name was removed under its
+ * holders or leads to another object (Linux: /dev/shm/sharedmem.<uid>.<name>
+ * unlinked or replaced). Costs two system calls (fstat and lstat), nothing
+ * on the read and write paths. On Windows a section's name lives as long as
+ * any handle to it, so it is always OK. SHAREDMEM_E_INVALID_ARGUMENT for
+ * null. */
+SHAREDMEM_EXPORT sharedmem_error SHAREDMEM_CALL sharedmem_check(const sharedmem_segment* segment);
+
+/* Removes, now, every dead object of the current user's segments in the
+ * scope (`flags`: 0 or SHAREDMEM_SCOPE_GLOBAL): objects whose every user
+ * died without closing (SIGKILL, a crash, the OOM killer), whose pages
+ * would otherwise stay reserved until this user's next open that sweeps.
+ * Never touches a live segment, another user's object, a file the library
+ * did not make, or an object being opened or closed right now. *removed
+ * (may be null) gets how many it removed. Linux: SHAREDMEM_E_UNSUPPORTED
+ * with SHAREDMEM_SCOPE_GLOBAL (as for sharedmem_open). Windows: a section
+ * dies with its last handle, even a killed process's, so there is never
+ * anything to remove: OK, 0. */
+SHAREDMEM_EXPORT sharedmem_error SHAREDMEM_CALL sharedmem_prune(uint32_t flags, uint32_t* removed);
 
 /* Raw segments (opened with SHAREDMEM_RAW). The value calls (sharedmem_read,
  * _read_versioned, _write, _write_if) refuse them with
