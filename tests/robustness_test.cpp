@@ -44,6 +44,7 @@
 #include "sharedmem/sharedmem.h"
 #include "sharedmem/sharedmem.hpp"
 #include "support/child_io.hpp"
+#include "support/conditions.hpp"
 #include "support/os_object.hpp"
 #include "support/process.hpp"
 #include "support/roles.hpp"
@@ -72,11 +73,7 @@ unsigned char* writer_lock(const OsObjectView& view) {
   return view.bytes() + view.size() - kLockBytes;
 }
 
-bool running_as_root() {
-  if (::geteuid() == 0) return true;
-  BOOST_TEST_MESSAGE("skipped: planting objects of another uid needs root");
-  return false;
-}
+bool running_as_root() { return ::geteuid() == 0; }
 
 // ---------------------------------------------------------------------------
 // Child roles.
@@ -610,16 +607,9 @@ bool create_file(const std::string& path, const std::string& text) {
   return n == static_cast<ssize_t>(text.size());
 }
 
-// Preconditions (a case whose precondition fails is reported as skipped).
-boost::test_tools::assertion_result is_root(boost::unit_test::test_unit_id) {
-  boost::test_tools::assertion_result result(::geteuid() == 0);
-  result.message() << "needs root (another user's files, a private mount namespace)";
-  return result;
-}
-
 // Whether a child process may mount a tmpfs of its own on /dev/shm in a
 // private mount namespace.
-boost::test_tools::assertion_result can_mount_a_private_tmpfs(boost::unit_test::test_unit_id) {
+bool private_tmpfs_mountable() {
   const pid_t child = ::fork();
   if (child == 0) {
     const bool mounted =
@@ -631,11 +621,11 @@ boost::test_tools::assertion_result can_mount_a_private_tmpfs(boost::unit_test::
   int status = 0;
   while (child > 0 && ::waitpid(child, &status, 0) < 0 && errno == EINTR) {
   }
-  boost::test_tools::assertion_result result(child > 0 && WIFEXITED(status) &&
-                                             WEXITSTATUS(status) == 0);
-  result.message() << "needs a private mount namespace with its own /dev/shm (root)";
-  return result;
+  return child > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0;
 }
+constexpr Condition kPrivateTmpfs{private_tmpfs_mountable,
+                                  "needs a private mount namespace with its own /dev/shm (root)"};
+constexpr Condition kRootToPlant{running_as_root, "planting another user's files needs root"};
 
 // A child memory cgroup of this process's own, limited to `limit` bytes;
 // removed on destruction (its processes must have exited by then).
@@ -690,6 +680,26 @@ class MemoryCgroup {
   std::string directory_;
   bool limited_ = false;
 };
+
+// Whether this process may make a limited memory cgroup and move a process
+// into it: a forked child moves itself into a probe cgroup.
+bool memory_cgroups_usable() {
+  MemoryCgroup probe(1ull << 30);
+  if (!probe.ok()) return false;
+  const pid_t child = ::fork();
+  if (child == 0) {
+    const std::string procs = probe.directory() + "/cgroup.procs";
+    std::FILE* file = std::fopen(procs.c_str(), "w");
+    const bool moved = file && std::fprintf(file, "%d", static_cast<int>(::getpid())) > 0 &&
+                       std::fclose(file) == 0;
+    ::_exit(moved ? 0 : 1);
+  }
+  int status = 0;
+  return child > 0 && ::waitpid(child, &status, 0) == child && WIFEXITED(status) &&
+         WEXITSTATUS(status) == 0;
+}
+constexpr Condition kMemoryCgroups{
+    memory_cgroups_usable, "cannot make a limited memory cgroup and move a process into it"};
 
 // What stands at a path, as lstat sees it, for "left untouched" checks.
 struct Identity {
@@ -855,21 +865,15 @@ BOOST_AUTO_TEST_CASE(forked_child_is_a_user_of_its_own) {
 // Tests that in a memory cgroup too small for a segment, opening it fails
 // with NO_MEMORY and creates nothing, instead of the process being OOM-killed
 // (while a segment that fits still opens).
-BOOST_AUTO_TEST_CASE(cgroup_limit_gives_no_memory_not_oom) {
+BOOST_AUTO_TEST_CASE(cgroup_limit_gives_no_memory_not_oom, only_if(kMemoryCgroups)) {
   const std::uint64_t limit = 128ull << 20;
   MemoryCgroup cgroup(limit);  // declared first: removed after the child is gone
-  if (!cgroup.ok()) {
-    BOOST_TEST_MESSAGE("skipped: cannot create a limited child memory cgroup");
-    return;
-  }
+  BOOST_TEST_REQUIRE(cgroup.ok(), "made " << cgroup.directory());
   const std::string name = unique_name("cgroup");
   ChildProcess child = start_role("rb_open_on_command", {name});
   const std::string pid = expect_line(child);
   BOOST_TEST_REQUIRE(pid.rfind("pid:", 0) == 0u, pid);
-  if (!cgroup.add(pid.substr(4))) {
-    BOOST_TEST_MESSAGE("skipped: cannot move a process into " << cgroup.directory());
-    return;
-  }
+  BOOST_TEST_REQUIRE(cgroup.add(pid.substr(4)), "moved the child into " << cgroup.directory());
   child.write_line("open:" + std::to_string(16ull << 20));  // 32 MiB of object: fits
   BOOST_TEST(expect_line(child) == code_line(SHAREDMEM_OK));
   BOOST_TEST(!os_object_exists(name));
@@ -1011,9 +1015,9 @@ BOOST_AUTO_TEST_CASE(corrupt_writer_lock_gives_an_error_not_an_abort) {
 // Tests that a signal handler writing to a segment while its thread holds
 // the writer lock of the same segment gets WOULD_DEADLOCK at once, at a
 // forced point inside the locked write.
+#if defined(SHAREDMEM_FAULT_INJECTION)
 BOOST_AUTO_TEST_CASE(signal_handler_write_inside_a_locked_write_would_deadlock,
                      *boost::unit_test::label("fault_injection")) {
-#if defined(SHAREDMEM_FAULT_INJECTION)
   // The writer stops itself while it holds the lock; a SIGALRM sent while
   // it is stopped runs its handler as soon as it resumes, inside the lock.
   const std::string name = unique_name("sigonce");
@@ -1028,21 +1032,16 @@ BOOST_AUTO_TEST_CASE(signal_handler_write_inside_a_locked_write_would_deadlock,
   BOOST_TEST(expect_line(writer) == "main:" + code_line(SHAREDMEM_OK) +
                                         " handler:" + code_line(SHAREDMEM_E_WOULD_DEADLOCK));
   BOOST_TEST(expect_exit(writer) == 0);
-#else
-  BOOST_TEST_MESSAGE("skipped: needs the fault-injection variant (sharedmem_fault_tests)");
-#endif
 }
+#endif
 
 // Tests that writes from a signal handler under a storm of timer signals,
 // interrupting writes of the same segment, never deadlock or fail otherwise:
 // each returns OK or WOULD_DEADLOCK, and the value stays intact.
-BOOST_AUTO_TEST_CASE(set_in_a_signal_handler_does_not_deadlock) {
-#if defined(__SANITIZE_THREAD__)
-  // ThreadSanitizer delivers signals only at its own safe points and makes
-  // each 64 MiB copy crawl: the storm would measure TSan, not the library.
-  BOOST_TEST_MESSAGE("skipped under ThreadSanitizer; the other presets run the storm");
-  return;
-#endif
+// Not under ThreadSanitizer: it delivers signals only at its own safe points
+// and makes each 64 MiB copy crawl, so the storm would measure TSan.
+BOOST_AUTO_TEST_CASE(set_in_a_signal_handler_does_not_deadlock,
+                     only_if(kWithoutThreadSanitizer)) {
   const std::string name = unique_name("sigstorm");
   const long signals = 2000;
   ChildProcess writer =
@@ -1062,11 +1061,8 @@ BOOST_AUTO_TEST_CASE(set_in_a_signal_handler_does_not_deadlock) {
 // write (where anything computed on first use would be initialised) returns
 // OK or WOULD_DEADLOCK and never aborts the process, with two CPU hogs
 // beside it so that the signals land at ever other points of that write.
-BOOST_AUTO_TEST_CASE(a_signal_storm_on_the_first_write_never_aborts) {
-#if defined(__SANITIZE_THREAD__)
-  BOOST_TEST_MESSAGE("skipped under ThreadSanitizer (signals only at its safe points)");
-  return;
-#endif
+BOOST_AUTO_TEST_CASE(a_signal_storm_on_the_first_write_never_aborts,
+                     *only_if(kWithoutThreadSanitizer)) {
   ChildProcess hog1 = start_role("rb_cpu_hog");
   ChildProcess hog2 = start_role("rb_cpu_hog");
   BOOST_TEST_REQUIRE(expect_line(hog1) == "hogging");
@@ -1179,7 +1175,7 @@ BOOST_AUTO_TEST_CASE(prune_removes_dead_objects_only) {
 // on a private 1 MiB tmpfs holding a dead object of about 800 KiB, one of
 // about 600 KiB is created and the dead object is gone.
 BOOST_AUTO_TEST_CASE(a_create_short_of_space_sweeps_dead_objects_first,
-                     *boost::unit_test::precondition(can_mount_a_private_tmpfs)) {
+                     *only_if(kPrivateTmpfs)) {
   ChildProcess child = start_role("rb_full_private_shm",
                                   {unique_name("fulldead"), unique_name("fullnew")});
   const std::string line = expect_line(child);
@@ -1191,7 +1187,7 @@ BOOST_AUTO_TEST_CASE(a_create_short_of_space_sweeps_dead_objects_first,
 // stall the sweep: with 20 dead objects of ours and 300 newer files of
 // another user named sharedmem.<our uid>.*, one creation sweeps all 20.
 BOOST_AUTO_TEST_CASE(planted_files_of_another_user_never_stall_the_sweep,
-                     *boost::unit_test::precondition(is_root)) {
+                     *only_if(kRootToPlant)) {
   std::vector<std::string> dead_names;
   const std::vector<int> pins = pinned_dead_objects("stalldead", 20, "64", dead_names);
   std::vector<std::string> planted;
