@@ -1062,7 +1062,7 @@ BOOST_AUTO_TEST_CASE(set_in_a_signal_handler_does_not_deadlock,
 // OK or WOULD_DEADLOCK and never aborts the process, with two CPU hogs
 // beside it so that the signals land at ever other points of that write.
 BOOST_AUTO_TEST_CASE(a_signal_storm_on_the_first_write_never_aborts,
-                     *only_if(kWithoutThreadSanitizer)) {
+                     only_if(kWithoutThreadSanitizer)) {
   ChildProcess hog1 = start_role("rb_cpu_hog");
   ChildProcess hog2 = start_role("rb_cpu_hog");
   BOOST_TEST_REQUIRE(expect_line(hog1) == "hogging");
@@ -1175,7 +1175,7 @@ BOOST_AUTO_TEST_CASE(prune_removes_dead_objects_only) {
 // on a private 1 MiB tmpfs holding a dead object of about 800 KiB, one of
 // about 600 KiB is created and the dead object is gone.
 BOOST_AUTO_TEST_CASE(a_create_short_of_space_sweeps_dead_objects_first,
-                     *only_if(kPrivateTmpfs)) {
+                     only_if(kPrivateTmpfs)) {
   ChildProcess child = start_role("rb_full_private_shm",
                                   {unique_name("fulldead"), unique_name("fullnew")});
   const std::string line = expect_line(child);
@@ -1187,7 +1187,7 @@ BOOST_AUTO_TEST_CASE(a_create_short_of_space_sweeps_dead_objects_first,
 // stall the sweep: with 20 dead objects of ours and 300 newer files of
 // another user named sharedmem.<our uid>.*, one creation sweeps all 20.
 BOOST_AUTO_TEST_CASE(planted_files_of_another_user_never_stall_the_sweep,
-                     *only_if(kRootToPlant)) {
+                     only_if(kRootToPlant)) {
   std::vector<std::string> dead_names;
   const std::vector<int> pins = pinned_dead_objects("stalldead", 20, "64", dead_names);
   std::vector<std::string> planted;
