@@ -35,10 +35,12 @@ struct ArmedFault {
   }
 };
 
-ArmedFault& armed() {
-  static ArmedFault instance;
-  return instance;
-}
+// Read when the library is loaded: fault points sit in paths that signal
+// handlers take (a write), where a guarded first-use initialisation could be
+// re-entered.
+ArmedFault g_armed;
+
+ArmedFault& armed() { return g_armed; }
 
 }  // namespace
 

@@ -7,7 +7,7 @@
 
 namespace sharedmem::platform {
 namespace {
-thread_local int t_os_error = 0;
+SHAREDMEM_SIGNAL_SAFE_TLS thread_local int t_os_error = 0;
 }  // namespace
 
 sharedmem_error record_os_error(sharedmem_error mapped, int code) noexcept {

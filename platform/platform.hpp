@@ -25,6 +25,17 @@
 
 #include "sharedmem/sharedmem.h"
 
+// For thread_local variables that a call made from a signal handler may
+// touch (the error codes of a failed call): ELF's initial-exec model puts them
+// in the static TLS block, so that no access allocates. (Under the default
+// model, the first access in a thread to a variable of a library loaded by
+// dlopen, as Python's ctypes does, may call malloc.)
+#if defined(__ELF__)
+#define SHAREDMEM_SIGNAL_SAFE_TLS __attribute__((tls_model("initial-exec")))
+#else
+#define SHAREDMEM_SIGNAL_SAFE_TLS
+#endif
+
 namespace sharedmem::platform {
 
 // One process's attachment to a named OS shared-memory object: the object,
@@ -137,6 +148,27 @@ LockResult lock_writer(Attachment& attachment, std::chrono::milliseconds timeout
 // (layout.hpp); a backend whose release already is one (an atomic
 // read-modify-write on x86) adds nothing.
 bool unlock_writer(Attachment& attachment) noexcept;
+
+// Whether the attachment's name still leads to its object (sharedmem_check).
+// kRemoved: the name was removed under the attachment (on Linux, by systemd-
+// logind's RemoveIPC or a manual rm in /dev/shm) or now leads to another
+// object; the attachment keeps working, but newcomers no longer reach it.
+// A backend whose names cannot be removed while held always answers
+// kLeadsHere. kError: the OS could not tell (noted for take_os_error).
+enum class NameState { kLeadsHere, kRemoved, kError };
+NameState name_state(const Attachment& attachment) noexcept;
+
+// Removing dead objects: objects of the current user's segments in the scope
+// that no process uses any more (every user was killed). Never touches a live
+// object, another user's, or one this backend did not make, and never waits
+// for a gate (an object being attached or detached is skipped). kRateLimited:
+// at most one such sweep a second per process, looking at a bounded number of
+// the user's own objects (others' never count); kNow: every object, now.
+// *removed (if not null) gets how many were removed. A backend whose objects
+// die with their last user (Windows) removes none and reports 0.
+enum class Sweep { kRateLimited, kNow };
+sharedmem_error sweep_dead_objects(bool global_scope, Sweep when,
+                                   std::uint32_t* removed) noexcept;
 
 // Waiting for a change (sharedmem_wait). `word` is a 32-bit word in the
 // attachment's shared mapping.

@@ -148,6 +148,11 @@ class BuildExtWithLibraries(build_ext):
         for extension in self.extensions:
             libraries = [core] if extension.name == "sharedmem._core" else [setget, core]
             extension.include_dirs = include_dirs + list(extension.include_dirs)
+            # The library's headers too: a build tree's object is rebuilt
+            # when the error table or the API changes, not only the .c.
+            extension.depends = list(extension.depends) + [
+                str(header) for directory in include_dirs
+                for header in Path(directory).glob("sharedmem/*.h")]
             if WINDOWS:
                 extension.library_dirs = [str(lib.link.parent) for lib in libraries]
                 extension.libraries = [lib.base for lib in libraries]

@@ -96,9 +96,36 @@ constexpr std::chrono::milliseconds kReadGiveUp{2'000};
 // never reset, so nothing is destroyed under those threads.
 std::mutex g_open_mutex;
 sharedmem_segment* g_open_segments = nullptr;
+// Exit is final: once the exit detach has begun (set under g_open_mutex,
+// never reset: a library unloaded and loaded again starts afresh), an open
+// fails with SHAREDMEM_E_NOT_ATTACHED, and one already past that check is
+// detached as soon as it is done (remember). Opens and closes that hold an
+// attachment outside g_open_segments count themselves in flight, and the
+// exit detach waits (at most kExitWait) for them: a process that ended in
+// the middle of one could leave its object behind.
+std::atomic<bool> g_exit_detach_begun{false};
+std::atomic<int> g_attachments_in_flight{0};
+constexpr std::chrono::seconds kExitWait{2};
+
+// Counts an open or a close in flight for its lifetime.
+class InFlight {
+ public:
+  InFlight() noexcept { g_attachments_in_flight.fetch_add(1); }
+  ~InFlight() { g_attachments_in_flight.fetch_sub(1); }
+  InFlight(const InFlight&) = delete;
+  InFlight& operator=(const InFlight&) = delete;
+};
 
 void remember(sharedmem_segment* segment) {
   const std::lock_guard<std::mutex> lock(g_open_mutex);
+  if (g_exit_detach_begun.load()) {
+    // Began before the exit detach and ended after it: not a user either,
+    // like every other handle of this process; its pages stay mapped for
+    // the thread, as theirs do.
+    segment->detached_at_exit = true;
+    (void)platform::detach(*segment->attachment, platform::Mapping::kKeep);
+    return;
+  }
   segment->next = g_open_segments;
   if (g_open_segments) g_open_segments->previous = segment;
   g_open_segments = segment;
@@ -117,7 +144,7 @@ bool forget(sharedmem_segment* segment) {
 // A number for the calling thread that no other thread of this process ever
 // gets, even after this one ends (thread ids are reused): it names the owner
 // of an in-place write. 0 until the thread first begins one.
-thread_local std::uint64_t t_thread_token = 0;
+SHAREDMEM_SIGNAL_SAFE_TLS thread_local std::uint64_t t_thread_token = 0;
 std::atomic<std::uint64_t> g_next_thread_token{1};
 
 std::uint64_t thread_token() {
@@ -149,16 +176,24 @@ void abandon_in_place_write(sharedmem_segment& segment) {
 
 struct ExitDetach {
   ~ExitDetach() {
-    const std::lock_guard<std::mutex> lock(g_open_mutex);
-    for (sharedmem_segment* s = g_open_segments; s != nullptr; s = s->next) {
-      if (s->detached_at_exit) continue;
-      s->detached_at_exit = true;
-      // The exiting (or unloading) thread's in-place write publishes
-      // nothing and frees the lock; another thread's is freed when the
-      // process ends (the lock is robust).
-      abandon_in_place_write(*s);
-      (void)platform::detach(*s->attachment, platform::Mapping::kKeep);
+    {
+      const std::lock_guard<std::mutex> lock(g_open_mutex);
+      g_exit_detach_begun.store(true);
+      for (sharedmem_segment* s = g_open_segments; s != nullptr; s = s->next) {
+        if (s->detached_at_exit) continue;
+        s->detached_at_exit = true;
+        // The exiting (or unloading) thread's in-place write publishes
+        // nothing and frees the lock; another thread's is freed when the
+        // process ends (the lock is robust).
+        abandon_in_place_write(*s);
+        (void)platform::detach(*s->attachment, platform::Mapping::kKeep);
+      }
     }
+    // Other threads' opens and closes under way finish (remember detaches
+    // what they open); a thread stopped inside one is not waited for longer.
+    const auto deadline = std::chrono::steady_clock::now() + kExitWait;
+    while (g_attachments_in_flight.load() > 0 && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::yield();
   }
 };
 ExitDetach g_exit_detach;
@@ -249,7 +284,15 @@ platform::AttachResult attach(platform::AttachRequest& request, bool may_create,
     request.may_create = false;
     platform::AttachResult result = platform::begin_attach(request);
     if (result.status == platform::AttachStatus::kAbsent && may_create) {
+      // About to create: first reclaim what dead users left, and if the
+      // system still cannot back the segment, everything they left, now.
+      (void)platform::sweep_dead_objects(request.global_scope, platform::Sweep::kRateLimited,
+                                         nullptr);
       headroom = platform::memory_headroom(request.core_bytes);
+      if (request.core_bytes > headroom) {
+        (void)platform::sweep_dead_objects(request.global_scope, platform::Sweep::kNow, nullptr);
+        headroom = platform::memory_headroom(request.core_bytes);
+      }
       if (request.core_bytes > headroom) {
         result.status = platform::AttachStatus::kFailed;
         result.error = SHAREDMEM_E_NO_MEMORY;
@@ -301,6 +344,10 @@ sharedmem_error open_segment(const char* name, std::uint64_t capacity, std::uint
       !shape_for(any_kind ? kKindRaw : kind, capacity, platform::max_object_size(), shape))
     return SHAREDMEM_E_INVALID_SIZE;
 
+  // Counted in flight before the look at the flag, as the exit detach sets
+  // the flag before it looks at the count: one of them sees the other.
+  const InFlight in_flight;
+  if (g_exit_detach_begun.load()) return SHAREDMEM_E_NOT_ATTACHED;
   auto segment = std::unique_ptr<sharedmem_segment>(new (std::nothrow) sharedmem_segment);
   if (!segment) return SHAREDMEM_E_NO_MEMORY;
   platform::AttachRequest request;
@@ -308,33 +355,60 @@ sharedmem_error open_segment(const char* name, std::uint64_t capacity, std::uint
   request.global_scope = (flags & SHAREDMEM_SCOPE_GLOBAL) != 0;
   request.core_bytes = static_cast<std::size_t>(shape.total_bytes);
   std::uint64_t headroom = UINT64_MAX;
-  platform::AttachResult attached = attach(request, !open_only, headroom);
-  if (attached.status == platform::AttachStatus::kAbsent) return SHAREDMEM_E_NOT_FOUND;
-  if (attached.status != platform::AttachStatus::kAttached) return attached.error;
+  // An open that only looks for a live segment reclaims dead objects first:
+  // one of them may stand under its very name.
+  if (open_only)
+    (void)platform::sweep_dead_objects(request.global_scope, platform::Sweep::kRateLimited,
+                                       nullptr);
+  platform::AttachResult attached;
+  for (int round = 0;; ++round) {
+    attached = attach(request, !open_only, headroom);
+    if (attached.status == platform::AttachStatus::kAbsent) return SHAREDMEM_E_NOT_FOUND;
+    if (attached.status != platform::AttachStatus::kAttached) return attached.error;
+    if (!attached.must_initialise || open_only || round > 0) break;
+    const std::size_t found = platform::core_size(*attached.attachment);
+    if (found >= shape.total_bytes) break;
+    // Growing a leftover needs memory too (its own pages are freed first).
+    if (headroom == UINT64_MAX) headroom = platform::memory_headroom(shape.total_bytes - found);
+    if (shape.total_bytes - found <= headroom) break;
+    // Short of it: let go of the leftover (and its gate, so that no sweep
+    // runs under it), reclaim every dead object now, and look again.
+    attached.attachment.reset();
+    (void)platform::sweep_dead_objects(request.global_scope, platform::Sweep::kNow, nullptr);
+    headroom = UINT64_MAX;
+  }
   platform::Attachment& attachment = *attached.attachment;
 
   // must_initialise says no live user completed an attach: the segment is
   // new or dead, which both open modes count as absent. A refused
   // attachment is detached uninitialised, and the backend leaves it alone.
+  bool reused_leftover = false;
   if (attached.must_initialise) {
+    const std::size_t found = platform::core_size(attachment);
+    // Something nobody lives in that is not a segment of ours is foreign,
+    // whatever the open mode: refused as such, and left as it was.
+    if (!is_ours_to_reset(platform::core_base(attachment), found))
+      return SHAREDMEM_E_INCOMPATIBLE;
     if (open_only) return SHAREDMEM_E_NOT_FOUND;
     platform::fault_point("attach_before_init");
-    const std::size_t found = platform::core_size(attachment);
-    if (!is_ours_to_reset(platform::core_base(attachment), found))
-      return SHAREDMEM_E_INCOMPATIBLE;  // the attachment's destructor leaves it as it was
-    // Growing a leftover needs memory too (its own pages are freed first).
     if (found < shape.total_bytes) {
       if (headroom == UINT64_MAX)
         headroom = platform::memory_headroom(shape.total_bytes - found);
       if (shape.total_bytes - found > headroom) return SHAREDMEM_E_NO_MEMORY;
     }
     if (sharedmem_error e = initialise(attachment, shape)) return e;
+    reused_leftover = found != 0;
   } else if (create_only) {
     return SHAREDMEM_E_EXISTS;
   } else if (sharedmem_error e = check_existing(attachment, kind, capacity, shape)) {
     return e;
   }
   if (sharedmem_error e = platform::end_attach(attachment)) return e;
+  // This open found a dead object under its name: others may lie beside it.
+  // (After end_attach: no sweep runs under a gate of ours.)
+  if (reused_leftover)
+    (void)platform::sweep_dead_objects(request.global_scope, platform::Sweep::kRateLimited,
+                                       nullptr);
 
   auto* const base = static_cast<unsigned char*>(platform::core_base(attachment));
   segment->header = reinterpret_cast<Header*>(base);
@@ -356,6 +430,7 @@ sharedmem_error open_segment(const char* name, std::uint64_t capacity, std::uint
 sharedmem_error close_segment(sharedmem_segment* segment) {
   if (segment == nullptr) return SHAREDMEM_OK;
   sharedmem_error result = SHAREDMEM_OK;
+  const InFlight in_flight;  // before forget: the exit detach waits for this detach
   if (forget(segment)) {
     // This thread's in-place write is given up, and a raw segment's lock
     // taken through this handle released if this thread holds it. Another
@@ -556,7 +631,7 @@ std::uint64_t notify_segment(sharedmem_segment* segment) {
 namespace {
 
 // sharedmem_last_system_error: the OS error behind this thread's last failure.
-thread_local int t_last_system_error = 0;
+SHAREDMEM_SIGNAL_SAFE_TLS thread_local int t_last_system_error = 0;
 
 }  // namespace
 
@@ -569,6 +644,21 @@ sharedmem_error finish_call(sharedmem_error result) noexcept {
 }
 
 int last_system_error() noexcept { return t_last_system_error; }
+
+namespace {
+
+// A wait that slept and woke (or timed out) with `result` tells a
+// long-running holder whether its segment's name was removed under it:
+// SHAREDMEM_E_REMOVED then, whatever it found (*version still says whether
+// the version moved). Only after a sleep: a wait that returns at once costs
+// no system call.
+sharedmem_error finish_wait(const sharedmem_segment& segment, sharedmem_error result) {
+  return platform::name_state(*segment.attachment) == platform::NameState::kRemoved
+             ? SHAREDMEM_E_REMOVED
+             : result;
+}
+
+}  // namespace
 
 sharedmem_error wait_segment(const sharedmem_segment* segment, std::uint64_t seen,
                              std::uint32_t timeout_ms, std::uint64_t* version) {
@@ -596,8 +686,21 @@ sharedmem_error wait_segment(const sharedmem_segment* segment, std::uint64_t see
     if (result == platform::WaitResult::kError) return SHAREDMEM_E_SYSTEM;
     if (result == platform::WaitResult::kTimeout) {
       *version = header.generation.load(std::memory_order_acquire);
-      return *version != seen ? SHAREDMEM_OK : SHAREDMEM_E_TIMEOUT;
+      return finish_wait(*segment, *version != seen ? SHAREDMEM_OK : SHAREDMEM_E_TIMEOUT);
     }
+    *version = header.generation.load(std::memory_order_acquire);
+    if (*version != seen) return finish_wait(*segment, SHAREDMEM_OK);
+  }
+}
+
+sharedmem_error check_segment(const sharedmem_segment* segment) {
+  switch (platform::name_state(*segment->attachment)) {
+    case platform::NameState::kLeadsHere:
+      return SHAREDMEM_OK;
+    case platform::NameState::kRemoved:
+      return SHAREDMEM_E_REMOVED;
+    default:
+      return SHAREDMEM_E_SYSTEM;
   }
 }
 
@@ -721,6 +824,18 @@ sharedmem_error SHAREDMEM_CALL sharedmem_wait(const sharedmem_segment* segment,
       sharedmem::detail::wait_segment(segment, seen_version, timeout_ms, &found);
   if (version) *version = found;
   return finish_call(e);
+}
+
+sharedmem_error SHAREDMEM_CALL sharedmem_check(const sharedmem_segment* segment) {
+  if (segment == nullptr) return finish_call(SHAREDMEM_E_INVALID_ARGUMENT);
+  return finish_call(sharedmem::detail::check_segment(segment));
+}
+
+sharedmem_error SHAREDMEM_CALL sharedmem_prune(uint32_t flags, uint32_t* removed) {
+  if (removed != nullptr) *removed = 0;
+  if ((flags & ~SHAREDMEM_SCOPE_GLOBAL) != 0) return finish_call(SHAREDMEM_E_INVALID_ARGUMENT);
+  return finish_call(sharedmem::platform::sweep_dead_objects(
+      (flags & SHAREDMEM_SCOPE_GLOBAL) != 0, sharedmem::platform::Sweep::kNow, removed));
 }
 
 uint64_t SHAREDMEM_CALL sharedmem_version(const sharedmem_segment* segment) {

@@ -42,9 +42,14 @@ sharedmem_error read_segment(const sharedmem_segment* segment, void* buffer,
                              std::uint64_t* version);
 
 // Waits until the version differs from `seen` or `timeout_ms` pass
-// (SHAREDMEM_WAIT_FOREVER: never); *version gets the version found.
+// (SHAREDMEM_WAIT_FOREVER: never); *version gets the version found. After
+// sleeping, SHAREDMEM_E_REMOVED when the segment's name was removed.
 sharedmem_error wait_segment(const sharedmem_segment* segment, std::uint64_t seen,
                              std::uint32_t timeout_ms, std::uint64_t* version);
+
+// Whether the segment's name still leads to its object: SHAREDMEM_OK, or
+// SHAREDMEM_E_REMOVED when it was removed under the handle (sharedmem_check).
+sharedmem_error check_segment(const sharedmem_segment* segment);
 
 // sharedmem_inspect and sharedmem_list (inspect.cpp).
 sharedmem_error inspect_segment(const char* name, std::uint32_t flags, sharedmem_info* out);

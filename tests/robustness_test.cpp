@@ -7,17 +7,22 @@
 // own mapping of its object (support/os_object.hpp): the POSIX backend keeps
 // the mutex in the last 64 bytes of the object. Damage to the header, the
 // same on every OS, is tested in hostile_test.cpp.
+#include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sched.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -292,6 +297,244 @@ SHAREDMEM_CHILD_ROLE(rb_signal_storm) {
   return 0;
 }
 
+// The first-write storm's timer and its SIGALRM handler. While
+// g_first_write_begun, each signal's handler writes as
+// write_from_signal_handler does; after kBurstSignals of them it stops the
+// timer: signals every few microseconds leave the interrupted thread little
+// or no time to run between them, so a burst lands where it began and then
+// lets the thread go on.
+constexpr long kBurstSignals = 400;
+timer_t g_burst_timer{};
+std::atomic<long> g_burst_seen{0};
+std::atomic<bool> g_first_write_begun{false};
+void write_in_a_burst(int signal) {
+  if (!g_first_write_begun.load()) return;
+  write_from_signal_handler(signal);
+  if (++g_burst_seen >= kBurstSignals) {
+    const itimerspec off{};
+    ::timer_settime(g_burst_timer, 0, &off, nullptr);
+  }
+}
+
+// Opens segment args[0] (capacity 4096) without writing, installs the
+// SIGALRM handler write_in_a_burst, then forks args[1] children one after
+// another. Each child is a process whose first sharedmem_write is still to
+// come: it arms a timer that fires first 200 ns + 10 ns x (its index modulo
+// 400) later, then every 5 us, and writes at once, so that the burst of
+// handler writes lands at another point of that first write in each child.
+// The child exits 0 when its write and every handler write returned OK or
+// WOULD_DEADLOCK. Reports "children:<n> clean:<n> failed:<n> last:<status>
+// interrupted:<n>" (a child that aborted counts as failed, with 128 + its
+// signal; interrupted: the children whose write a handler found holding the
+// lock).
+SHAREDMEM_CHILD_ROLE(rb_signal_first_writes) {
+  sharedmem_error e = sharedmem_open(args.at(0).c_str(), 4096, 0, &g_signal_segment);
+  struct sigaction action {};
+  action.sa_handler = write_in_a_burst;
+  ::sigemptyset(&action.sa_mask);
+  action.sa_flags = SA_RESTART;
+  if (e != SHAREDMEM_OK || ::sigaction(SIGALRM, &action, nullptr) != 0) {
+    report("error:" + code_line(e));
+    return 1;
+  }
+  const long children = std::stol(args.at(1));
+  long clean = 0;
+  long failed = 0;
+  long interrupted = 0;
+  int last = 0;
+  for (long i = 0; i < children; ++i) {
+    const pid_t child = ::fork();
+    if (child < 0) {
+      report("error:fork");
+      return 1;
+    }
+    if (child == 0) {
+      sigevent event{};
+      event.sigev_notify = SIGEV_SIGNAL;
+      event.sigev_signo = SIGALRM;
+      itimerspec timer{};
+      timer.it_value.tv_nsec = 200 + 10 * (i % 400);
+      timer.it_interval.tv_nsec = 5'000;
+      if (::timer_create(CLOCK_MONOTONIC, &event, &g_burst_timer) != 0) ::_exit(3);
+      g_first_write_begun = true;
+      if (::timer_settime(g_burst_timer, 0, &timer, nullptr) != 0) ::_exit(3);
+      const sharedmem_error first = sharedmem_write(g_signal_segment, "f", 1);
+      const itimerspec off{};
+      ::timer_settime(g_burst_timer, 0, &off, nullptr);
+      if (first != SHAREDMEM_OK || g_handler_other.load() != 0) ::_exit(4);
+      ::_exit(g_would_deadlock.load() > 0 ? 10 : 0);
+    }
+    int status = 0;
+    while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
+    }
+    last = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    if (last == 10) {
+      ++interrupted;
+      last = 0;
+    }
+    if (last == 0)
+      ++clean;
+    else
+      ++failed;
+  }
+  report("children:" + std::to_string(children) + " clean:" + std::to_string(clean) +
+         " failed:" + std::to_string(failed) + " last:" + std::to_string(last) +
+         " interrupted:" + std::to_string(interrupted));
+  sharedmem_close(g_signal_segment);
+  return 0;
+}
+
+// Keeps one CPU busy until killed: load beside a test that must hold on a
+// loaded machine.
+SHAREDMEM_CHILD_ROLE(rb_cpu_hog) {
+  report("hogging");
+  for (volatile std::uint64_t spins = 0;; spins = spins + 1) {
+  }
+}
+
+// Opens segment args[0] (capacity 64), reports "open", then answers
+// "check" with "check:<code of sharedmem_check>" and "wait" with
+// "wait:<code of a 100 ms sharedmem_wait on the current version>", until
+// anything else.
+SHAREDMEM_CHILD_ROLE(rb_name_holder) {
+  sharedmem_segment* segment = nullptr;
+  const sharedmem_error e = sharedmem_open(args.at(0).c_str(), 64, 0, &segment);
+  if (e != SHAREDMEM_OK) {
+    report("error:" + code_line(e));
+    return 1;
+  }
+  report("open");
+  for (std::string command = await_parent();; command = await_parent()) {
+    if (command == "check") {
+      report("check:" + code_line(sharedmem_check(segment)));
+    } else if (command == "wait") {
+      std::uint64_t version = 0;
+      report("wait:" + code_line(sharedmem_wait(segment, sharedmem_version(segment), 100,
+                                                 &version)));
+    } else {
+      break;
+    }
+  }
+  sharedmem_close(segment);
+  return 0;
+}
+
+// Mounts a private 1 MiB tmpfs on /dev/shm in a mount namespace of its own
+// (root only: reports "skip:<reason>" otherwise). Then: creates a small
+// segment (its open uses up this process's once-a-second sweep), forks a
+// child that creates segment args[0] of 400 KiB (two slots: about 800 KiB)
+// and dies by SIGKILL, and creates segment args[1] of 300 KiB (about 600
+// KiB), which only fits once the dead object is gone. Reports
+// "created:<code> dead_left:<0|1>".
+SHAREDMEM_CHILD_ROLE(rb_full_private_shm) {
+  if (::unshare(CLONE_NEWNS) != 0) {
+    report(std::string("skip:unshare: ") + std::strerror(errno));
+    return 0;
+  }
+  if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0 ||
+      ::mount("tmpfs", "/dev/shm", "tmpfs", 0, "size=1m,mode=1777") != 0) {
+    report(std::string("skip:mount: ") + std::strerror(errno));
+    return 0;
+  }
+  sharedmem_segment* warm = nullptr;
+  sharedmem_error e = sharedmem_open((args.at(0) + ".warm").c_str(), 16, 0, &warm);
+  if (e != SHAREDMEM_OK) {
+    report("error:warm " + code_line(e));
+    return 1;
+  }
+  const pid_t child = ::fork();
+  if (child == 0) {
+    sharedmem_segment* doomed = nullptr;
+    if (sharedmem_open(args.at(0).c_str(), 400u << 10, 0, &doomed) != SHAREDMEM_OK) ::_exit(3);
+    ::raise(SIGKILL);
+  }
+  int status = 0;
+  while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (!WIFSIGNALED(status) || !os_object_exists(args.at(0))) {
+    report("error:the doomed child did not leave a dead object");
+    return 1;
+  }
+  sharedmem_segment* big = nullptr;
+  e = sharedmem_open(args.at(1).c_str(), 300u << 10, 0, &big);
+  report("created:" + code_line(e) +
+         " dead_left:" + (os_object_exists(args.at(0)) ? "1" : "0"));
+  sharedmem_close(big);
+  sharedmem_close(warm);
+  return 0;
+}
+
+// Lowers its descriptor limit to args[2] (plus what it inherited beyond
+// stdin, stdout and stderr), opens args[1] segments named
+// args[0].<i> (capacity 64), and forks. The child reports "child:ready" and
+// holds them until the parent of the test says "done" (or closes stdin),
+// then closes them and reports "child:closed". The parent exits at once
+// after the fork (a normal exit: its exit detach runs), exit code 0, or
+// reports "error:<...>" and exits 1.
+SHAREDMEM_CHILD_ROLE(rb_fork_at_descriptor_limit) {
+  const int count = std::stoi(args.at(1));
+  // Descriptors this process inherited beyond stdin, stdout and stderr (a
+  // test runner's) raise the limit by as many, so that the segments meet it
+  // as in a process that has only those three.
+  int inherited = 0;
+  if (DIR* fds = ::opendir("/proc/self/fd")) {
+    while (const dirent* entry = ::readdir(fds))
+      if (entry->d_name[0] != '.') ++inherited;
+    ::closedir(fds);
+    inherited -= 4;  // 0, 1, 2 and the directory's own
+  }
+  rlimit limit{};
+  ::getrlimit(RLIMIT_NOFILE, &limit);
+  limit.rlim_cur = std::stoul(args.at(2)) + static_cast<rlim_t>(inherited > 0 ? inherited : 0);
+  if (::setrlimit(RLIMIT_NOFILE, &limit) != 0) {
+    report("error:setrlimit");
+    return 1;
+  }
+  std::vector<sharedmem_segment*> segments;
+  for (int i = 0; i < count; ++i) {
+    sharedmem_segment* segment = nullptr;
+    const std::string name = args.at(0) + "." + std::to_string(i);
+    const sharedmem_error e = sharedmem_open(name.c_str(), 64, 0, &segment);
+    if (e != SHAREDMEM_OK) {
+      report("error:open " + name + " " + code_line(e));
+      return 1;
+    }
+    segments.push_back(segment);
+  }
+  const pid_t child = ::fork();
+  if (child < 0) {
+    report("error:fork");
+    return 1;
+  }
+  if (child == 0) {
+    report("child:ready");
+    (void)await_parent();
+    for (sharedmem_segment* segment : segments) sharedmem_close(segment);
+    report("child:closed");
+    std::fflush(stdout);
+    ::_exit(0);
+  }
+  std::exit(0);
+}
+
+// Switches to user 65534 when run as root (so that the user's own files can
+// refuse it), then opens segment args[0] (capacity 64, flags args[1]) and
+// reports "code:<error>".
+SHAREDMEM_CHILD_ROLE(rb_open_code_as_user) {
+  if (::geteuid() == 0 && (::setresgid(kOtherGid, kOtherGid, kOtherGid) != 0 ||
+                           ::setresuid(kOtherUid, kOtherUid, kOtherUid) != 0)) {
+    report("error:setresuid");
+    return 1;
+  }
+  sharedmem_segment* segment = nullptr;
+  const sharedmem_error e =
+      sharedmem_open(args.at(0).c_str(), 64, static_cast<std::uint32_t>(std::stoul(args.at(1))),
+                     &segment);
+  report(code_line(e));
+  sharedmem_close(segment);
+  return 0;
+}
+
 // ---------------------------------------------------------------------------
 // Helpers for the tests.
 
@@ -330,6 +573,59 @@ bool write_file(const std::string& path, const std::string& text) {
   ::close(fd);
   return n == static_cast<ssize_t>(text.size());
 }
+
+int pin_object(const std::string& name);
+
+// Makes `count` dead objects, named unique_name(tag) into `names`: segments
+// of `capacity` whose only holder was SIGKILLed. Each is pinned (pin_object)
+// so that no sweep by another process (another test run) removes it before
+// the test looks; closing the returned descriptors unpins them.
+std::vector<int> pinned_dead_objects(const std::string& tag, int count,
+                                     const std::string& capacity,
+                                     std::vector<std::string>& names) {
+  std::vector<ChildProcess> doomed;
+  for (int i = 0; i < count; ++i) {
+    names.push_back(unique_name(tag));
+    doomed.push_back(start_role("segment_hold", {names.back(), capacity, "doomed"}));
+    BOOST_TEST_REQUIRE(expect_line(doomed.back()) == "open");
+  }
+  std::vector<int> pins;
+  for (const std::string& name : names) {
+    pins.push_back(pin_object(name));
+    BOOST_TEST_REQUIRE(pins.back() >= 0, "pinning " << name);
+  }
+  for (ChildProcess& child : doomed) child.kill();
+  return pins;
+}
+
+// Creates `path` (which must not exist), mode 0600, holding `text`.
+bool create_file(const std::string& path, const std::string& text) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) return false;
+  const ssize_t n = ::write(fd, text.data(), text.size());
+  ::close(fd);
+  return n == static_cast<ssize_t>(text.size());
+}
+
+// Whether a child process may mount a tmpfs of its own on /dev/shm in a
+// private mount namespace.
+bool private_tmpfs_mountable() {
+  const pid_t child = ::fork();
+  if (child == 0) {
+    const bool mounted =
+        ::unshare(CLONE_NEWNS) == 0 &&
+        ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) == 0 &&
+        ::mount("tmpfs", "/dev/shm", "tmpfs", 0, "size=1m,mode=1777") == 0;
+    ::_exit(mounted ? 0 : 1);
+  }
+  int status = 0;
+  while (child > 0 && ::waitpid(child, &status, 0) < 0 && errno == EINTR) {
+  }
+  return child > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+constexpr Condition kPrivateTmpfs{private_tmpfs_mountable,
+                                  "needs a private mount namespace with its own /dev/shm (root)"};
+constexpr Condition kRootToPlant{running_as_root, "planting another user's files needs root"};
 
 // A child memory cgroup of this process's own, limited to `limit` bytes;
 // removed on destruction (its processes must have exited by then).
@@ -761,6 +1057,28 @@ BOOST_AUTO_TEST_CASE(set_in_a_signal_handler_does_not_deadlock,
   BOOST_TEST(expect_exit(writer) == 0);
 }
 
+// Tests that a signal handler's write that interrupts a process's very first
+// write (where anything computed on first use would be initialised) returns
+// OK or WOULD_DEADLOCK and never aborts the process, with two CPU hogs
+// beside it so that the signals land at ever other points of that write.
+BOOST_AUTO_TEST_CASE(a_signal_storm_on_the_first_write_never_aborts,
+                     only_if(kWithoutThreadSanitizer)) {
+  ChildProcess hog1 = start_role("rb_cpu_hog");
+  ChildProcess hog2 = start_role("rb_cpu_hog");
+  BOOST_TEST_REQUIRE(expect_line(hog1) == "hogging");
+  BOOST_TEST_REQUIRE(expect_line(hog2) == "hogging");
+  const std::string name = unique_name("sigfirst");
+  ChildProcess writer = start_role("rb_signal_first_writes", {name, "400"});
+  const std::optional<std::string> line = writer.read_line(scaled(std::chrono::seconds(120)));
+  hog1.kill();
+  hog2.kill();
+  BOOST_TEST_REQUIRE(line.has_value(), "the forking writer reported in time");
+  BOOST_TEST_MESSAGE("first writes under signals: " << *line);
+  BOOST_TEST(field(*line, "clean") == 400, *line);
+  BOOST_TEST(field(*line, "failed") == 0, *line);
+  BOOST_TEST(expect_exit(writer) == 0);
+}
+
 // Tests that the objects of segments whose every user was SIGKILLed are
 // removed by the next process that creates a segment, even of another name,
 // while a segment that is still in use is kept with its value.
@@ -768,20 +1086,7 @@ BOOST_AUTO_TEST_CASE(dead_objects_are_swept_by_an_unrelated_open) {
   const std::string live_name = unique_name("sweeplive");
   ChildProcess live = hold_in_child(live_name, "alive");
   std::vector<std::string> dead_names;
-  std::vector<ChildProcess> doomed;
-  for (int i = 0; i < 3; ++i) {
-    dead_names.push_back(unique_name("sweepdead"));
-    doomed.push_back(start_role("segment_hold", {dead_names.back(), "1048576", "doomed"}));
-    BOOST_TEST_REQUIRE(expect_line(doomed.back()) == "open");
-  }
-  // Pinned, so that no sweep by another process (another test run) removes
-  // them before they are checked.
-  std::vector<int> pins;
-  for (const std::string& name : dead_names) {
-    pins.push_back(pin_object(name));
-    BOOST_TEST_REQUIRE(pins.back() >= 0, "pinning " << name);
-  }
-  for (ChildProcess& child : doomed) child.kill();
+  const std::vector<int> pins = pinned_dead_objects("sweepdead", 3, "1048576", dead_names);
   for (const std::string& name : dead_names)
     BOOST_TEST(os_object_exists(name), "SIGKILL left " << name << " behind");
   for (int pin : pins) ::close(pin);
@@ -797,6 +1102,182 @@ BOOST_AUTO_TEST_CASE(dead_objects_are_swept_by_an_unrelated_open) {
   release(live);
   BOOST_TEST(!os_object_exists(live_name));
   BOOST_TEST(!os_object_exists(unrelated));
+}
+
+// Tests that a segment's name removed from /dev/shm under two holders (as
+// systemd-logind's RemoveIPC or an admin's rm does) is reported to both by
+// their very next sharedmem_check, and by a sharedmem_wait that times out;
+// while the name stands, both calls say so.
+BOOST_AUTO_TEST_CASE(a_name_removed_under_its_holders_is_reported) {
+  const std::string name = unique_name("removed");
+  ChildProcess first = start_role("rb_name_holder", {name});
+  ChildProcess second = start_role("rb_name_holder", {name});
+  BOOST_TEST_REQUIRE(expect_line(first) == "open");
+  BOOST_TEST_REQUIRE(expect_line(second) == "open");
+  for (ChildProcess* holder : {&first, &second}) {
+    holder->write_line("check");
+    BOOST_TEST(expect_line(*holder) == "check:" + code_line(SHAREDMEM_OK));
+    holder->write_line("wait");
+    BOOST_TEST(expect_line(*holder) == "wait:" + code_line(SHAREDMEM_E_TIMEOUT));
+  }
+  BOOST_TEST_REQUIRE(::unlink(os_object_path(name).c_str()) == 0);
+  for (ChildProcess* holder : {&first, &second}) {
+    holder->write_line("check");
+    BOOST_TEST(expect_line(*holder) == "check:" + code_line(SHAREDMEM_E_REMOVED));
+    holder->write_line("wait");
+    BOOST_TEST(expect_line(*holder) == "wait:" + code_line(SHAREDMEM_E_REMOVED));
+  }
+  // A newcomer makes a new segment under the name: the old holders' name
+  // now leads elsewhere, which they are told too.
+  sharedmem_segment* newcomer = nullptr;
+  BOOST_TEST_REQUIRE(sharedmem_open(name.c_str(), 64, 0, &newcomer) == SHAREDMEM_OK);
+  BOOST_TEST(sharedmem_created(newcomer) == 1);
+  BOOST_TEST(sharedmem_check(newcomer) == SHAREDMEM_OK);
+  first.write_line("check");
+  BOOST_TEST(expect_line(first) == "check:" + code_line(SHAREDMEM_E_REMOVED));
+  sharedmem_close(newcomer);
+  release(first);
+  release(second);
+  BOOST_TEST(sharedmem_check(nullptr) == SHAREDMEM_E_INVALID_ARGUMENT);
+}
+
+// Tests that sharedmem_prune removes, now, the object of a 1 MiB segment
+// whose every holder was SIGKILLed, and reports it, while a live segment and
+// a foreign file of the user's own beside it stay untouched.
+BOOST_AUTO_TEST_CASE(prune_removes_dead_objects_only) {
+  const std::string live_name = unique_name("prunelive");
+  const std::string dead_name = unique_name("prunedead");
+  const std::string foreign_name = unique_name("pruneforeign");
+  ChildProcess live = hold_in_child(live_name, "alive");
+  ChildProcess doomed = start_role("segment_hold", {dead_name, "1048576", "doomed"});
+  BOOST_TEST_REQUIRE(expect_line(doomed) == "open");
+  BOOST_TEST_REQUIRE(create_file(os_object_path(foreign_name), "not a segment of ours"));
+  BOOST_TEST_REQUIRE(::chmod(os_object_path(foreign_name).c_str(), 0600) == 0);
+  doomed.kill();
+  BOOST_TEST_REQUIRE(os_object_exists(dead_name), "SIGKILL left the object behind");
+  std::uint32_t removed = 0;
+  BOOST_TEST(sharedmem_prune(0, &removed) == SHAREDMEM_OK);
+  BOOST_TEST(removed >= 1u);
+  BOOST_TEST(!os_object_exists(dead_name), "the dead object was removed");
+  BOOST_TEST(os_object_exists(live_name), "the live segment was kept");
+  BOOST_TEST(os_object_exists(foreign_name), "the foreign file was kept");
+  live.write_line("read");
+  BOOST_TEST(expect_line(live) == "value:alive");
+  release(live);
+  ::unlink(os_object_path(foreign_name).c_str());
+  BOOST_TEST(sharedmem_prune(0, nullptr) == SHAREDMEM_OK);
+  BOOST_TEST(sharedmem_prune(SHAREDMEM_SCOPE_GLOBAL, &removed) == SHAREDMEM_E_UNSUPPORTED);
+  BOOST_TEST(sharedmem_prune(0x80u, &removed) == SHAREDMEM_E_INVALID_ARGUMENT);
+}
+
+// Tests that a creation the free space of /dev/shm cannot back sweeps the
+// user's dead objects first, even within the second after its last sweep:
+// on a private 1 MiB tmpfs holding a dead object of about 800 KiB, one of
+// about 600 KiB is created and the dead object is gone.
+BOOST_AUTO_TEST_CASE(a_create_short_of_space_sweeps_dead_objects_first,
+                     only_if(kPrivateTmpfs)) {
+  ChildProcess child = start_role("rb_full_private_shm",
+                                  {unique_name("fulldead"), unique_name("fullnew")});
+  const std::string line = expect_line(child);
+  BOOST_TEST(expect_exit(child) == 0);
+  BOOST_TEST(line == "created:" + code_line(SHAREDMEM_OK) + " dead_left:0");
+}
+
+// Tests that another user's files planted under this user's prefix never
+// stall the sweep: with 20 dead objects of ours and 300 newer files of
+// another user named sharedmem.<our uid>.*, one creation sweeps all 20.
+BOOST_AUTO_TEST_CASE(planted_files_of_another_user_never_stall_the_sweep,
+                     only_if(kRootToPlant)) {
+  std::vector<std::string> dead_names;
+  const std::vector<int> pins = pinned_dead_objects("stalldead", 20, "64", dead_names);
+  std::vector<std::string> planted;
+  for (int i = 0; i < 300; ++i) {
+    planted.push_back(os_object_path(unique_name("planted")));
+    BOOST_TEST_REQUIRE(create_file(planted.back(), "planted"));
+    BOOST_TEST_REQUIRE(::chown(planted.back().c_str(), kOtherUid, kOtherGid) == 0);
+    BOOST_TEST_REQUIRE(::chmod(planted.back().c_str(), 0600) == 0);
+  }
+  for (int pin : pins) ::close(pin);
+  // A fresh process (its once-a-second sweep not used yet) creates a segment.
+  const std::string sweeper = unique_name("stallsweeper");
+  BOOST_TEST(read_in_child(sweeper) == "value:");
+  int left = 0;
+  for (const std::string& name : dead_names) left += os_object_exists(name) ? 1 : 0;
+  BOOST_TEST(left == 0, left << " of 20 dead objects stayed");
+  int planted_left = 0;
+  for (const std::string& path : planted) {
+    struct stat status {};
+    planted_left += ::lstat(path.c_str(), &status) == 0 ? 1 : 0;
+    ::unlink(path.c_str());
+  }
+  BOOST_TEST(planted_left == 300, "another user's files are never touched");
+}
+
+// Tests that a child forked without exec near the descriptor limit stays a
+// user of every segment it inherited: after the parent's normal exit, a
+// newcomer still finds each of them (600 segments at ulimit -n 1024, 250 at
+// 256), and none is left once the child closed them and dead objects are
+// pruned.
+BOOST_AUTO_TEST_CASE(a_child_forked_at_the_descriptor_limit_keeps_every_segment) {
+  const std::pair<int, int> cases[] = {{600, 1024}, {250, 256}};
+  for (const auto& [count, limit] : cases) {
+    const std::string prefix = unique_name("fdlimit");
+    ChildProcess parent = start_role("rb_fork_at_descriptor_limit",
+                                     {prefix, std::to_string(count), std::to_string(limit)});
+    BOOST_TEST_REQUIRE(expect_exit(parent) == 0, count << " at " << limit);
+    BOOST_TEST_REQUIRE(expect_line(parent) == "child:ready");
+    int missing = 0;
+    for (int i = 0; i < count; ++i) {
+      sharedmem_segment* segment = nullptr;
+      const std::string name = prefix + "." + std::to_string(i);
+      if (sharedmem_open(name.c_str(), 0, SHAREDMEM_OPEN_ONLY, &segment) != SHAREDMEM_OK)
+        ++missing;
+      sharedmem_close(segment);
+    }
+    BOOST_TEST(missing == 0, missing << " of " << count << " segments lost at ulimit -n "
+                                     << limit);
+    parent.write_line("done");
+    BOOST_TEST(expect_line(parent) == "child:closed");
+    BOOST_TEST(sharedmem_prune(0, nullptr) == SHAREDMEM_OK);
+    int left = 0;
+    for (int i = 0; i < count; ++i)
+      left += os_object_exists(prefix + "." + std::to_string(i)) ? 1 : 0;
+    BOOST_TEST(left == 0, left << " objects left after the child closed and a prune");
+  }
+}
+
+// Tests that the error codes of open agree with inspection and the docs:
+// the user's own read-only file under a segment's name is INCOMPATIBLE
+// (inspection: FOREIGN), not NOT_OWNER, for both open modes; the user's own
+// file of unknown bytes is INCOMPATIBLE for an OPEN_ONLY open too, not
+// NOT_FOUND. (Running out of descriptors: posix_last_system_error_names_the_errno.)
+BOOST_AUTO_TEST_CASE(open_error_codes_agree_with_inspection) {
+  const std::string readonly_name = unique_name("readonly");
+  const unsigned user = running_as_root() ? kOtherUid : ::geteuid();
+  const std::string readonly_path = "/dev/shm" + os_object_name(readonly_name, user);
+  BOOST_TEST_REQUIRE(create_file(readonly_path, "read-only bytes"));
+  BOOST_TEST_REQUIRE(::chown(readonly_path.c_str(), user, running_as_root() ? kOtherGid : ::getegid()) == 0);
+  BOOST_TEST_REQUIRE(::chmod(readonly_path.c_str(), 0400) == 0);
+  for (const char* flags : {"0", "2"}) {  // 2: SHAREDMEM_OPEN_ONLY
+    ChildProcess opener = start_role("rb_open_code_as_user", {readonly_name, flags});
+    BOOST_TEST(expect_line(opener) == code_line(SHAREDMEM_E_INCOMPATIBLE), "flags " << flags);
+    BOOST_TEST(expect_exit(opener) == 0);
+  }
+  ::unlink(readonly_path.c_str());
+
+  const std::string garbage_name = unique_name("garbage");
+  BOOST_TEST_REQUIRE(create_file(os_object_path(garbage_name), std::string(4096, 'g')));
+  BOOST_TEST_REQUIRE(::chmod(os_object_path(garbage_name).c_str(), 0600) == 0);
+  sharedmem_segment* segment = nullptr;
+  BOOST_TEST(sharedmem_open(garbage_name.c_str(), 64, SHAREDMEM_OPEN_ONLY, &segment) ==
+             SHAREDMEM_E_INCOMPATIBLE);
+  sharedmem_info info{};
+  info.struct_size = sizeof info;
+  BOOST_TEST(sharedmem_inspect(garbage_name.c_str(), 0, &info) == SHAREDMEM_OK);
+  BOOST_TEST(info.object_class == SHAREDMEM_OBJECT_FOREIGN);
+  BOOST_TEST(os_object_exists(garbage_name), "left untouched");
+  ::unlink(os_object_path(garbage_name).c_str());
+
 }
 
 BOOST_AUTO_TEST_SUITE_END()

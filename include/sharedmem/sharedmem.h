@@ -101,10 +101,12 @@ extern "C" {
     "users; it was refused and left untouched")                                                \
   /* The operating system denied access. */                                                    \
   X(ACCESS_DENIED, 8, "access denied by the operating system")                                 \
-  /* The system has not enough shared memory for the segment. */                               \
+  /* The system has not enough shared memory for the segment, even after removing dead      \
+   * objects (Linux: /dev/shm full, a memory cgroup's limit; Windows: the commit limit). */  \
   X(NO_MEMORY, 9,                                                                              \
-    "out of shared memory: the system cannot back a segment of this size, or is out of file "  \
-    "handles (on Linux, check the free space of /dev/shm and ulimit -n)")                      \
+    "out of shared memory: the system cannot back a segment of this size, even after "         \
+    "removing dead objects (on Linux, check the free space of /dev/shm and memory cgroup "     \
+    "limits; on Windows, the commit limit)")                                                   \
   /* What the call waited for did not happen in time: sharedmem_wait saw no write, a live      \
    * process kept the writer lock (writes, sharedmem_lock), or writers never paused long       \
    * enough for a consistent read. */                                                          \
@@ -115,9 +117,15 @@ extern "C" {
   /* The request is valid but not supported on this platform. */                               \
   X(UNSUPPORTED, 11, "not supported on this platform")                                         \
   /* Another operating system error (sharedmem_last_system_error tells which). */              \
-  X(SYSTEM, 12, "unexpected operating system error")                                           \
-  /* The default segment is detached: the library is being unloaded. */                        \
-  X(NOT_ATTACHED, 13, "the default segment is detached: the library is being unloaded")        \
+  X(SYSTEM, 12,                                                                                \
+    "operating system error: a system call failed (sharedmem_last_system_error gives its "     \
+    "code; EMFILE on Linux: out of file descriptors, raise ulimit -n)")                        \
+  /* The default segment is detached: the library is being unloaded. Also sharedmem_open    \
+   * from any thread once the process's exit (or the library's unload) has begun detaching   \
+   * its segments: exit is final. */                                                         \
+  X(NOT_ATTACHED, 13,                                                                          \
+    "detached: the library is being unloaded or the process is exiting (the default segment "  \
+    "is gone, and no segment can be opened any more)")                                         \
   /* SHAREDMEM_CREATE_ONLY: a live process already holds a segment of this name. Nothing was   \
    * opened or changed. */                                                                     \
   X(EXISTS, 14,                                                                                \
@@ -171,7 +179,17 @@ extern "C" {
   X(WRONG_KIND, 21,                                                                            \
     "wrong kind of segment: it is a raw segment and the call or open was for a value "         \
     "segment, or the other way round (open it with or without SHAREDMEM_RAW, or with "         \
-    "SHAREDMEM_ANY_KIND); nothing was opened or changed")
+    "SHAREDMEM_ANY_KIND); nothing was opened or changed")                                      \
+  /* sharedmem_check, sharedmem_wait: the segment's name no longer leads to this handle's      \
+   * object (on Linux it was removed from /dev/shm under its holders: systemd-logind's         \
+   * RemoveIPC=yes at the user's last logout, or a manual rm). The handle still works, with    \
+   * the holders that share it, but a newcomer opening the name gets a new, separate segment.  \
+   * Close and reopen to rejoin the name; docs/lifetime.md gives the remedies. */              \
+  X(REMOVED, 22,                                                                               \
+    "name removed: the segment's name no longer leads to this handle's object (on Linux it "   \
+    "was deleted from /dev/shm, by systemd-logind's RemoveIPC=yes at the user's last logout "  \
+    "or by hand); holders keep the old object, newcomers get a new one: close and reopen, "    \
+    "and see docs/lifetime.md (RemoveIPC=no, a system user, loginctl enable-linger)")
 
 /* Error codes: SHAREDMEM_OK and SHAREDMEM_E_<NAME> for each row of the table. */
 #define SHAREDMEM_ERROR_ENUMERATOR_(name, value, message) SHAREDMEM_E_##name = value,
@@ -355,13 +373,37 @@ SHAREDMEM_EXPORT void SHAREDMEM_CALL sharedmem_write_abort(sharedmem_segment* se
  * completed, in any process) or `timeout_ms` milliseconds pass
  * (SHAREDMEM_WAIT_FOREVER: no limit). Returns at once if it differs already.
  * On SHAREDMEM_OK, *version (which may be null) gets the version found; on
- * SHAREDMEM_E_TIMEOUT it gets the unchanged version. Typical use: read with
+ * SHAREDMEM_E_TIMEOUT it gets the unchanged version. A wait that slept
+ * returns SHAREDMEM_E_REMOVED instead when, on waking or timing out, it
+ * finds the segment's name removed (see sharedmem_check); *version then
+ * still gets the version found. Typical use: read with
  * sharedmem_read_versioned, then wait with the version read. Waiters cost
  * writers nothing while there are none. */
 SHAREDMEM_EXPORT sharedmem_error SHAREDMEM_CALL sharedmem_wait(const sharedmem_segment* segment,
                                                                uint64_t seen_version,
                                                                uint32_t timeout_ms,
                                                                uint64_t* version);
+
+/* Whether the segment's name still leads to this handle's object: SHAREDMEM_OK
+ * while it does, SHAREDMEM_E_REMOVED once the name was removed under its
+ * holders or leads to another object (Linux: /dev/shm/sharedmem.<uid>.<name>
+ * unlinked or replaced). Costs two system calls (fstat and lstat), nothing
+ * on the read and write paths. On Windows a section's name lives as long as
+ * any handle to it, so it is always OK. SHAREDMEM_E_INVALID_ARGUMENT for
+ * null. */
+SHAREDMEM_EXPORT sharedmem_error SHAREDMEM_CALL sharedmem_check(const sharedmem_segment* segment);
+
+/* Removes, now, every dead object of the current user's segments in the
+ * scope (`flags`: 0 or SHAREDMEM_SCOPE_GLOBAL): objects whose every user
+ * died without closing (SIGKILL, a crash, the OOM killer), whose pages
+ * would otherwise stay reserved until this user's next open that sweeps.
+ * Never touches a live segment, another user's object, a file the library
+ * did not make, or an object being opened or closed right now. *removed
+ * (may be null) gets how many it removed. Linux: SHAREDMEM_E_UNSUPPORTED
+ * with SHAREDMEM_SCOPE_GLOBAL (as for sharedmem_open). Windows: a section
+ * dies with its last handle, even a killed process's, so there is never
+ * anything to remove: OK, 0. */
+SHAREDMEM_EXPORT sharedmem_error SHAREDMEM_CALL sharedmem_prune(uint32_t flags, uint32_t* removed);
 
 /* Raw segments (opened with SHAREDMEM_RAW). The value calls (sharedmem_read,
  * _read_versioned, _write, _write_if, _write_begin, _write_commit) refuse

@@ -109,9 +109,9 @@ sharedmem_error mapped_errno(int error) {
     case ENOMEM:
     case ENOSPC:
     case EFBIG:
-    case EMFILE:
-    case ENFILE:
       return SHAREDMEM_E_NO_MEMORY;
+    // Out of file descriptors (EMFILE, ENFILE) is no shortage of shared
+    // memory: SHAREDMEM_E_SYSTEM, with the errno for sharedmem_last_system_error.
     default:
       return SHAREDMEM_E_SYSTEM;
   }
@@ -133,15 +133,16 @@ sharedmem_error classify_squat(const std::string& os_name) {
 }
 
 // shm_open's errors, where the name is what ENAMETOOLONG is about, EACCES
-// means the object exists and is another user's, and the rest mean something
-// other than an object stands there (glibc turns EISDIR into EINVAL; ELOOP
-// is a symlink, ENXIO a socket).
+// means the object exists but refuses us (another user's: NOT_OWNER; the
+// user's own without write permission, which no segment has: INCOMPATIBLE,
+// as inspection calls it FOREIGN), and the rest mean something other than an
+// object stands there (glibc turns EISDIR into EINVAL; ELOOP is a symlink,
+// ENXIO a socket).
 sharedmem_error from_open_errno(int error, const std::string& os_name) {
   switch (error) {
-    case EACCES:
-      return SHAREDMEM_E_NOT_OWNER;
     case ENAMETOOLONG:
       return SHAREDMEM_E_INVALID_NAME;
+    case EACCES:
     case EINVAL:
     case EISDIR:
     case ELOOP:
@@ -158,7 +159,7 @@ sharedmem_error from_open_errno(int error, const std::string& os_name) {
 // initialised here with the same attributes: a shared mutex whose kind
 // differs was not written by this library and is refused before glibc acts
 // on it (a corrupt kind can make glibc abort).
-int init_writer_mutex(pthread_mutex_t* mutex) {
+int init_writer_mutex(pthread_mutex_t* mutex) noexcept {
   pthread_mutexattr_t attributes;
   int error = ::pthread_mutexattr_init(&attributes);
   if (error != 0) return error;
@@ -173,18 +174,22 @@ int init_writer_mutex(pthread_mutex_t* mutex) {
 }
 
 #if defined(__GLIBC__)
-int expected_mutex_kind() {
-  static const int kind = [] {
-    pthread_mutex_t probe;
-    std::memset(&probe, 0, sizeof probe);
-    return init_writer_mutex(&probe) == 0 ? probe.__data.__kind : -1;
-  }();
-  return kind;
+int probe_mutex_kind() noexcept {
+  pthread_mutex_t probe;
+  std::memset(&probe, 0, sizeof probe);
+  return init_writer_mutex(&probe) == 0 ? probe.__data.__kind : -1;
 }
+
+// Computed when the library is loaded, never on first use: lock_writer runs
+// in signal handlers, and a handler that interrupted the guarded
+// initialisation of a function-local static would re-enter it (the C++
+// runtime then aborts with recursive_init_error). A namespace-scope constant
+// has no guard.
+const int g_expected_mutex_kind = probe_mutex_kind();
 
 bool mutex_looks_ours(const pthread_mutex_t* mutex) {
   const int kind = __atomic_load_n(&mutex->__data.__kind, __ATOMIC_RELAXED);
-  return kind == expected_mutex_kind() && kind != -1;
+  return kind == g_expected_mutex_kind && kind != -1;
 }
 #else
 bool mutex_looks_ours(const pthread_mutex_t*) { return true; }
@@ -250,6 +255,13 @@ struct Attachment {
   Attachment* next = nullptr;
   bool registered = false;
   int fork_fd = -1;
+  // This attachment's open file description is shared with a process
+  // forked without exec that could get no description of its own (out of
+  // file descriptors): that share is then the other process's too. Neither
+  // releases its user lock explicitly nor proves through it that it is the
+  // last user: the object lives while either holds the description, and
+  // when both are gone it is a dead object for the next sweep to remove.
+  bool lent = false;
 
   int fd() const noexcept { return object.get_mapping_handle().handle; }
 
@@ -281,46 +293,79 @@ namespace {
 // user in its own right: before fork, each gets a new open file description
 // of its object holding a shared user lock; the child swaps it in for the
 // description it shares with the parent (so neither's detach can release the
-// other's share), the parent closes its copy.
+// other's share), the parent closes its copy. Near the descriptor limit some
+// get none before the fork; the child, which frees one descriptor per swap,
+// then makes its own one at a time, and where even that fails keeps the
+// shared one (Attachment::lent): never a silent loss of its share.
 std::mutex g_registry_mutex;
 Attachment* g_registry = nullptr;
 std::once_flag g_fork_handlers_once;
 
+// A new open file description of the object behind our descriptor `fd`,
+// holding a shared user lock; -1 if none can be had. Async-signal-safe (a
+// fork child of a threaded process may call nothing else).
+int reopen_with_user_lock(int fd) noexcept {
+  char path[32] = "/proc/self/fd/";
+  char digits[16];
+  int length = 0;
+  for (unsigned value = static_cast<unsigned>(fd); length == 0 || value != 0; value /= 10)
+    digits[length++] = static_cast<char>('0' + value % 10);
+  std::size_t at = sizeof "/proc/self/fd/" - 1;
+  while (length > 0) path[at++] = digits[--length];
+  path[at] = '\0';
+  // The /proc link names our own descriptor: following it is the point.
+  const int fresh = ::open(path, O_RDWR | O_CLOEXEC);
+  if (fresh < 0) return -1;
+  // We hold a shared lock on the user byte, so nobody holds it exclusively.
+  if (ofd_lock(fresh, kUserByte, F_RDLCK) != 0) {
+    ::close(fresh);
+    return -1;
+  }
+  return fresh;
+}
+
 void fork_prepare() {
   g_registry_mutex.lock();
-  for (Attachment* a = g_registry; a != nullptr; a = a->next) {
-    char path[64];
-    std::snprintf(path, sizeof path, "/proc/self/fd/%d", a->fd());
-    // The /proc link names our own descriptor: following it is the point.
-    const int fd = ::open(path, O_RDWR | O_CLOEXEC);
-    if (fd < 0) continue;
-    // We hold a shared lock on the user byte, so nobody holds it exclusively.
-    if (ofd_lock(fd, kUserByte, F_RDLCK) != 0) {
-      ::close(fd);
-      continue;
-    }
-    a->fork_fd = fd;
-  }
+  for (Attachment* a = g_registry; a != nullptr; a = a->next)
+    a->fork_fd = a->joined ? reopen_with_user_lock(a->fd()) : -1;
 }
 
 void fork_parent() {
   for (Attachment* a = g_registry; a != nullptr; a = a->next) {
-    if (a->fork_fd >= 0) ::close(a->fork_fd);  // the child's copy keeps its lock
+    if (a->fork_fd >= 0)
+      ::close(a->fork_fd);  // the child's copy keeps its lock
+    else if (a->joined)
+      a->lent = true;  // the child may have only the description we share
     a->fork_fd = -1;
   }
   g_registry_mutex.unlock();
 }
 
 void fork_child() {
+  // First the prepared descriptions (each swap frees a descriptor) ...
+  constexpr int kSwapped = -2;
   for (Attachment* a = g_registry; a != nullptr; a = a->next) {
-    if (a->fork_fd >= 0) {
-      // Atomically closes the child's copy of the parent's description.
-      (void)::dup2(a->fork_fd, a->fd());
-      ::close(a->fork_fd);
-    } else {
-      a->joined = false;  // no description of our own: not a user, never removes
-    }
+    if (a->fork_fd < 0) continue;
+    // Atomically closes the child's copy of the parent's description.
+    (void)::dup2(a->fork_fd, a->fd());
+    ::close(a->fork_fd);
+    a->fork_fd = kSwapped;
+    a->lent = false;
+  }
+  // ... then the rest, one at a time; while the shared description still
+  // holds its lock, no peer can find itself the last user meanwhile.
+  for (Attachment* a = g_registry; a != nullptr; a = a->next) {
+    const bool swapped = a->fork_fd == kSwapped;
     a->fork_fd = -1;
+    if (!a->joined || swapped) continue;
+    const int fresh = reopen_with_user_lock(a->fd());
+    if (fresh < 0) {
+      a->lent = true;  // keeps the description it shares with the parent
+      continue;
+    }
+    (void)::dup2(fresh, a->fd());
+    ::close(fresh);
+    a->lent = false;
   }
   g_registry_mutex.unlock();
 }
@@ -357,53 +402,51 @@ bool made_by_us(int fd, const struct stat& status) {
          tag == kTag;
 }
 
-// Removes this user's objects that no process uses any more (every user was
-// killed), which would otherwise stay until the next user of their name.
-// Safe against racing users: an object is removed only while we hold its
-// gate and its user lock exclusively and its name still names it; all
-// removals by this library happen under the gate, so the name cannot change
-// meanwhile. Objects this backend did not make are left alone.
-void sweep_dead_objects() {
-  static std::atomic<std::int64_t> last_sweep{0};
-  const std::int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
-                               std::chrono::steady_clock::now().time_since_epoch())
-                               .count();
-  std::int64_t previous = last_sweep.load();
-  if (previous != 0 && now - previous < kSweepInterval.count()) return;
-  if (!last_sweep.compare_exchange_strong(previous, now)) return;
-
-  DIR* directory = ::opendir(kShmDirectory);
-  if (directory == nullptr) return;
-  const std::string prefix = posix::user_prefix();
-  int looked_at = 0;
-  while (const dirent* entry = ::readdir(directory)) {
-    if (std::strncmp(entry->d_name, prefix.c_str(), prefix.size()) != 0) continue;
-    if (++looked_at > kSweepLimit) break;
-    const int fd = ::openat(::dirfd(directory), entry->d_name,
-                            O_RDWR | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
-    if (fd < 0) continue;
-    struct stat status {};
-    struct stat named {};
-    if (::fstat(fd, &status) == 0 && S_ISREG(status.st_mode) && status.st_uid == ::geteuid() &&
-        (status.st_mode & 077) == 0 && ofd_lock(fd, kGateByte, F_WRLCK) == 0) {
-      if (ofd_lock(fd, kUserByte, F_WRLCK) == 0 && ::fstat(fd, &status) == 0 &&
-          made_by_us(fd, status) &&
-          ::fstatat(::dirfd(directory), entry->d_name, &named, AT_SYMLINK_NOFOLLOW) == 0 &&
-          named.st_ino == status.st_ino && named.st_dev == status.st_dev)
-        ::unlinkat(::dirfd(directory), entry->d_name, 0);
-      ofd_lock(fd, kUserByte, F_UNLCK);
-      ofd_lock(fd, kGateByte, F_UNLCK);
-    }
-    ::close(fd);
+// Removes the directory entry `entry` if it is a dead object of this user's
+// that this backend made (every user was killed): the object would
+// otherwise stay until the next user of its name. Safe against racing
+// users: it is removed only while we hold its gate and its user lock
+// exclusively and its name still names it; all removals by this library
+// happen under the gate, so the name cannot change meanwhile. Never waits
+// for a lock. True if it removed it.
+bool remove_if_dead(int directory_fd, const char* entry) {
+  const int fd = ::openat(directory_fd, entry, O_RDWR | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) return false;
+  bool removed = false;
+  struct stat status {};
+  struct stat named {};
+  if (::fstat(fd, &status) == 0 && S_ISREG(status.st_mode) && status.st_uid == ::geteuid() &&
+      (status.st_mode & 077) == 0 && ofd_lock(fd, kGateByte, F_WRLCK) == 0) {
+    if (ofd_lock(fd, kUserByte, F_WRLCK) == 0 && ::fstat(fd, &status) == 0 &&
+        made_by_us(fd, status) &&
+        ::fstatat(directory_fd, entry, &named, AT_SYMLINK_NOFOLLOW) == 0 &&
+        named.st_ino == status.st_ino && named.st_dev == status.st_dev)
+      removed = ::unlinkat(directory_fd, entry, 0) == 0;
+    ofd_lock(fd, kUserByte, F_UNLCK);
+    ofd_lock(fd, kGateByte, F_UNLCK);
   }
-  ::closedir(directory);
+  ::close(fd);
+  return removed;
 }
+
+// The time of this process's last rate-limited sweep (seconds of
+// steady_clock; 0: none yet).
+std::atomic<std::int64_t> g_last_sweep{0};
 
 // The last step of every detach: under the gate, a user that gets the user
 // lock exclusively is the last one and removes the object.
 sharedmem_error leave(Attachment& a) noexcept {
   sharedmem_error result = SHAREDMEM_OK;
   if (a.fd() < 0) return result;
+  if (a.lent) {
+    // The description is another process's share too: leave its lock to
+    // whoever still holds it (the close of our descriptor releases nothing
+    // while they do).
+    a.joined = false;
+    if (a.gate_held) ofd_lock(a.fd(), kGateByte, F_UNLCK);
+    a.gate_held = false;
+    return result;
+  }
   if (a.joined && a.established) {
     if (!a.gate_held) {
       result = take_gate(a.fd());
@@ -515,8 +558,6 @@ AttachResult begin_attach(const AttachRequest& request) {
     if (ofd_lock(fd, kUserByte, F_WRLCK) == 0) {
       attachment->user_exclusive = true;
       result.must_initialise = true;
-      // About to create or reset a segment: first reclaim what dead users left.
-      sweep_dead_objects();
     } else if (int error = ofd_lock(fd, kUserByte, F_RDLCK)) {
       result.error = from_errno(error);
       return result;
@@ -534,6 +575,70 @@ AttachResult begin_attach(const AttachRequest& request) {
     result.error = SHAREDMEM_E_NO_MEMORY;
   }
   return result;
+}
+
+// Looks at this user's entries only: an entry of another user, or anything
+// but a regular private file, is skipped before it is opened and never
+// counts toward kSweepLimit, so that nobody else's files can use up a
+// sweep (readdir's order is the file system's: newest first on tmpfs).
+sharedmem_error sweep_dead_objects(bool global_scope, Sweep when,
+                                   std::uint32_t* removed) noexcept {
+  if (removed != nullptr) *removed = 0;
+  if (global_scope) return SHAREDMEM_E_UNSUPPORTED;
+  if (when == Sweep::kRateLimited) {
+    const std::int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
+                                 std::chrono::steady_clock::now().time_since_epoch())
+                                 .count();
+    std::int64_t previous = g_last_sweep.load();
+    if (previous != 0 && now - previous < kSweepInterval.count()) return SHAREDMEM_OK;
+    if (!g_last_sweep.compare_exchange_strong(previous, now)) return SHAREDMEM_OK;
+  }
+  DIR* directory = ::opendir(kShmDirectory);
+  if (directory == nullptr) return from_errno(errno);
+  char prefix[64];
+  const int prefix_length =
+      std::snprintf(prefix, sizeof prefix, "sharedmem.%lu.", static_cast<unsigned long>(::geteuid()));
+  const uid_t user = ::geteuid();
+  std::uint32_t count = 0;
+  int looked_at = 0;
+  while (const dirent* entry = ::readdir(directory)) {
+    if (std::strncmp(entry->d_name, prefix, static_cast<std::size_t>(prefix_length)) != 0)
+      continue;
+    struct stat status {};
+    if (::fstatat(::dirfd(directory), entry->d_name, &status, AT_SYMLINK_NOFOLLOW) != 0 ||
+        !S_ISREG(status.st_mode) || status.st_uid != user || (status.st_mode & 077) != 0)
+      continue;
+    if (when == Sweep::kRateLimited && ++looked_at > kSweepLimit) break;
+    if (remove_if_dead(::dirfd(directory), entry->d_name)) ++count;
+  }
+  ::closedir(directory);
+  if (removed != nullptr) *removed = count;
+  return SHAREDMEM_OK;
+}
+
+NameState name_state(const Attachment& attachment) noexcept {
+  struct stat held {};
+  if (::fstat(attachment.fd(), &held) != 0) {
+    (void)record_os_error(SHAREDMEM_E_SYSTEM, errno);
+    return NameState::kError;
+  }
+  if (held.st_nlink == 0) return NameState::kRemoved;
+  // The path, built without snprintf: sharedmem_check and sharedmem_wait
+  // are async-signal-safe.
+  char path[sizeof "/dev/shm" + 256];
+  const std::size_t directory_length = std::strlen(kShmDirectory);
+  const std::string& name = attachment.os_name;
+  if (directory_length + name.size() + 1 > sizeof path) return NameState::kError;
+  std::memcpy(path, kShmDirectory, directory_length);
+  std::memcpy(path + directory_length, name.c_str(), name.size() + 1);
+  struct stat named {};
+  if (::lstat(path, &named) != 0) {
+    if (errno == ENOENT) return NameState::kRemoved;
+    (void)record_os_error(SHAREDMEM_E_SYSTEM, errno);
+    return NameState::kError;
+  }
+  return named.st_dev == held.st_dev && named.st_ino == held.st_ino ? NameState::kLeadsHere
+                                                                    : NameState::kRemoved;
 }
 
 sharedmem_error initialise_object(Attachment& attachment, std::size_t core_bytes) {
@@ -814,9 +919,12 @@ struct CgroupCache {
   std::vector<CgroupLevel> levels;
 };
 constexpr std::chrono::seconds kCgroupCacheLifetime{1};
+// At namespace scope: the library keeps no function-local static initialised
+// on first use (tests/check_no_guarded_statics.cmake).
+CgroupCache g_cgroup_cache;
 
 std::vector<CgroupLevel> current_limited_cgroups() {
-  static CgroupCache cache;
+  CgroupCache& cache = g_cgroup_cache;
   // Never waits: a fork child may inherit the mutex held by a thread it
   // does not have; it then reads afresh.
   std::unique_lock<std::mutex> lock(cache.mutex, std::try_to_lock);

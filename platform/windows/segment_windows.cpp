@@ -456,6 +456,18 @@ bool unlock_writer(Attachment& attachment) noexcept {
   return released;
 }
 
+// A named section cannot lose its name while a handle to it is open: the
+// name dies with the section's last handle, so a holder's name always leads
+// to its own section.
+NameState name_state(const Attachment&) noexcept { return NameState::kLeadsHere; }
+
+// Sections die with their last handle, even when every holder is killed:
+// there are never dead objects to remove.
+sharedmem_error sweep_dead_objects(bool, Sweep, std::uint32_t* removed) noexcept {
+  if (removed != nullptr) *removed = 0;
+  return SHAREDMEM_OK;
+}
+
 // #changed is a manual-reset event that writers set and nobody pulses (a
 // SetEvent/ResetEvent pair, like PulseEvent, can miss a waiter that is
 // briefly not waiting). A waiter waits on it at most kWaitSliceMs at a time

@@ -94,6 +94,7 @@ class ErrorCode(_enum.IntEnum):
     CORRUPTED = 19
     NOT_HELD = 20
     WRONG_KIND = 21
+    REMOVED = 22
 
 
 _setget_module = None
