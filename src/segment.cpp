@@ -17,6 +17,15 @@
 
 using sharedmem::detail::Header;
 
+// The entry points of the hot path (reads, writes) take in the core
+// functions they call (GCC and Clang): one function plus the copy and the
+// writer lock, no call frames in between. The slow paths are noinline.
+#if defined(__GNUC__)
+#define SHAREDMEM_HOT_PATH __attribute__((flatten))
+#else
+#define SHAREDMEM_HOT_PATH
+#endif
+
 namespace sharedmem::detail {
 
 // A write between taking the writer lock and publishing: the slot it fills
@@ -458,35 +467,46 @@ sharedmem_error commit_write(sharedmem_segment* segment, std::uint64_t* version)
 
 void abort_write(sharedmem_segment* segment) { abandon_in_place_write(*segment); }
 
-sharedmem_error read_segment(const sharedmem_segment* segment, void* buffer,
-                             std::uint64_t buffer_size, std::uint64_t* value_size,
-                             std::uint64_t* version) {
-  const Header& header = *segment->header;
+namespace {
+
+// One attempt at a consistent snapshot (layout.hpp): true, with the copy in
+// `buffer`, when the slot it copied was complete and not overwritten
+// meanwhile.
+inline bool try_read(const sharedmem_segment& segment, void* buffer, std::uint64_t buffer_size,
+                     std::uint64_t* value_size, std::uint64_t* version) {
+  const Header& header = *segment.header;
+  const std::uint64_t generation = header.generation.load(std::memory_order_acquire);
+  const std::size_t current = generation % kSlotCount;
+  const SlotState& slot = header.slots[current];
+  const std::uint64_t seq = slot.seq.load(std::memory_order_acquire);
+  if ((seq & 1) != 0) return false;  // lapped by two writers: the other slot is newer
+  std::uint64_t length = slot.length.load(std::memory_order_relaxed);
+  if (length > segment.capacity) length = segment.capacity;  // torn; the seq check retries
+  const std::uint64_t copied = length < buffer_size ? length : buffer_size;
+  copy_out(buffer, segment.slot_bytes + current * segment.stride, copied);
+  std::atomic_thread_fence(std::memory_order_acquire);
+  // A versioned read also needs the copy to be write number `generation`'s
+  // and not a later one's into the same slot: write generation + 2 cannot
+  // have completed before `seq` was read if the generation, read after the
+  // check, has not reached it yet.
+  if (slot.seq.load(std::memory_order_relaxed) != seq ||
+      (version != nullptr && header.generation.load(std::memory_order_relaxed) > generation + 1))
+    return false;
+  *value_size = length;
+  if (version) *version = generation;
+  return true;
+}
+
+// The retries after a torn first attempt, out of the hot path.
+__attribute__((noinline)) sharedmem_error read_retrying(const sharedmem_segment& segment,
+                                                        void* buffer, std::uint64_t buffer_size,
+                                                        std::uint64_t* value_size,
+                                                        std::uint64_t* version) {
+  const Header& header = *segment.header;
   const std::uint64_t first_generation = header.generation.load(std::memory_order_relaxed);
   std::chrono::steady_clock::time_point give_up{};
   for (int attempt = 0;; ++attempt) {
-    const std::uint64_t generation = header.generation.load(std::memory_order_acquire);
-    const std::size_t current = generation % kSlotCount;
-    const SlotState& slot = header.slots[current];
-    const std::uint64_t seq = slot.seq.load(std::memory_order_acquire);
-    if ((seq & 1) == 0) {  // odd: lapped by two writers, the other slot is newer
-      std::uint64_t length = slot.length.load(std::memory_order_relaxed);
-      if (length > segment->capacity) length = segment->capacity;  // torn; seq check retries
-      const std::uint64_t copied = length < buffer_size ? length : buffer_size;
-      copy_out(buffer, segment->slot_bytes + current * segment->stride, copied);
-      std::atomic_thread_fence(std::memory_order_acquire);
-      // A versioned read also needs the copy to be write number
-      // `generation`'s and not a later one's into the same slot: write
-      // generation + 2 cannot have completed before `seq` was read if the
-      // generation, read after the check, has not reached it yet.
-      if (slot.seq.load(std::memory_order_acquire) == seq &&
-          (version == nullptr ||
-           header.generation.load(std::memory_order_acquire) <= generation + 1)) {
-        *value_size = length;
-        if (version) *version = generation;
-        return SHAREDMEM_OK;
-      }
-    }
+    if (try_read(segment, buffer, buffer_size, value_size, version)) return SHAREDMEM_OK;
     // Retries are bounded: a header whose sequence numbers were scribbled on
     // would otherwise keep a reader spinning forever.
     if (attempt < kReadSpins) continue;
@@ -500,6 +520,15 @@ sharedmem_error read_segment(const sharedmem_segment* segment, void* buffer,
                  : SHAREDMEM_E_TIMEOUT;
     }
   }
+}
+
+}  // namespace
+
+sharedmem_error read_segment(const sharedmem_segment* segment, void* buffer,
+                             std::uint64_t buffer_size, std::uint64_t* value_size,
+                             std::uint64_t* version) {
+  if (try_read(*segment, buffer, buffer_size, value_size, version)) return SHAREDMEM_OK;
+  return read_retrying(*segment, buffer, buffer_size, value_size, version);
 }
 
 sharedmem_error lock_segment(sharedmem_segment* segment, std::uint32_t timeout_ms) {
@@ -597,6 +626,18 @@ extern "C" {
 
 using sharedmem::detail::finish_call;
 
+namespace {
+
+// Ends a call on the hot path (reads, writes, the raw lock): a success
+// touches no thread-local state. The paths behind these calls note an OS
+// error only for a failure they report (platform.hpp), so a success has
+// nothing to discard.
+inline sharedmem_error end_hot_call(sharedmem_error result) noexcept {
+  return result == SHAREDMEM_OK ? result : finish_call(result);
+}
+
+}  // namespace
+
 sharedmem_error SHAREDMEM_CALL sharedmem_open(const char* name, uint64_t capacity, uint32_t flags,
                                               sharedmem_segment** out) {
   try {
@@ -627,20 +668,20 @@ uint64_t SHAREDMEM_CALL sharedmem_capacity(const sharedmem_segment* segment) {
   return segment ? segment->capacity : 0;
 }
 
-sharedmem_error SHAREDMEM_CALL sharedmem_write(sharedmem_segment* segment, const void* data,
+SHAREDMEM_HOT_PATH sharedmem_error SHAREDMEM_CALL sharedmem_write(sharedmem_segment* segment, const void* data,
                                                uint64_t size) {
   if (segment == nullptr || segment->raw || (data == nullptr && size != 0))
-    return finish_call(SHAREDMEM_E_INVALID_ARGUMENT);
-  if (size > segment->capacity) return finish_call(SHAREDMEM_E_VALUE_TOO_LARGE);
+    return end_hot_call(SHAREDMEM_E_INVALID_ARGUMENT);
+  if (size > segment->capacity) return end_hot_call(SHAREDMEM_E_VALUE_TOO_LARGE);
   std::uint64_t version = 0;
-  return finish_call(sharedmem::detail::write_segment(segment, data, size, nullptr, &version));
+  return end_hot_call(sharedmem::detail::write_segment(segment, data, size, nullptr, &version));
 }
 
-sharedmem_error SHAREDMEM_CALL sharedmem_write_if(sharedmem_segment* segment, const void* data,
+SHAREDMEM_HOT_PATH sharedmem_error SHAREDMEM_CALL sharedmem_write_if(sharedmem_segment* segment, const void* data,
                                                   uint64_t size, uint64_t expected_version,
                                                   uint64_t* new_version) {
   if (segment == nullptr || segment->raw || (data == nullptr && size != 0))
-    return finish_call(SHAREDMEM_E_INVALID_ARGUMENT);
+    return end_hot_call(SHAREDMEM_E_INVALID_ARGUMENT);
   std::uint64_t version = 0;
   sharedmem_error e = SHAREDMEM_E_VALUE_TOO_LARGE;
   if (size > segment->capacity)
@@ -648,25 +689,25 @@ sharedmem_error SHAREDMEM_CALL sharedmem_write_if(sharedmem_segment* segment, co
   else
     e = sharedmem::detail::write_segment(segment, data, size, &expected_version, &version);
   if (new_version) *new_version = version;
-  return finish_call(e);
+  return end_hot_call(e);
 }
 
 sharedmem_error SHAREDMEM_CALL sharedmem_write_begin(sharedmem_segment* segment, uint64_t size,
                                                      void** data) {
   if (data != nullptr) *data = nullptr;
   if (segment == nullptr || segment->raw || data == nullptr)
-    return finish_call(SHAREDMEM_E_INVALID_ARGUMENT);
-  if (size > segment->capacity) return finish_call(SHAREDMEM_E_VALUE_TOO_LARGE);
-  return finish_call(sharedmem::detail::begin_write(segment, size, data));
+    return end_hot_call(SHAREDMEM_E_INVALID_ARGUMENT);
+  if (size > segment->capacity) return end_hot_call(SHAREDMEM_E_VALUE_TOO_LARGE);
+  return end_hot_call(sharedmem::detail::begin_write(segment, size, data));
 }
 
 sharedmem_error SHAREDMEM_CALL sharedmem_write_commit(sharedmem_segment* segment,
                                                       uint64_t* new_version) {
-  if (segment == nullptr || segment->raw) return finish_call(SHAREDMEM_E_INVALID_ARGUMENT);
+  if (segment == nullptr || segment->raw) return end_hot_call(SHAREDMEM_E_INVALID_ARGUMENT);
   std::uint64_t version = 0;
   const sharedmem_error e = sharedmem::detail::commit_write(segment, &version);
   if (new_version) *new_version = e == SHAREDMEM_OK ? version : sharedmem_version(segment);
-  return finish_call(e);
+  return end_hot_call(e);
 }
 
 void SHAREDMEM_CALL sharedmem_write_abort(sharedmem_segment* segment) {
@@ -674,23 +715,29 @@ void SHAREDMEM_CALL sharedmem_write_abort(sharedmem_segment* segment) {
   (void)finish_call(SHAREDMEM_OK);
 }
 
-sharedmem_error SHAREDMEM_CALL sharedmem_read(const sharedmem_segment* segment, void* buffer,
+SHAREDMEM_HOT_PATH sharedmem_error SHAREDMEM_CALL sharedmem_read(const sharedmem_segment* segment, void* buffer,
                                               uint64_t buffer_size, uint64_t* value_size) {
-  return sharedmem_read_versioned(segment, buffer, buffer_size, value_size, nullptr);
+  if (segment == nullptr || segment->raw || (buffer == nullptr && buffer_size != 0))
+    return finish_call(SHAREDMEM_E_INVALID_ARGUMENT);
+  std::uint64_t size = 0;
+  const sharedmem_error e =
+      sharedmem::detail::read_segment(segment, buffer, buffer_size, &size, nullptr);
+  if (value_size) *value_size = size;
+  return end_hot_call(e);
 }
 
-sharedmem_error SHAREDMEM_CALL sharedmem_read_versioned(const sharedmem_segment* segment,
+SHAREDMEM_HOT_PATH sharedmem_error SHAREDMEM_CALL sharedmem_read_versioned(const sharedmem_segment* segment,
                                                         void* buffer, uint64_t buffer_size,
                                                         uint64_t* value_size, uint64_t* version) {
   if (segment == nullptr || segment->raw || (buffer == nullptr && buffer_size != 0))
-    return finish_call(SHAREDMEM_E_INVALID_ARGUMENT);
+    return end_hot_call(SHAREDMEM_E_INVALID_ARGUMENT);
   std::uint64_t size = 0;
   std::uint64_t snapshot = 0;
   const sharedmem_error e = sharedmem::detail::read_segment(segment, buffer, buffer_size, &size,
                                                             version ? &snapshot : nullptr);
   if (value_size) *value_size = e == SHAREDMEM_OK ? size : 0;
   if (version) *version = e == SHAREDMEM_OK ? snapshot : 0;
-  return finish_call(e);
+  return end_hot_call(e);
 }
 
 sharedmem_error SHAREDMEM_CALL sharedmem_wait(const sharedmem_segment* segment,
@@ -714,16 +761,12 @@ void* SHAREDMEM_CALL sharedmem_data(sharedmem_segment* segment) {
 
 sharedmem_error SHAREDMEM_CALL sharedmem_lock(sharedmem_segment* segment, uint32_t timeout_ms) {
   if (segment == nullptr || !segment->raw) return finish_call(SHAREDMEM_E_INVALID_ARGUMENT);
-  // The backend notes an OS error only for a failure: a success has nothing
-  // to discard, and skips finish_call's thread-local access (a hot path).
-  const sharedmem_error e = sharedmem::detail::lock_segment(segment, timeout_ms);
-  return e == SHAREDMEM_OK ? e : finish_call(e);
+  return end_hot_call(sharedmem::detail::lock_segment(segment, timeout_ms));
 }
 
 sharedmem_error SHAREDMEM_CALL sharedmem_unlock(sharedmem_segment* segment) {
   if (segment == nullptr || !segment->raw) return finish_call(SHAREDMEM_E_INVALID_ARGUMENT);
-  const sharedmem_error e = sharedmem::detail::unlock_segment(segment);
-  return e == SHAREDMEM_OK ? e : finish_call(e);  // as in sharedmem_lock
+  return end_hot_call(sharedmem::detail::unlock_segment(segment));
 }
 
 sharedmem_error SHAREDMEM_CALL sharedmem_notify(sharedmem_segment* segment,
