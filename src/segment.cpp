@@ -382,11 +382,11 @@ namespace {
 // sequence number odd. With `expected`, only at that version (otherwise
 // SHAREDMEM_E_CONFLICT, the lock released). *version gets the version found.
 sharedmem_error claim_slot(sharedmem_segment& segment, const std::uint64_t* expected,
-                           SlotClaim& claim, std::uint64_t* version) {
+                           platform::LockHold hold, SlotClaim& claim, std::uint64_t* version) {
   Header& header = *segment.header;
   *version = header.generation.load(std::memory_order_acquire);
   const platform::LockResult locked =
-      platform::lock_writer(*segment.attachment, kWriterLockTimeout);
+      platform::lock_writer(*segment.attachment, kWriterLockTimeout, hold);
   // kOwnerDied: acquired; the dead writer's half-written slot is not current.
   if (locked != platform::LockResult::kAcquired && locked != platform::LockResult::kOwnerDied)
     return lock_failure(locked);
@@ -422,15 +422,17 @@ std::uint64_t publish(sharedmem_segment& segment, const SlotClaim& claim, std::u
   SlotState& slot = header.slots[claim.target];
   slot.length.store(length, std::memory_order_relaxed);
   slot.seq.store(claim.seq + 1, std::memory_order_release);
-  header.generation.store(claim.generation + 1, std::memory_order_release);
-  // Also a full fence (platform.hpp): it orders the publication before the
-  // look at the waiter count (the waiters' side: count in, then re-check the
-  // generation; layout.hpp).
+  // Sequentially consistent, with the look at the waiter count below: the
+  // waiters' side counts itself in, then re-checks the generation
+  // (layout.hpp), so either the writer sees the count or the waiter sees the
+  // new generation. (On x86 an exchange: the one full fence of a write, the
+  // same code in every build.)
+  header.generation.store(claim.generation + 1, std::memory_order_seq_cst);
   platform::unlock_writer(*segment.attachment);
   // A death here leaves the write published and its waiters asleep until the
   // next write wakes them (README: Versions, waiting and open modes).
   platform::fault_point("write_published");
-  if (header.waiters.load(std::memory_order_relaxed) != 0)
+  if (header.waiters.load(std::memory_order_seq_cst) != 0)
     platform::wake_all(*segment.attachment, header.change_word);
   return claim.generation + 1;
 }
@@ -440,7 +442,9 @@ std::uint64_t publish(sharedmem_segment& segment, const SlotClaim& claim, std::u
 sharedmem_error write_segment(sharedmem_segment* segment, const void* data, std::uint64_t size,
                               const std::uint64_t* expected, std::uint64_t* version) {
   SlotClaim claim;
-  if (sharedmem_error e = claim_slot(*segment, expected, claim, version)) return e;
+  if (sharedmem_error e =
+          claim_slot(*segment, expected, platform::LockHold::kWithinCall, claim, version))
+    return e;
   copy_in(slot_data(*segment, claim), data, size);
   *version = publish(*segment, claim, size);
   return SHAREDMEM_OK;
@@ -451,7 +455,9 @@ sharedmem_error begin_write(sharedmem_segment* segment, std::uint64_t size, void
   std::uint64_t version = 0;
   // A second begin by this thread, on this handle or another of the same
   // segment, finds the lock its own: SHAREDMEM_E_WOULD_DEADLOCK.
-  if (sharedmem_error e = claim_slot(*segment, nullptr, claim, &version)) return e;
+  if (sharedmem_error e =
+          claim_slot(*segment, nullptr, platform::LockHold::kAcrossCalls, claim, &version))
+    return e;
   segment->in_place_claim = claim;
   segment->in_place_size = size;
   segment->in_place_thread.store(thread_token(), std::memory_order_release);
@@ -539,7 +545,8 @@ sharedmem_error lock_segment(sharedmem_segment* segment, std::uint32_t timeout_m
   for (;;) {
     const std::chrono::milliseconds timeout =
         forever ? kForeverStep : std::chrono::milliseconds(timeout_ms);
-    const platform::LockResult locked = platform::lock_writer(*segment->attachment, timeout);
+    const platform::LockResult locked =
+        platform::lock_writer(*segment->attachment, timeout, platform::LockHold::kAcrossCalls);
     if (locked == platform::LockResult::kTimeout && forever) continue;
     if (locked != platform::LockResult::kAcquired && locked != platform::LockResult::kOwnerDied)
       return lock_failure(locked);
