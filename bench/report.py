@@ -156,6 +156,58 @@ TO_NS = {"ns": 1.0, "us": 1e3, "ms": 1e6, "s": 1e9}
 DECORATION = re.compile(r"^(min_time|repeats|iterations|real_time|manual_time|threads)")
 
 
+# The hot path's instruction budget (issue 19): callgrind counts what each
+# public call executes, itself and everything it calls, deterministically
+# even on a loaded machine. (operation, size, functions toggled, goal or None)
+INSTRUCTION_CASES = [
+    ("read", 64, ["sharedmem_read"], 45),
+    ("write", 64, ["sharedmem_write"], 150),
+    ("read", 4096, ["sharedmem_read"], None),
+    ("write", 4096, ["sharedmem_write"], None),
+    ("lock", 64, ["sharedmem_lock", "sharedmem_unlock"], None),
+]
+INSTRUCTION_ROUNDS = 2000  # sharedmem_instruction_probe's calls per run
+
+
+def count_instructions(probe, env):
+    """{(operation, size): instructions per call}, or None without valgrind."""
+    valgrind = shutil.which("valgrind")
+    if not probe or not valgrind:
+        return None
+    counts = {}
+    for operation, size, functions, _ in INSTRUCTION_CASES:
+        with tempfile.TemporaryDirectory() as scratch:
+            out = os.path.join(scratch, "callgrind.out")
+            command = [valgrind, "--tool=callgrind", f"--callgrind-out-file={out}"]
+            command += [f"--toggle-collect={f}" for f in functions]
+            command += [probe, operation, str(size)]
+            subprocess.run(command, env=env, check=True, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL)
+            with open(out) as f:
+                total = next(int(line.split()[1]) for line in f
+                             if line.startswith(("summary:", "totals:")))
+        counts[f"{operation}/{size}"] = total / INSTRUCTION_ROUNDS
+    return counts
+
+
+def instruction_section(counts):
+    if not counts:
+        return ["", "## Instructions per call", "",
+                "Not counted in this run (valgrind or the probe was not available).", ""]
+    rows = []
+    for operation, size, functions, goal in INSTRUCTION_CASES:
+        n = counts.get(f"{operation}/{size}")
+        what = " + ".join(f"`{f}`" for f in functions)
+        rows.append([f"{what}, {human_size(size)}", f"{n:.0f}" if n is not None else "-",
+                     f"<= {goal}" if goal else ""])
+    return ["", "## Instructions per call (callgrind)", "",
+            "What one call executes on the release library, itself and everything it "
+            "calls (the copy included), counted by callgrind over "
+            f"{INSTRUCTION_ROUNDS} calls by `sharedmem_instruction_probe`: a "
+            "deterministic figure on a shared machine, next to the times above.", "",
+            *table(["call", "instructions", "goal (issue 19)"], rows), ""]
+
+
 def base_name(run_name):
     return "/".join(p for p in run_name.split("/") if not DECORATION.match(p))
 
@@ -856,6 +908,7 @@ def write_markdown(args, rep, data, out_dir, png):
     md += table(["open + close", "raw POSIX", "sharedmem", "ratio"], rows)
     md += in_place_section(rep)
     md += raw_markdown(rep)
+    md += instruction_section(getattr(rep, "instructions", None))
     md += ["", "## System calls", ""]
     if rep.syscalls:
         s = rep.syscalls
@@ -936,6 +989,8 @@ def main():
     parser.add_argument("--compiler", default="", help="compiler description for the report")
     parser.add_argument("--benchmark-version", default="", help="Google Benchmark's version")
     parser.add_argument("--wake", default="", help="path to sharedmem_wake_bench")
+    parser.add_argument("--instructions", default="",
+                        help="path to sharedmem_instruction_probe (counted with callgrind)")
     parser.add_argument("--wake-wine", default=os.path.join(
         os.path.dirname(os.path.abspath(__file__)), os.pardir, "docs", "wake-latency-wine.json"),
         help="the wake benchmark's JSON from its last run under Wine, if any")
@@ -961,17 +1016,26 @@ def main():
         with open(extra_path) as f:
             extra = json.load(f)
         syscalls, wake = extra.get("syscalls"), extra.get("wake")
+        instructions = extra.get("instructions")
     else:
         syscalls = count_syscalls(args.probe, args.smoke, env)
         wake = run_wake(args.wake, args.smoke, env) if args.wake else None
+        instructions = count_instructions(args.instructions, env)
         with open(extra_path, "w") as f:
-            json.dump({"syscalls": syscalls, "wake": wake}, f)
+            json.dump({"syscalls": syscalls, "wake": wake, "instructions": instructions}, f)
     wake_wine = None
     if args.wake_wine and os.path.exists(args.wake_wine):
         with open(args.wake_wine) as f:
             wake_wine = json.load(f)
     rep = Report(load_results(data), syscalls, wake, wake_wine)
+    rep.instructions = instructions
     analyse(rep)
+    for operation, size, functions, goal in INSTRUCTION_CASES:
+        n = (instructions or {}).get(f"{operation}/{size}")
+        if goal is not None and n is not None:
+            rep.goal(f"{human_size(size)} `{functions[0]}`: instructions (callgrind)",
+                     f"{n:.0f}", n <= goal,
+                     f"goal {goal}; see the instruction table for where they go")
     analyse_in_place(rep)
     have_qt = any(n.startswith("copy/qt/") for n in rep.r)
     png = write_plot(rep, args.out, have_qt)

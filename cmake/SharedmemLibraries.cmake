@@ -28,6 +28,10 @@ set(SHAREDMEM_CORE_SOURCES
   ${PROJECT_SOURCE_DIR}/platform/os_error.cpp
   ${PROJECT_SOURCE_DIR}/platform/${_sharedmem_os}/inspect_${_sharedmem_os}.cpp
   ${PROJECT_SOURCE_DIR}/platform/${_sharedmem_os}/segment_${_sharedmem_os}.cpp)
+if(NOT WIN32)
+  # The library's own writer lock (Windows keeps its named mutex for now).
+  list(APPEND SHAREDMEM_CORE_SOURCES ${PROJECT_SOURCE_DIR}/platform/posix/writer_lock_posix.cpp)
+endif()
 
 # What the test variant of the core adds: the fault points' arming (from the
 # environment) and, on Windows, how a process kills or stops itself (POSIX

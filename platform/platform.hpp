@@ -123,9 +123,9 @@ sharedmem_error detach(Attachment& attachment, Mapping mapping) noexcept;
 // robust: if its holder dies, the next locker gets it with kOwnerDied. Its
 // state is the backend's (a kernel object, or bytes the backend keeps
 // outside the core's part of the object). It belongs to the thread that took
-// it, which may keep it across calls (a raw segment's sharedmem_lock) and
-// must release it itself; a holder thread that ends without releasing it
-// counts as dead (kOwnerDied for the next locker).
+// it, which may keep it across calls (a raw segment's sharedmem_lock, an
+// in-place write) and must release it itself; a holder thread that ends
+// without releasing it counts as dead (kOwnerDied for the next locker).
 enum class LockResult {
   kAcquired,
   kOwnerDied,  // acquired; the previous holder died holding it
@@ -136,17 +136,22 @@ enum class LockResult {
   kCorrupted,  // the shared lock state is not one this library wrote
   kError,      // another OS error
 };
-LockResult lock_writer(Attachment& attachment, std::chrono::milliseconds timeout) noexcept;
+// Whether the caller may keep the lock past the call that takes it. Only a
+// lock kept across calls can outlive its thread, so only such a lock makes
+// the backend watch for its thread's end (a cost the plain write skips).
+enum class LockHold {
+  kWithinCall,   // released before the public call that took it returns
+  kAcrossCalls,  // sharedmem_lock, sharedmem_write_begin
+};
+LockResult lock_writer(Attachment& attachment, std::chrono::milliseconds timeout,
+                       LockHold hold) noexcept;
 // Releases the writer lock if the calling thread holds it (through any
 // attachment of the same object) and returns true; returns false, changing
 // nothing, if it does not. The lock may be held across calls (an in-place
 // write, a raw segment's user lock), but never handed to another thread.
-// A release is a full fence (as
-// std::atomic_thread_fence(std::memory_order_seq_cst)): the caller's stores
-// before it are visible to every process before its loads after it. The
-// writer's look at the waiter count after publishing needs that
-// (layout.hpp); a backend whose release already is one (an atomic
-// read-modify-write on x86) adds nothing.
+// A release is a release operation (the holder's stores before it are
+// visible to the next holder); the full fence the wait protocol needs is the
+// core's (layout.hpp).
 bool unlock_writer(Attachment& attachment) noexcept;
 
 // Whether the attachment's name still leads to its object (sharedmem_check).

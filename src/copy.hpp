@@ -123,22 +123,54 @@ inline void copy_sse2(unsigned char* destination, const unsigned char* source, s
 }
 #endif
 
-// memcpy, except where `rep movsb` is slow (see the top of this file).
-inline void copy_bytes(void* destination, const void* source, std::size_t n) {
 #if defined(SHAREDMEM_COPY_SSE2)
-  if (n >= kRepMovsbFrom) {
-    auto* d = static_cast<unsigned char*>(destination);
-    const auto* s = static_cast<const unsigned char*>(source);
-    const bool hazard = short_page_distance(d, s);
-#if defined(SHAREDMEM_COPY_AVX2)
-    if (have_avx2()) {
-      if (hazard || (n >= kVectorFrom && n <= kVectorTo)) return copy_avx2(d, s, n);
-      return static_cast<void>(std::memcpy(d, s, n));
-    }
+// Copies 16 <= n <= 64 bytes inline with two to four overlapping 16-byte
+// moves: a small value's copy costs a few instructions instead of a call
+// into memcpy (with the caller's registers saved around it).
+inline void copy_small_sse2(unsigned char* d, const unsigned char* s, std::size_t n) {
+  const __m128i head = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s));
+  const __m128i tail = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s + n - 16));
+  if (n > 32) {
+    const __m128i second = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s + 16));
+    const __m128i before_tail = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s + n - 32));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(d + 16), second);
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(d + n - 32), before_tail);
+  }
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(d), head);
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(d + n - 16), tail);
+}
 #endif
-    if (hazard) return copy_sse2(d, s, n);
+
+// Copies of kRepMovsbFrom bytes and more: memcpy, except where `rep movsb`
+// is slow (see the top of this file). Out of line, so that the small copies'
+// callers keep a light frame.
+#if defined(__GNUC__)
+__attribute__((noinline))
+#endif
+inline void copy_large(void* destination, const void* source, std::size_t n) {
+#if defined(SHAREDMEM_COPY_SSE2)
+  auto* d = static_cast<unsigned char*>(destination);
+  const auto* s = static_cast<const unsigned char*>(source);
+  const bool hazard = short_page_distance(d, s);
+#if defined(SHAREDMEM_COPY_AVX2)
+  if (have_avx2()) {
+    if (hazard || (n >= kVectorFrom && n <= kVectorTo)) return copy_avx2(d, s, n);
+    return static_cast<void>(std::memcpy(d, s, n));
   }
 #endif
+  if (hazard) return copy_sse2(d, s, n);
+#endif
+  std::memcpy(destination, source, n);
+}
+
+// memcpy, except for small copies (inline) and where `rep movsb` is slow.
+inline void copy_bytes(void* destination, const void* source, std::size_t n) {
+#if defined(SHAREDMEM_COPY_SSE2)
+  if (n >= 16 && n <= 64)
+    return copy_small_sse2(static_cast<unsigned char*>(destination),
+                           static_cast<const unsigned char*>(source), n);
+#endif
+  if (n >= kRepMovsbFrom) return copy_large(destination, source, n);
   if (n != 0) std::memcpy(destination, source, n);
 }
 

@@ -17,6 +17,15 @@
 
 using sharedmem::detail::Header;
 
+// The entry points of the hot path (reads, writes) take in the core
+// functions they call (GCC and Clang): one function plus the copy and the
+// writer lock, no call frames in between. The slow paths are noinline.
+#if defined(__GNUC__)
+#define SHAREDMEM_HOT_PATH __attribute__((flatten))
+#else
+#define SHAREDMEM_HOT_PATH
+#endif
+
 namespace sharedmem::detail {
 
 // A write between taking the writer lock and publishing: the slot it fills
@@ -459,11 +468,11 @@ namespace {
 // sequence number odd. With `expected`, only at that version (otherwise
 // SHAREDMEM_E_CONFLICT, the lock released). *version gets the version found.
 sharedmem_error claim_slot(sharedmem_segment& segment, const std::uint64_t* expected,
-                           SlotClaim& claim, std::uint64_t* version) {
+                           platform::LockHold hold, SlotClaim& claim, std::uint64_t* version) {
   Header& header = *segment.header;
   *version = header.generation.load(std::memory_order_acquire);
   const platform::LockResult locked =
-      platform::lock_writer(*segment.attachment, kWriterLockTimeout);
+      platform::lock_writer(*segment.attachment, kWriterLockTimeout, hold);
   // kOwnerDied: acquired; the dead writer's half-written slot is not current.
   if (locked != platform::LockResult::kAcquired && locked != platform::LockResult::kOwnerDied)
     return lock_failure(locked);
@@ -499,15 +508,17 @@ std::uint64_t publish(sharedmem_segment& segment, const SlotClaim& claim, std::u
   SlotState& slot = header.slots[claim.target];
   slot.length.store(length, std::memory_order_relaxed);
   slot.seq.store(claim.seq + 1, std::memory_order_release);
-  header.generation.store(claim.generation + 1, std::memory_order_release);
-  // Also a full fence (platform.hpp): it orders the publication before the
-  // look at the waiter count (the waiters' side: count in, then re-check the
-  // generation; layout.hpp).
+  // Sequentially consistent, with the look at the waiter count below: the
+  // waiters' side counts itself in, then re-checks the generation
+  // (layout.hpp), so either the writer sees the count or the waiter sees the
+  // new generation. (On x86 an exchange: the one full fence of a write, the
+  // same code in every build.)
+  header.generation.store(claim.generation + 1, std::memory_order_seq_cst);
   platform::unlock_writer(*segment.attachment);
   // A death here leaves the write published and its waiters asleep until the
   // next write wakes them (README: Versions, waiting and open modes).
   platform::fault_point("write_published");
-  if (header.waiters.load(std::memory_order_relaxed) != 0)
+  if (header.waiters.load(std::memory_order_seq_cst) != 0)
     platform::wake_all(*segment.attachment, header.change_word);
   return claim.generation + 1;
 }
@@ -517,7 +528,9 @@ std::uint64_t publish(sharedmem_segment& segment, const SlotClaim& claim, std::u
 sharedmem_error write_segment(sharedmem_segment* segment, const void* data, std::uint64_t size,
                               const std::uint64_t* expected, std::uint64_t* version) {
   SlotClaim claim;
-  if (sharedmem_error e = claim_slot(*segment, expected, claim, version)) return e;
+  if (sharedmem_error e =
+          claim_slot(*segment, expected, platform::LockHold::kWithinCall, claim, version))
+    return e;
   copy_in(slot_data(*segment, claim), data, size);
   *version = publish(*segment, claim, size);
   return SHAREDMEM_OK;
@@ -528,7 +541,9 @@ sharedmem_error begin_write(sharedmem_segment* segment, std::uint64_t size, void
   std::uint64_t version = 0;
   // A second begin by this thread, on this handle or another of the same
   // segment, finds the lock its own: SHAREDMEM_E_WOULD_DEADLOCK.
-  if (sharedmem_error e = claim_slot(*segment, nullptr, claim, &version)) return e;
+  if (sharedmem_error e =
+          claim_slot(*segment, nullptr, platform::LockHold::kAcrossCalls, claim, &version))
+    return e;
   segment->in_place_claim = claim;
   segment->in_place_size = size;
   segment->in_place_thread.store(thread_token(), std::memory_order_release);
@@ -544,35 +559,46 @@ sharedmem_error commit_write(sharedmem_segment* segment, std::uint64_t* version)
 
 void abort_write(sharedmem_segment* segment) { abandon_in_place_write(*segment); }
 
-sharedmem_error read_segment(const sharedmem_segment* segment, void* buffer,
-                             std::uint64_t buffer_size, std::uint64_t* value_size,
-                             std::uint64_t* version) {
-  const Header& header = *segment->header;
+namespace {
+
+// One attempt at a consistent snapshot (layout.hpp): true, with the copy in
+// `buffer`, when the slot it copied was complete and not overwritten
+// meanwhile.
+inline bool try_read(const sharedmem_segment& segment, void* buffer, std::uint64_t buffer_size,
+                     std::uint64_t* value_size, std::uint64_t* version) {
+  const Header& header = *segment.header;
+  const std::uint64_t generation = header.generation.load(std::memory_order_acquire);
+  const std::size_t current = generation % kSlotCount;
+  const SlotState& slot = header.slots[current];
+  const std::uint64_t seq = slot.seq.load(std::memory_order_acquire);
+  if ((seq & 1) != 0) return false;  // lapped by two writers: the other slot is newer
+  std::uint64_t length = slot.length.load(std::memory_order_relaxed);
+  if (length > segment.capacity) length = segment.capacity;  // torn; the seq check retries
+  const std::uint64_t copied = length < buffer_size ? length : buffer_size;
+  copy_out(buffer, segment.slot_bytes + current * segment.stride, copied);
+  std::atomic_thread_fence(std::memory_order_acquire);
+  // A versioned read also needs the copy to be write number `generation`'s
+  // and not a later one's into the same slot: write generation + 2 cannot
+  // have completed before `seq` was read if the generation, read after the
+  // check, has not reached it yet.
+  if (slot.seq.load(std::memory_order_relaxed) != seq ||
+      (version != nullptr && header.generation.load(std::memory_order_relaxed) > generation + 1))
+    return false;
+  *value_size = length;
+  if (version) *version = generation;
+  return true;
+}
+
+// The retries after a torn first attempt, out of the hot path.
+__attribute__((noinline)) sharedmem_error read_retrying(const sharedmem_segment& segment,
+                                                        void* buffer, std::uint64_t buffer_size,
+                                                        std::uint64_t* value_size,
+                                                        std::uint64_t* version) {
+  const Header& header = *segment.header;
   const std::uint64_t first_generation = header.generation.load(std::memory_order_relaxed);
   std::chrono::steady_clock::time_point give_up{};
   for (int attempt = 0;; ++attempt) {
-    const std::uint64_t generation = header.generation.load(std::memory_order_acquire);
-    const std::size_t current = generation % kSlotCount;
-    const SlotState& slot = header.slots[current];
-    const std::uint64_t seq = slot.seq.load(std::memory_order_acquire);
-    if ((seq & 1) == 0) {  // odd: lapped by two writers, the other slot is newer
-      std::uint64_t length = slot.length.load(std::memory_order_relaxed);
-      if (length > segment->capacity) length = segment->capacity;  // torn; seq check retries
-      const std::uint64_t copied = length < buffer_size ? length : buffer_size;
-      copy_out(buffer, segment->slot_bytes + current * segment->stride, copied);
-      std::atomic_thread_fence(std::memory_order_acquire);
-      // A versioned read also needs the copy to be write number
-      // `generation`'s and not a later one's into the same slot: write
-      // generation + 2 cannot have completed before `seq` was read if the
-      // generation, read after the check, has not reached it yet.
-      if (slot.seq.load(std::memory_order_acquire) == seq &&
-          (version == nullptr ||
-           header.generation.load(std::memory_order_acquire) <= generation + 1)) {
-        *value_size = length;
-        if (version) *version = generation;
-        return SHAREDMEM_OK;
-      }
-    }
+    if (try_read(segment, buffer, buffer_size, value_size, version)) return SHAREDMEM_OK;
     // Retries are bounded: a header whose sequence numbers were scribbled on
     // would otherwise keep a reader spinning forever.
     if (attempt < kReadSpins) continue;
@@ -588,6 +614,15 @@ sharedmem_error read_segment(const sharedmem_segment* segment, void* buffer,
   }
 }
 
+}  // namespace
+
+sharedmem_error read_segment(const sharedmem_segment* segment, void* buffer,
+                             std::uint64_t buffer_size, std::uint64_t* value_size,
+                             std::uint64_t* version) {
+  if (try_read(*segment, buffer, buffer_size, value_size, version)) return SHAREDMEM_OK;
+  return read_retrying(*segment, buffer, buffer_size, value_size, version);
+}
+
 sharedmem_error lock_segment(sharedmem_segment* segment, std::uint32_t timeout_ms) {
   // Forever is a series of long waits: no backend deadline arithmetic
   // overflows, and none of them ends in a timeout.
@@ -596,7 +631,8 @@ sharedmem_error lock_segment(sharedmem_segment* segment, std::uint32_t timeout_m
   for (;;) {
     const std::chrono::milliseconds timeout =
         forever ? kForeverStep : std::chrono::milliseconds(timeout_ms);
-    const platform::LockResult locked = platform::lock_writer(*segment->attachment, timeout);
+    const platform::LockResult locked =
+        platform::lock_writer(*segment->attachment, timeout, platform::LockHold::kAcrossCalls);
     if (locked == platform::LockResult::kTimeout && forever) continue;
     if (locked != platform::LockResult::kAcquired && locked != platform::LockResult::kOwnerDied)
       return lock_failure(locked);
@@ -710,6 +746,18 @@ extern "C" {
 
 using sharedmem::detail::finish_call;
 
+namespace {
+
+// Ends a call on the hot path (reads, writes, the raw lock): a success
+// touches no thread-local state. The paths behind these calls note an OS
+// error only for a failure they report (platform.hpp), so a success has
+// nothing to discard.
+inline sharedmem_error end_hot_call(sharedmem_error result) noexcept {
+  return result == SHAREDMEM_OK ? result : finish_call(result);
+}
+
+}  // namespace
+
 sharedmem_error SHAREDMEM_CALL sharedmem_open(const char* name, uint64_t capacity, uint32_t flags,
                                               sharedmem_segment** out) {
   try {
@@ -745,17 +793,17 @@ uint64_t SHAREDMEM_CALL sharedmem_capacity(const sharedmem_segment* segment) {
   return segment ? segment->capacity : 0;
 }
 
-sharedmem_error SHAREDMEM_CALL sharedmem_write(sharedmem_segment* segment, const void* data,
+SHAREDMEM_HOT_PATH sharedmem_error SHAREDMEM_CALL sharedmem_write(sharedmem_segment* segment, const void* data,
                                                uint64_t size) {
   if (segment == nullptr || (data == nullptr && size != 0))
     return finish_call(SHAREDMEM_E_INVALID_ARGUMENT);
   if (segment->raw) return finish_call(SHAREDMEM_E_WRONG_KIND);
   if (size > segment->capacity) return finish_call(SHAREDMEM_E_VALUE_TOO_LARGE);
   std::uint64_t version = 0;
-  return finish_call(sharedmem::detail::write_segment(segment, data, size, nullptr, &version));
+  return end_hot_call(sharedmem::detail::write_segment(segment, data, size, nullptr, &version));
 }
 
-sharedmem_error SHAREDMEM_CALL sharedmem_write_if(sharedmem_segment* segment, const void* data,
+SHAREDMEM_HOT_PATH sharedmem_error SHAREDMEM_CALL sharedmem_write_if(sharedmem_segment* segment, const void* data,
                                                   uint64_t size, uint64_t expected_version,
                                                   uint64_t* new_version) {
   if (segment == nullptr || (data == nullptr && size != 0))
@@ -768,7 +816,7 @@ sharedmem_error SHAREDMEM_CALL sharedmem_write_if(sharedmem_segment* segment, co
   else
     e = sharedmem::detail::write_segment(segment, data, size, &expected_version, &version);
   if (new_version) *new_version = version;
-  return finish_call(e);
+  return end_hot_call(e);
 }
 
 sharedmem_error SHAREDMEM_CALL sharedmem_write_begin(sharedmem_segment* segment, uint64_t size,
@@ -787,7 +835,7 @@ sharedmem_error SHAREDMEM_CALL sharedmem_write_commit(sharedmem_segment* segment
   std::uint64_t version = 0;
   const sharedmem_error e = sharedmem::detail::commit_write(segment, &version);
   if (new_version) *new_version = e == SHAREDMEM_OK ? version : sharedmem_version(segment);
-  return finish_call(e);
+  return end_hot_call(e);
 }
 
 void SHAREDMEM_CALL sharedmem_write_abort(sharedmem_segment* segment) {
@@ -795,12 +843,19 @@ void SHAREDMEM_CALL sharedmem_write_abort(sharedmem_segment* segment) {
   (void)finish_call(SHAREDMEM_OK);
 }
 
-sharedmem_error SHAREDMEM_CALL sharedmem_read(const sharedmem_segment* segment, void* buffer,
+SHAREDMEM_HOT_PATH sharedmem_error SHAREDMEM_CALL sharedmem_read(const sharedmem_segment* segment, void* buffer,
                                               uint64_t buffer_size, uint64_t* value_size) {
-  return sharedmem_read_versioned(segment, buffer, buffer_size, value_size, nullptr);
+  if (segment == nullptr || (buffer == nullptr && buffer_size != 0))
+    return finish_call(SHAREDMEM_E_INVALID_ARGUMENT);
+  if (segment->raw) return finish_call(SHAREDMEM_E_WRONG_KIND);
+  std::uint64_t size = 0;
+  const sharedmem_error e =
+      sharedmem::detail::read_segment(segment, buffer, buffer_size, &size, nullptr);
+  if (value_size) *value_size = size;
+  return end_hot_call(e);
 }
 
-sharedmem_error SHAREDMEM_CALL sharedmem_read_versioned(const sharedmem_segment* segment,
+SHAREDMEM_HOT_PATH sharedmem_error SHAREDMEM_CALL sharedmem_read_versioned(const sharedmem_segment* segment,
                                                         void* buffer, uint64_t buffer_size,
                                                         uint64_t* value_size, uint64_t* version) {
   if (segment == nullptr || (buffer == nullptr && buffer_size != 0))
@@ -812,7 +867,7 @@ sharedmem_error SHAREDMEM_CALL sharedmem_read_versioned(const sharedmem_segment*
                                                             version ? &snapshot : nullptr);
   if (value_size) *value_size = e == SHAREDMEM_OK ? size : 0;
   if (version) *version = e == SHAREDMEM_OK ? snapshot : 0;
-  return finish_call(e);
+  return end_hot_call(e);
 }
 
 sharedmem_error SHAREDMEM_CALL sharedmem_wait(const sharedmem_segment* segment,

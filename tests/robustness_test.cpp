@@ -41,6 +41,7 @@
 #include <thread>
 #include <vector>
 
+#include "platform/lock_word.hpp"
 #include "sharedmem/sharedmem.h"
 #include "sharedmem/sharedmem.hpp"
 #include "support/child_io.hpp"
@@ -54,8 +55,8 @@ using namespace sharedmem_test;
 
 namespace {
 
-// The POSIX backend's writer mutex: the last bytes of the object
-// (platform/posix/segment_posix.cpp).
+// The POSIX backend's area at the end of the object, the writer lock's words
+// first (platform/posix/segment_posix.cpp, platform/lock_word.hpp).
 constexpr std::size_t kLockBytes = 64;
 // glibc's bit in a robust or PI mutex's futex word: its owner died.
 constexpr int kFutexOwnerDied = 0x40000000;
@@ -927,10 +928,11 @@ BOOST_AUTO_TEST_CASE(squats_give_not_owner_or_incompatible) {
   ::unlink(target);
 }
 
-// Tests that a writer mutex overwritten with something glibc would abort on
-// (a non-robust priority-inheritance mutex whose owner died) or with random
-// bytes makes a write fail (CORRUPTED for the former) or succeed, never crash
-// the writer, and never wait longer than the library's bounded lock wait.
+// Tests that a writer lock area overwritten with what a glibc mutex library
+// would leave there (a non-robust priority-inheritance mutex whose owner
+// died) or with random bytes makes a write fail (CORRUPTED for the former)
+// or succeed, never crash the writer, and never wait longer than the
+// library's bounded lock wait.
 BOOST_AUTO_TEST_CASE(corrupt_writer_lock_gives_an_error_not_an_abort) {
   struct Case {
     std::string what;
@@ -963,27 +965,6 @@ BOOST_AUTO_TEST_CASE(corrupt_writer_lock_gives_an_error_not_an_abort) {
   }
 
   std::vector<sharedmem::segment> segments;
-#if defined(__GLIBC__)
-  // Random bytes that keep the genuine mutex kind, so that they get past any
-  // check of the kind and reach glibc: a random lock word, owner, count, list.
-  {
-    const std::string name = unique_name("lockkind");
-    segments.push_back(sharedmem::segment::open(name, 512));
-    OsObjectView view(name);
-    BOOST_TEST_REQUIRE(has_header_and_lock(view));
-    const auto* genuine = reinterpret_cast<const pthread_mutex_t*>(writer_lock(view));
-    const int kind = genuine->__data.__kind;
-    for (unsigned seed = 11; seed <= 14; ++seed) {
-      std::mt19937 random(seed);
-      std::vector<unsigned char> bytes(kLockBytes);
-      for (auto& byte : bytes) byte = static_cast<unsigned char>(random() & 0xff);
-      std::memcpy(bytes.data() + offsetof(pthread_mutex_t, __data.__kind), &kind, sizeof kind);
-      cases.push_back({"random bytes of the genuine kind, seed " + std::to_string(seed), bytes,
-                       std::nullopt});
-    }
-  }
-#endif
-
   // One segment per case, so that the writers (each waiting at most the
   // library's 10 s for a lock that looks held) run side by side.
   std::vector<ChildProcess> writers;
@@ -1277,7 +1258,216 @@ BOOST_AUTO_TEST_CASE(open_error_codes_agree_with_inspection) {
   BOOST_TEST(info.object_class == SHAREDMEM_OBJECT_FOREIGN);
   BOOST_TEST(os_object_exists(garbage_name), "left untouched");
   ::unlink(os_object_path(garbage_name).c_str());
+}
 
+// ---------------------------------------------------------------------------
+// The library's own writer lock (platform/lock_word.hpp) under scribbling and
+// across PID namespaces.
+
+namespace {
+
+namespace lw = sharedmem::platform::lock_word;
+
+// The writer lock's words in a mapping of a segment's object.
+lw::Shared& lock_words(const OsObjectView& view) {
+  return *reinterpret_cast<lw::Shared*>(writer_lock(view));
+}
+
+// What a scribbler writes into the lock's words: random values, and values
+// chosen to look like states the library writes (held by some slot, with
+// and without the waiters bit, free after a death) or to sit just outside
+// them.
+std::uint32_t scribble_value(std::mt19937& random) {
+  switch (random() % 10) {
+    case 0: return 0;
+    case 1: return lw::kWaiters;
+    case 2: return lw::kFreeOwnerDied;
+    case 3: return lw::kFreeOwnerDied | lw::kWaiters;
+    case 4: return lw::held_by(random() % lw::kOwnerSlots);
+    case 5: return lw::held_by(random() % lw::kOwnerSlots) | lw::kWaiters;
+    case 6: return lw::held_by(lw::kOwnerSlots);  // one past the last slot
+    case 7: return 0x7fffffffu;
+    case 8: return 0xffffffffu;
+    default: return static_cast<std::uint32_t>(random());
+  }
+}
+
+}  // namespace
+
+// Tests that scribbling on every byte of the writer lock's state, randomly
+// and with targeted values, while a holder and two contenders (each its own
+// attachment) lock and unlock a raw segment, never crashes anyone and never
+// makes a lock call wait past its timeout; that a lock area without the
+// library's mark is CORRUPTED to every caller and an impossible state word
+// too (never a permanent TIMEOUT or WOULD_DEADLOCK); and that the lock works
+// again once its words are reset.
+BOOST_AUTO_TEST_CASE(scribbled_writer_lock_is_reported_never_a_crash_or_a_hang) {
+  const std::string name = unique_name("scribble");
+  std::vector<sharedmem_segment*> handles(3, nullptr);
+  for (auto& handle : handles)
+    BOOST_TEST_REQUIRE(sharedmem_open(name.c_str(), 64, SHAREDMEM_RAW, &handle) == SHAREDMEM_OK);
+  OsObjectView view(name);
+  BOOST_TEST_REQUIRE(view.mapped());
+  BOOST_TEST_REQUIRE(view.size() >= kLockBytes);
+  lw::Shared& words = lock_words(view);
+  BOOST_TEST_REQUIRE(words.magic.load() == lw::kMagic, "the lock area is where the test looks");
+
+  constexpr std::uint32_t kLockTimeoutMs = 50;
+  const auto bound = std::chrono::milliseconds(kLockTimeoutMs) + scaled(std::chrono::seconds(2));
+  std::atomic<bool> stop{false};
+  std::atomic<long> calls{0};
+  std::atomic<long> late{0};
+  std::atomic<long> unexpected{0};
+  std::atomic<int> last_unexpected{0};
+  std::atomic<long> corrupted{0};
+  auto locker = [&](sharedmem_segment* handle) {
+    while (!stop.load()) {
+      const auto start = std::chrono::steady_clock::now();
+      const sharedmem_error e = sharedmem_lock(handle, kLockTimeoutMs);
+      if (std::chrono::steady_clock::now() - start > bound) ++late;
+      ++calls;
+      if (e == SHAREDMEM_OK || e == SHAREDMEM_E_OWNER_DIED) {
+        static_cast<volatile unsigned char*>(sharedmem_data(handle))[0] += 1;
+        if (sharedmem_unlock(handle) != SHAREDMEM_OK) ++unexpected;
+      } else if (e == SHAREDMEM_E_CORRUPTED) {
+        ++corrupted;
+      } else if (e != SHAREDMEM_E_TIMEOUT) {
+        ++unexpected;
+        last_unexpected = e;
+      }
+    }
+  };
+  std::vector<std::thread> lockers;
+  for (sharedmem_segment* handle : handles) lockers.emplace_back(locker, handle);
+
+  // Every byte of the state and the mark, random and targeted values.
+  std::mt19937 random(19);
+  const auto scribble_until = std::chrono::steady_clock::now() + std::chrono::milliseconds(1500);
+  auto* bytes = reinterpret_cast<unsigned char*>(&words);
+  while (std::chrono::steady_clock::now() < scribble_until) {
+    switch (random() % 4) {
+      case 0:
+        words.state.store(scribble_value(random));
+        break;
+      case 1:
+        bytes[random() % sizeof(lw::Shared)] = static_cast<unsigned char>(random());
+        break;
+      case 2:
+        words.magic.store(random() % 2 ? lw::kMagic : static_cast<std::uint32_t>(random()));
+        break;
+      default:  // back to a sane state for a while, so that lockers get through
+        words.magic.store(lw::kMagic);
+        words.state.store(0);
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+        break;
+    }
+    std::this_thread::sleep_for(std::chrono::microseconds(200));
+  }
+  stop = true;
+  for (std::thread& t : lockers) t.join();
+  BOOST_TEST_MESSAGE(calls.load() << " lock calls, " << corrupted.load() << " CORRUPTED");
+  BOOST_TEST(calls.load() > 0);
+  BOOST_TEST(late.load() == 0, "no lock call waited past its timeout");
+  BOOST_TEST(unexpected.load() == 0, "last unexpected result " << last_unexpected.load());
+
+  // Targeted: no mark, then an impossible state: CORRUPTED at once, for
+  // every handle, every time.
+  for (const std::uint32_t magic : {0u, lw::kMagic ^ 1u}) {
+    words.state.store(0);
+    words.magic.store(magic);
+    for (sharedmem_segment* handle : handles)
+      BOOST_TEST(sharedmem_lock(handle, 0) == SHAREDMEM_E_CORRUPTED);
+  }
+  words.magic.store(lw::kMagic);
+  for (const std::uint32_t state :
+       {lw::kWaiters, lw::kFreeOwnerDied | lw::kWaiters, lw::held_by(lw::kOwnerSlots), 0xffffffffu}) {
+    words.state.store(state);
+    for (sharedmem_segment* handle : handles) {
+      BOOST_TEST(sharedmem_lock(handle, 0) == SHAREDMEM_E_CORRUPTED);
+    }
+  }
+  // A state naming a slot nobody holds: the next locker takes it over.
+  words.state.store(lw::held_by(12345));
+  BOOST_TEST(sharedmem_lock(handles[0], 2000) == SHAREDMEM_E_OWNER_DIED);
+  BOOST_TEST(sharedmem_unlock(handles[0]) == SHAREDMEM_OK);
+  // Reset: the lock works again.
+  words.state.store(0);
+  for (sharedmem_segment* handle : handles) {
+    BOOST_TEST(sharedmem_lock(handle, 1000) == SHAREDMEM_OK);
+    BOOST_TEST(sharedmem_unlock(handle) == SHAREDMEM_OK);
+  }
+  for (sharedmem_segment* handle : handles) sharedmem_close(handle);
+}
+
+namespace {
+
+// Reports "pid:<pid>", then locks raw segment args[0] args[1] times, each
+// time incrementing the counter in its data with a pause between the load
+// and the store (a lost update if two writers overlap), and reports
+// "done:<lock failures>:<would deadlock>".
+SHAREDMEM_CHILD_ROLE(rb_pidns_writer) {
+  report("pid:" + std::to_string(::getpid()));
+  sharedmem_segment* segment = nullptr;
+  if (sharedmem_open(args.at(0).c_str(), 64, SHAREDMEM_RAW | SHAREDMEM_OPEN_ONLY, &segment) !=
+      SHAREDMEM_OK)
+    return 3;
+  (void)await_parent();  // both writers start together
+  const long rounds = std::stol(args.at(1));
+  long failures = 0;
+  long would_deadlock = 0;
+  auto* counter = static_cast<volatile std::uint32_t*>(sharedmem_data(segment));
+  for (long i = 0; i < rounds; ++i) {
+    const sharedmem_error e = sharedmem_lock(segment, 10'000);
+    if (e == SHAREDMEM_E_WOULD_DEADLOCK) ++would_deadlock;
+    if (e != SHAREDMEM_OK) {
+      ++failures;
+      continue;
+    }
+    const std::uint32_t seen = *counter;
+    if (i % 8 == 0) std::this_thread::yield();
+    *counter = seen + 1;
+    if (sharedmem_unlock(segment) != SHAREDMEM_OK) ++failures;
+  }
+  sharedmem_close(segment);
+  report("done:" + std::to_string(failures) + ":" + std::to_string(would_deadlock));
+  return 0;
+}
+
+}  // namespace
+
+// Tests two writers that are each PID 1 of a PID namespace of their own
+// (the same TID, 1, in both): the lock keeps them apart (no lost update of
+// a counter both increment under it) and neither is refused as re-entering
+// (WOULD_DEADLOCK). Needs root for unshare(1); skipped otherwise.
+BOOST_AUTO_TEST_CASE(writers_in_separate_pid_namespaces_exclude_each_other,
+                     *boost::unit_test::precondition([](boost::unit_test::test_unit_id) {
+                       return ::geteuid() == 0 && ::access("/usr/bin/unshare", X_OK) == 0;
+                     })) {
+  const std::string name = unique_name("pidns");
+  sharedmem_segment* segment = nullptr;
+  BOOST_TEST_REQUIRE(sharedmem_open(name.c_str(), 64, SHAREDMEM_RAW, &segment) == SHAREDMEM_OK);
+  constexpr long kRounds = 20'000;
+  std::vector<ChildProcess> writers;
+  for (int i = 0; i < 2; ++i)
+    writers.emplace_back("/usr/bin/unshare",
+                         std::vector<std::string>{"--pid", "--fork", self_path(), "--child",
+                                                  "rb_pidns_writer", name,
+                                                  std::to_string(kRounds)});
+  for (ChildProcess& writer : writers) {
+    const std::optional<std::string> pid = writer.read_line(line_timeout());
+    BOOST_TEST_REQUIRE(pid.has_value(), "unshare --pid --fork started the writer");
+    BOOST_TEST_REQUIRE(*pid == "pid:1", *pid);
+  }
+  for (ChildProcess& writer : writers) writer.write_line("go");
+  for (ChildProcess& writer : writers) {
+    const std::optional<std::string> done = writer.read_line(scaled(std::chrono::seconds(120)));
+    BOOST_TEST_REQUIRE(done.has_value());
+    BOOST_TEST(*done == "done:0:0", "lock failures and WOULD_DEADLOCK: " << *done);
+    BOOST_TEST(writer.wait(line_timeout()).value_or(-1) == 0);
+  }
+  BOOST_TEST(*static_cast<volatile std::uint32_t*>(sharedmem_data(segment)) == 2 * kRounds,
+             "no lost update: the writers never overlapped");
+  sharedmem_close(segment);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

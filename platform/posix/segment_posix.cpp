@@ -2,7 +2,8 @@
 // POSIX (Linux) implementation of the platform seam: Boost.Interprocess
 // shared_memory_object to create, open and remove the object; mmap for the
 // mapping; open-file-description (OFD) locks for the Windows lifetime rule;
-// a robust process-shared mutex, kept past the core's bytes, as writer lock.
+// the library's own writer lock (writer_lock_posix.cpp), kept past the
+// core's bytes.
 //
 // POSIX shm outlives its users, so the lifetime is ours to keep. Every
 // attachment holds its own open file description (OFD) of the object and
@@ -19,8 +20,10 @@
 // "no other user": that is the one thing this file relies on Linux for.)
 //
 // Object layout: [0, core bytes) is the core's; the last kLockBytes hold the
-// writer mutex and, in their last 8 bytes, the backend's tag. Nothing is sized or written before the gate proves who is
-// alone, and nothing is removed except by a proven last user under the gate.
+// writer lock's words (platform/lock_word.hpp) and, in their last 8 bytes,
+// the backend's tag. Nothing is sized or written before the gate proves who
+// is alone, and nothing is removed except by a proven last user under the
+// gate.
 #include <dirent.h>
 #include <fcntl.h>
 #include <linux/futex.h>
@@ -48,9 +51,11 @@
 #include <vector>
 
 #include "fault_injection.hpp"
+#include "lock_word.hpp"
 #include "object_posix.hpp"
 #include "os_error.hpp"
 #include "platform.hpp"
+#include "writer_lock_posix.hpp"
 
 namespace bip = boost::interprocess;
 
@@ -60,12 +65,12 @@ namespace {
 using posix::kGateByte;
 using posix::kUserByte;
 using posix::kShmDirectory;
-// The backend's bytes at the end of the object: the writer mutex, then a
+// The backend's bytes at the end of the object: the writer lock's words, then a
 // tag that marks the object as made by this backend, so that the sweep of
 // dead objects never removes a foreign file that happens to bear our prefix.
 constexpr std::size_t kLockBytes = 64;
 constexpr std::uint64_t kTag = 0x5849'534f'504d'4853ull;  // "SHMPOSIX"
-static_assert(sizeof(pthread_mutex_t) <= kLockBytes - sizeof kTag);
+static_assert(sizeof(lock_word::Shared) <= kLockBytes - sizeof kTag);
 // How long attach and detach wait for a live peer holding the gate.
 constexpr std::chrono::milliseconds kGateTimeout{10'000};
 // Sweeping dead objects: at most this many of this user's names are looked
@@ -155,73 +160,6 @@ sharedmem_error from_open_errno(int error, const std::string& os_name) {
   }
 }
 
-// The mutex kind glibc records for our writer mutex, learnt from a mutex
-// initialised here with the same attributes: a shared mutex whose kind
-// differs was not written by this library and is refused before glibc acts
-// on it (a corrupt kind can make glibc abort).
-int init_writer_mutex(pthread_mutex_t* mutex) noexcept {
-  pthread_mutexattr_t attributes;
-  int error = ::pthread_mutexattr_init(&attributes);
-  if (error != 0) return error;
-  error = ::pthread_mutexattr_setpshared(&attributes, PTHREAD_PROCESS_SHARED);
-  if (error == 0) error = ::pthread_mutexattr_setrobust(&attributes, PTHREAD_MUTEX_ROBUST);
-  // Error checking: a thread that locks it again (from a signal handler that
-  // interrupted its write) gets EDEADLK instead of deadlocking on itself.
-  if (error == 0) error = ::pthread_mutexattr_settype(&attributes, PTHREAD_MUTEX_ERRORCHECK);
-  if (error == 0) error = ::pthread_mutex_init(mutex, &attributes);
-  ::pthread_mutexattr_destroy(&attributes);
-  return error;
-}
-
-#if defined(__GLIBC__)
-int probe_mutex_kind() noexcept {
-  pthread_mutex_t probe;
-  std::memset(&probe, 0, sizeof probe);
-  return init_writer_mutex(&probe) == 0 ? probe.__data.__kind : -1;
-}
-
-// Computed when the library is loaded, never on first use: lock_writer runs
-// in signal handlers, and a handler that interrupted the guarded
-// initialisation of a function-local static would re-enter it (the C++
-// runtime then aborts with recursive_init_error). A namespace-scope constant
-// has no guard.
-const int g_expected_mutex_kind = probe_mutex_kind();
-
-bool mutex_looks_ours(const pthread_mutex_t* mutex) {
-  const int kind = __atomic_load_n(&mutex->__data.__kind, __ATOMIC_RELAXED);
-  return kind == g_expected_mutex_kind && kind != -1;
-}
-#else
-bool mutex_looks_ours(const pthread_mutex_t*) { return true; }
-#endif
-
-int timed_lock(pthread_mutex_t* mutex, std::chrono::milliseconds timeout) {
-  // A monotonic deadline where glibc offers one, so that setting the clock
-  // neither stretches nor cuts the wait. (ThreadSanitizer models only
-  // pthread_mutex_timedlock.)
-#if defined(__GLIBC__) && (__GLIBC__ > 2 || __GLIBC_MINOR__ >= 30) && \
-    !defined(__SANITIZE_THREAD__)
-  const clockid_t clock = CLOCK_MONOTONIC;
-#else
-  const clockid_t clock = CLOCK_REALTIME;
-#endif
-  struct timespec deadline {};
-  ::clock_gettime(clock, &deadline);
-  const auto ms = timeout.count();
-  deadline.tv_sec += static_cast<time_t>(ms / 1000);
-  deadline.tv_nsec += static_cast<long>((ms % 1000) * 1'000'000);
-  if (deadline.tv_nsec >= 1'000'000'000) {
-    deadline.tv_sec += 1;
-    deadline.tv_nsec -= 1'000'000'000;
-  }
-#if defined(__GLIBC__) && (__GLIBC__ > 2 || __GLIBC_MINOR__ >= 30) && \
-    !defined(__SANITIZE_THREAD__)
-  return ::pthread_mutex_clocklock(mutex, clock, &deadline);
-#else
-  return ::pthread_mutex_timedlock(mutex, &deadline);
-#endif
-}
-
 // posix_fallocate restarts from scratch when a signal interrupts it, so a
 // steady signal (a profiler's timer) could keep it from ever finishing:
 // block the catchable signals for the call. SIGKILL and SIGSTOP still act.
@@ -262,12 +200,16 @@ struct Attachment {
   // last user: the object lives while either holds the description, and
   // when both are gone it is a dead object for the next sweep to remove.
   bool lent = false;
+  // The object's identity, for the writer lock's re-entry check.
+  dev_t device = 0;
+  ino_t inode = 0;
+  posix::WriterLockOwner writer_owner;
 
   int fd() const noexcept { return object.get_mapping_handle().handle; }
 
-  pthread_mutex_t* writer() const noexcept {
-    return reinterpret_cast<pthread_mutex_t*>(static_cast<unsigned char*>(base) + mapped -
-                                              kLockBytes);
+  lock_word::Shared& writer() const noexcept {
+    return *reinterpret_cast<lock_word::Shared*>(static_cast<unsigned char*>(base) + mapped -
+                                                 kLockBytes);
   }
 
   void unmap() noexcept {
@@ -357,15 +299,22 @@ void fork_child() {
   for (Attachment* a = g_registry; a != nullptr; a = a->next) {
     const bool swapped = a->fork_fd == kSwapped;
     a->fork_fd = -1;
-    if (!a->joined || swapped) continue;
-    const int fresh = reopen_with_user_lock(a->fd());
-    if (fresh < 0) {
-      a->lent = true;  // keeps the description it shares with the parent
-      continue;
+    bool own_description = swapped;
+    if (a->joined && !swapped) {
+      const int fresh = reopen_with_user_lock(a->fd());
+      if (fresh < 0) {
+        a->lent = true;  // keeps the description it shares with the parent
+      } else {
+        (void)::dup2(fresh, a->fd());
+        ::close(fresh);
+        a->lent = false;
+        own_description = true;
+      }
     }
-    (void)::dup2(fresh, a->fd());
-    ::close(fresh);
-    a->lent = false;
+    // The forking thread's hold on the writer lock stays the parent's; an
+    // attachment that still shares the parent's description may not claim an
+    // owner slot, whose liveness token would be the parent's lock too.
+    a->writer_owner.forget_after_fork(own_description);
   }
   g_registry_mutex.unlock();
 }
@@ -474,6 +423,13 @@ sharedmem_error leave(Attachment& a) noexcept {
 void AttachmentDeleter::operator()(Attachment* attachment) const noexcept {
   if (attachment == nullptr) return;
   (void)detach(*attachment, Mapping::kUnmap);
+  // A thread still holds the writer lock through it (a misuse: a close under
+  // another thread's in-place write or raw lock, which kept the mapping).
+  // The attachment stays, so that the thread's end still frees the lock
+  // (the thread-exit hook finds it); until then its slot is alive and the
+  // lock held, and no other writer can take the slot that thread may still
+  // be filling.
+  if (attachment->keep_mapping && attachment->writer_owner.held()) return;
   delete attachment;
 }
 
@@ -563,6 +519,8 @@ AttachResult begin_attach(const AttachRequest& request) {
       return result;
     }
     attachment->joined = true;
+    attachment->device = status.st_dev;
+    attachment->inode = status.st_ino;
     // Map exactly the size the object has, never more, so that no access to
     // the mapping can run past the end of the object (SIGBUS).
     if (sharedmem_error e = attachment->map(static_cast<std::size_t>(status.st_size))) {
@@ -661,8 +619,7 @@ sharedmem_error initialise_object(Attachment& attachment, std::size_t core_bytes
     return from_errno(error);
   }
   if (sharedmem_error e = attachment.map(size)) return e;
-  if (int error = init_writer_mutex(attachment.writer()))
-    return record_os_error(SHAREDMEM_E_SYSTEM, error);
+  posix::WriterLockOwner::initialise(attachment.writer());
   return SHAREDMEM_OK;
 }
 
@@ -681,6 +638,7 @@ sharedmem_error end_attach(Attachment& attachment) noexcept {
   } catch (...) {  // std::system_error from std::call_once or the mutex
     return SHAREDMEM_E_SYSTEM;
   }
+  attachment.writer_owner.bind(attachment.fd(), attachment.device, attachment.inode);
   return SHAREDMEM_OK;
 }
 
@@ -693,59 +651,14 @@ std::size_t core_size(const Attachment& attachment) noexcept {
   return attachment.mapped >= kLockBytes ? attachment.mapped - kLockBytes : 0;
 }
 
-LockResult lock_writer(Attachment& attachment, std::chrono::milliseconds timeout) noexcept {
+LockResult lock_writer(Attachment& attachment, std::chrono::milliseconds timeout,
+                       LockHold hold) noexcept {
   if (attachment.mapped < kLockBytes) return LockResult::kCorrupted;
-  pthread_mutex_t* mutex = attachment.writer();
-  if (!mutex_looks_ours(mutex)) return LockResult::kCorrupted;
-  // Uncontended first, without reading the clock. (ThreadSanitizer also
-  // models an EOWNERDEAD acquisition only through trylock and lock.)
-  int result = ::pthread_mutex_trylock(mutex);
-  if (result == EBUSY) result = timed_lock(mutex, timeout);
-  switch (result) {
-    case 0:
-      return LockResult::kAcquired;
-    case EOWNERDEAD:
-      ::pthread_mutex_consistent(mutex);
-      return LockResult::kOwnerDied;
-    case ETIMEDOUT:
-      return LockResult::kTimeout;
-    case EDEADLK:
-      return LockResult::kReentered;
-    case ENOTRECOVERABLE:  // not a state we leave behind
-    case EINVAL:
-    case EAGAIN:
-      return LockResult::kCorrupted;
-    default:
-      (void)record_os_error(SHAREDMEM_E_SYSTEM, result);
-      return LockResult::kError;
-  }
+  return attachment.writer_owner.lock(attachment.writer(), timeout, hold);
 }
 
-#if defined(__SANITIZE_THREAD__)
-#define SHAREDMEM_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define SHAREDMEM_TSAN 1
-#endif
-#endif
-
-// An error-checking robust mutex refuses (EPERM) an unlock by a thread that
-// does not hold it; one whose kind was overwritten is not handed to glibc.
-// The full fence platform.hpp promises: releasing a futex-based mutex is an
-// atomic read-modify-write of its word (glibc: an exchange; it must learn
-// whether anyone sleeps on it), and on x86 every such instruction is locked,
-// which orders all earlier stores before all later loads: no second fence
-// (it cost ~6 ns of a ~30 ns small write). Elsewhere, and under
-// ThreadSanitizer, which does not model that, an explicit one.
 bool unlock_writer(Attachment& attachment) noexcept {
-  if (attachment.mapped < kLockBytes || !mutex_looks_ours(attachment.writer())) return false;
-  const bool released = ::pthread_mutex_unlock(attachment.writer()) == 0;
-#if (defined(__x86_64__) || defined(__i386__)) && !defined(SHAREDMEM_TSAN)
-  std::atomic_signal_fence(std::memory_order_seq_cst);  // and keeps the compiler from moving loads up
-#else
-  std::atomic_thread_fence(std::memory_order_seq_cst);
-#endif
-  return released;
+  return attachment.mapped >= kLockBytes && attachment.writer_owner.unlock(attachment.writer());
 }
 
 namespace {

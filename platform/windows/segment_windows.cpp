@@ -419,8 +419,11 @@ bool held_by_this_thread(const Attachment& attachment) noexcept {
 // The writer lock is the named mutex opened by begin_attach: kernel mutexes
 // are robust by nature (a dead owner's mutex is "abandoned" and the next
 // waiter gets it with WAIT_ABANDONED; so is one whose owner thread ended)
-// and their state is the kernel's, so no process can corrupt it.
-LockResult lock_writer(Attachment& attachment, std::chrono::milliseconds timeout) noexcept {
+// and their state is the kernel's, so no process can corrupt it. The
+// kernel watches every holder thread's end, so `LockHold` changes nothing
+// here.
+LockResult lock_writer(Attachment& attachment, std::chrono::milliseconds timeout,
+                       LockHold) noexcept {
   const DWORD self = ::GetCurrentThreadId();
   if (held_by_this_thread(attachment)) return LockResult::kReentered;
   const auto ms = timeout.count();
@@ -450,10 +453,7 @@ LockResult lock_writer(Attachment& attachment, std::chrono::milliseconds timeout
 bool unlock_writer(Attachment& attachment) noexcept {
   if (attachment.writer_holder->load() != ::GetCurrentThreadId()) return false;
   attachment.writer_holder->store(0);
-  const bool released = ::ReleaseMutex(attachment.writer) != FALSE;
-  // The full fence of platform.hpp; next to a system call it costs nothing.
-  std::atomic_thread_fence(std::memory_order_seq_cst);
-  return released;
+  return ::ReleaseMutex(attachment.writer) != FALSE;
 }
 
 // A named section cannot lose its name while a handle to it is open: the
