@@ -53,17 +53,14 @@ struct ErrorExit {
   int status;
 };
 
+// SHAREDMEM_OK first, then the library's table (which holds errors only).
 inline std::vector<ErrorExit> error_exits() {
-  std::vector<ErrorExit> rows;
-#if defined(SHAREDMEM_ERRORS)
-#define SHAREDMEM_CLI_ERROR_ROW(name, value, ...) \
-  rows.push_back({value, #name, exit_status(static_cast<sharedmem_error>(value))});
+  std::vector<ErrorExit> rows{{SHAREDMEM_OK, sharedmem_error_name(SHAREDMEM_OK), kOk}};
+#define SHAREDMEM_CLI_ERROR_ROW(name, value, message)                              \
+  rows.push_back({value, sharedmem_error_name(static_cast<sharedmem_error>(value)), \
+                  exit_status(static_cast<sharedmem_error>(value))});
   SHAREDMEM_ERRORS(SHAREDMEM_CLI_ERROR_ROW)
 #undef SHAREDMEM_CLI_ERROR_ROW
-#else
-  for (int code = 0; code <= SHAREDMEM_E_NOT_HELD; ++code)
-    rows.push_back({code, "", exit_status(static_cast<sharedmem_error>(code))});
-#endif
   return rows;
 }
 
