@@ -172,9 +172,16 @@ struct Handle {
 };
 
 // Opens the live segment `name` with `flags` (which include OPEN_ONLY),
-// whatever its kind: a value segment, else a raw one.
+// whatever its kind.
 sharedmem_error open_any_kind(const std::string& name, std::uint32_t flags, std::uint64_t capacity,
                               Handle& handle) {
+#if defined(SHAREDMEM_ANY_KIND)
+  const sharedmem_error e =
+      sharedmem_open(name.c_str(), capacity, flags | SHAREDMEM_ANY_KIND, &handle.segment);
+  handle.raw = e == SHAREDMEM_OK && sharedmem_segment_kind(handle.segment) == SHAREDMEM_KIND_RAW;
+  return e;
+#else
+  // A library without SHAREDMEM_ANY_KIND: a value segment, else a raw one.
   sharedmem_error e = sharedmem_open(name.c_str(), capacity, flags, &handle.segment);
   if (e == SHAREDMEM_E_INCOMPATIBLE) {
     // Another kind, or no segment at all: the raw open tells which.
@@ -184,6 +191,7 @@ sharedmem_error open_any_kind(const std::string& name, std::uint32_t flags, std:
     if (raw != SHAREDMEM_E_INCOMPATIBLE) e = raw;
   }
   return e;
+#endif
 }
 
 // The capacity of the live segment `name`, if one can be inspected.
@@ -612,7 +620,7 @@ int run_hold(const Options& o) {
     initial = value_to_write(o, *o.initial_value);
     if (!initial) return kUsage;
   }
-  prepare_stop_requests();
+  prepare_stop_requests(o.until_stdin_closes);
   Handle handle;
   const sharedmem_error e = o.capacity || o.raw
                                 ? sharedmem_open(o.name.c_str(), capacity, flags, &handle.segment)
@@ -637,7 +645,7 @@ int run_hold(const Options& o) {
   }
   std::printf("ready\n");
   std::fflush(stdout);
-  (void)wait_for_stop(o.until_stdin_closes);
+  (void)wait_for_stop(std::nullopt);
   return kOk;
 }
 
@@ -830,6 +838,8 @@ int run(int argc, char** argv) {
   auto* completion = app.add_subcommand("completion", doc.command("completion")->summary);
   completion->add_option("SHELL", o.shell, "bash or zsh")->required();
 
+  // Bytes out as they are: values, and help whose lines end in "\n" alone.
+  use_binary_stdio();
   const std::vector<std::string> arguments = utf8_arguments(argc, argv);
   if (arguments.size() < 2)
     return usage_error("", "a command is required: list, info, get, set, hold, watch, wait, "
@@ -855,7 +865,7 @@ int run(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return usage_error(o.command, e.what());
   }
-  if (*get || *watch || *set || *hold) use_binary_stdio();
+
   if (*list) return run_list(o);
   if (*info) return run_info(o);
   if (*get) return run_get(o);
