@@ -372,15 +372,16 @@ std::string zsh_completion(const CLI::App& app, const ProgramDoc& doc) {
   return out;
 }
 
-std::optional<std::string> closest_command(const std::string& word, const ProgramDoc& doc) {
+std::optional<std::string> closest_word(const std::string& word,
+                                        const std::vector<std::string>& candidates) {
   std::optional<std::string> best;
   std::size_t best_distance = 3;  // nothing further than two edits away
-  for (const CommandDoc& command : doc.commands) {
-    if (!word.empty() && command.name.rfind(word, 0) == 0) return command.name;  // a prefix
-    const std::size_t distance = edit_distance(word, command.name);
+  for (const std::string& candidate : candidates) {
+    if (!word.empty() && candidate.rfind(word, 0) == 0) return candidate;  // a prefix
+    const std::size_t distance = edit_distance(word, candidate);
     if (distance < best_distance) {
       best_distance = distance;
-      best = command.name;
+      best = candidate;
     }
   }
   return best;

@@ -67,8 +67,9 @@ std::string man_page(const CLI::App& app, const ProgramDoc& doc);
 std::string bash_completion(const CLI::App& app, const ProgramDoc& doc);
 std::string zsh_completion(const CLI::App& app, const ProgramDoc& doc);
 
-// The command nearest to `word` (a typo, an abbreviation), if one is near.
-std::optional<std::string> closest_command(const std::string& word, const ProgramDoc& doc);
+// The candidate nearest to `word` (a typo, an abbreviation), if one is near.
+std::optional<std::string> closest_word(const std::string& word,
+                                        const std::vector<std::string>& candidates);
 
 }  // namespace sharedmem_cli
 

@@ -738,10 +738,14 @@ void add_timeout(CLI::App* command, Options& o, const std::string& what) {
 }
 
 // The subcommand a mistyped word was probably meant to be.
-int unknown_command(const std::string& word, const ProgramDoc& doc) {
-  const std::optional<std::string> near = closest_command(word, doc);
-  return usage_error("", "'" + word + "' is no sharedmem command" +
-                             (near ? "; did you mean '" + *near + "'?" : std::string()));
+int unknown_command(const std::string& word, const ProgramDoc& doc, bool topics = false) {
+  std::vector<std::string> candidates;
+  for (const CommandDoc& command : doc.commands) candidates.push_back(command.name);
+  if (topics) candidates.push_back("exit-status");
+  const std::optional<std::string> near = closest_word(word, candidates);
+  return usage_error(topics ? "help" : "",
+                     "'" + word + "' is no sharedmem " + (topics ? "help topic" : "command") +
+                         (near ? "; did you mean '" + *near + "'?" : std::string()));
 }
 
 int run_help(const CLI::App& app, const Options& o, const ProgramDoc& doc) {
@@ -758,7 +762,7 @@ int run_help(const CLI::App& app, const Options& o, const ProgramDoc& doc) {
   } else if (doc.command(o.topic)) {
     write_stdout(command_help(*app.get_subcommand(o.topic), doc));
   } else {
-    return unknown_command(o.topic, doc);
+    return unknown_command(o.topic, doc, true);
   }
   return kOk;
 }
@@ -848,6 +852,9 @@ int run(int argc, char** argv) {
   if (first.empty() || first[0] != '-') {
     if (!doc.command(first)) return unknown_command(first, doc);
     o.command = first;
+  } else if (first != "-h" && first != "--help" && first != "-V" && first != "--version") {
+    return usage_error("", "'" + first + "' is no option of sharedmem itself; a command comes "
+                                         "first, its options after it");
   }
   if (!windows && std::find(arguments.begin(), arguments.end(), "--global") != arguments.end())
     return usage_error(o.command,
@@ -862,8 +869,15 @@ int run(int argc, char** argv) {
     return app.exit(e);  // help on stdout
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
+  } catch (const CLI::ArgumentMismatch& e) {
+    // CLI11 says "--count: 1 required N missing".
+    const std::string what = e.what();
+    return usage_error(o.command, what.substr(0, what.find(':')) + " needs a value");
   } catch (const CLI::ParseError& e) {
-    return usage_error(o.command, e.what());
+    std::string what = e.what();  // a sentence of CLI11's, in the middle of ours
+    if (what.size() > 1 && what[0] >= 'A' && what[0] <= 'Z' && what[1] >= 'a' && what[1] <= 'z')
+      what[0] += 'a' - 'A';  // "The following..." but not "NAME is required"
+    return usage_error(o.command, what);
   }
 
   if (*list) return run_list(o);
