@@ -12,6 +12,8 @@
 #include <string>
 #include <type_traits>
 
+#include "json.hpp"  // json_string, which the bridge takes from here
+
 namespace sharedmem_cli {
 
 inline void append_utf8(std::string& out, char32_t c) {
