@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: MIT
 // The sharedmem command: list, inspect, read, write, watch and hold named
 // segments from a shell. Built on the public C API only (sharedmem.h),
-// arguments parsed by CLI11.
+// arguments parsed by CLI11; help, man page and completions are rendered
+// from the same definitions (help.hpp).
 //
-// Exit statuses (also in --help): 0 ok, 1 error, 2 usage, 3 not found (no
-// live segment of that name), 4 timeout. Errors go to stderr, one line,
-// with the library's message. Durations are seconds, as decimal numbers.
+// Errors go to stderr as one line, "sharedmem: <command> '<name>':
+// <message>"; exit statuses are listed by `sharedmem help exit-status`.
+// Durations are seconds, as decimal numbers.
 #include <CLI/CLI.hpp>
 
 #include <algorithm>
@@ -14,11 +15,15 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
-#include <iostream>
+#include <cstring>
+#include <exception>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "exit_status.hpp"
+#include "help.hpp"
+#include "json.hpp"
 #include "process_control.hpp"
 #include "sharedmem/sharedmem.h"
 #include "text.hpp"
@@ -26,17 +31,14 @@
 namespace sharedmem_cli {
 namespace {
 
-enum Exit : int { kOk = 0, kError = 1, kUsage = 2, kNotFound = 3, kTimeout = 4 };
-
-constexpr const char* kExitStatuses =
-    "Exit status: 0 ok, 1 error, 2 usage, 3 not found (no live segment of that name), "
-    "4 timeout.";
-
 // The Set/Get library's default segment, whose value is a wide string.
 constexpr const char* kClassicDefaultSegment = "dllmemfilemap";
 
-// Everything a subcommand may be given.
+// Everything a subcommand may be given. Numbers the user types are kept as
+// text and checked by the subcommand, so that a bad one gets a sentence
+// naming the option and its range, not a parser's message.
 struct Options {
+  std::string command;
   std::string name;
   bool json = false;
   bool all = false;
@@ -48,35 +50,38 @@ struct Options {
   std::optional<std::string> capacity;
   bool raw = false;
   bool until_stdin_closes = false;
-  std::optional<std::uint64_t> count;
-  std::optional<double> timeout;
+  std::optional<std::string> count;
+  std::optional<std::string> timeout;
+  std::string topic;
+  bool man = false;
+  std::string shell;
 };
 
 std::uint32_t scope_flags(const Options& o) { return o.global ? SHAREDMEM_SCOPE_GLOBAL : 0u; }
 
-// One line on stderr: "sharedmem <command> '<name>': <message>[ (system error N)]".
+// One line on stderr: "sharedmem: <command> '<name>': <message>", the
+// command and name left out where there are none.
 void complain(const std::string& command, const std::string& name, const std::string& message) {
-  std::string line = "sharedmem " + command;
-  if (!name.empty()) line += " '" + name + "'";
-  std::fprintf(stderr, "%s: %s\n", line.c_str(), message.c_str());
+  std::string line = "sharedmem: ";
+  if (!command.empty()) line += command + (name.empty() ? "" : " '" + name + "'") + ": ";
+  std::fprintf(stderr, "%s%s\n", line.c_str(), message.c_str());
 }
 
-// Reports a failed library call and returns the exit status it means.
-int fail(const std::string& command, const std::string& name, sharedmem_error e) {
-  std::string message = sharedmem_strerror(e);
+// A usage error: one line pointing at the command's help; status 2.
+int usage_error(const std::string& command, const std::string& message) {
+  complain(command, "", message + " (see 'sharedmem help" +
+                            (command.empty() ? std::string() : " " + command) + "')");
+  return kUsage;
+}
+
+// Reports a failed library call (its message, and the OS error behind it if
+// any) and returns the exit status it means.
+int fail(const Options& o, sharedmem_error e, const std::string& message = "") {
+  std::string text = message.empty() ? sharedmem_strerror(e) : message;
   if (const int system = sharedmem_last_system_error(); system != 0)
-    message += " (system error " + std::to_string(system) + ")";
-  complain(command, name, message);
-  switch (e) {
-    case SHAREDMEM_E_NOT_FOUND:
-      return kNotFound;
-    case SHAREDMEM_E_TIMEOUT:
-      return kTimeout;
-    case SHAREDMEM_E_INVALID_NAME:
-      return kUsage;
-    default:
-      return kError;
-  }
+    text += " (system error " + std::to_string(system) + ")";
+  complain(o.command, o.name, text);
+  return exit_status(e);
 }
 
 // Whether values of segment `name` are wide strings unless --bytes says
@@ -106,6 +111,27 @@ std::optional<std::uint64_t> parse_capacity(const std::string& text) {
   else return std::nullopt;
   if (shift != 0 && number > (UINT64_MAX >> shift)) return std::nullopt;
   return number << shift;
+}
+
+// --count: a whole number, at least 1.
+std::optional<std::uint64_t> parse_count(const std::string& text) {
+  if (text.empty() || text.size() > 19 ||
+      text.find_first_not_of("0123456789") != std::string::npos)
+    return std::nullopt;
+  const std::uint64_t n = std::stoull(text);
+  if (n == 0) return std::nullopt;
+  return n;
+}
+
+// --timeout: decimal seconds, at least 0 ("0.5", "2", "1e3").
+std::optional<double> parse_seconds(const std::string& text) {
+  if (text.empty() || text.find_first_not_of("0123456789.eE+") != std::string::npos)
+    return std::nullopt;
+  char* end = nullptr;
+  const double seconds = std::strtod(text.c_str(), &end);
+  if (end != text.c_str() + text.size() || !std::isfinite(seconds) || seconds < 0)
+    return std::nullopt;
+  return seconds;
 }
 
 // The deadline of a timeout in seconds (none: never).
@@ -138,47 +164,87 @@ sharedmem_error wait_change(sharedmem_segment* segment, std::uint64_t seen,
 // An open handle to a live segment, closed on scope exit.
 struct Handle {
   sharedmem_segment* segment = nullptr;
+  bool raw = false;
   Handle() = default;
   Handle(const Handle&) = delete;
   Handle& operator=(const Handle&) = delete;
   ~Handle() { sharedmem_close(segment); }
 };
 
-// Opens the live segment `o.name` at its own capacity for `command`. On
-// failure, reports why and returns the exit status; kOk on success. An open
-// that finds no live segment looks at what stands under the name, so that a
-// foreign object is called that, not "not found".
-int open_live(const std::string& command, const Options& o, Handle& handle) {
-  const sharedmem_error e = sharedmem_open(o.name.c_str(), 0, SHAREDMEM_OPEN_ONLY | scope_flags(o),
-                                           &handle.segment);
-  if (e != SHAREDMEM_E_NOT_FOUND) return e == SHAREDMEM_OK ? kOk : fail(command, o.name, e);
+// Opens the live segment `name` with `flags` (which include OPEN_ONLY),
+// whatever its kind.
+sharedmem_error open_any_kind(const std::string& name, std::uint32_t flags, std::uint64_t capacity,
+                              Handle& handle) {
+#if defined(SHAREDMEM_ANY_KIND)
+  const sharedmem_error e =
+      sharedmem_open(name.c_str(), capacity, flags | SHAREDMEM_ANY_KIND, &handle.segment);
+  handle.raw = e == SHAREDMEM_OK && sharedmem_segment_kind(handle.segment) == SHAREDMEM_KIND_RAW;
+  return e;
+#else
+  // A library without SHAREDMEM_ANY_KIND: a value segment, else a raw one.
+  sharedmem_error e = sharedmem_open(name.c_str(), capacity, flags, &handle.segment);
+  if (e == SHAREDMEM_E_INCOMPATIBLE) {
+    // Another kind, or no segment at all: the raw open tells which.
+    const sharedmem_error raw =
+        sharedmem_open(name.c_str(), capacity, flags | SHAREDMEM_RAW, &handle.segment);
+    if (raw == SHAREDMEM_OK) handle.raw = true;
+    if (raw != SHAREDMEM_E_INCOMPATIBLE) e = raw;
+  }
+  return e;
+#endif
+}
+
+// The capacity of the live segment `name`, if one can be inspected.
+std::optional<std::uint64_t> live_capacity(const Options& o) {
+  sharedmem_info info{};
+  info.struct_size = sizeof info;
+  if (sharedmem_inspect(o.name.c_str(), scope_flags(o), &info) != SHAREDMEM_OK ||
+      info.object_class != SHAREDMEM_OBJECT_SEGMENT)
+    return std::nullopt;
+  return info.capacity;
+}
+
+constexpr const char* kNoLiveSegment = "not found: no live process holds a segment of this name";
+
+// Opens the live segment `o.name` at its own capacity, whatever its kind.
+// On failure, reports why and returns the exit status; kOk on success. An
+// open that finds no live segment looks at what stands under the name, so
+// that a foreign object is called that, not "not found".
+int open_live(const Options& o, Handle& handle) {
+  const sharedmem_error e =
+      open_any_kind(o.name, SHAREDMEM_OPEN_ONLY | scope_flags(o), 0, handle);
+  if (e == SHAREDMEM_OK) return kOk;
+  if (e != SHAREDMEM_E_NOT_FOUND) return fail(o, e);
   sharedmem_info info{};
   info.struct_size = sizeof info;
   if (sharedmem_inspect(o.name.c_str(), scope_flags(o), &info) == SHAREDMEM_OK) {
     switch (info.object_class) {
       case SHAREDMEM_OBJECT_FOREIGN:
-        complain(command, o.name, sharedmem_strerror(SHAREDMEM_E_INCOMPATIBLE));
-        return kError;
+        return fail(o, SHAREDMEM_E_INCOMPATIBLE);
       case SHAREDMEM_OBJECT_INCOMPATIBLE:
-        complain(command, o.name, sharedmem_strerror(SHAREDMEM_E_INCOMPATIBLE) +
-                                      std::string(" (layout version ") +
-                                      std::to_string(info.layout_version) + ")");
-        return kError;
+        return fail(o, SHAREDMEM_E_INCOMPATIBLE,
+                    sharedmem_strerror(SHAREDMEM_E_INCOMPATIBLE) + std::string(" (layout version ") +
+                        std::to_string(info.layout_version) + ")");
       case SHAREDMEM_OBJECT_NOT_OWNER:
-        complain(command, o.name, sharedmem_strerror(SHAREDMEM_E_NOT_OWNER));
-        return kError;
+        return fail(o, SHAREDMEM_E_NOT_OWNER);
       default:
         break;
     }
   }
-  if (command == "set") {
-    complain("set", o.name,
-             "no live process holds this segment, so a value written now would vanish when "
-             "this command exits; keep it alive first, for example with `sharedmem hold " +
-                 o.name + " --capacity <bytes>` in another terminal or in the background");
-    return kNotFound;
-  }
-  return fail(command, o.name, e);
+  if (o.command == "set")
+    return fail(o, e,
+                "no live process holds this segment, so a value written now would vanish when "
+                "this command exits; keep it alive first, for example with `sharedmem hold " +
+                    o.name + " --capacity <bytes>` in another terminal or in the background");
+  return fail(o, e, kNoLiveSegment);
+}
+
+// get and set on a raw segment: one line saying what the shell can do.
+int refuse_raw(const Options& o) {
+  complain(o.command, o.name,
+           "a raw segment: its bytes are not read or written from the shell yet (info, watch "
+           "and wait follow its version, notify advances it)");
+  return kError;
 }
 
 // A consistent snapshot of the value and its version.
@@ -191,14 +257,26 @@ sharedmem_error read_value(sharedmem_segment* segment, std::string& value, std::
   return e;
 }
 
+// Writes `value`, saying the sizes when it does not fit.
+int write_value(const Options& o, sharedmem_segment* segment, const std::string& value) {
+  const sharedmem_error e = sharedmem_write(segment, value.data(), value.size());
+  if (e == SHAREDMEM_E_VALUE_TOO_LARGE)
+    return fail(o, e,
+                "value too large: " + std::to_string(value.size()) +
+                    " bytes, the segment's capacity is " +
+                    std::to_string(sharedmem_capacity(segment)) + "; the segment is unchanged");
+  return e == SHAREDMEM_OK ? kOk : fail(o, e);
+}
+
 void write_stdout(const std::string& bytes) {
   std::fwrite(bytes.data(), 1, bytes.size(), stdout);
 }
 
 // The value as JSON members: "value" for UTF-8 text, else "value_base64".
-std::string json_value_members(const std::string& value) {
-  if (is_utf8(value)) return "\"value\": " + json_string(value);
-  return "\"value_base64\": " + json_string(base64(value));
+void add_value(JsonObject& object, const std::string& value) {
+  object.number("size", value.size());
+  if (is_utf8(value)) object.text("value", value);
+  else object.text("value_base64", base64(value));
 }
 
 // --- list and info ---------------------------------------------------------
@@ -215,7 +293,7 @@ const char* state_name(std::uint32_t object_class) {
   }
 }
 
-// What each state means, for info's stderr line and the README.
+// What each state means, for info's stderr line and the docs.
 const char* state_meaning(std::uint32_t object_class) {
   switch (object_class) {
     case SHAREDMEM_OBJECT_UNFINISHED:
@@ -241,11 +319,12 @@ bool has_segment_facts(const sharedmem_info& info) {
          info.object_class == SHAREDMEM_OBJECT_DEAD;
 }
 
-const char* kind_name(const sharedmem_info& info) {
+// "value", "raw", "unknown", or null (empty) for what is no segment.
+std::string kind_name(const sharedmem_info& info) {
   if (info.object_class != SHAREDMEM_OBJECT_SEGMENT &&
       info.object_class != SHAREDMEM_OBJECT_DEAD &&
       info.object_class != SHAREDMEM_OBJECT_UNFINISHED)
-    return "-";
+    return "";
   switch (info.kind) {
     case SHAREDMEM_KIND_VALUE: return "value";
     case SHAREDMEM_KIND_RAW: return "raw";
@@ -261,44 +340,55 @@ std::string number_or_dash(const sharedmem_info& info, std::uint64_t n) {
   return has_segment_facts(info) ? std::to_string(n) : "-";
 }
 
-std::string json_number_or_null(bool known, std::uint64_t n) {
-  return known ? std::to_string(n) : "null";
+JsonObject info_json(JsonObject out, const sharedmem_info& info) {
+  const bool facts = has_segment_facts(info);
+  const std::string kind = kind_name(info);
+  char mode[16];
+  std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(info.mode));
+  out.text("name", info.name)
+      .text("state", state_name(info.object_class))
+      .text_or_null("kind", !kind.empty(), kind)
+      .number_or_null("capacity", facts, info.capacity)
+      .number_or_null("value_size", facts, info.value_size)
+      .number_or_null("version", facts, info.version)
+      .number_or_null("holders", info.holders != SHAREDMEM_HOLDERS_UNKNOWN, info.holders)
+      .number_or_null("layout_version", info.layout_version != 0, info.layout_version)
+      .number("object_size", info.object_size)
+      .text("os_name", info.os_name)
+      .text("owner", info.owner)
+      .text("permissions", info.permissions)
+      .text("mode", mode);
+  return out;
 }
 
-std::string info_json(const sharedmem_info& info, bool details) {
-  const bool facts = has_segment_facts(info);
-  std::string out = "{\"name\": " + json_string(info.name) +
-                    ", \"state\": " + json_string(state_name(info.object_class)) +
-                    ", \"kind\": " +
-                    (std::string(kind_name(info)) == "-" ? "null" : json_string(kind_name(info))) +
-                    ", \"capacity\": " + json_number_or_null(facts, info.capacity) +
-                    ", \"value_size\": " + json_number_or_null(facts, info.value_size) +
-                    ", \"version\": " + json_number_or_null(facts, info.version) +
-                    ", \"holders\": " +
-                    json_number_or_null(info.holders != SHAREDMEM_HOLDERS_UNKNOWN, info.holders);
-  if (details) {
-    char mode[16];
-    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(info.mode));
-    out += ", \"layout_version\": " + json_number_or_null(info.layout_version != 0,
-                                                          info.layout_version) +
-           ", \"object_size\": " + std::to_string(info.object_size) +
-           ", \"os_name\": " + json_string(info.os_name) +
-           ", \"owner\": " + json_string(info.owner) +
-           ", \"permissions\": " + json_string(info.permissions) +
-           ", \"mode\": " + json_string(mode);
-  }
-  return out + "}";
-}
+// sharedmem_list's callback. The info is the library's, of its struct_size:
+// only what both sides know is copied. Nothing may unwind through the
+// library: a failure stops the listing and is rethrown after it.
+struct Listing {
+  std::vector<sharedmem_info> found;
+  std::exception_ptr failure;
+};
 
 int SHAREDMEM_CALL collect(const sharedmem_info* info, void* context) {
-  static_cast<std::vector<sharedmem_info>*>(context)->push_back(*info);
-  return 0;
+  auto& listing = *static_cast<Listing*>(context);
+  try {
+    sharedmem_info copy{};
+    std::memcpy(&copy, info, std::min<std::size_t>(info->struct_size, sizeof copy));
+    copy.struct_size = sizeof copy;
+    listing.found.push_back(copy);
+    return 0;
+  } catch (...) {
+    listing.failure = std::current_exception();
+    return 1;
+  }
 }
 
 int run_list(const Options& o) {
-  std::vector<sharedmem_info> found;
-  if (const sharedmem_error e = sharedmem_list(scope_flags(o), collect, &found))
-    return fail("list", "", e);
+  Listing listing;
+  if (const sharedmem_error e = sharedmem_list(scope_flags(o), collect, &listing))
+    return fail(o, e);
+  if (listing.failure) std::rethrow_exception(listing.failure);
+  std::vector<sharedmem_info>& found = listing.found;
   // Dead objects are no live segments: shown with --all only.
   found.erase(std::remove_if(found.begin(), found.end(),
                              [&](const sharedmem_info& info) {
@@ -306,25 +396,26 @@ int run_list(const Options& o) {
                              }),
               found.end());
   std::sort(found.begin(), found.end(), [](const sharedmem_info& a, const sharedmem_info& b) {
-    return std::string(a.name) < std::string(b.name);
+    return std::strcmp(a.name, b.name) < 0;
   });
   if (o.json) {
-    std::string out = "[";
-    for (std::size_t i = 0; i < found.size(); ++i)
-      out += (i ? ",\n " : "") + info_json(found[i], true);
-    write_stdout(out + "]\n");
+    std::vector<JsonObject> segments;
+    for (const sharedmem_info& info : found) segments.push_back(info_json(JsonObject(), info));
+    write_stdout(JsonObject::document().array("segments", segments).str() + "\n");
     return kOk;
   }
   std::size_t width = 4;
-  for (const sharedmem_info& info : found) width = std::max(width, std::string(info.name).size());
+  for (const sharedmem_info& info : found) width = std::max(width, std::strlen(info.name));
   std::printf("%-*s  %-7s  %12s  %12s  %10s  %7s  %s\n", static_cast<int>(width), "NAME", "KIND",
               "CAPACITY", "SIZE", "VERSION", "HOLDERS", "STATE");
-  for (const sharedmem_info& info : found)
+  for (const sharedmem_info& info : found) {
+    const std::string kind = kind_name(info);
     std::printf("%-*s  %-7s  %12s  %12s  %10s  %7s  %s\n", static_cast<int>(width), info.name,
-                kind_name(info), number_or_dash(info, info.capacity).c_str(),
+                kind.empty() ? "-" : kind.c_str(), number_or_dash(info, info.capacity).c_str(),
                 number_or_dash(info, info.value_size).c_str(),
                 number_or_dash(info, info.version).c_str(), holders_text(info).c_str(),
                 state_name(info.object_class));
+  }
   return kOk;
 }
 
@@ -332,18 +423,17 @@ int run_info(const Options& o) {
   sharedmem_info info{};
   info.struct_size = sizeof info;
   const sharedmem_error e = sharedmem_inspect(o.name.c_str(), scope_flags(o), &info);
-  if (e == SHAREDMEM_E_NOT_FOUND) {
-    complain("info", o.name, "not found: nothing of this name exists (" + std::string(info.os_name) +
-                                 ")");
-    return kNotFound;
-  }
-  if (e != SHAREDMEM_OK) return fail("info", o.name, e);
+  if (e == SHAREDMEM_E_NOT_FOUND)
+    return fail(o, e,
+                "not found: nothing of this name exists (" + std::string(info.os_name) + ")");
+  if (e != SHAREDMEM_OK) return fail(o, e);
   if (o.json) {
-    write_stdout(info_json(info, true) + "\n");
+    write_stdout(info_json(JsonObject::document(), info).str() + "\n");
   } else {
+    const std::string kind = kind_name(info);
     std::printf("name:           %s\n", info.name);
     std::printf("state:          %s\n", state_name(info.object_class));
-    std::printf("kind:           %s\n", kind_name(info));
+    std::printf("kind:           %s\n", kind.empty() ? "-" : kind.c_str());
     std::printf("capacity:       %s\n", number_or_dash(info, info.capacity).c_str());
     std::printf("value size:     %s\n", number_or_dash(info, info.value_size).c_str());
     std::printf("version:        %s\n", number_or_dash(info, info.version).c_str());
@@ -361,37 +451,39 @@ int run_info(const Options& o) {
     case SHAREDMEM_OBJECT_UNFINISHED:
       return kOk;
     case SHAREDMEM_OBJECT_DEAD:
-      complain("info", o.name, std::string("no live segment: ") + state_meaning(info.object_class));
+      complain(o.command, o.name,
+               std::string("no live segment: ") + state_meaning(info.object_class));
       return kNotFound;
     default:
-      complain("info", o.name, std::string("not a usable segment: ") +
-                                   state_meaning(info.object_class));
+      complain(o.command, o.name,
+               std::string("not a usable segment: ") + state_meaning(info.object_class));
       return kError;
   }
 }
 
-// --- get, set, watch, wait, hold ----------------------------------------
+// --- get, set, watch, wait, notify, hold -----------------------------------
 
 int run_get(const Options& o) {
   Handle handle;
-  if (const int status = open_live("get", o, handle)) return status;
+  if (const int status = open_live(o, handle)) return status;
+  if (handle.raw) return refuse_raw(o);
   std::string value;
   std::uint64_t version = 0;
-  if (const sharedmem_error e = read_value(handle.segment, value, version))
-    return fail("get", o.name, e);
+  if (const sharedmem_error e = read_value(handle.segment, value, version)) return fail(o, e);
   if (wide_values(o)) value = wide_bytes_to_utf8(value);
-  if (o.json)
-    write_stdout("{\"name\": " + json_string(o.name) + ", \"version\": " +
-                 std::to_string(version) + ", \"size\": " + std::to_string(value.size()) + ", " +
-                 json_value_members(value) + "}\n");
-  else
+  if (o.json) {
+    JsonObject out = JsonObject::document();
+    out.text("name", o.name).number("version", version);
+    add_value(out, value);
+    write_stdout(out.str() + "\n");
+  } else {
     write_stdout(value);
+  }
   return kOk;
 }
 
 // The value to write: the argument, or stdin for "-"; encoded for --wide.
-std::optional<std::string> value_to_write(const Options& o, const std::string& command,
-                                          const std::string& given) {
+std::optional<std::string> value_to_write(const Options& o, const std::string& given) {
   std::string value = given;
   if (given == "-") {
     value.clear();
@@ -401,54 +493,79 @@ std::optional<std::string> value_to_write(const Options& o, const std::string& c
   }
   if (!wide_values(o)) return value;
   std::optional<std::string> wide = utf8_to_wide_bytes(value);
-  if (!wide) complain(command, o.name, "the value is not UTF-8, which a wide value must be");
+  if (!wide) complain(o.command, o.name, "the value is not UTF-8, which a wide value must be");
   return wide;
 }
 
 int run_set(const Options& o) {
-  const std::optional<std::string> value = value_to_write(o, "set", o.value);
+  const std::optional<std::string> value = value_to_write(o, o.value);
   if (!value) return kUsage;
   Handle handle;
-  if (const int status = open_live("set", o, handle)) return status;
-  if (const sharedmem_error w = sharedmem_write(handle.segment, value->data(), value->size()))
-    return fail("set", o.name, w);
-  return kOk;
+  if (const int status = open_live(o, handle)) return status;
+  if (handle.raw) return refuse_raw(o);
+  return write_value(o, handle.segment, *value);
+}
+
+// The --count and --timeout of watch and wait, checked.
+struct Limits {
+  std::optional<std::uint64_t> count;
+  std::optional<double> seconds;
+};
+std::optional<Limits> parse_limits(const Options& o, int& status) {
+  Limits limits;
+  if (o.count && !(limits.count = parse_count(*o.count))) {
+    status = usage_error(o.command, "--count must be a whole number, at least 1, not '" +
+                                        *o.count + "'");
+    return std::nullopt;
+  }
+  if (o.timeout && !(limits.seconds = parse_seconds(*o.timeout))) {
+    status = usage_error(o.command, "--timeout must be a number of seconds, at least 0, not '" +
+                                        *o.timeout + "'");
+    return std::nullopt;
+  }
+  return limits;
+}
+
+int timed_out(const Options& o, const std::string& what) {
+  complain(o.command, o.name, "timed out after " + *o.timeout + " s: " + what);
+  return kTimeout;
 }
 
 int run_watch(const Options& o) {
+  int status = kOk;
+  const std::optional<Limits> limits = parse_limits(o, status);
+  if (!limits) return status;
   Handle handle;
-  if (const int status = open_live("watch", o, handle)) return status;
-  const std::optional<Clock::time_point> deadline = deadline_after(o.timeout);
+  if (const int opened = open_live(o, handle)) return opened;
+  const std::optional<Clock::time_point> deadline = deadline_after(limits->seconds);
   const bool wide = wide_values(o);
-  // A raw segment's bytes change in place, with no value to print: its
-  // versions are printed instead.
-  sharedmem_info info{};
-  info.struct_size = sizeof info;
-  const bool raw = sharedmem_inspect(o.name.c_str(), scope_flags(o), &info) == SHAREDMEM_OK &&
-                   info.kind == SHAREDMEM_KIND_RAW;
   std::uint64_t printed = 0;
   std::uint64_t seen = 0;
-  for (bool first = true; !o.count || printed < *o.count; first = false) {
+  for (bool first = true; !limits->count || printed < *limits->count; first = false) {
     if (!first) {
       std::uint64_t version = 0;
       const sharedmem_error e = wait_change(handle.segment, seen, deadline, version);
-      if (e == SHAREDMEM_E_TIMEOUT) return kTimeout;
-      if (e != SHAREDMEM_OK) return fail("watch", o.name, e);
+      if (e == SHAREDMEM_E_TIMEOUT)
+        return timed_out(o, handle.raw ? "no new version" : "no new value");
+      if (e != SHAREDMEM_OK) return fail(o, e);
     }
-    std::string value;
-    if (raw) {
+    JsonObject out = JsonObject::document();
+    if (handle.raw) {
+      // A raw segment's bytes change in place, with no value to print: its
+      // versions are printed instead.
       seen = sharedmem_version(handle.segment);
-      write_stdout(o.json ? "{\"version\": " + std::to_string(seen) + "}\n"
+      write_stdout(o.json ? out.number("version", seen).str() + "\n"
                           : "version " + std::to_string(seen) + "\n");
-    } else if (const sharedmem_error e = read_value(handle.segment, value, seen)) {
-      return fail("watch", o.name, e);
-    } else if (o.json) {
-      if (wide) value = wide_bytes_to_utf8(value);
-      write_stdout("{\"version\": " + std::to_string(seen) + ", \"size\": " +
-                   std::to_string(value.size()) + ", " + json_value_members(value) + "}\n");
     } else {
+      std::string value;
+      if (const sharedmem_error e = read_value(handle.segment, value, seen)) return fail(o, e);
       if (wide) value = wide_bytes_to_utf8(value);
-      write_stdout(value + "\n");
+      if (o.json) {
+        add_value(out.number("version", seen), value);
+        write_stdout(out.str() + "\n");
+      } else {
+        write_stdout(value + "\n");
+      }
     }
     // Each value as it arrives, whatever stdout is (a pipe is block-buffered).
     if (std::fflush(stdout) != 0) return kError;
@@ -458,69 +575,153 @@ int run_watch(const Options& o) {
 }
 
 int run_wait(const Options& o) {
+  int status = kOk;
+  const std::optional<Limits> limits = parse_limits(o, status);
+  if (!limits) return status;
   Handle handle;
-  if (const int status = open_live("wait", o, handle)) return status;
+  if (const int opened = open_live(o, handle)) return opened;
   std::uint64_t version = 0;
-  const sharedmem_error e =
-      wait_change(handle.segment, sharedmem_version(handle.segment), deadline_after(o.timeout),
-                  version);
-  if (e == SHAREDMEM_E_TIMEOUT) return kTimeout;  // a timeout is an answer, not an error
-  if (e != SHAREDMEM_OK) return fail("wait", o.name, e);
+  const sharedmem_error e = wait_change(handle.segment, sharedmem_version(handle.segment),
+                                        deadline_after(limits->seconds), version);
+  if (e == SHAREDMEM_E_TIMEOUT)
+    return timed_out(o, handle.raw ? "the version did not change" : "the value did not change");
+  if (e != SHAREDMEM_OK) return fail(o, e);
+  return kOk;
+}
+
+int run_notify(const Options& o) {
+  Handle handle;
+  if (const int status = open_live(o, handle)) return status;
+  if (!handle.raw) {
+    complain(o.command, o.name,
+             "a value segment: notify advances a raw segment's version; a value segment's "
+             "advances with each write (sharedmem set)");
+    return kError;
+  }
+  std::uint64_t version = 0;
+  if (const sharedmem_error e = sharedmem_notify(handle.segment, &version)) return fail(o, e);
   return kOk;
 }
 
 int run_hold(const Options& o) {
   std::uint64_t capacity = 0;
-  std::uint32_t flags = scope_flags(o);
+  std::uint32_t flags = scope_flags(o) | (o.raw ? SHAREDMEM_RAW : 0u);
   if (o.capacity) {
     const std::optional<std::uint64_t> parsed = parse_capacity(*o.capacity);
-    if (!parsed) {
-      complain("hold", o.name,
-               "invalid capacity '" + *o.capacity +
-                   "': give a whole number of bytes, optionally with K, M, G or T (1K = 1024)");
-      return kUsage;
-    }
+    if (!parsed)
+      return usage_error(o.command, "--capacity must be a whole number of bytes, optionally with "
+                                    "K, M, G or T (1K = 1024), not '" + *o.capacity + "'");
     capacity = *parsed;
   } else {
     flags |= SHAREDMEM_OPEN_ONLY;  // join a live segment at its capacity
   }
-  if (o.raw) {
-#if defined(SHAREDMEM_RAW)
-    flags |= SHAREDMEM_RAW;
-#else
-    complain("hold", o.name, sharedmem_strerror(SHAREDMEM_E_UNSUPPORTED) +
-                                 std::string(": this library has no raw segments"));
-    return kError;
-#endif
-  }
   std::optional<std::string> initial;
   if (o.initial_value) {
-    initial = value_to_write(o, "hold", *o.initial_value);
+    initial = value_to_write(o, *o.initial_value);
     if (!initial) return kUsage;
   }
-  prepare_stop_requests();
+  prepare_stop_requests(o.until_stdin_closes);
   Handle handle;
-  if (const sharedmem_error e = sharedmem_open(o.name.c_str(), capacity, flags, &handle.segment))
-    return fail("hold", o.name, e);
+  const sharedmem_error e = o.capacity || o.raw
+                                ? sharedmem_open(o.name.c_str(), capacity, flags, &handle.segment)
+                                : open_any_kind(o.name, flags, 0, handle);
+  if (e == SHAREDMEM_E_NOT_FOUND)
+    return fail(o, e, std::string(kNoLiveSegment) + " to join; give --capacity to create it");
+  if (e == SHAREDMEM_E_INVALID_SIZE)
+    return usage_error(o.command, "--capacity " + *o.capacity + " (" + std::to_string(capacity) +
+                                      " bytes) is no capacity this system can give: it must be "
+                                      "at least 1 byte and small enough to map twice over");
+  if (e == SHAREDMEM_E_SIZE_MISMATCH) {
+    const std::optional<std::uint64_t> live = live_capacity(o);
+    return fail(o, e,
+                "size mismatch: the live segment's capacity is " +
+                    (live ? std::to_string(*live) : std::string("another")) + " bytes, not " +
+                    std::to_string(capacity) + "; leave out --capacity to join it at its own");
+  }
+  if (e != SHAREDMEM_OK) return fail(o, e);
   if (initial) {
-    if (const sharedmem_error e = sharedmem_write(handle.segment, initial->data(), initial->size()))
-      return fail("hold", o.name, e);
+    if (o.raw) return refuse_raw(o);
+    if (const int status = write_value(o, handle.segment, *initial)) return status;
   }
   std::printf("ready\n");
   std::fflush(stdout);
-  (void)wait_for_stop(o.until_stdin_closes);
+  (void)wait_for_stop(std::nullopt);
   return kOk;
 }
 
 // --- the command line ------------------------------------------------------
 
+ProgramDoc program_doc() {
+  ProgramDoc doc;
+  doc.summary = "List, inspect, read, write, watch and hold named shared memory segments";
+  doc.description =
+      "A segment lives while a process holds it: `sharedmem hold` keeps one alive from a "
+      "shell, and the other commands open it for their duration (so a running watch holds it "
+      "too), while list and info only look. Values are bytes; --wide reads and writes the "
+      "wide strings of the Set/Get API. Raw segments (hold --raw) are followed by their "
+      "version: watch, wait and info show it, notify advances it.";
+#if defined(SHAREDMEM_VERSION_STRING)
+  doc.version = sharedmem_library_version_string();
+#else
+  doc.version = SHAREDMEM_TOOL_VERSION;
+#endif
+  doc.statuses = exit_status_docs();
+  doc.commands = {
+      {"list", "List this user's segments (Windows: the session's)",
+       "One line each: name, kind, capacity, value size, version, holders and state. Objects "
+       "of the naming scheme that are no usable segment are listed with their state "
+       "(foreign, not-owner, incompatible, unfinished).",
+       "sharedmem list --json"},
+      {"info", "Show one segment: what list shows, and the OS object",
+       "Adds the layout version, the OS object's name, owner and permissions. Exits 3 if no "
+       "live segment has the name, 1 if something else does.",
+       "sharedmem info inventory"},
+      {"get", "Write the current value to stdout, as it is (bytes)", "",
+       "sharedmem get inventory --json"},
+      {"set", "Write a value to a segment a live process holds",
+       "A value written to a segment nobody holds would vanish with this command, so set "
+       "refuses it (status 3): keep the segment alive with hold first.",
+       "sharedmem set inventory apples=2"},
+      {"hold", "Create or join a segment and keep it alive until stopped",
+       "Prints 'ready' once it holds the segment, then waits for SIGINT (Ctrl+C), SIGTERM or "
+       "SIGHUP (Windows: Ctrl+C, Ctrl+Break or the console closing), and with "
+       "--until-stdin-closes for the end of standard input; then it closes the segment and "
+       "exits 0.",
+       "sharedmem hold inventory --capacity 64K --value apples=3"},
+      {"watch", "Print the value, then each new one as it is published",
+       "One value a line, flushed at once (use --json for values with line breaks); a raw "
+       "segment's versions instead ('version N'). Sleeps between changes, no polling; a "
+       "writer faster than the reader may publish versions it never sees.",
+       "sharedmem watch inventory --count 3"},
+      {"wait", "Block until the value (raw: the version) changes, then exit 0",
+       "With --timeout, exits 4 and says so on stderr if nothing changed by then.",
+       "sharedmem wait inventory --timeout 5"},
+      {"notify", "Advance a raw segment's version, waking its waiters",
+       "What a producer's sharedmem_notify does, from a shell: every watch and wait on the "
+       "segment wakes.",
+       "sharedmem notify frames"},
+      {"help", "Show the help of the program or of one command",
+       "Topics: each command, and exit-status (the exit statuses and the library errors "
+       "behind them).",
+       "sharedmem help watch"},
+      {"completion", "Print the bash or zsh completion script",
+       "Installed with the command; to try it in a running shell: source <(sharedmem "
+       "completion bash).",
+       "sharedmem completion bash"},
+  };
+  return doc;
+}
+
 void add_name(CLI::App* command, Options& o) {
   command->add_option("NAME", o.name, "the segment's name (1 to 128 of A-Z a-z 0-9 . _ -)")
       ->required();
 }
-void add_global(CLI::App* command, Options& o) {
-  command->add_flag("--global", o.global,
-                    "Windows: the machine-wide Global\\ namespace instead of the session's");
+// --global exists where it applies: Windows' Global\ namespace. Elsewhere it
+// is no option (run() explains it if given).
+void add_global(CLI::App* command, Options& o, bool windows) {
+  if (windows)
+    command->add_flag("--global", o.global,
+                      "the machine-wide Global\\ namespace instead of the session's");
 }
 void add_encoding(CLI::App* command, Options& o) {
   auto* wide = command->add_flag(
@@ -533,93 +734,152 @@ void add_encoding(CLI::App* command, Options& o) {
 }
 void add_timeout(CLI::App* command, Options& o, const std::string& what) {
   command->add_option("--timeout", o.timeout, what + " (decimal seconds, 0.5 is half a second)")
-      ->check(CLI::NonNegativeNumber);
+      ->type_name("SECONDS");
+}
+
+// The subcommand a mistyped word was probably meant to be.
+int unknown_command(const std::string& word, const ProgramDoc& doc, bool topics = false) {
+  std::vector<std::string> candidates;
+  for (const CommandDoc& command : doc.commands) candidates.push_back(command.name);
+  if (topics) candidates.push_back("exit-status");
+  const std::optional<std::string> near = closest_word(word, candidates);
+  return usage_error(topics ? "help" : "",
+                     "'" + word + "' is no sharedmem " + (topics ? "help topic" : "command") +
+                         (near ? "; did you mean '" + *near + "'?" : std::string()));
+}
+
+int run_help(const CLI::App& app, const Options& o, const ProgramDoc& doc) {
+  if (o.man) {
+    write_stdout(man_page(app, doc));
+    return kOk;
+  }
+  if (o.topic.empty()) {
+    write_stdout(program_help(app, doc));
+  } else if (o.topic == "exit-status") {
+    write_stdout("Exit statuses of sharedmem:\n" + exit_status_help(doc) +
+                 "\nThe library's errors and the exit status each gives:\n" +
+                 error_exit_table());
+  } else if (doc.command(o.topic)) {
+    write_stdout(command_help(*app.get_subcommand(o.topic), doc));
+  } else {
+    return unknown_command(o.topic, doc, true);
+  }
+  return kOk;
 }
 
 int run(int argc, char** argv) {
   Options o;
-  CLI::App app{
-      "sharedmem: list, inspect, read, write, watch and hold named shared memory segments.",
-      "sharedmem"};
-  app.footer(kExitStatuses);
+  const ProgramDoc doc = program_doc();
+  const bool windows = std::string(sharedmem_backend()) == "windows";
+  CLI::App app{doc.summary, "sharedmem"};
+  app.formatter(std::make_shared<HelpFormatter>(doc));
   app.require_subcommand(1);
-  app.set_version_flag("--version", std::string("sharedmem ") + SHAREDMEM_TOOL_VERSION + " (" +
-                                        sharedmem_backend() + " backend)");
+  app.set_help_flag("-h,--help", "print this help");
+  app.set_version_flag("-V,--version", "sharedmem " + doc.version + " (" + sharedmem_backend() +
+                                           " backend)",
+                       "print the version and the backend");
 
-  auto* list = app.add_subcommand(
-      "list",
-      "List the live segments of this user (Linux) or session (Windows): name, kind, capacity, "
-      "value size, version, holders and state; objects of the naming scheme that are not "
-      "usable segments are listed with their state (foreign, not-owner, incompatible, "
-      "unfinished).");
-  list->add_flag("--json", o.json, "a JSON array, one object per segment");
+  auto* list = app.add_subcommand("list", doc.command("list")->summary);
+  list->add_flag("--json", o.json, "one JSON document with every segment (docs/cli.md)");
   list->add_flag("--all", o.all, "also what killed users left behind (state dead)");
-  add_global(list, o);
+  add_global(list, o, windows);
 
-  auto* info = app.add_subcommand(
-      "info", "Show one segment: what list shows, plus the layout version, the OS object's name, "
-              "owner and permissions. Exits 3 if no live segment has the name, 1 if something "
-              "else does.");
+  auto* info = app.add_subcommand("info", doc.command("info")->summary);
   add_name(info, o);
-  info->add_flag("--json", o.json, "a JSON object");
-  add_global(info, o);
+  info->add_flag("--json", o.json, "a JSON document (docs/cli.md)");
+  add_global(info, o, windows);
 
-  auto* get = app.add_subcommand("get", "Write the current value to stdout, as it is (bytes).");
+  auto* get = app.add_subcommand("get", doc.command("get")->summary);
   add_name(get, o);
   get->add_flag("--json", o.json,
-                "a JSON object with name, version, size and value (text) or value_base64");
+                "a JSON document with name, version, size and value (text) or value_base64");
   add_encoding(get, o);
-  add_global(get, o);
+  add_global(get, o, windows);
 
-  auto* set = app.add_subcommand(
-      "set", "Write a value. The segment must be held by a live process (see hold): a value "
-             "written to a segment nobody holds would vanish with this command.");
+  auto* set = app.add_subcommand("set", doc.command("set")->summary);
   add_name(set, o);
   set->add_option("VALUE", o.value, "the value, or - to read it from stdin")->required();
   add_encoding(set, o);
-  add_global(set, o);
+  add_global(set, o, windows);
 
-  auto* hold = app.add_subcommand(
-      "hold", "Create or open the segment and keep it alive until SIGINT or SIGTERM (Ctrl+C), "
-              "printing 'ready' once it holds it.");
+  auto* hold = app.add_subcommand("hold", doc.command("hold")->summary);
   add_name(hold, o);
   hold->add_option("--capacity", o.capacity,
                    "capacity in bytes (K, M, G, T: binary multiples); without it, join a live "
-                   "segment at its own capacity");
-  hold->add_option("--value", o.initial_value, "write this value once it holds the segment");
-  hold->add_flag("--raw", o.raw, "a raw segment (where the library supports them)");
+                   "segment at its own capacity")
+      ->type_name("BYTES");
+  hold->add_option("--value", o.initial_value, "write this value once it holds the segment")
+      ->type_name("VALUE");
+  hold->add_flag("--raw", o.raw, "a raw segment: bytes shared in place, followed by version");
   hold->add_flag("--until-stdin-closes", o.until_stdin_closes,
                  "also stop when standard input reaches its end");
   add_encoding(hold, o);
-  add_global(hold, o);
+  add_global(hold, o, windows);
 
-  auto* watch = app.add_subcommand(
-      "watch", "Print the current value, then each new value as it is published, one per line "
-               "(use --json for values with line breaks; raw segments: each new version). "
-               "Sleeps between changes; no polling.");
+  auto* watch = app.add_subcommand("watch", doc.command("watch")->summary);
   add_name(watch, o);
-  watch->add_option("--count", o.count, "stop after this many values (the current one counts)")
-      ->check(CLI::PositiveNumber);
-  add_timeout(watch, o, "give up with status 4 after this long");
-  watch->add_flag("--json", o.json, "one JSON object per line: version, size, value");
+  watch->add_option("--count", o.count,
+                    "stop after this many values, at least 1 (the current one counts)")
+      ->type_name("N");
+  add_timeout(watch, o, "give up with status 4 after this long without a change");
+  watch->add_flag("--json", o.json, "one JSON document a line: version, size, value");
   add_encoding(watch, o);
-  add_global(watch, o);
+  add_global(watch, o, windows);
 
-  auto* wait = app.add_subcommand("wait", "Block until the value changes, then exit 0.");
+  auto* wait = app.add_subcommand("wait", doc.command("wait")->summary);
   add_name(wait, o);
   add_timeout(wait, o, "exit with status 4 if nothing changed by then");
-  add_global(wait, o);
+  add_global(wait, o, windows);
 
+  auto* notify = app.add_subcommand("notify", doc.command("notify")->summary);
+  add_name(notify, o);
+  add_global(notify, o, windows);
+
+  auto* help = app.add_subcommand("help", doc.command("help")->summary);
+  help->add_option("TOPIC", o.topic, "a command, or exit-status");
+  help->add_flag("--man", o.man, "")->group("");  // the man page, built from this help
+
+  auto* completion = app.add_subcommand("completion", doc.command("completion")->summary);
+  completion->add_option("SHELL", o.shell, "bash or zsh")->required();
+
+  // Bytes out as they are: values, and help whose lines end in "\n" alone.
+  use_binary_stdio();
   const std::vector<std::string> arguments = utf8_arguments(argc, argv);
+  if (arguments.size() < 2)
+    return usage_error("", "a command is required: list, info, get, set, hold, watch, wait, "
+                           "notify, help or completion");
+  const std::string& first = arguments[1];
+  if (first.empty() || first[0] != '-') {
+    if (!doc.command(first)) return unknown_command(first, doc);
+    o.command = first;
+  } else if (first != "-h" && first != "--help" && first != "-V" && first != "--version") {
+    return usage_error("", "'" + first + "' is no option of sharedmem itself; a command comes "
+                                         "first, its options after it");
+  }
+  if (!windows && std::find(arguments.begin(), arguments.end(), "--global") != arguments.end())
+    return usage_error(o.command,
+                       "--global names Windows' machine-wide namespace; on Linux each user's "
+                       "segments form one namespace, so leave it out");
+
   std::vector<const char*> pointers;
   for (const std::string& argument : arguments) pointers.push_back(argument.c_str());
   try {
     app.parse(static_cast<int>(pointers.size()), pointers.data());
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);  // help on stdout
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ArgumentMismatch& e) {
+    // CLI11 says "--count: 1 required N missing".
+    const std::string what = e.what();
+    return usage_error(o.command, what.substr(0, what.find(':')) + " needs a value");
   } catch (const CLI::ParseError& e) {
-    const int status = app.exit(e);  // help and version on stdout, errors on stderr
-    return status == 0 ? kOk : kUsage;
+    std::string what = e.what();  // a sentence of CLI11's, in the middle of ours
+    if (what.size() > 1 && what[0] >= 'A' && what[0] <= 'Z' && what[1] >= 'a' && what[1] <= 'z')
+      what[0] += 'a' - 'A';  // "The following..." but not "NAME is required"
+    return usage_error(o.command, what);
   }
-  if (*get || *watch || *set || *hold) use_binary_stdio();
+
   if (*list) return run_list(o);
   if (*info) return run_info(o);
   if (*get) return run_get(o);
@@ -627,6 +887,14 @@ int run(int argc, char** argv) {
   if (*hold) return run_hold(o);
   if (*watch) return run_watch(o);
   if (*wait) return run_wait(o);
+  if (*notify) return run_notify(o);
+  if (*help) return run_help(app, o, doc);
+  if (*completion) {
+    if (o.shell == "bash") write_stdout(bash_completion(app, doc));
+    else if (o.shell == "zsh") write_stdout(zsh_completion(app, doc));
+    else return usage_error("completion", "SHELL must be bash or zsh, not '" + o.shell + "'");
+    return kOk;
+  }
   return kUsage;
 }
 

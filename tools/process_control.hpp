@@ -5,6 +5,8 @@
 #ifndef SHAREDMEM_TOOLS_PROCESS_CONTROL_HPP
 #define SHAREDMEM_TOOLS_PROCESS_CONTROL_HPP
 
+#include <chrono>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -19,14 +21,16 @@ std::vector<std::string> utf8_arguments(int argc, char** argv);
 // ends in text mode; POSIX streams are binary already).
 void use_binary_stdio();
 
-// Call before any thread starts: from then on the stop requests that
-// wait_for_stop waits for are held for it rather than ending the process.
-void prepare_stop_requests();
-
-// Blocks until a stop request: SIGINT, SIGTERM or SIGHUP (POSIX), Ctrl+C,
+// Call once, before any other thread starts: from then on the stop requests
+// that wait_for_stop waits for are held for it rather than ending the
+// process. A stop request is SIGINT, SIGTERM or SIGHUP (POSIX), Ctrl+C,
 // Ctrl+Break or the console closing (Windows), and, when `stdin_closes`,
-// end of standard input. Returns the signal number (0 for stdin).
-int wait_for_stop(bool stdin_closes);
+// the end of standard input.
+void prepare_stop_requests(bool stdin_closes);
+
+// Blocks until a stop request or, if given, `timeout` passes: true for a
+// stop request, false for the timeout.
+bool wait_for_stop(std::optional<std::chrono::milliseconds> timeout);
 
 }  // namespace sharedmem_cli
 

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <ctime>
 #include <thread>
 
 #include "process_control.hpp"
@@ -30,27 +31,36 @@ std::vector<std::string> utf8_arguments(int argc, char** argv) {
 
 void use_binary_stdio() {}
 
-void prepare_stop_requests() {
+void prepare_stop_requests(bool stdin_closes) {
   const sigset_t set = stop_signals();
   ::pthread_sigmask(SIG_BLOCK, &set, nullptr);
-}
-
-int wait_for_stop(bool stdin_closes) {
   if (stdin_closes) {
-    std::thread([] {
+    std::thread([] {  // inherits the blocked signals
       char buffer[4096];
       for (;;) {
         const ssize_t n = ::read(STDIN_FILENO, buffer, sizeof buffer);
         if (n == 0 || (n < 0 && errno != EINTR)) break;
       }
-      ::kill(::getpid(), SIGTERM);  // taken by the sigwait below
+      ::kill(::getpid(), SIGTERM);  // taken by wait_for_stop
     }).detach();
   }
+}
+
+bool wait_for_stop(std::optional<std::chrono::milliseconds> timeout) {
   const sigset_t set = stop_signals();
-  int signal = 0;
-  while (::sigwait(&set, &signal) != 0) {
+  for (;;) {
+    int taken = -1;
+    if (timeout) {
+      const auto ms = timeout->count();
+      const timespec wait{static_cast<time_t>(ms / 1000), static_cast<long>(ms % 1000) * 1000000L};
+      taken = ::sigtimedwait(&set, nullptr, &wait);
+      if (taken < 0 && errno == EAGAIN) return false;
+    } else {
+      int signal = 0;
+      if (::sigwait(&set, &signal) == 0) taken = signal;
+    }
+    if (taken > 0) return true;
   }
-  return stdin_closes && signal == SIGTERM ? 0 : signal;
 }
 
 }  // namespace sharedmem_cli

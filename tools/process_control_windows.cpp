@@ -15,10 +15,8 @@ namespace sharedmem_cli {
 namespace {
 
 HANDLE g_stop = nullptr;
-DWORD g_stop_reason = 0;
 
-BOOL WINAPI on_console_event(DWORD event) {
-  g_stop_reason = event + 1;  // CTRL_C_EVENT is 0
+BOOL WINAPI on_console_event(DWORD) {
   ::SetEvent(g_stop);
   return TRUE;
 }
@@ -47,12 +45,9 @@ void use_binary_stdio() {
   (void)::_setmode(::_fileno(stdout), _O_BINARY);
 }
 
-void prepare_stop_requests() {
+void prepare_stop_requests(bool stdin_closes) {
   g_stop = ::CreateEventW(nullptr, TRUE, FALSE, nullptr);
   ::SetConsoleCtrlHandler(on_console_event, TRUE);
-}
-
-int wait_for_stop(bool stdin_closes) {
   if (stdin_closes) {
     std::thread([] {
       HANDLE input = ::GetStdHandle(STD_INPUT_HANDLE);
@@ -63,8 +58,11 @@ int wait_for_stop(bool stdin_closes) {
       ::SetEvent(g_stop);
     }).detach();
   }
-  ::WaitForSingleObject(g_stop, INFINITE);
-  return static_cast<int>(g_stop_reason);
+}
+
+bool wait_for_stop(std::optional<std::chrono::milliseconds> timeout) {
+  const DWORD ms = timeout ? static_cast<DWORD>(timeout->count()) : INFINITE;
+  return ::WaitForSingleObject(g_stop, ms) != WAIT_TIMEOUT;
 }
 
 }  // namespace sharedmem_cli

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 // Text for the sharedmem command: wide strings as the Set/Get API stores
 // them (wchar_t units, UTF-32 on Linux, UTF-16 on Windows) to and from
-// UTF-8, and JSON strings.
+// UTF-8, and base64 for bytes that are no text.
 #ifndef SHAREDMEM_TOOLS_TEXT_HPP
 #define SHAREDMEM_TOOLS_TEXT_HPP
 
@@ -11,6 +11,8 @@
 #include <optional>
 #include <string>
 #include <type_traits>
+
+#include "json.hpp"  // json_string, which the bridge takes from here
 
 namespace sharedmem_cli {
 
@@ -113,31 +115,6 @@ inline std::string wide_bytes_to_utf8(const std::string& bytes) {
     append_utf8(out, c);
   }
   return out;
-}
-
-// A JSON string literal for UTF-8 `text` (quotes, backslashes and control
-// characters escaped; other characters as they are).
-inline std::string json_string(const std::string& text) {
-  std::string out = "\"";
-  for (char ch : text) {
-    const auto c = static_cast<unsigned char>(ch);
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (c < 0x20 || c == 0x7F) {
-          char escaped[8];
-          std::snprintf(escaped, sizeof escaped, "\\u%04x", c);
-          out += escaped;
-        } else {
-          out += ch;
-        }
-    }
-  }
-  return out + "\"";
 }
 
 inline std::string base64(const std::string& bytes) {

@@ -2,7 +2,13 @@
 # SPDX-License-Identifier: MIT
 """Tests of the sharedmem command, run by ctest on Linux and under Wine.
 
-    cli_test.py [--only NAME] -- <command prefix...> <path to sharedmem>
+    cli_test.py [--only NAME] [--raw-peer PATH] [--docs PATH] [--build-dir PATH]
+                -- <command prefix...> <path to sharedmem>
+
+--raw-peer: the C program tests/cli/raw_peer.c (run with the same prefix);
+--docs: docs/cli.md, whose exit-status table and JSON schema are checked
+against the command; --build-dir: a native build whose install (man page,
+completions) is checked in a throwaway prefix.
 
 The command prefix is empty natively and the Wine runner for the MinGW build.
 Every case starts the command as a user would, checks its exit status and
@@ -15,14 +21,20 @@ import os
 import pty
 import re
 import select
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 
 MULTIPLIER = float(os.environ.get("SHAREDMEM_TEST_TIMEOUT_MULTIPLIER", "1"))
 TIMEOUT = 20.0 * MULTIPLIER
 COMMAND = []
+PREFIX = []  # what runs a program built beside the command (Wine, or nothing)
 BACKEND = ""
+RAW_PEER = None
+DOCS = None
+BUILD_DIR = None
 
 
 # A terminal's control sequence (CSI ... final byte, or OSC ... BEL).
@@ -55,18 +67,19 @@ def expect_status(result, status, what):
 class Child:
     """A running command whose stdout is read line by line with timeouts."""
 
-    def __init__(self, *args, terminal=False):
+    def __init__(self, *args, terminal=False, program=None):
         self.buffer = b""
         self.terminal = terminal
+        argv = (program or COMMAND) + list(args)
         if terminal:  # stdout is a pseudo-terminal, as in an interactive shell
             self.master, slave = pty.openpty()
-            self.process = subprocess.Popen(COMMAND + list(args), stdin=subprocess.PIPE,
+            self.process = subprocess.Popen(argv, stdin=subprocess.PIPE,
                                             stdout=slave, stderr=subprocess.PIPE)
             os.close(slave)
             self.out = self.master
         else:
             self.master = None
-            self.process = subprocess.Popen(COMMAND + list(args), stdin=subprocess.PIPE,
+            self.process = subprocess.Popen(argv, stdin=subprocess.PIPE,
                                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
             self.out = self.process.stdout.fileno()
 
@@ -101,6 +114,10 @@ class Child:
     def close_stdin(self):
         self.process.stdin.close()
 
+    def send_line(self, text):
+        self.process.stdin.write(text.encode() + b"\n")
+        self.process.stdin.flush()
+
     def wait(self, what):
         try:
             return self.process.wait(timeout=TIMEOUT)
@@ -128,54 +145,151 @@ def hold(name, *extra):
     return child
 
 
+def change_until_exit(waiter, change):
+    """Changes the segment until `waiter` exits; its exit status. The waiter
+    starts at some version, so one change may come before it looks: each
+    change is an event it wakes for (no sleeping here)."""
+    deadline = time.monotonic() + TIMEOUT
+    while time.monotonic() < deadline:
+        change()
+        try:
+            return waiter.process.wait(timeout=0.5 * MULTIPLIER)
+        except subprocess.TimeoutExpired:
+            pass
+    return None
+
+
 def listed(name, *extra):
     code, out, err = run("list", "--json", *extra)
     expect(code == 0, "list --json failed: %r" % err)
-    entries = [entry for entry in json.loads(out) if entry["name"] == name]
+    document = json.loads(out)
+    expect(document["schema_version"] == 1, "list --json schema: %r" % document)
+    entries = [entry for entry in document["segments"] if entry["name"] == name]
     return entries[0] if entries else None
+
+
+def one_line_error(result, command, name, *fragments):
+    """The error is one line: sharedmem: <command> '<name>': <message>."""
+    err = result[2]
+    prefix = "sharedmem: %s '%s': " % (command, name) if name else "sharedmem: %s: " % command
+    expect(err.endswith("\n") and err.count("\n") == 1 and err.startswith(prefix),
+           "%s: not one line starting %r: %r" % (command, prefix, err))
+    for fragment in fragments:
+        expect(fragment in err, "%s: %r not in %r" % (command, fragment, err))
+
+
+def stop(holder, what="holder"):
+    holder.close_stdin()
+    status = holder.wait(what)
+    holder.finish()
+    return status
 
 
 # --- the cases ---------------------------------------------------------------
 
 
-def test_help_everywhere():
+COMMANDS = ("list", "info", "get", "set", "hold", "watch", "wait", "notify", "help",
+            "completion")
+
+
+def fits_80_columns(out, what):
+    too_long = [line for line in out.decode().splitlines() if len(line) > 80]
+    expect(not too_long, "%s: lines over 80 columns: %r" % (what, too_long))
+
+
+def test_help_everywhere_in_80_columns():
     code, out, _ = run("--help")
-    expect(code == 0 and b"Exit status: 0 ok" in out, "sharedmem --help")
-    for command in ("list", "info", "get", "set", "hold", "watch", "wait"):
+    expect(code == 0 and b"Exit status:" in out, "sharedmem --help: %r" % out[:200])
+    fits_80_columns(out, "--help")
+    for command in COMMANDS:
+        expect(("\n  %s " % command).encode() in out, "--help lists %s" % command)
+    expect(run("help")[1] == out, "sharedmem help is sharedmem --help")
+    for command in COMMANDS:
         code, out, _ = run(command, "--help")
-        expect(code == 0 and b"Usage:" in out and command.encode() in out,
+        expect(code == 0 and out.startswith(("Usage: sharedmem " + command).encode()),
                "sharedmem %s --help: %d %r" % (command, code, out[:200]))
-    code, out, _ = run("--version")
-    expect(code == 0 and ("(%s backend)" % BACKEND).encode() in out, "--version: %r" % out)
+        fits_80_columns(out, command + " --help")
+        expect(b"\nExample:\n  $ sharedmem " + command.encode() in out,
+               "sharedmem %s --help has an example: %r" % (command, out))
+        expect(run("help", command) == (0, out, ""), "help %s is %s --help" % (command, command))
+        if command == "hold":
+            expect(all(signal in out for signal in (b"SIGINT", b"SIGTERM", b"SIGHUP")),
+                   "hold's help names the signals it handles: %r" % out)
+    for version in ("--version", "-V"):
+        code, out, _ = run(version)
+        expect(code == 0 and ("(%s backend)" % BACKEND).encode() in out,
+               "%s: %r" % (version, out))
+
+
+def test_global_only_where_it_applies():
+    code, out, _ = run("list", "--help")
+    if BACKEND == "posix":
+        expect(b"--global" not in out, "--global offered on Linux: %r" % out)
+        result = run("list", "--global")
+        expect_status(result, 2, "list --global on Linux")
+        one_line_error(result, "list", "", "Windows", "leave it out")
+    else:
+        expect(b"--global" in out, "--global not offered on Windows: %r" % out)
 
 
 def test_usage_errors_exit_2():
-    expect_status(run(), 2, "no subcommand")
-    expect_status(run("frobnicate"), 2, "unknown subcommand")
+    result = run()
+    expect_status(result, 2, "no subcommand")
+    expect(result[2].startswith("sharedmem: a command is required"), "no command: %r" % result[2])
+    for typo, meant in (("lst", "list"), ("wacth", "watch")):
+        result = run(typo)
+        expect_status(result, 2, "unknown subcommand %s" % typo)
+        expect("did you mean '%s'?" % meant in result[2] and result[2].count("\n") == 1,
+               "%s: %r" % (typo, result[2]))
+    for topic, meant in (("lst", "list"), ("exit", "exit-status")):
+        result = run("help", topic)
+        expect_status(result, 2, "help on an unknown topic")
+        one_line_error(result, "help", "", "did you mean '%s'?" % meant)
+    result = run("--bogus")
+    expect_status(result, 2, "an unknown option before the command")
+    expect(result[2].startswith("sharedmem: '--bogus' is no option"), "--bogus: %r" % result[2])
+    result = run("watch", unique("x"), "--count")
+    expect_status(result, 2, "--count without a value")
+    one_line_error(result, "watch", "", "--count needs a value")
+    result = run("frobnicate")
+    expect_status(result, 2, "unknown subcommand")
+    expect("'frobnicate' is no sharedmem command" in result[2], "frobnicate: %r" % result[2])
     expect_status(run("list", "--bogus"), 2, "unknown option")
-    expect_status(run("get"), 2, "missing NAME")
+    result = run("get")
+    expect_status(result, 2, "missing NAME")
+    one_line_error(result, "get", "", "NAME", "sharedmem help get")
     expect_status(run("set", unique("x")), 2, "set without a value")
-    expect_status(run("wait", unique("x"), "--timeout", "-1"), 2, "negative timeout")
-    expect_status(run("wait", unique("x"), "--timeout", "soon"), 2, "timeout not a number")
+    for count in ("0", "1.5"):
+        result = run("watch", unique("x"), "--count", count)
+        expect_status(result, 2, "watch --count %s" % count)
+        one_line_error(result, "watch", "", "--count must be a whole number, at least 1")
+    for seconds in ("-1", "soon", "inf"):
+        result = run("wait", unique("x"), "--timeout", seconds)
+        expect_status(result, 2, "wait --timeout %s" % seconds)
+        one_line_error(result, "wait", "", "--timeout must be a number of seconds, at least 0")
     result = run("get", "bad/name")
     expect_status(result, 2, "invalid name")
-    expect("invalid segment name" in result[2], "invalid name message: %r" % result[2])
+    one_line_error(result, "get", "bad/name", "invalid segment name")
     result = run("hold", unique("cap"), "--capacity", "lots")
     expect_status(result, 2, "capacity not a number")
-    expect("invalid capacity 'lots'" in result[2], "capacity message: %r" % result[2])
+    one_line_error(result, "hold", "", "--capacity must be a whole number of bytes", "'lots'")
     result = run("hold", unique("cap"), "--capacity", "0")
-    expect_status(result, 1, "capacity 0")
-    expect("invalid segment capacity" in result[2], "capacity 0 message: %r" % result[2])
+    expect_status(result, 2, "capacity 0")
+    one_line_error(result, "hold", "", "--capacity 0 (0 bytes)")
+    result = run("completion", "fish")
+    expect_status(result, 2, "completion for an unknown shell")
 
 
 def test_absent_names_exit_3():
     name = unique("absent")
     for args in (("get", name), ("info", name), ("watch", name), ("wait", name),
-                 ("hold", name), ("info", name, "--json")):
+                 ("notify", name), ("hold", name), ("info", name, "--json")):
         result = run(*args)
         expect_status(result, 3, " ".join(args))
-        expect("not found" in result[2] and name in result[2],
-               "%s: message %r" % (" ".join(args), result[2]))
+        one_line_error(result, args[0], name, "not found")
+    result = run("hold", name)
+    expect("give --capacity to create it" in result[2] and "SHAREDMEM_" not in result[2],
+           "hold without --capacity: %r" % result[2])
     expect(listed(name) is None, "an absent name is listed")
 
 
@@ -197,7 +311,8 @@ def test_hold_set_get_list_info_across_processes():
         expect_status(run("set", name, "second"), 0, "set")
         code, out, _ = run("get", name, "--json")
         value = json.loads(out)
-        expect(code == 0 and value == {"name": name, "version": 2, "size": 6, "value": "second"},
+        expect(code == 0 and value == {"schema_version": 1, "name": name, "version": 2,
+                                       "size": 6, "value": "second"},
                "get --json: %r" % value)
         binary = bytes(range(256))
         expect_status(run("set", name, "-", stdin=binary), 0, "set from stdin")
@@ -207,7 +322,8 @@ def test_hold_set_get_list_info_across_processes():
         expect("value_base64" in json.loads(out), "bytes that are no UTF-8 come as base64")
         result = run("set", name, "x" * 1025)
         expect_status(result, 1, "value too large")
-        expect("value too large" in result[2], "too large message: %r" % result[2])
+        one_line_error(result, "set", name, "value too large: 1025 bytes",
+                       "capacity is 1024")
 
         entry = listed(name)
         expect(entry is not None, "list --json does not show the held segment")
@@ -232,7 +348,7 @@ def test_hold_set_get_list_info_across_processes():
 
         code, out, _ = run("info", name, "--json")
         info = json.loads(out)
-        expect(code == 0 and info["layout_version"] == 3 and name in info["os_name"] and
+        expect(code == 0 and info["schema_version"] == 1 and info["layout_version"] == 3 and name in info["os_name"] and
                info["permissions"] and info["owner"], "info --json: %r" % info)
         if BACKEND == "posix":
             expect(info["mode"] == "0600" and info["permissions"].startswith("-rw-------"),
@@ -245,7 +361,7 @@ def test_hold_set_get_list_info_across_processes():
 
         result = run("hold", name, "--capacity", "2K")
         expect_status(result, 1, "hold with another capacity")
-        expect("size mismatch" in result[2], "mismatch message: %r" % result[2])
+        one_line_error(result, "hold", name, "size mismatch", "capacity is 1024 bytes, not 2048")
     finally:
         holder.close_stdin()
         status = holder.wait("holder")
@@ -286,11 +402,14 @@ def test_watch_json_and_timeout():
     holder = hold(name, "--capacity", "64", "--value", "a\nb")
     try:
         code, out, _ = run("watch", name, "--count", "1", "--json")
-        expect(code == 0 and json.loads(out) == {"version": 1, "size": 3, "value": "a\nb"},
+        expect(code == 0 and json.loads(out) == {"schema_version": 1, "version": 1, "size": 3,
+                                                 "value": "a\nb"},
                "watch --json: %r" % out)
         started = time.monotonic()
-        expect_status(run("watch", name, "--timeout", "0.3"), 4, "watch --timeout")
+        result = run("watch", name, "--timeout", "0.3")
+        expect_status(result, 4, "watch --timeout")
         expect(time.monotonic() - started >= 0.3, "watch timed out early")
+        one_line_error(result, "watch", name, "timed out after 0.3 s")
     finally:
         holder.close_stdin()
         holder.wait("holder")
@@ -305,19 +424,12 @@ def test_wait_times_out_with_4_and_returns_0_on_a_change():
         result = run("wait", name, "--timeout", "0.25")
         expect_status(result, 4, "wait --timeout")
         expect(time.monotonic() - started >= 0.25, "wait timed out early")
-        expect(result[1] == b"" and result[2] == "", "a timeout prints nothing: %r" % (result,))
+        expect(result[1] == b"", "a timeout prints nothing on stdout: %r" % (result,))
+        one_line_error(result, "wait", name, "timed out after 0.25 s", "did not change")
         waiter = Child("wait", name, "--timeout", str(TIMEOUT))
         try:
-            # The waiter starts at some version: write until it has seen one
-            # change (each write is an event it wakes for, no sleeping here).
-            status = None
-            deadline = time.monotonic() + TIMEOUT
-            while status is None and time.monotonic() < deadline:
-                expect_status(run("set", name, "tick"), 0, "set")
-                try:
-                    status = waiter.process.wait(timeout=0.5 * MULTIPLIER)
-                except subprocess.TimeoutExpired:
-                    pass
+            status = change_until_exit(
+                waiter, lambda: expect_status(run("set", name, "tick"), 0, "set"))
             expect(status == 0, "wait exits 0 after a change: %r" % status)
         finally:
             waiter.finish()
@@ -415,15 +527,224 @@ def test_foreign_and_other_objects_are_classified_never_opened():
                 os.unlink(path)
 
 
+def raw_peer(*args):
+    return Child(*args, program=PREFIX + [RAW_PEER])
+
+
+def test_raw_segments_follow_versions():
+    if RAW_PEER is None:
+        return "skipped: no --raw-peer program given"
+    name = unique("raw")
+    holder = hold(name, "--raw", "--capacity", "4096")
+    producer = raw_peer("notify", name)
+    watcher = Child("watch", name, "--count", "3", "--json")
+    try:
+        info = json.loads(run("info", name, "--json")[1])
+        expect(info["kind"] == "raw" and info["capacity"] == 4096 and info["version"] == 0,
+               "info --json on a raw segment: %r" % info)
+        # watch prints the current version, then each the C producer notifies.
+        versions = [json.loads(watcher.read_line("watch: current"))["version"]]
+        for _ in range(2):
+            producer.send_line("go")
+            expect(producer.read_line("producer").startswith("notified "), "producer notified")
+            versions.append(json.loads(watcher.read_line("watch: next"))["version"])
+        expect(watcher.wait("watch --count 3") == 0, "watch exits 0 after its count")
+        expect(versions == sorted(set(versions)) and len(versions) == 3,
+               "three increasing versions: %r" % versions)
+
+        # wait returns 0 on a notify of the C producer.
+        waiter = Child("wait", name, "--timeout", "%g" % (5 * MULTIPLIER))
+        try:
+            def notify():
+                producer.send_line("go")
+                producer.read_line("producer")
+            status = change_until_exit(waiter, notify)
+            expect(status == 0, "wait exits 0 on a notify: %r" % status)
+        finally:
+            waiter.finish()
+
+        # sharedmem notify wakes a C waiter.
+        consumer = raw_peer("wait", name, str(int(TIMEOUT * 1000)))
+        try:
+            ready = consumer.read_line("C waiter")
+            expect(ready.startswith("ready "), "C waiter: %r" % ready)
+            expect_status(run("notify", name), 0, "notify")
+            changed = consumer.read_line("C waiter woken")
+            expect(changed == "changed %d" % (int(ready.split()[1]) + 1),
+                   "the C waiter saw the notify: %r after %r" % (changed, ready))
+            expect(consumer.wait("C waiter") == 0, "C waiter's exit status")
+        finally:
+            consumer.finish()
+
+        code, out, _ = run("watch", name, "--count", "1")
+        expect(code == 0 and re.fullmatch(rb"version \d+\r?\n", out), "watch text: %r" % out)
+        for args in (("get", name), ("set", name, "x")):
+            result = run(*args)
+            expect_status(result, 1, "%s on a raw segment" % args[0])
+            one_line_error(result, args[0], name, "raw segment",
+                           "not read or written from the shell yet")
+        entry = listed(name)
+        expect(entry["kind"] == "raw", "list shows the kind: %r" % entry)
+        joiner = hold(name)  # joins whatever kind is live
+        stop(joiner, "joining holder")
+    finally:
+        producer.finish()
+        watcher.finish()
+        stop(holder)
+
+
+def test_notify_refuses_a_value_segment():
+    name = unique("notify_value")
+    holder = hold(name, "--capacity", "64")
+    try:
+        result = run("notify", name)
+        expect_status(result, 1, "notify on a value segment")
+        one_line_error(result, "notify", name, "a value segment")
+    finally:
+        stop(holder)
+
+
+def documented_block(marker):
+    """The fenced block of docs/cli.md right after the line `marker`."""
+    with open(DOCS, encoding="utf-8") as docs:
+        text = docs.read()
+    expect(marker in text, "docs/cli.md has no %r" % marker)
+    after = text.split(marker, 1)[1]
+    match = re.match(r"\s*```text\n(.*?)```", after, re.S)
+    expect(match, "docs/cli.md: no ```text block after %r" % marker)
+    return match.group(1)
+
+
+def test_exit_statuses_are_documented():
+    if DOCS is None:
+        return "skipped: no --docs given"
+    code, out, _ = run("help", "exit-status")
+    expect(code == 0, "help exit-status")
+    fits_80_columns(out, "help exit-status")
+    expect(documented_block("<!-- sharedmem help exit-status -->") == out.decode(),
+           "docs/cli.md's exit-status table differs from `sharedmem help exit-status`:\n%s"
+           % out.decode())
+    # Every error of the library's table (SHAREDMEM_ERRORS in sharedmem.h)
+    # has its row, under its name, with a documented exit status.
+    header = os.path.join(os.path.dirname(DOCS), "..", "include", "sharedmem", "sharedmem.h")
+    with open(header, encoding="utf-8") as header_file:
+        table = re.findall(r"^\s*X\((\w+), (\d+),", header_file.read(), re.M)
+    expect(len(table) >= 20, "SHAREDMEM_ERRORS not found in %s" % header)
+    rows = re.findall(r"^ +(\d+)  (\S+) +(\d+)$", out.decode(), re.M)
+    expect([(name, code) for code, name, _ in rows] == [("OK", "0")] + table,
+           "help exit-status lists %r, the library's table is %r" % (rows, table))
+    statuses = set(re.findall(r"^  (\d) ", out.decode().split("\n\n")[0], re.M))
+    for code, name, status in rows:
+        expect(status in statuses, "error %s %s gives undocumented status %s" % (code, name,
+                                                                               status))
+    wanted = {"OK": "0", "INVALID_NAME": "2", "INVALID_SIZE": "2", "NOT_FOUND": "3",
+              "TIMEOUT": "4"}
+    for code, name, status in rows:
+        expect(wanted.get(name, status) == status,
+               "%s gives %s, not %s" % (name, status, wanted.get(name)))
+
+
+def documented_members(heading):
+    """The members the table under `heading` in docs/cli.md lists."""
+    with open(DOCS, encoding="utf-8") as docs:
+        text = docs.read()
+    expect(heading in text, "docs/cli.md has no %r" % heading)
+    section = text.split(heading, 1)[1].split("<!-- json:", 1)[0].split("\n### ", 1)[0]
+    return set(re.findall(r"^\| `([a-z_0-9]+)` \|", section, re.M))
+
+
+def test_json_matches_its_documented_schema():
+    if DOCS is None:
+        return "skipped: no --docs given"
+    name = unique("schema")
+    holder = hold(name, "--capacity", "64", "--value", "text")
+    raw_name = unique("schema_raw")
+    raw_holder = hold(raw_name, "--raw", "--capacity", "64")
+    try:
+        documents = {
+            "list": json.loads(run("list", "--json")[1]),
+            "info": json.loads(run("info", name, "--json")[1]),
+            "get": json.loads(run("get", name, "--json")[1]),
+            "watch": json.loads(run("watch", name, "--json", "--count", "1")[1]),
+            "watch-raw": json.loads(run("watch", raw_name, "--json", "--count", "1")[1]),
+        }
+        segment = [entry for entry in documents["list"]["segments"] if entry["name"] == name][0]
+        documents["segment"] = segment
+        for key, document in documents.items():
+            members = documented_members("<!-- json: %s -->" % key)
+            expect(set(document) == members,
+                   "%s --json has %r, docs/cli.md documents %r" % (key, sorted(document),
+                                                                 sorted(members)))
+            if key != "segment":
+                expect(document["schema_version"] == 1, "%s: schema_version" % key)
+    finally:
+        stop(raw_holder)
+        stop(holder)
+
+
+def test_installed_man_page_and_completions():
+    if BUILD_DIR is None:
+        return "skipped: a cross build generates no man page or completions"
+    prefix = tempfile.mkdtemp(prefix="sharedmem_install_")
+    try:
+        done = subprocess.run(["cmake", "--install", BUILD_DIR, "--prefix", prefix],
+                              capture_output=True, timeout=TIMEOUT)
+        expect(done.returncode == 0, "cmake --install: %r" % done.stderr[-500:])
+        page = os.path.join(prefix, "share", "man", "man1", "sharedmem.1")
+        bash = os.path.join(prefix, "share", "bash-completion", "completions", "sharedmem")
+        zsh = os.path.join(prefix, "share", "zsh", "vendor-completions", "_sharedmem")
+        for path in (page, bash, zsh):
+            expect(os.path.isfile(path), "not installed: %s" % path)
+        if shutil.which("man"):
+            shown = subprocess.run(["man", "-l", page], capture_output=True, timeout=TIMEOUT,
+                                   env=dict(os.environ, MANWIDTH="80", MANPAGER="cat",
+                                            PAGER="cat"))
+            text = shown.stdout.decode("utf-8", "replace")
+            expect(shown.returncode == 0 and "SHAREDMEM(1)" in text, "man -l: %r" % text[:300])
+            for command in COMMANDS:
+                expect(re.search(r"^ +%s\b" % command, text, re.M),
+                       "the man page does not show %s" % command)
+            expect("EXIT STATUS" in text and "Example:" in text, "man page sections")
+        script = ('source "$1"; complete_words() { COMP_WORDS=("$@"); '
+                  'COMP_CWORD=$(($# - 1)); COMPREPLY=(); _sharedmem; echo "${COMPREPLY[*]}"; }; '
+                  'complete_words sharedmem l; complete_words sharedmem w; '
+                  'complete_words sharedmem help no; complete_words sharedmem watch x --c; '
+                  'complete -p sharedmem')
+        done = subprocess.run(["bash", "-c", script, "bash", bash], capture_output=True,
+                              timeout=TIMEOUT,
+                              env=dict(os.environ, PATH=os.path.dirname(COMMAND[-1]) + ":" +
+                                       os.environ["PATH"]))
+        lines = done.stdout.decode().splitlines()
+        expect(done.returncode == 0 and lines[:4] == ["list", "watch wait", "notify", "--count"]
+               and "_sharedmem" in lines[4], "bash completion: %r %r" % (lines, done.stderr))
+        with open(zsh, encoding="utf-8") as script_file:
+            text = script_file.read()
+        expect(text.startswith("#compdef sharedmem\n") and
+               all("'%s:" % command in text for command in COMMANDS), "zsh completion: %r" % text)
+        if shutil.which("zsh"):
+            expect(subprocess.run(["zsh", "-n", zsh]).returncode == 0, "zsh -n")
+    finally:
+        shutil.rmtree(prefix, ignore_errors=True)
+
+
 def main():
-    global COMMAND, BACKEND
+    global COMMAND, PREFIX, BACKEND, RAW_PEER, DOCS, BUILD_DIR
     args = sys.argv[1:]
     only = None
-    if args[:1] == ["--only"]:
-        only, args = args[1], args[2:]
-    if args[:1] == ["--"]:
-        args = args[1:]
-    COMMAND = args
+    while args and args[0] != "--":
+        option, value, args = args[0], args[1], args[2:]
+        if option == "--only":
+            only = value
+        elif option == "--raw-peer":
+            RAW_PEER = value
+        elif option == "--docs":
+            DOCS = value
+        elif option == "--build-dir":
+            BUILD_DIR = value
+        else:
+            raise SystemExit("cli_test.py: unknown option %s" % option)
+    COMMAND = args[1:]
+    PREFIX = COMMAND[:-1]
     code, out, err = run("--version")
     BACKEND = "windows" if b"(windows backend)" in out else "posix"
     print("command: %s (%s)" % (" ".join(COMMAND), out.decode().strip()))

@@ -423,7 +423,7 @@ int run_bridge(Settings settings) {
   }
 
   // Before any thread starts (libnats starts its own on connect).
-  sharedmem_cli::prepare_stop_requests();
+  sharedmem_cli::prepare_stop_requests(false);
   Bridge b(std::move(settings));
   b.link.fail = [&b] { b.request_stop(true); };
   if (const int status = open_segments(b, keys, capacity)) return status;
@@ -444,7 +444,7 @@ int run_bridge(Settings settings) {
   }
 
   std::thread([state = b.stopping] {
-    (void)sharedmem_cli::wait_for_stop(false);
+    (void)sharedmem_cli::wait_for_stop(std::nullopt);
     state->request(false);
   }).detach();  // left blocked in its wait if the bridge stops on a failure
   StopState& state = *b.stopping;
