@@ -12,7 +12,8 @@
  * Commands (value):  write TEXT    -> "wrote <version>"
  *                    read          -> "value <version> <text>"
  *                    wait SEEN MS  -> "waited <version>" or "error ..."
- * Commands (raw):    fill BYTE     -> lock, set every byte, unlock, notify: "filled <version>"
+ * Commands (raw):    fill BYTE [MS] -> lock (waiting MS ms, default 10000), set every
+ *                                   byte, unlock, notify: "filled <version>"
  *                    check BYTE    -> "same" or "differs <offset> <byte>"
  *                    lock          -> takes the lock and keeps it: "locked" (or "locked owner-died")
  *                    unlock        -> "unlocked"
@@ -78,9 +79,11 @@ int main(int argc, char** argv) {
         answer_error(error);
       }
     } else if (raw && strncmp(line, "fill ", 5) == 0) {
-      int byte = atoi(line + 5);
+      char* rest = NULL;
+      int byte = (int)strtol(line + 5, &rest, 10);
+      uint32_t timeout = *rest != '\0' ? (uint32_t)strtoul(rest, NULL, 10) : 10000u;
       uint64_t version = 0;
-      error = sharedmem_lock(segment, 10000);
+      error = sharedmem_lock(segment, timeout);
       if (error != SHAREDMEM_OK && error != SHAREDMEM_E_OWNER_DIED) {
         answer_error(error);
         continue;
