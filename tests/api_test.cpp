@@ -163,23 +163,37 @@ BOOST_AUTO_TEST_CASE(capacity_mismatch_is_refused) {
   sharedmem_close(open_ok(name, 200));
 }
 
-// Tests that every error code has its own message and unknown codes are named.
-BOOST_AUTO_TEST_CASE(every_error_has_a_distinct_message) {
+// Tests that every code of the error table has its own name (the enumerator
+// without its prefix) and its own message, that the codes run from 0 to the
+// last without a gap, and that values beyond are named UNKNOWN.
+BOOST_AUTO_TEST_CASE(every_error_has_a_distinct_name_and_message) {
+  struct row {
+    int value;
+    std::string name;
+  };
+  std::vector<row> table{{SHAREDMEM_OK, "OK"}};
+#define SHAREDMEM_TEST_ROW_(name, value, message) table.push_back({SHAREDMEM_E_##name, #name});
+  SHAREDMEM_ERRORS(SHAREDMEM_TEST_ROW_)
+#undef SHAREDMEM_TEST_ROW_
+  std::set<std::string> names;
   std::set<std::string> messages;
-  std::vector<int> codes;
-  for (int code = SHAREDMEM_OK; code <= SHAREDMEM_E_CORRUPTED; ++code) codes.push_back(code);
-  for (int code : codes) {
-    const char* message = sharedmem_strerror(static_cast<sharedmem_error>(code));
+  for (std::size_t i = 0; i < table.size(); ++i) {
+    const auto code = static_cast<sharedmem_error>(table[i].value);
+    BOOST_TEST(table[i].value == static_cast<int>(i), "codes are contiguous from 0");
+    BOOST_TEST(std::string(sharedmem_error_name(code)) == table[i].name);
+    const char* message = sharedmem_strerror(code);
     BOOST_TEST_REQUIRE(message != nullptr);
     BOOST_TEST(std::strlen(message) > 5u);
-    BOOST_TEST(std::string(message) != sharedmem_strerror(static_cast<sharedmem_error>(1000)),
-               "code " << code << " has a message of its own");
+    names.insert(sharedmem_error_name(code));
     messages.insert(message);
   }
-  BOOST_TEST(messages.size() == codes.size());
-  volatile int unknown = 1000;  // as a newer peer's code would arrive
-  BOOST_TEST(std::string(sharedmem_strerror(static_cast<sharedmem_error>(unknown)))
-                 .find("unknown") != std::string::npos);
+  BOOST_TEST(names.size() == table.size());
+  BOOST_TEST(messages.size() == table.size());
+  for (volatile int unknown : {static_cast<int>(table.size()), 1000, -1, 0x7fffffff}) {
+    const auto code = static_cast<sharedmem_error>(unknown);  // as a newer peer's code would arrive
+    BOOST_TEST(std::string(sharedmem_error_name(code)) == "UNKNOWN");
+    BOOST_TEST(std::string(sharedmem_strerror(code)).find("unknown") != std::string::npos);
+  }
 }
 
 // Tests that a failure the OS did not cause reports no system error, in the

@@ -37,75 +37,129 @@ extern "C" {
 #define SHAREDMEM_CALL
 #endif
 
-/* Error codes. Values are stable and never reused; new codes are appended. */
+/* The error table, written once: X(NAME, value, message) for every error
+ * code. The enum below, sharedmem_error_name and sharedmem_strerror are
+ * generated from it, and so are the bindings (C++ errc, Python, the command's
+ * exit statuses, the README's table) or they are checked against it by a
+ * test. Values are stable and never reused; new codes are appended. A message
+ * is true for every call that returns its code; a binding that knows the call
+ * may say more. SHAREDMEM_OK (0) is not in the table: it is no error. */
+#define SHAREDMEM_ERRORS(X)                                                                      \
+  /* A required pointer was null, a flag is unknown, or the call does not apply to the          \
+   * segment: a value call on a raw segment or the other way round, or sharedmem_unlock by a     \
+   * thread that does not hold the lock. */                                                    \
+  X(INVALID_ARGUMENT, 1,                                                                       \
+    "invalid argument: a required pointer is null, a flag is unknown, or the call does not "   \
+    "apply: a value call (read, write) on a raw segment or a raw call (data, lock, notify) on " \
+    "a value segment, or an unlock by a thread that does not hold the lock")                   \
+  /* The name is empty, too long, or has a character outside [A-Za-z0-9._-]. */                \
+  X(INVALID_NAME, 2,                                                                           \
+    "invalid segment name: use 1 to 128 characters from A-Z a-z 0-9 . _ - not starting with "  \
+    "'.'")                                                                                     \
+  /* The capacity is zero or larger than this system can map. */                              \
+  X(INVALID_SIZE, 3,                                                                           \
+    "invalid segment capacity: it must be at least 1 byte and small enough for this system "   \
+    "to map twice over")                                                                       \
+  /* The value to write is larger than the segment's capacity. */                              \
+  X(VALUE_TOO_LARGE, 4,                                                                        \
+    "value too large: it exceeds the segment's capacity; the segment is unchanged")            \
+  /* A segment of this name is open elsewhere with a different capacity. */                    \
+  X(SIZE_MISMATCH, 5,                                                                          \
+    "size mismatch: a segment of this name is already open with a different capacity; open "   \
+    "it with that capacity or use another name")                                               \
+  /* An object of this name exists but is not a sharedmem segment of this layout version      \
+   * (foreign, corrupted or from an incompatible release), or is a segment of the other kind:  \
+   * a value segment opened with SHAREDMEM_RAW, or a raw segment opened without it. */         \
+  X(INCOMPATIBLE, 6,                                                                           \
+    "incompatible object: something of this name exists that is not a sharedmem segment of "   \
+    "this layout version, or is a segment of the other kind (a value segment opened with "     \
+    "SHAREDMEM_RAW, or a raw segment opened without it); it was left untouched")               \
+  /* An object of this name exists but belongs to another user or is accessible to other       \
+   * users; it is refused and left untouched. */                                               \
+  X(NOT_OWNER, 7,                                                                              \
+    "not owner: an object of this name belongs to another user or is accessible to other "     \
+    "users; it was refused and left untouched")                                                \
+  /* The operating system denied access. */                                                    \
+  X(ACCESS_DENIED, 8, "access denied by the operating system")                                 \
+  /* The system has not enough shared memory for the segment. */                               \
+  X(NO_MEMORY, 9,                                                                              \
+    "out of shared memory: the system cannot back a segment of this size, or is out of file "  \
+    "handles (on Linux, check the free space of /dev/shm and ulimit -n)")                      \
+  /* What the call waited for did not happen in time: sharedmem_wait saw no write, a live      \
+   * process kept the writer lock (writes, sharedmem_lock), or writers never paused long       \
+   * enough for a consistent read. */                                                          \
+  X(TIMEOUT, 10,                                                                               \
+    "timed out: what the call waited for did not happen in time (a wait saw no new version, "  \
+    "a live process kept the segment's lock, or writers never paused long enough for a "       \
+    "consistent read)")                                                                        \
+  /* The request is valid but not supported on this platform. */                               \
+  X(UNSUPPORTED, 11, "not supported on this platform")                                         \
+  /* Another operating system error (sharedmem_last_system_error tells which). */              \
+  X(SYSTEM, 12, "unexpected operating system error")                                           \
+  /* The default segment is detached: the library is being unloaded. */                        \
+  X(NOT_ATTACHED, 13, "the default segment is detached: the library is being unloaded")        \
+  /* SHAREDMEM_CREATE_ONLY: a live process already holds a segment of this name. Nothing was   \
+   * opened or changed. */                                                                     \
+  X(EXISTS, 14,                                                                                \
+    "already exists: a live process holds a segment of this name, and the open asked to "      \
+    "create it (SHAREDMEM_CREATE_ONLY); nothing was opened")                                   \
+  /* SHAREDMEM_OPEN_ONLY: no live process holds a segment of this name (none exists, or its    \
+   * users are all gone). Nothing was created. */                                              \
+  X(NOT_FOUND, 15,                                                                             \
+    "not found: no live process holds a segment of this name, and the open asked for an "      \
+    "existing one (SHAREDMEM_OPEN_ONLY); nothing was created")                                 \
+  /* sharedmem_write_if: the segment's version is not the expected one (another write came     \
+   * first). Nothing was written. */                                                           \
+  X(CONFLICT, 16,                                                                              \
+    "version conflict: another write changed the segment since the expected version; nothing " \
+    "was written; read it again and retry")                                                    \
+  /* NOT A FAILURE. sharedmem_lock: the lock WAS acquired, but its previous holder died (or    \
+   * its thread ended) holding it: the data may be half-updated. The caller now holds the     \
+   * lock and decides what to do with the data. */                                             \
+  X(OWNER_DIED, 17,                                                                            \
+    "owner died: the lock is now yours, but its previous holder died (or its thread ended) "    \
+    "while holding it; the data may be half-updated: check or rebuild it")                     \
+  /* This thread already holds the segment's lock: it began an in-place write                  \
+   * (sharedmem_write_begin) that it has not committed or aborted, it called sharedmem_lock    \
+   * again (a raw segment's lock is not recursive), or a signal handler interrupted a write on \
+   * this thread and wrote itself. Nothing was done. */                                        \
+  X(WOULD_DEADLOCK, 18,                                                                        \
+    "would deadlock: this thread already holds this segment's lock (an in-place write it "     \
+    "began is still open: commit or abort it first; a raw segment's lock taken twice; or a "   \
+    "signal handler that interrupted a write); nothing was done")                              \
+  /* The segment's shared state is damaged (another process of this user wrote over it): no   \
+   * consistent value or usable lock could be had. Nothing was changed. Close it; once every   \
+   * user has closed it, it starts afresh. */                                                  \
+  X(CORRUPTED, 19,                                                                             \
+    "corrupted segment: its shared state was overwritten by another process of this user; "    \
+    "nothing was changed; close it, and it starts afresh once every user has closed it")       \
+  /* sharedmem_write_commit: the calling thread has no in-place write open on this handle      \
+   * (none was begun, it was committed or aborted already, or another thread began it).        \
+   * Nothing was written. */                                                                   \
+  X(NOT_HELD, 20,                                                                              \
+    "no in-place write held: this thread has no sharedmem_write_begin open on this handle "    \
+    "(never begun, already committed or aborted, or begun by another thread, which alone can " \
+    "end it); nothing was written")
+
+/* Error codes: SHAREDMEM_OK and SHAREDMEM_E_<NAME> for each row of the table. */
+#define SHAREDMEM_ERROR_ENUMERATOR_(name, value, message) SHAREDMEM_E_##name = value,
 typedef enum sharedmem_error {
   SHAREDMEM_OK = 0,
-  /* A required pointer was null, a flag is unknown, or the call does not
-   * apply to the segment: a value call on a raw segment or the other way
-   * round, or sharedmem_unlock by a thread that does not hold the lock. */
-  SHAREDMEM_E_INVALID_ARGUMENT = 1,
-  /* The name is empty, too long, or has a character outside [A-Za-z0-9._-]. */
-  SHAREDMEM_E_INVALID_NAME = 2,
-  /* The capacity is zero or larger than this system can map. */
-  SHAREDMEM_E_INVALID_SIZE = 3,
-  /* The value to write is larger than the segment's capacity. */
-  SHAREDMEM_E_VALUE_TOO_LARGE = 4,
-  /* A segment of this name is open elsewhere with a different capacity. */
-  SHAREDMEM_E_SIZE_MISMATCH = 5,
-  /* An object of this name exists but is not a sharedmem segment of this
-   * layout version (foreign, corrupted or from an incompatible release), or
-   * is a segment of the other kind: a value segment opened with
-   * SHAREDMEM_RAW, or a raw segment opened without it. */
-  SHAREDMEM_E_INCOMPATIBLE = 6,
-  /* An object of this name exists but belongs to another user or is
-   * accessible to other users; it is refused and left untouched. */
-  SHAREDMEM_E_NOT_OWNER = 7,
-  /* The operating system denied access. */
-  SHAREDMEM_E_ACCESS_DENIED = 8,
-  /* The system has not enough shared memory for the segment. */
-  SHAREDMEM_E_NO_MEMORY = 9,
-  /* A lock was not acquired in time: a live peer holds it for too long. */
-  SHAREDMEM_E_TIMEOUT = 10,
-  /* The request is valid but not supported on this platform. */
-  SHAREDMEM_E_UNSUPPORTED = 11,
-  /* Another operating system error. */
-  SHAREDMEM_E_SYSTEM = 12,
-  /* The default segment is detached: the library is being unloaded. */
-  SHAREDMEM_E_NOT_ATTACHED = 13,
-  /* SHAREDMEM_CREATE_ONLY: a live process already holds a segment of this
-   * name. Nothing was opened or changed. */
-  SHAREDMEM_E_EXISTS = 14,
-  /* SHAREDMEM_OPEN_ONLY: no live process holds a segment of this name (none
-   * exists, or its users are all gone). Nothing was created. */
-  SHAREDMEM_E_NOT_FOUND = 15,
-  /* sharedmem_write_if: the segment's version is not the expected one (another
-   * write came first). Nothing was written. */
-  SHAREDMEM_E_CONFLICT = 16,
-  /* sharedmem_lock: the lock WAS acquired, but its previous holder died (or
-   * its thread ended) holding it: the data may be half-updated. The caller
-   * now holds the lock and decides what to do with the data. */
-  SHAREDMEM_E_OWNER_DIED = 17,
-  /* This thread already holds the segment's lock: it began an in-place write
-   * (sharedmem_write_begin) that it has not committed or aborted, it called
-   * sharedmem_lock again (a raw segment's lock is not recursive), or a signal
-   * handler interrupted a write on this thread and wrote itself. Nothing was
-   * done. */
-  SHAREDMEM_E_WOULD_DEADLOCK = 18,
-  /* The segment's shared state is damaged (another process of this user
-   * wrote over it): no consistent value or usable lock could be had. Nothing
-   * was changed. Close it; once every user has closed it, it starts afresh. */
-  SHAREDMEM_E_CORRUPTED = 19,
-  /* sharedmem_write_commit: the calling thread has no in-place write open on
-   * this handle (none was begun, it was committed or aborted already, or
-   * another thread began it). Nothing was written. */
-  SHAREDMEM_E_NOT_HELD = 20,
+  SHAREDMEM_ERRORS(SHAREDMEM_ERROR_ENUMERATOR_)
   /* Not an error: keeps the enum 32 bits wide, so that C++ callers may hold
    * any code a newer library returns (and sharedmem_strerror names it). */
   SHAREDMEM_E_RESERVED_MAX = 0x7fffffff
 } sharedmem_error;
+#undef SHAREDMEM_ERROR_ENUMERATOR_
 
 /* Returns a static, human-readable message for `error` (never null). */
 SHAREDMEM_EXPORT const char* SHAREDMEM_CALL sharedmem_strerror(sharedmem_error error);
+
+/* Returns the code's name without its prefix, as a static string: "OK" for
+ * SHAREDMEM_OK, "TIMEOUT" for SHAREDMEM_E_TIMEOUT, ...; "UNKNOWN" for a value
+ * that is not a code of this library. Bindings use it to name codes without
+ * re-typing the table. */
+SHAREDMEM_EXPORT const char* SHAREDMEM_CALL sharedmem_error_name(sharedmem_error error);
 
 /* Names: 1..SHAREDMEM_MAX_NAME_LENGTH characters from [A-Za-z0-9._-], not
  * starting with '.'. The name is scoped to the current user on Linux and to
