@@ -38,17 +38,6 @@
 
 namespace {
 
-// TEMPORARY: until sharedmem_error_name lands on main.
-const char* error_name_shim(sharedmem_error error) {
-  static const char* const names[] = {"OK", "INVALID_ARGUMENT", "INVALID_NAME", "INVALID_SIZE",
-    "VALUE_TOO_LARGE", "SIZE_MISMATCH", "INCOMPATIBLE", "NOT_OWNER", "ACCESS_DENIED", "NO_MEMORY",
-    "TIMEOUT", "UNSUPPORTED", "SYSTEM", "NOT_ATTACHED", "EXISTS", "NOT_FOUND", "CONFLICT",
-    "OWNER_DIED", "WOULD_DEADLOCK", "CORRUPTED", "NOT_HELD"};
-  auto index = static_cast<unsigned>(error);
-  return index < sizeof names / sizeof names[0] ? names[index] : "UNKNOWN";
-}
-#define sharedmem_error_name error_name_shim
-
 constexpr uint32_t WAIT_SLICE_MS = 50;
 // read() copies values of segments up to this capacity through a buffer of
 // the handle's own; larger ones are read in place into the new Buffer.

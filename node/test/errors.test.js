@@ -136,3 +136,19 @@ test('prune', (t) => {
     assert.equal(error.code, 'UNSUPPORTED', error.message);
   }
 });
+
+// Tests that index.d.ts's SharedmemErrorCode lists exactly the library's
+// error names (the library's table is the one source).
+test('the typed error names are the library table', () => {
+  const fs = require('node:fs');
+  const path = require('node:path');
+  const addon = require(path.join(process.env.SHAREDMEM_NODE_PACKAGE_DIR, 'lib',
+                                   `${process.platform}-${process.arch}`, 'sharedmem.node'));
+  const names = [];
+  for (let code = 1; addon.errorName(code) !== 'UNKNOWN'; code += 1) names.push(addon.errorName(code));
+  assert.ok(names.includes('NOT_FOUND') && names.includes('TIMEOUT'));
+  const types = fs.readFileSync(path.join(process.env.SHAREDMEM_NODE_PACKAGE_DIR, 'index.d.ts'), 'utf8');
+  const union = types.match(/export type SharedmemErrorCode =([^;]*);/)[1];
+  const typed = [...union.matchAll(/'([A-Z_]+)'/g)].map((match) => match[1]);
+  assert.deepEqual(typed, names);
+});
