@@ -109,7 +109,7 @@ async function wakeBatch(kind, batch) {
       return samples;
     }
     const samples = [];
-    let seen = ping.version;
+    let seen = 0; // fresh segments: the writer's first write makes version 1
     for (let round = 0; round < WAKE_ROUNDS; round += 1) {
       await ping.wait(seen, { timeout: 10000 });
       const { value, version } = ping.readVersioned();

@@ -14,7 +14,8 @@
  *       difference with the stamp read. Answers by writing to PONG. Prints
  *       the samples in ns, one JSON array.
  *
- * Both segments must exist (the benchmark holds them). Every wait has a
+ * Both segments must exist (the benchmark holds them) and be fresh (version
+ * 0): each side counts from 0, whichever starts first. Every wait has a
  * 10 s timeout: a lost wake-up ends the run with an error, never a hang.
  */
 #define _POSIX_C_SOURCE 200809L
@@ -65,7 +66,7 @@ int main(int argc, char** argv) {
   rounds = atol(argv[4]);
   if (strcmp(argv[1], "writer") == 0) {
     long gap_us = atol(argv[5]);
-    uint64_t answered = sharedmem_version(pong);
+    uint64_t answered = 0;
     for (round = 0; round < rounds; ++round) {
       struct timespec gap;
       int64_t stamp;
@@ -78,7 +79,7 @@ int main(int argc, char** argv) {
     }
     printf("done\n");
   } else {
-    uint64_t seen = sharedmem_version(ping);
+    uint64_t seen = 0;
     printf("[");
     for (round = 0; round < rounds; ++round) {
       int64_t stamp = 0;

@@ -267,7 +267,13 @@ class Handle {
  * A value segment: a byte string of 0..capacity bytes that writes replace
  * atomically; readers never see a mix of two writes and never wait.
  */
+// Values up to this capacity are read through a scratch Buffer of the handle
+// (see read()); larger ones straight into a new Buffer by the addon.
+const SCRATCH_LIMIT = 65536;
+
 class Segment extends Handle {
+  #scratch = null;
+
   /** Opens (mode 'either', the default), creates ('create') or joins ('open') the segment `name`. */
   static open(name, options) {
     return new Segment(kOpen, name, options, false);
@@ -292,14 +298,34 @@ class Segment extends Handle {
     return this._native('writeIf').writeIf(data, expectedVersion);
   }
 
+  // The addon copies the snapshot into #scratch (the version in its first 8
+  // bytes), and the copy out goes into a Buffer from Node's pool: cheaper for
+  // small values than a Buffer made by the addon.
+  #readSmall(native) {
+    if (this.#scratch === null) {
+      const capacity = native.capacity();
+      if (capacity > SCRATCH_LIMIT) return null;
+      this.#scratch = Buffer.allocUnsafeSlow(8 + capacity);
+      native.setScratch(this.#scratch);
+    }
+    const size = native.readInto();
+    const value = Buffer.allocUnsafe(size);
+    this.#scratch.copy(value, 0, 8, 8 + size);
+    return value;
+  }
+
   /** A copy of the current value. */
   read() {
-    return this._native('read').read();
+    const native = this._native('read');
+    return this.#readSmall(native) ?? native.read();
   }
 
   /** A copy of the current value and the version of that very value. */
   readVersioned() {
-    return this._native('readVersioned').readVersioned();
+    const native = this._native('readVersioned');
+    const value = this.#readSmall(native);
+    if (value === null) return native.readVersioned();
+    return { value, version: this.#scratch.readDoubleLE(0) };
   }
 
   /**

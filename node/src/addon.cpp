@@ -294,6 +294,8 @@ class NativeSegment : public Napi::ObjectWrap<NativeSegment> {
          InstanceMethod<&NativeSegment::Version>("version"),
          InstanceMethod<&NativeSegment::Read>("read"),
          InstanceMethod<&NativeSegment::ReadVersioned>("readVersioned"),
+         InstanceMethod<&NativeSegment::SetScratch>("setScratch"),
+         InstanceMethod<&NativeSegment::ReadInto>("readInto"),
          InstanceMethod<&NativeSegment::Write>("write"),
          InstanceMethod<&NativeSegment::WriteString>("writeString"),
          InstanceMethod<&NativeSegment::WriteIf>("writeIf"),
@@ -329,6 +331,11 @@ class NativeSegment : public Napi::ObjectWrap<NativeSegment> {
   std::shared_ptr<State> state_;
   bool created_ = false;
   std::vector<uint8_t> scratch_;  // read()'s landing place: one copy out, one into the Buffer
+  // readInto()'s landing place: a Buffer of index.js, 8 bytes of version then
+  // the capacity. Its backing store never moves; the reference keeps it.
+  Napi::Reference<Napi::Buffer<uint8_t>> js_scratch_;
+  uint8_t* js_scratch_data_ = nullptr;
+  size_t js_scratch_size_ = 0;
 
   sharedmem_segment* open_segment(Napi::Env env) {
     if (!state_ || state_->segment == nullptr)
@@ -385,6 +392,36 @@ class NativeSegment : public Napi::ObjectWrap<NativeSegment> {
   Napi::Value Read(const Napi::CallbackInfo& info) {
     uint64_t version = 0;
     return snapshot(info.Env(), &version);
+  }
+
+  // setScratch(buffer): where readInto() copies to.
+  Napi::Value SetScratch(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!info[0].IsBuffer()) throw Napi::TypeError::New(env, "scratch must be a Buffer");
+    Napi::Buffer<uint8_t> buffer = info[0].As<Napi::Buffer<uint8_t>>();
+    if (buffer.Length() < 8) throw Napi::RangeError::New(env, "scratch is too small");
+    js_scratch_ = Napi::Persistent(buffer);
+    js_scratch_data_ = buffer.Data();
+    js_scratch_size_ = buffer.Length();
+    return env.Undefined();
+  }
+
+  // readInto() -> the value's size: a consistent snapshot copied to the
+  // scratch Buffer at offset 8, its version (a double) at offset 0. The
+  // fast path of read(): index.js copies it out into a pooled Buffer, which
+  // costs less than a Buffer made here.
+  Napi::Value ReadInto(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    sharedmem_segment* segment = open_segment(env);
+    if (js_scratch_data_ == nullptr) throw_error(env, SHAREDMEM_E_INVALID_ARGUMENT, "read: no scratch buffer");
+    uint64_t size = 0;
+    uint64_t version = 0;
+    check(env, sharedmem_read_versioned(segment, js_scratch_data_ + 8, js_scratch_size_ - 8, &size, &version),
+          "read");
+    if (size > js_scratch_size_ - 8) throw_error(env, SHAREDMEM_E_VALUE_TOO_LARGE, "read: scratch buffer too small");
+    double stamp = static_cast<double>(version);
+    std::memcpy(js_scratch_data_, &stamp, sizeof stamp);
+    return Napi::Number::New(env, static_cast<double>(size));
   }
 
   // readVersioned() -> { value, version }

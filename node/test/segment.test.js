@@ -40,10 +40,14 @@ test('values round-trip with versions', (t) => {
     assert.equal(reader.read().length, 64);
     assert.deepEqual(reader.readVersioned(), { value: Buffer.from('x'.repeat(64)), version: 7 });
     assert.equal(writer.version, 7);
-    // A read is a copy: changing it changes nothing shared.
+    // A read is a copy: changing it changes nothing shared, and a later
+    // read does not change it.
     const copy = reader.read();
     copy[0] = 0x41;
     assert.equal(reader.read()[0], 0x78);
+    writer.write('later');
+    assert.equal(reader.read().toString(), 'later');
+    assert.equal(copy.toString(), `A${'x'.repeat(63)}`);
   } finally {
     writer.close();
     reader.close();
@@ -57,6 +61,18 @@ test('a value over the capacity is refused', (t) => {
   assertSharedmemError(() => segment.write('abcde'), 'VALUE_TOO_LARGE');
   assert.equal(segment.read().toString(), 'abcd');
   assert.equal(segment.version, 1);
+});
+
+// Tests both read paths at their boundary: through the handle's scratch
+// Buffer up to 64 KiB of capacity, straight into the new Buffer above.
+test('values at the scratch boundary', (t) => {
+  for (const capacity of [65536, 65537]) {
+    const segment = closeAfter(t, Segment.open(uniqueName(`boundary-${capacity}`), { capacity }));
+    const value = Buffer.alloc(capacity, capacity & 0xff);
+    segment.write(value);
+    assert.ok(segment.read().equals(value));
+    assert.deepEqual(segment.readVersioned(), { value, version: 1 });
+  }
 });
 
 // Tests the large-segment read path (read straight into the Buffer).
