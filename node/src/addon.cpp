@@ -7,8 +7,10 @@
 //
 // One NativeSegment wraps one sharedmem_segment handle. Every call is made on
 // the JavaScript thread that opened it, except the waits, each of which runs
-// on a thread of its own (not libuv's pool: a wait may last forever, and four
-// of them would starve fs and dns) sleeping in sharedmem_wait in slices of
+// on a thread of its own while it lasts (not libuv's pool: a wait may last
+// forever, and four of them would starve fs and dns; threads are kept for a
+// while between waits, so that a loop of waits does not start one each time)
+// sleeping in sharedmem_wait in slices of
 // WAIT_SLICE_MS, so that a cancelled wait (an AbortSignal, close(), the end
 // of the process or worker) lets go within one slice. A write wakes it at
 // once whatever the slice. The result comes back through one threadsafe
@@ -16,7 +18,7 @@
 // loop alive only while some wait is pending and not cancelled.
 //
 // The handle is closed on the JavaScript thread, and never under a waiter:
-// close() cancels and joins its waiters first. A raw segment's buffer is an
+// close() cancels its waiters and waits for them first. A raw segment's buffer is an
 // external ArrayBuffer over the mapping; close() detaches it (every view then
 // has length 0), so that no access can reach the unmapped memory. An
 // ArrayBuffer still reachable after its segment object was collected keeps
@@ -24,10 +26,14 @@
 #include <napi.h>
 
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <cstdint>
+#include <deque>
 #include <cstring>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <set>
 #include <string>
 #include <thread>
@@ -42,6 +48,8 @@ constexpr uint32_t WAIT_SLICE_MS = 50;
 // read() copies values of segments up to this capacity through a buffer of
 // the handle's own; larger ones are read in place into the new Buffer.
 constexpr uint64_t SCRATCH_LIMIT = 65536;
+// How long a wait's thread waits for another wait before it ends.
+constexpr std::chrono::seconds WAIT_THREAD_LINGER{2};
 
 // ------------------------------------------------------------------ errors
 
@@ -51,6 +59,29 @@ constexpr uint64_t SCRATCH_LIMIT = 65536;
 struct Waiter;
 struct State;
 
+// The threads the waits run on: as many as there are waits at once, each
+// kept WAIT_THREAD_LINGER after its wait for the next one.
+class WaitThreads {
+ public:
+  // Runs waiter->run() on a thread. False if no thread could be started.
+  bool start(Waiter* waiter);
+  // Returns once waiter->run() has returned, or takes it off the queue if it
+  // has not started. JavaScript thread (or the cleanup hook).
+  void finish(Waiter* waiter);
+  // Ends every thread (their waits must be cancelled). The cleanup hook.
+  void stop();
+
+ private:
+  void loop();
+  std::mutex mutex_;
+  std::condition_variable work_;
+  std::condition_variable done_;
+  std::deque<Waiter*> queue_;
+  size_t idle_ = 0;
+  size_t live_ = 0;
+  bool stopping_ = false;
+};
+
 struct AddonData {
   Napi::FunctionReference error_class;
   Napi::FunctionReference segment_class;
@@ -59,6 +90,7 @@ struct AddonData {
   uint64_t next_waiter_id = 1;
   std::map<uint64_t, Waiter*> waiters;
   std::set<State*> states;
+  WaitThreads threads;
 };
 
 AddonData& data_of(Napi::Env env) { return *env.GetInstanceData<AddonData>(); }
@@ -161,7 +193,7 @@ struct State {
 };
 
 // A pending wait: its thread sleeps in sharedmem_wait on `segment`, which its
-// State keeps open until the thread is joined.
+// State keeps open until its run() has returned (WaitThreads::finish).
 struct Waiter {
   uint64_t id = 0;
   State* state = nullptr;
@@ -170,7 +202,8 @@ struct Waiter {
   uint32_t timeout_ms = 0;
   std::atomic<bool> cancelled{false};
   bool referenced = true;  // counted in AddonData::referenced_waits
-  std::thread thread;
+  bool started = false;    // WaitThreads' mutex guards these two
+  bool finished = false;
   // Written by the thread before it posts, read on the JavaScript thread after.
   sharedmem_error error = SHAREDMEM_OK;
   uint64_t version = 0;
@@ -191,7 +224,7 @@ void unreference_wait(Napi::Env env, Waiter* waiter) {
 
 // Cancels a wait: its callback is dropped and it no longer keeps the event
 // loop alive. Its thread lets go within one slice and posts its id; the
-// delivery (or close(), or the cleanup hook) joins and frees it. Does not
+// delivery (or close(), or the cleanup hook) waits for it and frees it. Does not
 // block. JavaScript thread only.
 void cancel(Napi::Env env, Waiter* waiter) {
   waiter->cancelled.store(true);
@@ -206,7 +239,7 @@ void State::close() {
   while (!waiter_ids.empty()) {
     Waiter* waiter = data->waiters.at(*waiter_ids.begin());
     waiter->cancelled.store(true);
-    if (waiter->thread.joinable()) waiter->thread.join();
+    data->threads.finish(waiter);
     if (waiter->referenced) {
       waiter->referenced = false;
       --data->referenced_waits;
@@ -247,9 +280,69 @@ void Waiter::run() {
   }
   // The id, not the pointer: the waiter may be gone (its handle closed, its
   // environment torn down) when the call arrives. A call refused because the
-  // function is closing is fine: the cleanup hook joins this thread.
+  // function is closing is fine: the cleanup hook waits for this run.
   napi_call_threadsafe_function(state->data->wake, reinterpret_cast<void*>(static_cast<uintptr_t>(id)),
                                 napi_tsfn_nonblocking);
+}
+
+bool WaitThreads::start(Waiter* waiter) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  queue_.push_back(waiter);
+  if (queue_.size() > idle_) {
+    try {
+      std::thread(&WaitThreads::loop, this).detach();
+      ++live_;
+    } catch (const std::exception&) {
+      queue_.pop_back();
+      return false;
+    }
+  }
+  work_.notify_one();
+  return true;
+}
+
+void WaitThreads::finish(Waiter* waiter) {
+  std::unique_lock<std::mutex> lock(mutex_);
+  if (!waiter->started) {
+    for (auto it = queue_.begin(); it != queue_.end(); ++it) {
+      if (*it == waiter) {
+        queue_.erase(it);
+        break;
+      }
+    }
+    return;
+  }
+  done_.wait(lock, [waiter] { return waiter->finished; });
+}
+
+void WaitThreads::stop() {
+  std::unique_lock<std::mutex> lock(mutex_);
+  stopping_ = true;
+  work_.notify_all();
+  done_.wait(lock, [this] { return live_ == 0; });
+}
+
+void WaitThreads::loop() {
+  std::unique_lock<std::mutex> lock(mutex_);
+  for (;;) {
+    if (queue_.empty() && !stopping_) {
+      ++idle_;
+      bool woken = work_.wait_for(lock, WAIT_THREAD_LINGER, [this] { return !queue_.empty() || stopping_; });
+      --idle_;
+      if (!woken) break;
+    }
+    if (queue_.empty()) break;  // stopping
+    Waiter* waiter = queue_.front();
+    queue_.pop_front();
+    waiter->started = true;
+    lock.unlock();
+    waiter->run();
+    lock.lock();
+    waiter->finished = true;  // the JavaScript thread may free it from here on
+    done_.notify_all();
+  }
+  --live_;
+  done_.notify_all();
 }
 
 // Runs on the JavaScript thread for each finished wait.
@@ -262,7 +355,7 @@ void deliver_wait(napi_env raw_env, napi_value, void* context, void* payload) {
   Waiter* waiter = found->second;
   Napi::Env env(raw_env);
   Napi::HandleScope scope(env);
-  if (waiter->thread.joinable()) waiter->thread.join();
+  data->threads.finish(waiter);
   unreference_wait(env, waiter);
   data->waiters.erase(id);
   waiter->state->waiter_ids.erase(id);
@@ -346,7 +439,7 @@ class NativeSegment : public Napi::ObjectWrap<NativeSegment> {
   Napi::Value Close(const Napi::CallbackInfo& info) {
     if (state_) {
       // The waits' callbacks are dropped (index.js rejects their promises),
-      // then close() joins their threads, within one slice.
+      // then close() waits for their threads, within one slice.
       for (uint64_t id : state_->waiter_ids) cancel(info.Env(), state_->data->waiters.at(id));
       state_->close();
       state_.reset();
@@ -495,9 +588,7 @@ class NativeSegment : public Napi::ObjectWrap<NativeSegment> {
     data.waiters.emplace(waiter->id, waiter);
     state_->waiter_ids.insert(waiter->id);
     if (data.referenced_waits++ == 0) napi_ref_threadsafe_function(env, data.wake);
-    try {
-      waiter->thread = std::thread(&Waiter::run, waiter);
-    } catch (const std::exception&) {
+    if (!data.threads.start(waiter)) {
       unreference_wait(env, waiter);
       data.waiters.erase(waiter->id);
       state_->waiter_ids.erase(waiter->id);
@@ -692,7 +783,8 @@ Napi::Value PendingWaits(const Napi::CallbackInfo& info) {
 }
 
 // The end of the environment (process exit, worker end): every wait is
-// cancelled and joined and every handle closed before the memory goes.
+// cancelled and waited for, every handle closed, and the wait threads ended
+// before the memory goes.
 void cleanup(void* argument) {
   auto* data = static_cast<AddonData*>(argument);
   for (State* state : std::vector<State*>(data->states.begin(), data->states.end())) {
@@ -701,7 +793,7 @@ void cleanup(void* argument) {
     while (!state->waiter_ids.empty()) {
       Waiter* waiter = data->waiters.at(*state->waiter_ids.begin());
       waiter->cancelled.store(true);
-      if (waiter->thread.joinable()) waiter->thread.join();
+      data->threads.finish(waiter);
       data->waiters.erase(waiter->id);
       state->waiter_ids.erase(waiter->id);
       delete waiter;
@@ -711,6 +803,7 @@ void cleanup(void* argument) {
     sharedmem_close(state->segment);
     state->segment = nullptr;
   }
+  data->threads.stop();
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
