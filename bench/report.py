@@ -686,8 +686,9 @@ def write_markdown(args, rep, data, out_dir, png):
         "Reproduce (Debian 12; installs what it needs, then configures, builds and runs "
         "everything, a few minutes, and rewrites this file and `docs/performance.png`):",
         "",
+        "<!-- fragment -->",
         "```sh",
-        "./scripts/setup && cmake --workflow --preset bench",
+        "./scripts/setup --all && cmake --workflow --preset bench",
         "```",
         "",
         "## Machine",

@@ -73,11 +73,21 @@ def source_dir_of(build):
     return Path(match.group(1)) if match else PROJECT_ROOT
 
 
+def files_named(build, name):
+    """The files called `name` under `build`, outside CMakeFiles. Directories
+    that vanish during the walk (scratch trees of tests running meanwhile,
+    such as the consumer and package tests) are skipped, not an error."""
+    for root, dirs, files in os.walk(build, onerror=lambda error: None):
+        dirs[:] = [d for d in dirs if d != "CMakeFiles"]
+        if name in files:
+            yield Path(root) / name
+
+
 def find_one(build, pattern):
     # The build's own output, the shallowest match: deeper copies are staged
     # installs (CPack's _CPack_Packages, the consumer tests' prefixes), which
     # may be left from an older build.
-    found = sorted((p for p in build.rglob(pattern) if "CMakeFiles" not in p.parts),
+    found = sorted(files_named(build, pattern),
                    key=lambda p: (len(p.relative_to(build).parts), str(p)))
     if not found:
         sys.exit(f"setup.py: no {pattern} in {build}: build the targets sharedmem and "
@@ -94,7 +104,7 @@ class Libraries:
             self.runtime = find_one(build, f"{base}.dll")
             for name in (f"{base}.lib", f"lib{base}.dll.a"):
                 candidates = sorted(
-                    (p for p in build.rglob(name) if "CMakeFiles" not in p.parts),
+                    files_named(build, name),
                     key=lambda p: (len(p.relative_to(build).parts), str(p)))
                 if candidates:
                     self.link = candidates[0]

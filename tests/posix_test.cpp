@@ -17,6 +17,7 @@
 #include "sharedmem/sharedmem.h"
 #include "sharedmem/sharedmem.hpp"
 #include "support/child_io.hpp"
+#include "support/conditions.hpp"
 #include "support/os_object.hpp"
 #include "support/process.hpp"
 #include "support/roles.hpp"
@@ -86,11 +87,8 @@ SHAREDMEM_CHILD_ROLE(other_user_squat) {
   return 0;
 }
 
-bool running_as_root() {
-  if (::geteuid() == 0) return true;
-  BOOST_TEST_MESSAGE("skipped: dropping to another uid needs root");
-  return false;
-}
+bool running_as_root() { return ::geteuid() == 0; }
+constexpr Condition kRoot{running_as_root, "dropping to another uid needs root"};
 
 // With no file descriptor left (RLIMIT_NOFILE at the lowest free one), opens
 // segment args[0] and reports "code:<error> system:<last system error>
@@ -132,9 +130,9 @@ BOOST_AUTO_TEST_SUITE(posix)
 // the old object just before: the newcomer, stopped between its open and the
 // attach gate while the last user leaves, must end up on the object that now
 // holds the name, shared with everyone else, not on the unlinked one.
+#if defined(SHAREDMEM_FAULT_INJECTION)
 BOOST_AUTO_TEST_CASE(posix_newcomer_racing_last_unlink_joins_the_live_object,
                      *boost::unit_test::label("fault_injection")) {
-#if defined(SHAREDMEM_FAULT_INJECTION)
   const std::string name = unique_name("unlinkrace");
   ChildProcess last = hold_in_child(name, "old");
   // Hit 1 of the point is sharedmem_setget's attach of the default segment at
@@ -153,10 +151,8 @@ BOOST_AUTO_TEST_CASE(posix_newcomer_racing_last_unlink_joins_the_live_object,
   release(other);
   release(newcomer);
   BOOST_TEST(!os_object_exists(name));
-#else
-  BOOST_TEST_MESSAGE("skipped: needs the fault-injection build (sharedmem_fault_tests)");
-#endif
 }
+#endif
 
 // Tests that a child forked without exec, which shares the parent's open
 // file descriptions and so their locks, blocks nobody: the parent's closes
@@ -276,8 +272,7 @@ BOOST_AUTO_TEST_CASE(posix_blank_leftover_is_reset) {
 
 // Tests that another user can neither open, read nor write the owner's
 // segment, and gets its own segment under the same name instead.
-BOOST_AUTO_TEST_CASE(posix_other_user_cannot_reach_segment) {
-  if (!running_as_root()) return;
+BOOST_AUTO_TEST_CASE(posix_other_user_cannot_reach_segment, only_if(kRoot)) {
   const std::string name = unique_name("secret");
   sharedmem::segment segment = sharedmem::segment::open(name, 64);
   segment.write("owner's secret");
@@ -300,8 +295,7 @@ BOOST_AUTO_TEST_CASE(posix_other_user_cannot_reach_segment) {
 
 // Tests that a squatter who creates the owner's object name first is refused
 // with NOT_OWNER, and learns nothing: its object is left as it made it.
-BOOST_AUTO_TEST_CASE(posix_squatter_is_refused_and_learns_nothing) {
-  if (!running_as_root()) return;
+BOOST_AUTO_TEST_CASE(posix_squatter_is_refused_and_learns_nothing, only_if(kRoot)) {
   const std::string name = unique_name("squat");
   ChildProcess squatter = start_role("other_user_squat", {os_object_name(name)});
   BOOST_TEST_REQUIRE(expect_line(squatter) == "squatted");
@@ -323,13 +317,10 @@ BOOST_AUTO_TEST_CASE(posix_squatter_is_refused_and_learns_nothing) {
 // failure (EMFILE: no descriptor left gives SHAREDMEM_E_NO_MEMORY), that the
 // C++ exception names it, and that the next failure the OS did not cause (a
 // directory of ours under the name) resets it to 0.
-BOOST_AUTO_TEST_CASE(posix_last_system_error_names_the_errno) {
-#if defined(__SANITIZE_ADDRESS__)
-  // The sanitizer runtimes need descriptors of their own to check the
-  // exception the starved open throws inside the library, and abort without.
-  BOOST_TEST_MESSAGE("skipped under AddressSanitizer/UBSan; linux-debug and release run it");
-  return;
-#endif
+// Not under the sanitizers: their runtimes need descriptors of their own to
+// check the exception the starved open throws inside the library, and abort
+// without.
+BOOST_AUTO_TEST_CASE(posix_last_system_error_names_the_errno, only_if(kWithoutAddressSanitizer)) {
   const std::string starved = unique_name("emfile");
   const std::string squatted = unique_name("dir");
   BOOST_TEST_REQUIRE(::mkdir(os_object_path(squatted).c_str(), 0700) == 0);

@@ -17,6 +17,7 @@
 #include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -38,6 +39,7 @@
 #include "sharedmem/sharedmem.h"
 #include "sharedmem/sharedmem.hpp"
 #include "support/child_io.hpp"
+#include "support/conditions.hpp"
 #include "support/os_object.hpp"
 #include "support/process.hpp"
 #include "support/roles.hpp"
@@ -66,11 +68,7 @@ unsigned char* writer_lock(const OsObjectView& view) {
   return view.bytes() + view.size() - kLockBytes;
 }
 
-bool running_as_root() {
-  if (::geteuid() == 0) return true;
-  BOOST_TEST_MESSAGE("skipped: planting objects of another uid needs root");
-  return false;
-}
+bool running_as_root() { return ::geteuid() == 0; }
 
 // ---------------------------------------------------------------------------
 // Child roles.
@@ -387,6 +385,26 @@ class MemoryCgroup {
   bool limited_ = false;
 };
 
+// Whether this process may make a limited memory cgroup and move a process
+// into it: a forked child moves itself into a probe cgroup.
+bool memory_cgroups_usable() {
+  MemoryCgroup probe(1ull << 30);
+  if (!probe.ok()) return false;
+  const pid_t child = ::fork();
+  if (child == 0) {
+    const std::string procs = probe.directory() + "/cgroup.procs";
+    std::FILE* file = std::fopen(procs.c_str(), "w");
+    const bool moved = file && std::fprintf(file, "%d", static_cast<int>(::getpid())) > 0 &&
+                       std::fclose(file) == 0;
+    ::_exit(moved ? 0 : 1);
+  }
+  int status = 0;
+  return child > 0 && ::waitpid(child, &status, 0) == child && WIFEXITED(status) &&
+         WEXITSTATUS(status) == 0;
+}
+constexpr Condition kMemoryCgroups{
+    memory_cgroups_usable, "cannot make a limited memory cgroup and move a process into it"};
+
 // What stands at a path, as lstat sees it, for "left untouched" checks.
 struct Identity {
   bool exists = false;
@@ -551,21 +569,15 @@ BOOST_AUTO_TEST_CASE(forked_child_is_a_user_of_its_own) {
 // Tests that in a memory cgroup too small for a segment, opening it fails
 // with NO_MEMORY and creates nothing, instead of the process being OOM-killed
 // (while a segment that fits still opens).
-BOOST_AUTO_TEST_CASE(cgroup_limit_gives_no_memory_not_oom) {
+BOOST_AUTO_TEST_CASE(cgroup_limit_gives_no_memory_not_oom, only_if(kMemoryCgroups)) {
   const std::uint64_t limit = 128ull << 20;
   MemoryCgroup cgroup(limit);  // declared first: removed after the child is gone
-  if (!cgroup.ok()) {
-    BOOST_TEST_MESSAGE("skipped: cannot create a limited child memory cgroup");
-    return;
-  }
+  BOOST_TEST_REQUIRE(cgroup.ok(), "made " << cgroup.directory());
   const std::string name = unique_name("cgroup");
   ChildProcess child = start_role("rb_open_on_command", {name});
   const std::string pid = expect_line(child);
   BOOST_TEST_REQUIRE(pid.rfind("pid:", 0) == 0u, pid);
-  if (!cgroup.add(pid.substr(4))) {
-    BOOST_TEST_MESSAGE("skipped: cannot move a process into " << cgroup.directory());
-    return;
-  }
+  BOOST_TEST_REQUIRE(cgroup.add(pid.substr(4)), "moved the child into " << cgroup.directory());
   child.write_line("open:" + std::to_string(16ull << 20));  // 32 MiB of object: fits
   BOOST_TEST(expect_line(child) == code_line(SHAREDMEM_OK));
   BOOST_TEST(!os_object_exists(name));
@@ -707,9 +719,9 @@ BOOST_AUTO_TEST_CASE(corrupt_writer_lock_gives_an_error_not_an_abort) {
 // Tests that a signal handler writing to a segment while its thread holds
 // the writer lock of the same segment gets WOULD_DEADLOCK at once, at a
 // forced point inside the locked write.
+#if defined(SHAREDMEM_FAULT_INJECTION)
 BOOST_AUTO_TEST_CASE(signal_handler_write_inside_a_locked_write_would_deadlock,
                      *boost::unit_test::label("fault_injection")) {
-#if defined(SHAREDMEM_FAULT_INJECTION)
   // The writer stops itself while it holds the lock; a SIGALRM sent while
   // it is stopped runs its handler as soon as it resumes, inside the lock.
   const std::string name = unique_name("sigonce");
@@ -724,21 +736,16 @@ BOOST_AUTO_TEST_CASE(signal_handler_write_inside_a_locked_write_would_deadlock,
   BOOST_TEST(expect_line(writer) == "main:" + code_line(SHAREDMEM_OK) +
                                         " handler:" + code_line(SHAREDMEM_E_WOULD_DEADLOCK));
   BOOST_TEST(expect_exit(writer) == 0);
-#else
-  BOOST_TEST_MESSAGE("skipped: needs the fault-injection variant (sharedmem_fault_tests)");
-#endif
 }
+#endif
 
 // Tests that writes from a signal handler under a storm of timer signals,
 // interrupting writes of the same segment, never deadlock or fail otherwise:
 // each returns OK or WOULD_DEADLOCK, and the value stays intact.
-BOOST_AUTO_TEST_CASE(set_in_a_signal_handler_does_not_deadlock) {
-#if defined(__SANITIZE_THREAD__)
-  // ThreadSanitizer delivers signals only at its own safe points and makes
-  // each 64 MiB copy crawl: the storm would measure TSan, not the library.
-  BOOST_TEST_MESSAGE("skipped under ThreadSanitizer; the other presets run the storm");
-  return;
-#endif
+// Not under ThreadSanitizer: it delivers signals only at its own safe points
+// and makes each 64 MiB copy crawl, so the storm would measure TSan.
+BOOST_AUTO_TEST_CASE(set_in_a_signal_handler_does_not_deadlock,
+                     only_if(kWithoutThreadSanitizer)) {
   const std::string name = unique_name("sigstorm");
   const long signals = 2000;
   ChildProcess writer =

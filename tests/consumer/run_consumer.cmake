@@ -24,7 +24,7 @@ if(METHOD STREQUAL "find_package")
                           -DCMAKE_PREFIX_PATH=${prefix}
                           -DCMAKE_C_COMPILER=${C_COMPILER} -DCMAKE_CXX_COMPILER=${CXX_COMPILER}
                           "-DCMAKE_C_FLAGS=${C_FLAGS}" "-DCMAKE_CXX_FLAGS=${CXX_FLAGS}"
-                          -DCMAKE_BUILD_RPATH=${prefix}/lib
+                          -DCMAKE_BUILD_RPATH=${prefix}/${LIBDIR}
                   RESULT_VARIABLE status)
   if(NOT status EQUAL 0)
     message(FATAL_ERROR "configuring the consumer with find_package(sharedmem) failed")
