@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 // Tests that the programs node/README.md shows are the examples that
 // node.pack runs (test/run_examples.js), word for word; other code blocks
-// must be marked as fragments.
+// must be marked as fragments (<!-- fragment --> before the fence).
 'use strict';
 const test = require('node:test');
 const assert = require('node:assert/strict');
@@ -15,8 +15,10 @@ test('README programs are the examples, word for word', () => {
   const readme = fs.readFileSync(path.join(packageDir, 'README.md'), 'utf8');
   const examples = fs.readdirSync(path.join(packageDir, 'examples'))
     .map((file) => fs.readFileSync(path.join(packageDir, 'examples', file), 'utf8'));
-  const blocks = [...readme.matchAll(/^```(js|javascript)([^\n]*)\n([\s\S]*?)^```$/gm)];
-  const programs = blocks.filter((block) => !/\bfragment\b/.test(block[2]));
+  // The project's convention (docs/building.md): <!-- fragment --> on the
+  // line before the fence marks a block that is not a whole program.
+  const blocks = [...readme.matchAll(/^(<!--[^\n]*-->\n)?```(js|javascript)\n([\s\S]*?)^```$/gm)];
+  const programs = blocks.filter((block) => !/\bfragment\b/.test(block[1] ?? ''));
   assert.equal(programs.length, examples.length, 'one README block per example');
   for (const block of programs) assert.ok(examples.includes(block[3]), `not an example file:\n${block[3]}`);
 });
