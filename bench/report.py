@@ -891,6 +891,8 @@ def write_markdown(args, rep, data, out_dir, png):
            "[PYTHON-PERFORMANCE.md](PYTHON-PERFORMANCE.md), written by "
            "`bench/python_bench.py` (`cmake --build --preset bench-python`, part of the "
            "`bench` workflow)."]
+    md += bridge_section(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "docs",
+                                      "bridge-bench.json"))
     path = os.path.join(out_dir, "PERFORMANCE.md")
     # The Node.js package's section is written by bench/node_bench.js (the
     # bench-node target, after this one): kept as it is.
@@ -902,6 +904,34 @@ def write_markdown(args, rep, data, out_dir, png):
     with open(path, "w") as f:
         f.write("\n".join(md) + "\n")
     return path
+
+
+def bridge_section(figures_path):
+    """The bridge's figures, kept in docs/bridge-bench.json by its own
+    benchmark (the bridge-bench target, which needs nats-server)."""
+    md = ["", "## Bridge", ""]
+    if not os.path.exists(figures_path):
+        return md + ["Not measured: run `cmake --build <build dir> --target bridge-bench` "
+                     "(needs nats-server); see [bridge.md](bridge.md#performance)."]
+    with open(figures_path) as f:
+        b = json.load(f)
+    md += ["`sharedmem-bridge` (see [bridge.md](bridge.md#performance)): `sharedmem_write` on "
+           "machine A until `sharedmem_wait` returns with the value on machine B, through two "
+           "bridges and a 3-server JetStream cluster on loopback, against a bare `kvStore_Put` "
+           "until a watcher on another server receives it, alternating round by round "
+           f"({b['rounds']} rounds; load average {b['load_average_1min']:.1f} on "
+           f"{b['cpus']} CPUs). Goal: the bridge's median at most 1.3x the bare path's.", "",
+           "| Path | median | p90 | p99 | min |", "| --- | --- | --- | --- | --- |"]
+    for label, key in (("bridge, A to B", "bridge"), ("bare NATS KV put to watch", "bare")):
+        r = b[key]
+        md += [f"| {label} | {r['median_us']:.0f} us | {r['p90_us']:.0f} us | "
+               f"{r['p99_us']:.0f} us | {r['min_us']:.0f} us |"]
+    md += ["", f"Ratio of the medians: {b['ratio_median']:.2f}x. Throughput: {b['updates']} "
+           f"writes back to back on A reached B as {b['bridge_versions_on_b']} version(s) (the "
+           f"bridge sends the latest value), at {b['bridge_updates_per_s']:,.0f} writes/s until "
+           f"the last was readable on B; the bare path's synchronous puts ran at "
+           f"{b['bare_puts_per_s']:,.0f}/s."]
+    return md
 
 
 def main():

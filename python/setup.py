@@ -8,8 +8,13 @@ Where the libraries come from:
   test `python.pytest` points it at the build it tests), used as it is, so
   that the package ships the very libraries that build produced and tested.
 - otherwise: setup.py configures and builds the libraries itself with CMake
-  from the project this directory belongs to (Release, tests off), in
-  build/cmake here.
+  (Release, tests, examples and the command off), in build/cmake here, from
+  the library's sources: those the sdist carries in library/, or else those
+  of the project this directory belongs to.
+
+`setup.py sdist` puts those sources (CMakeLists.txt, cmake/, include/,
+src/, platform/, LICENSE) into library/ of the archive, so that the sdist
+builds outside the source tree.
 
 The extensions link the libraries by soname (libsharedmem.so.1, ...) and find
 them with RUNPATH $ORIGIN, the package's own directory; on Windows the
@@ -24,10 +29,23 @@ from pathlib import Path
 
 from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
+from setuptools.command.sdist import sdist
 
 PACKAGE_ROOT = Path(__file__).resolve().parent
-PROJECT_ROOT = PACKAGE_ROOT.parent
 WINDOWS = sys.platform == "win32"
+# What the sdist carries of the project, below library/.
+LIBRARY_FILES = ["CMakeLists.txt", "LICENSE", "cmake/*.cmake", "cmake/*.in", "cmake/*.map",
+                 "include/**/*", "src/**/*", "platform/**/*"]
+
+
+def library_root():
+    """The library's sources: library/ in an sdist, else the project tree
+    this directory belongs to."""
+    bundled = PACKAGE_ROOT / "library"
+    return bundled if (bundled / "CMakeLists.txt").is_file() else PACKAGE_ROOT.parent
+
+
+PROJECT_ROOT = library_root()
 
 
 def project_version():
@@ -35,7 +53,7 @@ def project_version():
     match = re.search(r"project\(sharedmem VERSION (\d+\.\d+\.\d+)", cmake_lists.read_text())
     if not match:
         sys.exit(f"setup.py: {cmake_lists} does not declare project(sharedmem VERSION x.y.z); "
-                 "the python/ directory must stay inside the sharedmem source tree")
+                 "build from the sharedmem source tree's python/ directory or from an sdist")
     return match.group(1)
 
 
@@ -52,7 +70,8 @@ def cmake_build_dir():
     build = PACKAGE_ROOT / "build" / "cmake"
     configure = ["cmake", "-S", str(PROJECT_ROOT), "-B", str(build),
                  "-DCMAKE_BUILD_TYPE=Release", "-DSHAREDMEM_BUILD_TESTS=OFF",
-                 "-DSHAREDMEM_BUILD_EXAMPLES=OFF", "-DSHAREDMEM_INSTALL=OFF"]
+                 "-DSHAREDMEM_BUILD_EXAMPLES=OFF", "-DSHAREDMEM_BUILD_TOOLS=OFF",
+                 "-DSHAREDMEM_INSTALL=OFF"]
     compile_ = ["cmake", "--build", str(build), "--config", "Release", "--parallel",
                 "--target", "sharedmem", "sharedmem_setget"]
     for command in (configure, compile_):
@@ -147,6 +166,20 @@ class BuildExtWithLibraries(build_ext):
                 shutil.copyfile(lib.runtime, target)  # the file itself, not a symlink
 
 
+class SdistWithLibrary(sdist):
+    """sdist that adds the library's sources, as library/."""
+
+    def make_release_tree(self, base_dir, files):
+        super().make_release_tree(base_dir, files)
+        root = library_root()
+        for pattern in LIBRARY_FILES:
+            for path in sorted(root.glob(pattern)):
+                if path.is_file():
+                    target = Path(base_dir) / "library" / path.relative_to(root)
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    shutil.copyfile(path, target)
+
+
 def extension(name, source):
     return Extension(
         name,
@@ -166,7 +199,7 @@ setup(
     version=project_version(),
     ext_modules=[extension("sharedmem._core", "core.c"),
                  extension("sharedmem._setget", "setget.c")],
-    cmdclass={"build_ext": BuildExtWithLibraries},
+    cmdclass={"build_ext": BuildExtWithLibraries, "sdist": SdistWithLibrary},
     options=options,
     zip_safe=False,
 )

@@ -43,7 +43,7 @@ from ._core import MAX_NAME_LENGTH, Segment, backend, strerror  # noqa: E402
 HAVE_RAW = hasattr(_core, "RawSegment")
 if HAVE_RAW:
     from ._core import OwnerDiedWarning, RawLock, RawSegment  # noqa: F401
-    from .shared_memory import SharedMemory  # noqa: F401
+    from .shared_memory import ShareableList, SharedMemory, SharedMemoryManager  # noqa: F401
 
 __all__ = [
     "Segment",
@@ -56,7 +56,8 @@ __all__ = [
     "HAVE_RAW",
 ]
 if HAVE_RAW:
-    __all__ += ["RawSegment", "RawLock", "OwnerDiedWarning", "SharedMemory"]
+    __all__ += ["RawSegment", "RawLock", "OwnerDiedWarning", "SharedMemory", "ShareableList",
+                "SharedMemoryManager"]
 
 __version__ = "0.2.0"
 

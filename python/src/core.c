@@ -15,6 +15,16 @@
  * close() from another thread never frees the handle under it: close() then
  * only marks the object closed, and the last busy call to finish closes the
  * handle.
+ *
+ * Views: a RawSegment's memory is mapped by the library handle, which a
+ * separate object, the mapping (RawMappingObject), owns. Every buffer over
+ * the memory refers to the mapping: `buf` is a memoryview of it, and the
+ * buffers the segment itself exports name it as their owner. So whatever
+ * can still reach the memory (a numpy array made with buffer=seg.buf, which
+ * keeps a reference to the mapping but no buffer export, as much as
+ * np.frombuffer or ctypes' from_buffer) keeps it mapped, and close() never
+ * unmaps under a live view: it ends the segment object's use at once and
+ * leaves closing the handle to the mapping's last reference.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -37,9 +47,10 @@
 
 static PyObject* zero; /* the int 0, for sign tests */
 
-/* Reads a non-negative integer into *out. Negative: ValueError; not an int:
- * TypeError; over 64 bits: OverflowError. */
-static int parse_u64(PyObject* obj, const char* what, uint64_t* out) {
+/* Reads a non-negative integer below 2**64 into *out. Negative or too large:
+ * ValueError carrying `code` as its sharedmem_error, as the library's own
+ * refusals of bad sizes and arguments do; not an int: TypeError. */
+static int parse_u64(PyObject* obj, const char* what, sharedmem_error code, uint64_t* out) {
   PyObject* index;
   int negative;
   unsigned long long value;
@@ -52,12 +63,24 @@ static int parse_u64(PyObject* obj, const char* what, uint64_t* out) {
   negative = PyObject_RichCompareBool(index, zero, Py_LT);
   if (negative) {
     Py_DECREF(index);
-    if (negative > 0) PyErr_Format(PyExc_ValueError, "%s must not be negative", what);
+    if (negative > 0) {
+      sharedmem_py_raise_built(PyExc_ValueError,
+                               Py_BuildValue("(N)", PyUnicode_FromFormat("%s must not be negative",
+                                                                         what)),
+                               code);
+    }
     return -1;
   }
   value = PyLong_AsUnsignedLongLong(index);
   Py_DECREF(index);
-  if (value == (unsigned long long)-1 && PyErr_Occurred()) return -1;
+  if (value == (unsigned long long)-1 && PyErr_Occurred()) {
+    if (!PyErr_ExceptionMatches(PyExc_OverflowError)) return -1;
+    PyErr_Clear();
+    sharedmem_py_raise_built(
+        PyExc_ValueError,
+        Py_BuildValue("(N)", PyUnicode_FromFormat("%s must be less than 2**64", what)), code);
+    return -1;
+  }
   *out = (uint64_t)value;
   return 0;
 }
@@ -135,21 +158,31 @@ typedef struct {
   int closing; /* close() came while busy: the last busy call closes */
   PyObject* weakrefs;
   /* RawSegment only: */
-  uint32_t open_flags;   /* SHAREDMEM_RAW for a RawSegment, 0 for a Segment */
-  void* data;            /* the mapping (sharedmem_data) */
-  Py_ssize_t exports;    /* buffers exported and not yet released */
-  PyObject* view;        /* the memoryview that `buf` returns, made once */
+  uint32_t open_flags; /* SHAREDMEM_RAW for a RawSegment, 0 for a Segment */
+  PyObject* mapping;   /* the RawMappingObject that owns `handle`; NULL for a Segment */
+  PyObject* view;      /* the memoryview of the mapping that `buf` returns, made once */
+  /* The segment itself exported a buffer (np.ndarray(buffer=seg),
+   * memoryview(seg)): numpy then keeps a reference to the segment, not to
+   * the mapping, so the segment keeps the mapping until it is itself gone. */
+  int exported_itself;
 } SegmentObject;
 
 static PyTypeObject SegmentType;
 
+static void raw_segment_let_go(SegmentObject* self, sharedmem_segment* handle);
+
 /* Closes the handle now; the caller holds the GIL and nothing is busy. The
  * close itself runs without the GIL (it may wait for another process's
- * attach or detach). */
+ * attach or detach). A RawSegment lets go of its mapping instead, which
+ * closes the handle once no view can reach the memory. */
 static void segment_close_now(SegmentObject* self) {
   sharedmem_segment* handle = self->handle;
   self->handle = NULL;
   self->closing = 0;
+  if (self->mapping != NULL) {
+    raw_segment_let_go(self, handle);
+    return;
+  }
   if (handle != NULL) {
     Py_BEGIN_ALLOW_THREADS
     sharedmem_close(handle);
@@ -194,7 +227,7 @@ static int segment_open(SegmentObject* self, PyObject* args, PyObject* kwargs,
   }
   utf8 = name_utf8(name);
   if (utf8 == NULL) return -1;
-  if (capacity_obj != NULL && parse_u64(capacity_obj, keywords[1], &capacity) < 0) return -1;
+  if (capacity_obj != NULL && parse_u64(capacity_obj, keywords[1], SHAREDMEM_E_INVALID_SIZE, &capacity) < 0) return -1;
   if (parse_mode(mode, &flags) < 0) return -1;
 
   Py_BEGIN_ALLOW_THREADS
@@ -225,24 +258,26 @@ static void Segment_dealloc(SegmentObject* self) {
   if (self->weakrefs != NULL) PyObject_ClearWeakRefs((PyObject*)self);
   segment_close_now(self);
   Py_CLEAR(self->view);
+  Py_CLEAR(self->mapping);
   Py_CLEAR(self->name);
   Py_TYPE(self)->tp_free((PyObject*)self);
 }
 
 static PyObject* Segment_close(SegmentObject* self, PyObject* unused) {
   (void)unused;
-  /* A RawSegment's mapping must not go while buffers over it live: release
-   * our own memoryview (BufferError if something holds a buffer from it),
-   * then refuse as mmap.close() does if other exports remain. */
+  /* A RawSegment's `buf` is released as the standard SharedMemory.close()
+   * releases its own, so that a kept reference to it cannot hold the
+   * segment; unless something holds a buffer exported from that very
+   * memoryview, which then keeps it (and the mapping) alive: close() never
+   * fails for views, and never unmaps under them (see the top of the file). */
   if (self->view != NULL) {
     PyObject* released = PyObject_CallMethod(self->view, "release", NULL);
-    if (released == NULL) return NULL;
-    Py_DECREF(released);
+    if (released == NULL) {
+      if (!PyErr_ExceptionMatches(PyExc_BufferError)) return NULL;
+      PyErr_Clear();
+    }
+    Py_XDECREF(released);
     Py_CLEAR(self->view);
-  }
-  if (self->exports > 0) {
-    PyErr_SetString(PyExc_BufferError, "cannot close exported pointers exist");
-    return NULL;
   }
   if (self->handle != NULL && !self->closing) {
     if (self->busy > 0) {
@@ -401,7 +436,7 @@ static PyObject* Segment_write_if(SegmentObject* self, PyObject* args, PyObject*
   if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OO:write_if", keywords, &data, &expected_obj)) {
     return NULL;
   }
-  if (parse_u64(expected_obj, "expected_version", &expected) < 0) return NULL;
+  if (parse_u64(expected_obj, "expected_version", SHAREDMEM_E_INVALID_ARGUMENT, &expected) < 0) return NULL;
   if (segment_write(self, data, &expected, &new_version, &error) < 0) return NULL;
   if (error == SHAREDMEM_E_CONFLICT) Py_RETURN_FALSE;
   self->seen = new_version;
@@ -421,7 +456,7 @@ static PyObject* Segment_wait(SegmentObject* self, PyObject* args, PyObject* kwa
   }
   if (segment_check_open(self) < 0) return NULL;
   seen = self->seen;
-  if (seen_obj != Py_None && parse_u64(seen_obj, "seen", &seen) < 0) return NULL;
+  if (seen_obj != Py_None && parse_u64(seen_obj, "seen", SHAREDMEM_E_INVALID_ARGUMENT, &seen) < 0) return NULL;
   if (parse_timeout(timeout_obj, &remaining_ms) < 0) return NULL;
 
   /* Slices: a write wakes the waiter at once; between slices, signals (a
@@ -594,46 +629,100 @@ static PyTypeObject SegmentType = {
 
 static PyObject* OwnerDiedWarning;
 
+/* The memory of a raw segment and the handle that maps it. The handle is
+ * closed, and the memory unmapped, when the last reference goes: the
+ * segment's own (until close()), `buf`'s, and those of every buffer and
+ * array made from either. */
+typedef struct {
+  PyObject_HEAD
+  sharedmem_segment* handle;
+  void* data;
+  Py_ssize_t size;
+} RawMappingObject;
+
+static PyTypeObject RawMappingType;
+
+static void RawMapping_dealloc(RawMappingObject* self) {
+  sharedmem_segment* handle = self->handle;
+  self->handle = NULL;
+  if (handle != NULL) {
+    Py_BEGIN_ALLOW_THREADS
+    sharedmem_close(handle);
+    Py_END_ALLOW_THREADS
+  }
+  PyObject_Free(self);
+}
+
+static int RawMapping_getbuffer(RawMappingObject* self, Py_buffer* view, int flags) {
+  return PyBuffer_FillInfo(view, (PyObject*)self, self->data, self->size, 0, flags);
+}
+
+static PyBufferProcs RawMapping_as_buffer = {(getbufferproc)RawMapping_getbuffer, NULL};
+
+static PyTypeObject RawMappingType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "sharedmem.RawMapping",
+    .tp_basicsize = sizeof(RawMappingObject),
+    .tp_dealloc = (destructor)RawMapping_dealloc,
+    .tp_as_buffer = &RawMapping_as_buffer,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "The memory of a RawSegment, as the base of arrays and views made from it: it "
+              "stays mapped, and the segment held by this process, while any of them lives.",
+};
+
+/* segment_close_now's part for a RawSegment: lets go of the mapping, which
+ * closes the handle now if nothing else refers to it, else when the last
+ * view goes. The library's close would release the segment's lock if held:
+ * when that close is put off, the lock is released here instead (if this
+ * thread holds it; an unlock by another thread is refused and changes
+ * nothing). */
+static void raw_segment_let_go(SegmentObject* self, sharedmem_segment* handle) {
+  Py_CLEAR(self->view);
+  if (handle != NULL && (self->exported_itself || Py_REFCNT(self->mapping) > 1)) {
+    (void)sharedmem_unlock(handle);
+  }
+  if (!self->exported_itself) Py_CLEAR(self->mapping);
+}
+
 static int RawSegment_init(SegmentObject* self, PyObject* args, PyObject* kwargs) {
   static char* keywords[] = {"name", "size", "mode", NULL};
+  RawMappingObject* mapping;
+  void* data;
   self->open_flags = SHAREDMEM_RAW;
   if (segment_open(self, args, kwargs, keywords, "O|O$O:RawSegment") < 0) return -1;
-  self->data = sharedmem_data(self->handle);
-  if (self->data == NULL) {
+  data = sharedmem_data(self->handle);
+  mapping = data == NULL ? NULL : PyObject_New(RawMappingObject, &RawMappingType);
+  if (mapping == NULL) {
     segment_close_now(self);
-    PyErr_SetString(PyExc_OSError, "the library gave a raw segment no data");
+    if (data == NULL) PyErr_SetString(PyExc_OSError, "the library gave a raw segment no data");
     return -1;
   }
+  mapping->handle = self->handle;
+  mapping->data = data;
+  mapping->size = (Py_ssize_t)self->capacity;
+  self->mapping = (PyObject*)mapping;
   return 0;
 }
 
+/* The segment's own buffers belong to the mapping (view->obj), so they keep
+ * it alive whatever happens to the segment. */
 static int RawSegment_getbuffer(SegmentObject* self, Py_buffer* view, int flags) {
   if (self->handle == NULL || self->closing) {
     view->obj = NULL;
     PyErr_SetString(PyExc_BufferError, "operation on a closed segment");
     return -1;
   }
-  if (PyBuffer_FillInfo(view, (PyObject*)self, self->data, (Py_ssize_t)self->capacity, 0, flags) <
-      0) {
-    return -1;
-  }
-  self->exports += 1;
+  if (RawMapping_getbuffer((RawMappingObject*)self->mapping, view, flags) < 0) return -1;
+  self->exported_itself = 1;
   return 0;
 }
 
-static void RawSegment_releasebuffer(SegmentObject* self, Py_buffer* view) {
-  (void)view;
-  self->exports -= 1;
-}
-
-static PyBufferProcs RawSegment_as_buffer = {(getbufferproc)RawSegment_getbuffer,
-                                             (releasebufferproc)RawSegment_releasebuffer};
+static PyBufferProcs RawSegment_as_buffer = {(getbufferproc)RawSegment_getbuffer, NULL};
 
 static PyObject* RawSegment_get_buf(SegmentObject* self, void* closure) {
   (void)closure;
   if (segment_check_open(self) < 0) return NULL;
   if (self->view == NULL) {
-    self->view = PyMemoryView_FromObject((PyObject*)self);
+    self->view = PyMemoryView_FromObject(self->mapping);
     if (self->view == NULL) return NULL;
   }
   Py_INCREF(self->view);
@@ -841,9 +930,13 @@ static PyMethodDef RawSegment_methods[] = {
      "open), as "
      "Segment.wait() does."},
     {"close", (PyCFunction)Segment_close, METH_NOARGS,
-     "close() -> None\n--\n\nReleases `buf` and closes this handle; the last close anywhere "
-     "frees the segment. BufferError if other buffers over the mapping (numpy arrays, "
-     "memoryview slices) are still alive."},
+     "close() -> None\n--\n\nEnds this object's use: `buf` is released and every method "
+     "then raises ValueError. The handle is closed (and the last close anywhere frees the "
+     "segment) at once if no array or view made from the segment lives, else when the last "
+     "of them goes: the memory they use stays mapped until then, so no view ever outlives "
+     "it. Arrays made from the segment object itself (numpy.ndarray(buffer=seg), "
+     "memoryview(seg)) keep it until the RawSegment object too is gone. Never raises "
+     "BufferError; closing twice does nothing."},
     {"__enter__", (PyCFunction)Segment_enter, METH_NOARGS, NULL},
     {"__exit__", (PyCFunction)Segment_exit, METH_VARARGS, NULL},
     {"__reduce__", (PyCFunction)Segment_reduce, METH_NOARGS, NULL},
@@ -947,7 +1040,8 @@ PyMODINIT_FUNC PyInit__core(void) {
     return NULL;
   }
 #ifdef SHAREDMEM_RAW
-  if (PyType_Ready(&RawSegmentType) < 0 || PyType_Ready(&RawLockType) < 0) {
+  if (PyType_Ready(&RawSegmentType) < 0 || PyType_Ready(&RawLockType) < 0 ||
+      PyType_Ready(&RawMappingType) < 0) {
     Py_DECREF(module);
     return NULL;
   }

@@ -40,3 +40,16 @@ def raw(name: str) -> int:
 
 def code(error: OSError) -> bool:
     return getattr(error, "sharedmem_error", None) == sharedmem.ErrorCode.NOT_FOUND
+
+
+def drop_in() -> int:
+    import sharedmem.shared_memory
+    sharedmem.shared_memory.install()
+    numbers = sharedmem.ShareableList([1, 2, 3])
+    total: int = sum(numbers[i] for i in range(len(numbers)))
+    numbers.shm.close()
+    with sharedmem.SharedMemoryManager() as manager:
+        block = manager.SharedMemory(16)
+        total += block.size
+        block.close()
+    return total
