@@ -947,6 +947,13 @@ def write_markdown(args, rep, data, out_dir, png):
     md += bridge_section(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "docs",
                                       "bridge-bench.json"))
     path = os.path.join(out_dir, "PERFORMANCE.md")
+    # The Node.js package's section is written by bench/node_bench.js (the
+    # bench-node target, after this one): kept as it is.
+    if os.path.exists(path):
+        with open(path) as f:
+            node = re.search(r"^## Node\n.*?(?=^## |\Z)", f.read(), re.MULTILINE | re.DOTALL)
+        if node:
+            md += ["", node.group(0).rstrip()]
     with open(path, "w") as f:
         f.write("\n".join(md) + "\n")
     return path
