@@ -25,6 +25,8 @@ export type SharedmemErrorCode =
   | 'WOULD_DEADLOCK'
   | 'CORRUPTED'
   | 'NOT_HELD'
+  | 'WRONG_KIND'
+  | 'REMOVED'
   | (string & {});
 
 /** A failure the library reported, with its error name and message. */

@@ -106,8 +106,8 @@ test('methods on foreign objects', (t) => {
   const raw = closeAfter(t, RawSegment.open(uniqueName('foreign-raw'), { capacity: 4096 }));
   assert.throws(() => Segment.prototype.read.call({}), TypeError);
   // The library refuses value calls on raw segments and the other way round.
-  assertSharedmemError(() => Segment.prototype.write.call(raw, 'x'), 'INVALID_ARGUMENT');
-  assertSharedmemError(() => RawSegment.prototype.notify.call(segment), 'INVALID_ARGUMENT');
+  assertSharedmemError(() => Segment.prototype.write.call(raw, 'x'), 'WRONG_KIND');
+  assertSharedmemError(() => RawSegment.prototype.notify.call(segment), 'WRONG_KIND');
   assert.throws(() => Object.getOwnPropertyDescriptor(RawSegment.prototype, 'buffer').get.call(segment), TypeError);
 });
 

@@ -108,7 +108,7 @@ test('open modes, sizes and kinds', (t) => {
   assert.equal(first.created, true);
   assertSharedmemError(() => Segment.open(name, { capacity: 32, mode: 'create' }), 'EXISTS');
   assertSharedmemError(() => Segment.open(name, { capacity: 64 }), 'SIZE_MISMATCH');
-  assertSharedmemError(() => RawSegment.open(name, { capacity: 32 }), 'INCOMPATIBLE');
+  assertSharedmemError(() => RawSegment.open(name, { capacity: 32 }), 'WRONG_KIND');
   const joined = closeAfter(t, Segment.open(name, { mode: 'open' }));
   assert.equal(joined.capacity, 32);
   assert.equal(joined.created, false);
