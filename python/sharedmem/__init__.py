@@ -36,7 +36,7 @@ if _os.name == "nt":
     _dll_directory = _os.add_dll_directory(_os.path.dirname(_os.path.abspath(__file__)))
 
 from . import _core  # noqa: E402
-from ._core import MAX_NAME_LENGTH, Segment, backend, strerror  # noqa: E402
+from ._core import MAX_NAME_LENGTH, Segment, backend, prune, strerror  # noqa: E402
 
 # Raw segments and the drop-in SharedMemory need a library with raw segments
 # (SHAREDMEM_RAW); the extension has them exactly when its header did.
@@ -52,6 +52,7 @@ __all__ = [
     "get_shared_mem",
     "backend",
     "strerror",
+    "prune",
     "MAX_NAME_LENGTH",
     "HAVE_RAW",
 ]

@@ -1012,6 +1012,17 @@ static PyObject* core_library_version(PyObject* module, PyObject* unused) {
   return PyUnicode_FromString(sharedmem_library_version_string());
 }
 
+static PyObject* core_prune(PyObject* module, PyObject* unused) {
+  uint32_t removed = 0;
+  sharedmem_error e;
+  (void)module;
+  (void)unused;
+  Py_BEGIN_ALLOW_THREADS e = sharedmem_prune(0, &removed);
+  Py_END_ALLOW_THREADS
+  if (e != SHAREDMEM_OK) return sharedmem_py_raise(e, NULL);
+  return PyLong_FromUnsignedLong(removed);
+}
+
 static PyObject* core_error_name(PyObject* module, PyObject* code) {
   long value;
   (void)module;
@@ -1082,6 +1093,10 @@ static PyMethodDef core_functions[] = {
     {"error_name", core_error_name, METH_O,
      "error_name(code) -> str\n--\n\nThe library's name of an error code ('NOT_FOUND'), "
      "'UNKNOWN' for a value it does not know."},
+    {"prune", core_prune, METH_NOARGS,
+     "prune() -> int\n--\n\nRemoves, now, every dead object of this user's segments (what "
+     "users killed by SIGKILL left; Linux) and returns how many it removed. Never touches a "
+     "live segment or a file the library did not make. On Windows there is never one: 0."},
     {"error_codes", core_error_codes, METH_NOARGS, NULL},
     {"_exception_for", core_exception_for, METH_O, NULL},
     {"strerror", core_strerror, METH_O,

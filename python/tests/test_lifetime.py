@@ -93,3 +93,17 @@ def test_no_resource_tracker_warnings_at_exit(name, tmp_path):
     assert result.stdout.strip() == "child"
     assert result.stderr == ""
     assert shm_files(name) == []
+
+
+def test_prune_removes_what_a_killed_only_user_left(name):
+    """Tests that sharedmem.prune() removes, now, the object of a segment
+    whose only user was killed, reports it, and leaves a live segment be."""
+    creator = Child(CREATOR, name)
+    creator.expect("ready")
+    with sharedmem.Segment(name + "_live", 8) as live:
+        live.write(b"kept")
+        kill(creator)
+        assert shm_files(name) != [], "SIGKILL left the object behind"
+        assert sharedmem.prune() >= 1
+        assert shm_files(name) == []
+        assert live.read() == b"kept"
