@@ -645,7 +645,19 @@ int run_hold(const Options& o) {
   }
   std::printf("ready\n");
   std::fflush(stdout);
-  (void)wait_for_stop(std::nullopt);
+  // Each second, whether the name still leads to the held object: once it
+  // was removed, holding on keeps a segment nobody new can reach.
+  while (!wait_for_stop(std::chrono::seconds(1))) {
+    const sharedmem_error checked = sharedmem_check(handle.segment);
+    if (checked == SHAREDMEM_E_REMOVED) {
+      complain(o.command, o.name,
+               "name removed under this holder (by systemd-logind's RemoveIPC=yes at the "
+               "user's last logout, or an rm in /dev/shm): newcomers to the name get a new, "
+               "separate segment, so hold stops; see docs/lifetime.md");
+      return exit_status(checked);
+    }
+    if (checked != SHAREDMEM_OK) return fail(o, checked);
+  }
   return kOk;
 }
 
@@ -686,7 +698,9 @@ ProgramDoc program_doc() {
        "Prints 'ready' once it holds the segment, then waits for SIGINT (Ctrl+C), SIGTERM or "
        "SIGHUP (Windows: Ctrl+C, Ctrl+Break or the console closing), and with "
        "--until-stdin-closes for the end of standard input; then it closes the segment and "
-       "exits 0.",
+       "exits 0. If the segment's name is removed under it (systemd-logind's RemoveIPC=yes, "
+       "an rm in /dev/shm), newcomers would get another segment: it says so within a second "
+       "and exits 5.",
        "sharedmem hold inventory --capacity 64K --value apples=3"},
       {"watch", "Print the value, then each new one as it is published",
        "One value a line, flushed at once (use --json for values with line breaks); a raw "

@@ -467,6 +467,34 @@ def test_killed_holder_is_no_longer_listed():
     expect_status(run("get", name), 3, "get after the holder was killed")
 
 
+def test_hold_and_watch_exit_5_when_the_name_is_removed():
+    if BACKEND != "posix":
+        return "skipped: a Windows section's name lives as long as any handle to it"
+    name = unique("removed")
+    holder = hold(name, "--capacity", "4K", "--value", "here")
+    # watch sleeps in sharedmem_wait until its timeout, which then finds the
+    # name removed: the timeout is only how long it sleeps before looking.
+    watcher = Child("watch", name, "--timeout", "%g" % (3 * MULTIPLIER))
+    try:
+        expect(watcher.read_line("watch: current") == "here", "watch printed the value")
+        path = "/dev/shm/sharedmem.%d.%s" % (os.getuid(), name)
+        expect(os.path.exists(path), "the segment's object is %s" % path)
+        os.unlink(path)  # what RemoveIPC=yes does at the user's last logout
+        status = holder.wait("hold after its name was removed")
+        err = holder.stderr()
+        expect(status == 5, "hold exits 5 when its name is removed: %r (stderr %r)"
+               % (status, err))
+        one_line_error((status, b"", err), "hold", name, "RemoveIPC", "docs/lifetime.md")
+        status = watcher.wait("watch after the name was removed")
+        err = watcher.stderr()
+        expect(status == 5, "watch exits 5 when the name is removed: %r (stderr %r)"
+               % (status, err))
+        one_line_error((status, b"", err), "watch", name, "RemoveIPC")
+    finally:
+        watcher.finish()
+        holder.finish()
+
+
 def test_wide_values():
     name = unique("wide")
     holder = hold(name, "--capacity", "256", "--wide", "--value", "h\u00e9llo \u2603 \U0001F600")
