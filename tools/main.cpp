@@ -661,6 +661,17 @@ int run_hold(const Options& o) {
   return kOk;
 }
 
+// Removes the objects of dead segments (list --all: state dead) now.
+int run_prune(const Options& o) {
+  std::uint32_t removed = 0;
+  if (const sharedmem_error e = sharedmem_prune(scope_flags(o), &removed)) return fail(o, e);
+  if (o.json)
+    write_stdout(JsonObject::document().number("removed", removed).str() + "\n");
+  else
+    write_stdout("removed " + std::to_string(removed) + " dead segment(s)\n");
+  return kOk;
+}
+
 // --- the command line ------------------------------------------------------
 
 ProgramDoc program_doc() {
@@ -714,6 +725,12 @@ ProgramDoc program_doc() {
        "What a producer's sharedmem_notify does, from a shell: every watch and wait on the "
        "segment wakes.",
        "sharedmem notify frames"},
+      {"prune", "Remove what killed users left behind (state dead in list --all)",
+       "Dead objects keep their memory until this user's next segment creation sweeps them; "
+       "prune removes them now and says how many. It never touches a live segment, another "
+       "user's object or a file sharedmem did not make. On Windows a segment dies with its "
+       "last handle, so there is never anything to remove.",
+       "sharedmem prune --json"},
       {"help", "Show the help of the program or of one command",
        "Topics: each command, and exit-status (the exit statuses and the library errors "
        "behind them).",
@@ -849,6 +866,10 @@ int run(int argc, char** argv) {
   add_name(notify, o);
   add_global(notify, o, windows);
 
+  auto* prune = app.add_subcommand("prune", doc.command("prune")->summary);
+  prune->add_flag("--json", o.json, "a JSON document: schema_version and removed (docs/cli.md)");
+  add_global(prune, o, windows);
+
   auto* help = app.add_subcommand("help", doc.command("help")->summary);
   help->add_option("TOPIC", o.topic, "a command, or exit-status");
   help->add_flag("--man", o.man, "")->group("");  // the man page, built from this help
@@ -861,7 +882,7 @@ int run(int argc, char** argv) {
   const std::vector<std::string> arguments = utf8_arguments(argc, argv);
   if (arguments.size() < 2)
     return usage_error("", "a command is required: list, info, get, set, hold, watch, wait, "
-                           "notify, help or completion");
+                           "notify, prune, help or completion");
   const std::string& first = arguments[1];
   if (first.empty() || first[0] != '-') {
     if (!doc.command(first)) return unknown_command(first, doc);
@@ -902,6 +923,7 @@ int run(int argc, char** argv) {
   if (*watch) return run_watch(o);
   if (*wait) return run_wait(o);
   if (*notify) return run_notify(o);
+  if (*prune) return run_prune(o);
   if (*help) return run_help(app, o, doc);
   if (*completion) {
     if (o.shell == "bash") write_stdout(bash_completion(app, doc));
