@@ -172,26 +172,13 @@ struct Handle {
 };
 
 // Opens the live segment `name` with `flags` (which include OPEN_ONLY),
-// whatever its kind.
+// whatever its kind; handle.raw tells which.
 sharedmem_error open_any_kind(const std::string& name, std::uint32_t flags, std::uint64_t capacity,
                               Handle& handle) {
-#if defined(SHAREDMEM_ANY_KIND)
   const sharedmem_error e =
       sharedmem_open(name.c_str(), capacity, flags | SHAREDMEM_ANY_KIND, &handle.segment);
   handle.raw = e == SHAREDMEM_OK && sharedmem_segment_kind(handle.segment) == SHAREDMEM_KIND_RAW;
   return e;
-#else
-  // A library without SHAREDMEM_ANY_KIND: a value segment, else a raw one.
-  sharedmem_error e = sharedmem_open(name.c_str(), capacity, flags, &handle.segment);
-  if (e == SHAREDMEM_E_INCOMPATIBLE) {
-    // Another kind, or no segment at all: the raw open tells which.
-    const sharedmem_error raw =
-        sharedmem_open(name.c_str(), capacity, flags | SHAREDMEM_RAW, &handle.segment);
-    if (raw == SHAREDMEM_OK) handle.raw = true;
-    if (raw != SHAREDMEM_E_INCOMPATIBLE) e = raw;
-  }
-  return e;
-#endif
 }
 
 // The capacity of the live segment `name`, if one can be inspected.
