@@ -15,7 +15,7 @@
 
 namespace sharedmem_cli {
 
-enum Exit : int { kOk = 0, kError = 1, kUsage = 2, kNotFound = 3, kTimeout = 4 };
+enum Exit : int { kOk = 0, kError = 1, kUsage = 2, kNotFound = 3, kTimeout = 4, kRemoved = 5 };
 
 inline std::vector<ExitStatusDoc> exit_status_docs() {
   return {
@@ -25,6 +25,7 @@ inline std::vector<ExitStatusDoc> exit_status_docs() {
                "capacity"},
       {kNotFound, "not found: no live segment of that name"},
       {kTimeout, "timed out: --timeout passed with no change"},
+      {kRemoved, "removed: the segment's name was removed under its holders (docs/lifetime.md)"},
   };
 }
 
@@ -41,6 +42,8 @@ inline int exit_status(sharedmem_error e) {
       return kNotFound;
     case SHAREDMEM_E_TIMEOUT:
       return kTimeout;
+    case SHAREDMEM_E_REMOVED:
+      return kRemoved;
     default:
       return kError;
   }

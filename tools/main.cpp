@@ -172,26 +172,13 @@ struct Handle {
 };
 
 // Opens the live segment `name` with `flags` (which include OPEN_ONLY),
-// whatever its kind.
+// whatever its kind; handle.raw tells which.
 sharedmem_error open_any_kind(const std::string& name, std::uint32_t flags, std::uint64_t capacity,
                               Handle& handle) {
-#if defined(SHAREDMEM_ANY_KIND)
   const sharedmem_error e =
       sharedmem_open(name.c_str(), capacity, flags | SHAREDMEM_ANY_KIND, &handle.segment);
   handle.raw = e == SHAREDMEM_OK && sharedmem_segment_kind(handle.segment) == SHAREDMEM_KIND_RAW;
   return e;
-#else
-  // A library without SHAREDMEM_ANY_KIND: a value segment, else a raw one.
-  sharedmem_error e = sharedmem_open(name.c_str(), capacity, flags, &handle.segment);
-  if (e == SHAREDMEM_E_INCOMPATIBLE) {
-    // Another kind, or no segment at all: the raw open tells which.
-    const sharedmem_error raw =
-        sharedmem_open(name.c_str(), capacity, flags | SHAREDMEM_RAW, &handle.segment);
-    if (raw == SHAREDMEM_OK) handle.raw = true;
-    if (raw != SHAREDMEM_E_INCOMPATIBLE) e = raw;
-  }
-  return e;
-#endif
 }
 
 // The capacity of the live segment `name`, if one can be inspected.
@@ -645,7 +632,30 @@ int run_hold(const Options& o) {
   }
   std::printf("ready\n");
   std::fflush(stdout);
-  (void)wait_for_stop(std::nullopt);
+  // Each second, whether the name still leads to the held object: once it
+  // was removed, holding on keeps a segment nobody new can reach.
+  while (!wait_for_stop(std::chrono::seconds(1))) {
+    const sharedmem_error checked = sharedmem_check(handle.segment);
+    if (checked == SHAREDMEM_E_REMOVED) {
+      complain(o.command, o.name,
+               "name removed under this holder (by systemd-logind's RemoveIPC=yes at the "
+               "user's last logout, or an rm in /dev/shm): newcomers to the name get a new, "
+               "separate segment, so hold stops; see docs/lifetime.md");
+      return exit_status(checked);
+    }
+    if (checked != SHAREDMEM_OK) return fail(o, checked);
+  }
+  return kOk;
+}
+
+// Removes the objects of dead segments (list --all: state dead) now.
+int run_prune(const Options& o) {
+  std::uint32_t removed = 0;
+  if (const sharedmem_error e = sharedmem_prune(scope_flags(o), &removed)) return fail(o, e);
+  if (o.json)
+    write_stdout(JsonObject::document().number("removed", removed).str() + "\n");
+  else
+    write_stdout("removed " + std::to_string(removed) + " dead segment(s)\n");
   return kOk;
 }
 
@@ -686,7 +696,9 @@ ProgramDoc program_doc() {
        "Prints 'ready' once it holds the segment, then waits for SIGINT (Ctrl+C), SIGTERM or "
        "SIGHUP (Windows: Ctrl+C, Ctrl+Break or the console closing), and with "
        "--until-stdin-closes for the end of standard input; then it closes the segment and "
-       "exits 0.",
+       "exits 0. If the segment's name is removed under it (systemd-logind's RemoveIPC=yes, "
+       "an rm in /dev/shm), newcomers would get another segment: it says so within a second "
+       "and exits 5.",
        "sharedmem hold inventory --capacity 64K --value apples=3"},
       {"watch", "Print the value, then each new one as it is published",
        "One value a line, flushed at once (use --json for values with line breaks); a raw "
@@ -700,6 +712,12 @@ ProgramDoc program_doc() {
        "What a producer's sharedmem_notify does, from a shell: every watch and wait on the "
        "segment wakes.",
        "sharedmem notify frames"},
+      {"prune", "Remove what killed users left behind (state dead in list --all)",
+       "Dead objects keep their memory until this user's next segment creation sweeps them; "
+       "prune removes them now and says how many. It never touches a live segment, another "
+       "user's object or a file sharedmem did not make. On Windows a segment dies with its "
+       "last handle, so there is never anything to remove.",
+       "sharedmem prune --json"},
       {"help", "Show the help of the program or of one command",
        "Topics: each command, and exit-status (the exit statuses and the library errors "
        "behind them).",
@@ -835,6 +853,10 @@ int run(int argc, char** argv) {
   add_name(notify, o);
   add_global(notify, o, windows);
 
+  auto* prune = app.add_subcommand("prune", doc.command("prune")->summary);
+  prune->add_flag("--json", o.json, "a JSON document: schema_version and removed (docs/cli.md)");
+  add_global(prune, o, windows);
+
   auto* help = app.add_subcommand("help", doc.command("help")->summary);
   help->add_option("TOPIC", o.topic, "a command, or exit-status");
   help->add_flag("--man", o.man, "")->group("");  // the man page, built from this help
@@ -847,7 +869,7 @@ int run(int argc, char** argv) {
   const std::vector<std::string> arguments = utf8_arguments(argc, argv);
   if (arguments.size() < 2)
     return usage_error("", "a command is required: list, info, get, set, hold, watch, wait, "
-                           "notify, help or completion");
+                           "notify, prune, help or completion");
   const std::string& first = arguments[1];
   if (first.empty() || first[0] != '-') {
     if (!doc.command(first)) return unknown_command(first, doc);
@@ -888,6 +910,7 @@ int run(int argc, char** argv) {
   if (*watch) return run_watch(o);
   if (*wait) return run_wait(o);
   if (*notify) return run_notify(o);
+  if (*prune) return run_prune(o);
   if (*help) return run_help(app, o, doc);
   if (*completion) {
     if (o.shell == "bash") write_stdout(bash_completion(app, doc));

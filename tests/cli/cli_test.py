@@ -188,7 +188,7 @@ def stop(holder, what="holder"):
 # --- the cases ---------------------------------------------------------------
 
 
-COMMANDS = ("list", "info", "get", "set", "hold", "watch", "wait", "notify", "help",
+COMMANDS = ("list", "info", "get", "set", "hold", "watch", "wait", "notify", "prune", "help",
             "completion")
 
 
@@ -467,6 +467,66 @@ def test_killed_holder_is_no_longer_listed():
     expect_status(run("get", name), 3, "get after the holder was killed")
 
 
+def test_prune_removes_what_killed_holders_left_and_nothing_live():
+    name = unique("pruned")
+    keeper_name = unique("prune_keeper")
+    keeper = hold(keeper_name, "--capacity", "4K", "--value", "kept")
+    try:
+        victim = hold(name, "--capacity", "1M")
+        victim.kill()  # SIGKILL: the segment's object is left behind, dead
+        victim.finish()
+        # Another process of this user creating a segment may sweep it first:
+        # then there is nothing left for prune to count.
+        dead = listed(name, "--all") if BACKEND == "posix" else None
+        expect(dead is None or dead["state"] == "dead", "killed holder's segment: %r" % dead)
+        code, out, err = run("prune", "--json")
+        expect(code == 0, "prune --json: %d %r" % (code, err))
+        document = json.loads(out)
+        expect(document["schema_version"] == 1 and isinstance(document["removed"], int),
+               "prune --json: %r" % document)
+        if dead is not None:
+            expect(document["removed"] >= 1, "prune removed the dead segment: %r" % document)
+        expect(listed(name, "--all") is None, "still listed after prune: %r"
+               % listed(name, "--all"))
+        code, out, err = run("prune")
+        expect(code == 0 and re.fullmatch(rb"removed \d+ dead segment\(s\)\r?\n", out),
+               "prune: %d %r %r" % (code, out, err))
+        kept = listed(keeper_name)
+        expect(kept is not None and kept["state"] == "live" and kept["holders"] in (1, None),
+               "prune left the live segment alone: %r" % kept)
+        expect(run("get", keeper_name) == (0, b"kept", ""), "the live segment's value")
+    finally:
+        expect(stop(keeper) == 0, "the live holder stops with 0 after prune")
+
+
+def test_hold_and_watch_exit_5_when_the_name_is_removed():
+    if BACKEND != "posix":
+        return "skipped: a Windows section's name lives as long as any handle to it"
+    name = unique("removed")
+    holder = hold(name, "--capacity", "4K", "--value", "here")
+    # watch sleeps in sharedmem_wait until its timeout, which then finds the
+    # name removed: the timeout is only how long it sleeps before looking.
+    watcher = Child("watch", name, "--timeout", "%g" % (3 * MULTIPLIER))
+    try:
+        expect(watcher.read_line("watch: current") == "here", "watch printed the value")
+        path = "/dev/shm/sharedmem.%d.%s" % (os.getuid(), name)
+        expect(os.path.exists(path), "the segment's object is %s" % path)
+        os.unlink(path)  # what RemoveIPC=yes does at the user's last logout
+        status = holder.wait("hold after its name was removed")
+        err = holder.stderr()
+        expect(status == 5, "hold exits 5 when its name is removed: %r (stderr %r)"
+               % (status, err))
+        one_line_error((status, b"", err), "hold", name, "RemoveIPC", "docs/lifetime.md")
+        status = watcher.wait("watch after the name was removed")
+        err = watcher.stderr()
+        expect(status == 5, "watch exits 5 when the name is removed: %r (stderr %r)"
+               % (status, err))
+        one_line_error((status, b"", err), "watch", name, "RemoveIPC")
+    finally:
+        watcher.finish()
+        holder.finish()
+
+
 def test_wide_values():
     name = unique("wide")
     holder = hold(name, "--capacity", "256", "--wide", "--value", "h\u00e9llo \u2603 \U0001F600")
@@ -667,6 +727,7 @@ def test_json_matches_its_documented_schema():
             "get": json.loads(run("get", name, "--json")[1]),
             "watch": json.loads(run("watch", name, "--json", "--count", "1")[1]),
             "watch-raw": json.loads(run("watch", raw_name, "--json", "--count", "1")[1]),
+            "prune": json.loads(run("prune", "--json")[1]),
         }
         segment = [entry for entry in documents["list"]["segments"] if entry["name"] == name][0]
         documents["segment"] = segment
