@@ -113,6 +113,15 @@ void do_open(Input& in, Model& model) {
   sharedmem_segment* segment = reinterpret_cast<sharedmem_segment*>(&model);
   const sharedmem_error e = sharedmem_open(name.c_str(), capacity, flags, &segment);
   const std::string c_name = name.c_str();  // what the C API sees
+  if ((flags & SHAREDMEM_ANY_KIND) != 0) {
+    // Not modelled (the kind comes from the live segment): it must only
+    // work on a live name, and the extra handle changes no lifetime.
+    if (e == SHAREDMEM_OK) {
+      check(model.open_count(c_name) != 0, "ANY_KIND opens only a live segment");
+      sharedmem_close(segment);
+    }
+    return;
+  }
   const std::uint32_t modes = SHAREDMEM_CREATE_ONLY | SHAREDMEM_OPEN_ONLY;
   const bool known_flags = (flags & ~(SHAREDMEM_SCOPE_GLOBAL | SHAREDMEM_RAW | modes)) == 0 &&
                            (flags & modes) != modes;
@@ -133,7 +142,7 @@ void do_open(Input& in, Model& model) {
       check(e == SHAREDMEM_E_SIZE_MISMATCH, "open with another capacity -> SIZE_MISMATCH");
     if (is_open && (flags == 0 || flags == SHAREDMEM_RAW) && capacity != 0 &&
         capacity <= 65536 && model.raw[c_name] != raw)
-      check(e == SHAREDMEM_E_INCOMPATIBLE, "a live segment of the other kind -> INCOMPATIBLE");
+      check(e == SHAREDMEM_E_WRONG_KIND, "a live segment of the other kind -> WRONG_KIND");
     return;
   }
   check(!is_open || model.raw[c_name] == raw, "a name lives as one kind");
@@ -168,7 +177,7 @@ void do_write(Input& in, Model& model) {
   const std::uint64_t capacity = model.capacity[h.name];
   const sharedmem_error e = sharedmem_write(h.segment, payload.data(), payload.size());
   if (model.raw[h.name]) {
-    check(e == SHAREDMEM_E_INVALID_ARGUMENT, "write refuses a raw segment");
+    check(e == SHAREDMEM_E_WRONG_KIND, "write refuses a raw segment");
   } else if (payload.size() > capacity) {
     check(e == SHAREDMEM_E_VALUE_TOO_LARGE, "oversized write refused");
   } else if (model.writing(h.name)) {
@@ -205,7 +214,8 @@ void do_begin(Input& in, Model& model) {
   const std::uint64_t size = pick_write_size(in, capacity);
   const sharedmem_error e = sharedmem_write_begin(h.segment, size, null_out ? nullptr : &data);
   if (model.raw[h.name] || null_out) {
-    check(e == SHAREDMEM_E_INVALID_ARGUMENT, "begin refuses a raw segment, and a null pointer");
+    check(e == (null_out ? SHAREDMEM_E_INVALID_ARGUMENT : SHAREDMEM_E_WRONG_KIND),
+          "begin refuses a null pointer, then a raw segment");
     check(null_out || data == nullptr, "a failed begin nulls *data");
     return;
   }
@@ -242,7 +252,7 @@ void do_commit(Input& in, Model& model) {
   std::uint64_t version = 12345;
   const sharedmem_error e = sharedmem_write_commit(h.segment, &version);
   if (model.raw[h.name]) {
-    check(e == SHAREDMEM_E_INVALID_ARGUMENT, "commit refuses a raw segment");
+    check(e == SHAREDMEM_E_WRONG_KIND, "commit refuses a raw segment");
     return;
   }
   if (!h.begun) {
@@ -274,7 +284,7 @@ void do_read(Input& in, Model& model) {
   std::uint64_t size = 0;
   const sharedmem_error e = sharedmem_read(h.segment, room ? buffer.data() : nullptr, room, &size);
   if (model.raw[h.name]) {
-    check(e == SHAREDMEM_E_INVALID_ARGUMENT, "read refuses a raw segment");
+    check(e == SHAREDMEM_E_WRONG_KIND, "read refuses a raw segment");
     for (char c : buffer) check(c == '\x7e', "a refused read copies nothing");
     return;
   }
@@ -367,7 +377,7 @@ void do_raw(Input& in, Model& model) {
       const sharedmem_error e = sharedmem_lock(h.segment, 0);
       sharedmem_segment*& holder = model.lock_holder[h.name];
       if (!raw)
-        check(e == SHAREDMEM_E_INVALID_ARGUMENT, "lock refuses a value segment");
+        check(e == SHAREDMEM_E_WRONG_KIND, "lock refuses a value segment");
       else if (holder != nullptr)
         check(e == SHAREDMEM_E_WOULD_DEADLOCK, "the holder thread locking again");
       else {
@@ -383,14 +393,15 @@ void do_raw(Input& in, Model& model) {
         check(e == SHAREDMEM_OK, "the holder unlocks");
         holder = nullptr;
       } else {
-        check(e == SHAREDMEM_E_INVALID_ARGUMENT, "unlock without the lock through this handle");
+        check(e == (raw ? SHAREDMEM_E_NOT_HELD : SHAREDMEM_E_WRONG_KIND),
+              "unlock without the lock through this handle");
       }
       return;
     }
     case 3: {
       const sharedmem_error e = sharedmem_notify(h.segment, &version);
       if (!raw) {
-        check(e == SHAREDMEM_E_INVALID_ARGUMENT, "notify refuses a value segment");
+        check(e == SHAREDMEM_E_WRONG_KIND, "notify refuses a value segment");
         return;
       }
       check(e == SHAREDMEM_OK && version == ++model.versions[h.name], "notify counts");
