@@ -29,6 +29,21 @@ struct ChildProcess::Impl {
   bool reaped = false;
   int exit_code = -1;
 
+  // Kills and reaps the child and closes our ends. In the destructor, so
+  // that a ChildProcess assigned over (a replaced writer) cleans up too.
+  ~Impl() {
+    kill();
+    if (to_child >= 0) ::close(to_child);
+    if (from_child >= 0) ::close(from_child);
+    if (pidfd >= 0) ::close(pidfd);
+  }
+
+  void kill() {
+    if (reaped || pid <= 0) return;
+    ::kill(pid, SIGKILL);
+    try_reap(true);
+  }
+
   bool try_reap(bool block) {
     if (reaped) return true;
     int status = 0;
@@ -89,13 +104,7 @@ ChildProcess::ChildProcess(const std::string& program, const std::vector<std::st
   }
 }
 
-ChildProcess::~ChildProcess() {
-  if (!impl_) return;
-  kill();
-  close_stdin();
-  if (impl_->from_child >= 0) ::close(impl_->from_child);
-  if (impl_->pidfd >= 0) ::close(impl_->pidfd);
-}
+ChildProcess::~ChildProcess() = default;
 
 ChildProcess::ChildProcess(ChildProcess&&) noexcept = default;
 ChildProcess& ChildProcess::operator=(ChildProcess&&) noexcept = default;
@@ -157,11 +166,7 @@ std::optional<int> ChildProcess::wait(std::chrono::milliseconds timeout) {
   return impl_->exit_code;
 }
 
-void ChildProcess::kill() {
-  if (impl_->reaped || impl_->pid <= 0) return;
-  ::kill(impl_->pid, SIGKILL);
-  impl_->try_reap(true);
-}
+void ChildProcess::kill() { impl_->kill(); }
 
 bool ChildProcess::wait_stopped(std::chrono::milliseconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;

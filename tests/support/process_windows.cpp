@@ -100,6 +100,26 @@ std::mutex& spawn_mutex() {
   return instance;
 }
 
+// A job that kills every child when the test process ends, however it
+// ends: a test that aborts must not leave writers looping forever, holding
+// ctest's output pipe open (ctest would wait for them until its timeout).
+// Created once, closed by the system at exit (the point).
+HANDLE children_job() {
+  static const HANDLE job = [] {
+    HANDLE created = ::CreateJobObjectW(nullptr, nullptr);
+    JOBOBJECT_EXTENDED_LIMIT_INFORMATION limits{};
+    limits.BasicLimitInformation.LimitFlags = JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE;
+    if (created != nullptr &&
+        !::SetInformationJobObject(created, JobObjectExtendedLimitInformation, &limits,
+                                   sizeof limits)) {
+      ::CloseHandle(created);
+      created = nullptr;
+    }
+    return created;
+  }();
+  return job;
+}
+
 void close_handle(HANDLE& handle) {
   if (handle != nullptr && handle != INVALID_HANDLE_VALUE) ::CloseHandle(handle);
   handle = nullptr;
@@ -118,6 +138,28 @@ struct ChildProcess::Impl {
   std::string buffered;  // guarded by mutex
   bool end_of_output = false;  // guarded by mutex
   std::optional<int> exit_code;
+
+  // Kills the child, waits for the reader and closes our handles. In the
+  // destructor, so that a ChildProcess assigned over (a replaced writer)
+  // cleans up too: a joinable reader destroyed unjoined would terminate.
+  ~Impl() {
+    kill();
+    close_handle(to_child);
+    // The child is gone, so its stdout is closed and the reader has ended
+    // or is about to.
+    if (reader.joinable()) reader.join();
+    close_handle(from_child);
+    close_handle(thread);
+    close_handle(process);
+  }
+
+  void kill() {
+    if (process == nullptr || exit_code) return;
+    ::TerminateProcess(process, kKilledExitCode);
+    // TerminateProcess is asynchronous; the process is gone, with its
+    // handles closed, once its object is signalled.
+    reap(static_cast<DWORD>(scaled(std::chrono::seconds(20)).count()));
+  }
 
   // Moves the child's output into `buffered` until it closes its stdout.
   void read_output() {
@@ -195,7 +237,8 @@ ChildProcess::ChildProcess(const std::string& program, const std::vector<std::st
   const std::wstring application = to_wide(program);
   const BOOL created = ::CreateProcessW(
       application.c_str(), command_line.data(), nullptr, nullptr, TRUE,
-      CREATE_UNICODE_ENVIRONMENT | CREATE_NO_WINDOW, environment.data(), nullptr, &startup, &info);
+      CREATE_UNICODE_ENVIRONMENT | CREATE_NO_WINDOW | CREATE_SUSPENDED, environment.data(),
+      nullptr, &startup, &info);
   close_handle(child_stdin);
   close_handle(child_stdout);
   close_handle(child_stderr);
@@ -208,21 +251,15 @@ ChildProcess::ChildProcess(const std::string& program, const std::vector<std::st
   }
   impl_->process = info.hProcess;
   impl_->thread = info.hThread;
+  // Joined before it runs, so that nothing it starts escapes the job. A
+  // system without jobs only loses the clean-up after an aborted test.
+  if (HANDLE job = children_job()) ::AssignProcessToJobObject(job, info.hProcess);
+  ::ResumeThread(info.hThread);
   Impl* impl = impl_.get();
   impl_->reader = std::thread([impl] { impl->read_output(); });
 }
 
-ChildProcess::~ChildProcess() {
-  if (!impl_) return;
-  kill();
-  close_stdin();
-  // The child is gone, so its stdout is closed and the reader has ended or
-  // is about to.
-  if (impl_->reader.joinable()) impl_->reader.join();
-  close_handle(impl_->from_child);
-  close_handle(impl_->thread);
-  close_handle(impl_->process);
-}
+ChildProcess::~ChildProcess() = default;
 
 ChildProcess::ChildProcess(ChildProcess&&) noexcept = default;
 ChildProcess& ChildProcess::operator=(ChildProcess&&) noexcept = default;
@@ -259,13 +296,7 @@ std::optional<int> ChildProcess::wait(std::chrono::milliseconds timeout) {
   return impl_->exit_code;
 }
 
-void ChildProcess::kill() {
-  if (impl_->process == nullptr || impl_->exit_code) return;
-  ::TerminateProcess(impl_->process, kKilledExitCode);
-  // TerminateProcess is asynchronous; the process is gone, with its handles
-  // closed, once its object is signalled.
-  impl_->reap(static_cast<DWORD>(scaled(std::chrono::seconds(20)).count()));
-}
+void ChildProcess::kill() { impl_->kill(); }
 
 namespace {
 
