@@ -27,6 +27,8 @@ export type SharedmemErrorCode =
   | 'NOT_HELD'
   | 'WRONG_KIND'
   | 'REMOVED'
+  | 'READ_ONLY'
+  | 'UNKNOWN_PRINCIPAL'
   | (string & {});
 
 /** A failure the library reported, with its error name and message. */

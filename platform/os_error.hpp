@@ -15,6 +15,14 @@ namespace sharedmem::platform {
 // Returns `mapped`.
 sharedmem_error record_os_error(sharedmem_error mapped, int code) noexcept;
 
+// Notes `text` (truncated to fit) as this thread's detail of the failure
+// being reported, for sharedmem_last_error_detail; returns `error`.
+sharedmem_error record_error_detail(sharedmem_error error, const char* text) noexcept;
+// This thread's detail ("" if none), and clearing it (the core does, as each
+// open begins).
+const char* error_detail() noexcept;
+void clear_error_detail() noexcept;
+
 }  // namespace sharedmem::platform
 
 #endif  // SHAREDMEM_PLATFORM_OS_ERROR_HPP

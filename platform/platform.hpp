@@ -22,6 +22,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "sharedmem/sharedmem.h"
 
@@ -49,9 +50,30 @@ struct AttachmentDeleter {
 };
 using AttachmentPtr = std::unique_ptr<Attachment, AttachmentDeleter>;
 
+// A shared segment's access list (sharedmem_open_shared), as the caller gave
+// it: principals are unparsed text ("group:video"); the backend resolves
+// them (SHAREDMEM_E_UNKNOWN_PRINCIPAL, with record_error_detail naming the
+// principal) and makes and checks the OS permissions.
+struct AccessList {
+  std::vector<std::string> read_write;
+  std::vector<std::string> read_only;
+  std::vector<std::string> creators;
+  bool low_integrity = false;  // SHAREDMEM_ACCESS_LOW_INTEGRITY
+};
+
 struct AttachRequest {
   std::string name;          // validated segment name
   bool global_scope = false;  // SHAREDMEM_SCOPE_GLOBAL
+  // Null: a private segment. Otherwise a shared one, in a namespace apart
+  // from the private one, created with exactly this access, and an object
+  // found there is accepted only if its owner and permissions match it
+  // (else SHAREDMEM_E_NOT_OWNER, untouched).
+  const AccessList* access = nullptr;
+  // SHAREDMEM_READ_ONLY: opened and mapped without write access; never
+  // creates (may_create is false), never initialises: a read-only request
+  // that would be must_initialise reports kAbsent instead, leaving the
+  // object alone. Takes part in the lifetime like any other attachment.
+  bool read_only = false;
   bool may_create = true;     // false: attach only to an object that exists
   // The bytes the core needs (header and slots). A backend that must size
   // an object when it creates it (Windows) uses this; the others size it in
@@ -164,6 +186,7 @@ enum class NameState { kLeadsHere, kRemoved, kError };
 NameState name_state(const Attachment& attachment) noexcept;
 
 // Removing dead objects: objects of the current user's segments in the scope
+// (`shared`: in the shared namespace, of which the current user owns)
 // that no process uses any more (every user was killed). Never touches a live
 // object, another user's, or one this backend did not make, and never waits
 // for a gate (an object being attached or detached is skipped). kRateLimited:
@@ -172,7 +195,7 @@ NameState name_state(const Attachment& attachment) noexcept;
 // *removed (if not null) gets how many were removed. A backend whose objects
 // die with their last user (Windows) removes none and reports 0.
 enum class Sweep { kRateLimited, kNow };
-sharedmem_error sweep_dead_objects(bool global_scope, Sweep when,
+sharedmem_error sweep_dead_objects(bool global_scope, bool shared, Sweep when,
                                    std::uint32_t* removed) noexcept;
 
 // Waiting for a change (sharedmem_wait). `word` is a 32-bit word in the
@@ -235,8 +258,10 @@ struct InspectResult {
   InspectionPtr inspection;
 };
 
-// Looks at the object under segment `name` (validated) in the scope.
-InspectResult inspect_object(const std::string& name, bool global_scope);
+// Looks at the object under segment `name` (validated) in the scope, in the
+// shared namespace if `shared`. A shared object's bytes may be read when
+// the current user may open it for reading.
+InspectResult inspect_object(const std::string& name, bool global_scope, bool shared);
 
 // Copies up to `size` bytes at `offset` of the object into `buffer` and
 // returns how many it copied (fewer where the object ends; 0 on an error).
@@ -248,7 +273,7 @@ std::size_t read_object(Inspection& inspection, std::uint64_t offset, void* buff
 // Calls `visit` with the segment name of each object of the naming scheme
 // in the scope (any type, valid segment name or not: the core filters),
 // until it returns false. An error when the namespace cannot be read.
-sharedmem_error list_objects(bool global_scope,
+sharedmem_error list_objects(bool global_scope, bool shared,
                              const std::function<bool(const std::string& name)>& visit);
 
 // The OS error code (errno, GetLastError) behind the last failure that the

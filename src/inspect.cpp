@@ -148,8 +148,9 @@ void classify(const platform::InspectResult& found, sharedmem_info& info) {
 }
 
 // Inspects validated `name` into `info` (struct_size set, the rest zero).
-sharedmem_error inspect_one(const std::string& name, bool global_scope, sharedmem_info& info) {
-  platform::InspectResult found = platform::inspect_object(name, global_scope);
+sharedmem_error inspect_one(const std::string& name, std::uint32_t flags, sharedmem_info& info) {
+  platform::InspectResult found = platform::inspect_object(
+      name, (flags & SHAREDMEM_SCOPE_GLOBAL) != 0, (flags & SHAREDMEM_SHARED) != 0);
   (void)copy_text(info.name, sizeof info.name, name);  // validated: it fits
   if (copy_text(info.os_name, sizeof info.os_name, found.facts.os_name))
     info.truncated |= SHAREDMEM_INFO_OS_NAME_TRUNCATED;
@@ -166,7 +167,8 @@ sharedmem_error inspect_one(const std::string& name, bool global_scope, sharedme
 }
 
 sharedmem_error check_flags(std::uint32_t flags) {
-  return (flags & ~SHAREDMEM_SCOPE_GLOBAL) != 0 ? SHAREDMEM_E_INVALID_ARGUMENT : SHAREDMEM_OK;
+  return (flags & ~(SHAREDMEM_SCOPE_GLOBAL | SHAREDMEM_SHARED)) != 0 ? SHAREDMEM_E_INVALID_ARGUMENT
+                                                                     : SHAREDMEM_OK;
 }
 
 }  // namespace
@@ -177,7 +179,7 @@ sharedmem_error inspect_segment(const char* name, std::uint32_t flags, sharedmem
   if (sharedmem_error e = validate_name(name)) return e;
   sharedmem_info info{};
   info.struct_size = out->struct_size;
-  const sharedmem_error e = inspect_one(name, (flags & SHAREDMEM_SCOPE_GLOBAL) != 0, info);
+  const sharedmem_error e = inspect_one(name, flags, info);
   // Only what the caller's struct has room for; its struct_size stays.
   std::memcpy(reinterpret_cast<unsigned char*>(out) + sizeof info.struct_size,
               reinterpret_cast<const unsigned char*>(&info) + sizeof info.struct_size,
@@ -189,13 +191,14 @@ sharedmem_error list_segments(std::uint32_t flags, sharedmem_list_callback callb
                               void* context) {
   if (callback == nullptr) return SHAREDMEM_E_INVALID_ARGUMENT;
   if (sharedmem_error e = check_flags(flags)) return e;
-  const bool global_scope = (flags & SHAREDMEM_SCOPE_GLOBAL) != 0;
-  return platform::list_objects(global_scope, [&](const std::string& name) {
+  return platform::list_objects(
+      (flags & SHAREDMEM_SCOPE_GLOBAL) != 0, (flags & SHAREDMEM_SHARED) != 0,
+      [&](const std::string& name) {
     if (validate_name(name.c_str()) != SHAREDMEM_OK) return true;
     sharedmem_info info{};
     info.struct_size = sizeof info;
     // Gone meanwhile, or unreadable for a reason of its own: not listed.
-    if (inspect_one(name, global_scope, info) != SHAREDMEM_OK) return true;
+    if (inspect_one(name, flags, info) != SHAREDMEM_OK) return true;
     return callback(&info, context) == 0;
   });
 }

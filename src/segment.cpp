@@ -5,14 +5,19 @@
 
 #include <atomic>
 #include <chrono>
+#include <algorithm>
+#include <cstddef>
 #include <cstring>
 #include <mutex>
 #include <new>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "copy.hpp"
 #include "fault_injection.hpp"
 #include "layout.hpp"
+#include "os_error.hpp"
 #include "platform.hpp"
 
 using sharedmem::detail::Header;
@@ -49,6 +54,13 @@ struct sharedmem_segment {
   // A raw segment (SHAREDMEM_RAW): its `capacity` bytes at `data`.
   bool raw = false;
   unsigned char* data = nullptr;
+  // Opened with SHAREDMEM_READ_ONLY: the mapping has no write access.
+  bool read_only = false;
+  // What the value writes (write, write_if, write_begin) and the raw ones
+  // (lock, notify) answer before touching anything: SHAREDMEM_OK, or the
+  // kind or read-only refusal. One load on the hot path.
+  sharedmem_error value_write_refusal = SHAREDMEM_OK;
+  sharedmem_error raw_write_refusal = SHAREDMEM_OK;
   // The thread that took the raw segment's lock through this handle and has
   // not released it through it; a default id when none. Only that thread
   // stores its own id here (and close, when the handle is no longer used),
@@ -295,11 +307,13 @@ platform::AttachResult attach(platform::AttachRequest& request, bool may_create,
     if (result.status == platform::AttachStatus::kAbsent && may_create) {
       // About to create: first reclaim what dead users left, and if the
       // system still cannot back the segment, everything they left, now.
-      (void)platform::sweep_dead_objects(request.global_scope, platform::Sweep::kRateLimited,
+      (void)platform::sweep_dead_objects(request.global_scope, request.access != nullptr,
+                                         platform::Sweep::kRateLimited,
                                          nullptr);
       headroom = platform::memory_headroom(request.core_bytes);
       if (request.core_bytes > headroom) {
-        (void)platform::sweep_dead_objects(request.global_scope, platform::Sweep::kNow, nullptr);
+        (void)platform::sweep_dead_objects(request.global_scope, request.access != nullptr,
+                                           platform::Sweep::kNow, nullptr);
         headroom = platform::memory_headroom(request.core_bytes);
       }
       if (request.core_bytes > headroom) {
@@ -330,16 +344,20 @@ sharedmem_error validate_name(const char* name) {
 }
 
 sharedmem_error open_segment(const char* name, std::uint64_t capacity, std::uint32_t flags,
-                             sharedmem_segment** out) {
+                             const platform::AccessList* access, sharedmem_segment** out) {
   if (out == nullptr) return SHAREDMEM_E_INVALID_ARGUMENT;
   *out = nullptr;
   if (sharedmem_error e = validate_name(name)) return e;
   constexpr std::uint32_t kModes = SHAREDMEM_CREATE_ONLY | SHAREDMEM_OPEN_ONLY;
   constexpr std::uint32_t kKinds = SHAREDMEM_RAW | SHAREDMEM_ANY_KIND;
+  const bool read_only = (flags & SHAREDMEM_READ_ONLY) != 0;
+  // A read-only opener never creates: it opens what live users hold.
+  if (read_only && (flags & SHAREDMEM_CREATE_ONLY) != 0) return SHAREDMEM_E_INVALID_ARGUMENT;
+  if (read_only) flags |= SHAREDMEM_OPEN_ONLY;
   const bool create_only = (flags & SHAREDMEM_CREATE_ONLY) != 0;
   const bool open_only = (flags & SHAREDMEM_OPEN_ONLY) != 0;
   const bool any_kind = (flags & SHAREDMEM_ANY_KIND) != 0;
-  if ((flags & ~(SHAREDMEM_SCOPE_GLOBAL | kKinds | kModes)) != 0 ||
+  if ((flags & ~(SHAREDMEM_SCOPE_GLOBAL | SHAREDMEM_READ_ONLY | kKinds | kModes)) != 0 ||
       (flags & kModes) == kModes || (flags & kKinds) == kKinds || (any_kind && !open_only))
     return SHAREDMEM_E_INVALID_ARGUMENT;
   const std::uint32_t kind =
@@ -362,12 +380,15 @@ sharedmem_error open_segment(const char* name, std::uint64_t capacity, std::uint
   platform::AttachRequest request;
   request.name = name;
   request.global_scope = (flags & SHAREDMEM_SCOPE_GLOBAL) != 0;
+  request.access = access;
+  request.read_only = read_only;
   request.core_bytes = static_cast<std::size_t>(shape.total_bytes);
+  const bool shared = access != nullptr;
   std::uint64_t headroom = UINT64_MAX;
   // An open that only looks for a live segment reclaims dead objects first:
   // one of them may stand under its very name.
   if (open_only)
-    (void)platform::sweep_dead_objects(request.global_scope, platform::Sweep::kRateLimited,
+    (void)platform::sweep_dead_objects(request.global_scope, shared, platform::Sweep::kRateLimited,
                                        nullptr);
   platform::AttachResult attached;
   for (int round = 0;; ++round) {
@@ -383,7 +404,7 @@ sharedmem_error open_segment(const char* name, std::uint64_t capacity, std::uint
     // Short of it: let go of the leftover (and its gate, so that no sweep
     // runs under it), reclaim every dead object now, and look again.
     attached.attachment.reset();
-    (void)platform::sweep_dead_objects(request.global_scope, platform::Sweep::kNow, nullptr);
+    (void)platform::sweep_dead_objects(request.global_scope, shared, platform::Sweep::kNow, nullptr);
     headroom = UINT64_MAX;
   }
   platform::Attachment& attachment = *attached.attachment;
@@ -416,7 +437,7 @@ sharedmem_error open_segment(const char* name, std::uint64_t capacity, std::uint
   // This open found a dead object under its name: others may lie beside it.
   // (After end_attach: no sweep runs under a gate of ours.)
   if (reused_leftover)
-    (void)platform::sweep_dead_objects(request.global_scope, platform::Sweep::kRateLimited,
+    (void)platform::sweep_dead_objects(request.global_scope, shared, platform::Sweep::kRateLimited,
                                        nullptr);
 
   auto* const base = static_cast<unsigned char*>(platform::core_base(attachment));
@@ -430,6 +451,10 @@ sharedmem_error open_segment(const char* name, std::uint64_t capacity, std::uint
     segment->stride = shape.slot_stride;
   }
   segment->created = attached.must_initialise;
+  segment->read_only = read_only;
+  const sharedmem_error read_only_refusal = read_only ? SHAREDMEM_E_READ_ONLY : SHAREDMEM_OK;
+  segment->value_write_refusal = segment->raw ? SHAREDMEM_E_WRONG_KIND : read_only_refusal;
+  segment->raw_write_refusal = segment->raw ? read_only_refusal : SHAREDMEM_E_WRONG_KIND;
   segment->attachment = std::move(attached.attachment);
   remember(segment.get());
   *out = segment.release();
@@ -694,6 +719,35 @@ sharedmem_error finish_wait(const sharedmem_segment& segment, sharedmem_error re
              : result;
 }
 
+// A read-only handle cannot count itself among the waiters (the count is
+// shared memory it may not write), so no writer wakes it for sure: it
+// sleeps on the change word in slices of at most kReadOnlyWaitSlice (a
+// writer that wakes counted waiters wakes it too) and looks at the version
+// after each. A change is seen within a slice of its write.
+constexpr std::chrono::milliseconds kReadOnlyWaitSlice{4};
+
+sharedmem_error wait_read_only(const sharedmem_segment& segment, std::uint64_t seen,
+                               std::chrono::steady_clock::time_point deadline,
+                               std::uint64_t* version) {
+  using clock = std::chrono::steady_clock;
+  Header& header = *segment.header;
+  bool slept = false;
+  for (std::chrono::microseconds slice{250};; slice = std::min<std::chrono::microseconds>(
+                                                 slice * 2, kReadOnlyWaitSlice)) {
+    const std::uint32_t word = header.change_word.load(std::memory_order_seq_cst);
+    *version = header.generation.load(std::memory_order_acquire);
+    if (*version != seen) return slept ? finish_wait(segment, SHAREDMEM_OK) : SHAREDMEM_OK;
+    const clock::time_point now = clock::now();
+    if (now >= deadline) return finish_wait(segment, SHAREDMEM_E_TIMEOUT);
+    const clock::time_point wake =
+        deadline - now > slice ? now + slice : deadline;
+    if (platform::wait_for_change(*segment.attachment, header.change_word, word, wake) ==
+        platform::WaitResult::kError)
+      return SHAREDMEM_E_SYSTEM;
+    slept = true;
+  }
+}
+
 }  // namespace
 
 sharedmem_error wait_segment(const sharedmem_segment* segment, std::uint64_t seen,
@@ -703,6 +757,7 @@ sharedmem_error wait_segment(const sharedmem_segment* segment, std::uint64_t see
   const clock::time_point deadline = timeout_ms == SHAREDMEM_WAIT_FOREVER
                                          ? clock::time_point::max()
                                          : clock::now() + std::chrono::milliseconds(timeout_ms);
+  if (segment->read_only) return wait_read_only(*segment, seen, deadline, version);
   for (;;) {
     *version = header.generation.load(std::memory_order_acquire);
     if (*version != seen) return SHAREDMEM_OK;
@@ -760,13 +815,54 @@ inline sharedmem_error end_hot_call(sharedmem_error result) noexcept {
 
 sharedmem_error SHAREDMEM_CALL sharedmem_open(const char* name, uint64_t capacity, uint32_t flags,
                                               sharedmem_segment** out) {
+  sharedmem::platform::clear_error_detail();
   try {
-    return finish_call(sharedmem::detail::open_segment(name, capacity, flags, out));
+    return finish_call(sharedmem::detail::open_segment(name, capacity, flags, nullptr, out));
   } catch (const std::bad_alloc&) {
     return finish_call(SHAREDMEM_E_NO_MEMORY);
   } catch (...) {
     return finish_call(SHAREDMEM_E_SYSTEM);
   }
+}
+
+namespace {
+
+// Copies a NULL-terminated list of principals (a null list is empty).
+std::vector<std::string> principals(const char* const* list) {
+  std::vector<std::string> out;
+  for (; list != nullptr && *list != nullptr; ++list) out.emplace_back(*list);
+  return out;
+}
+
+}  // namespace
+
+sharedmem_error SHAREDMEM_CALL sharedmem_open_shared(const char* name, uint64_t capacity,
+                                                     uint32_t flags,
+                                                     const sharedmem_access* access,
+                                                     sharedmem_segment** out) {
+  sharedmem::platform::clear_error_detail();
+  if (out != nullptr) *out = nullptr;
+  // The first version of the struct ends with `creators`.
+  constexpr std::size_t kAccessV1 = offsetof(sharedmem_access, creators) + sizeof(const char*);
+  if (access == nullptr || access->struct_size < kAccessV1 ||
+      (access->flags & ~SHAREDMEM_ACCESS_LOW_INTEGRITY) != 0)
+    return finish_call(SHAREDMEM_E_INVALID_ARGUMENT);
+  try {
+    sharedmem::platform::AccessList list;
+    list.read_write = principals(access->read_write);
+    list.read_only = principals(access->read_only);
+    list.creators = principals(access->creators);
+    list.low_integrity = (access->flags & SHAREDMEM_ACCESS_LOW_INTEGRITY) != 0;
+    return finish_call(sharedmem::detail::open_segment(name, capacity, flags, &list, out));
+  } catch (const std::bad_alloc&) {
+    return finish_call(SHAREDMEM_E_NO_MEMORY);
+  } catch (...) {
+    return finish_call(SHAREDMEM_E_SYSTEM);
+  }
+}
+
+const char* SHAREDMEM_CALL sharedmem_last_error_detail(void) {
+  return sharedmem::platform::error_detail();
 }
 
 void SHAREDMEM_CALL sharedmem_close(sharedmem_segment* segment) {
@@ -797,7 +893,7 @@ SHAREDMEM_HOT_PATH sharedmem_error SHAREDMEM_CALL sharedmem_write(sharedmem_segm
                                                uint64_t size) {
   if (segment == nullptr || (data == nullptr && size != 0))
     return finish_call(SHAREDMEM_E_INVALID_ARGUMENT);
-  if (segment->raw) return finish_call(SHAREDMEM_E_WRONG_KIND);
+  if (segment->value_write_refusal) return finish_call(segment->value_write_refusal);
   if (size > segment->capacity) return finish_call(SHAREDMEM_E_VALUE_TOO_LARGE);
   std::uint64_t version = 0;
   return end_hot_call(sharedmem::detail::write_segment(segment, data, size, nullptr, &version));
@@ -808,7 +904,10 @@ SHAREDMEM_HOT_PATH sharedmem_error SHAREDMEM_CALL sharedmem_write_if(sharedmem_s
                                                   uint64_t* new_version) {
   if (segment == nullptr || (data == nullptr && size != 0))
     return finish_call(SHAREDMEM_E_INVALID_ARGUMENT);
-  if (segment->raw) return finish_call(SHAREDMEM_E_WRONG_KIND);
+  if (segment->value_write_refusal) {
+    if (new_version) *new_version = sharedmem_version(segment);
+    return finish_call(segment->value_write_refusal);
+  }
   std::uint64_t version = 0;
   sharedmem_error e = SHAREDMEM_E_VALUE_TOO_LARGE;
   if (size > segment->capacity)
@@ -823,7 +922,7 @@ sharedmem_error SHAREDMEM_CALL sharedmem_write_begin(sharedmem_segment* segment,
                                                      void** data) {
   if (data != nullptr) *data = nullptr;
   if (segment == nullptr || data == nullptr) return finish_call(SHAREDMEM_E_INVALID_ARGUMENT);
-  if (segment->raw) return finish_call(SHAREDMEM_E_WRONG_KIND);
+  if (segment->value_write_refusal) return finish_call(segment->value_write_refusal);
   if (size > segment->capacity) return finish_call(SHAREDMEM_E_VALUE_TOO_LARGE);
   return finish_call(sharedmem::detail::begin_write(segment, size, data));
 }
@@ -888,9 +987,11 @@ sharedmem_error SHAREDMEM_CALL sharedmem_check(const sharedmem_segment* segment)
 
 sharedmem_error SHAREDMEM_CALL sharedmem_prune(uint32_t flags, uint32_t* removed) {
   if (removed != nullptr) *removed = 0;
-  if ((flags & ~SHAREDMEM_SCOPE_GLOBAL) != 0) return finish_call(SHAREDMEM_E_INVALID_ARGUMENT);
+  if ((flags & ~(SHAREDMEM_SCOPE_GLOBAL | SHAREDMEM_SHARED)) != 0)
+    return finish_call(SHAREDMEM_E_INVALID_ARGUMENT);
   return finish_call(sharedmem::platform::sweep_dead_objects(
-      (flags & SHAREDMEM_SCOPE_GLOBAL) != 0, sharedmem::platform::Sweep::kNow, removed));
+      (flags & SHAREDMEM_SCOPE_GLOBAL) != 0, (flags & SHAREDMEM_SHARED) != 0,
+      sharedmem::platform::Sweep::kNow, removed));
 }
 
 uint64_t SHAREDMEM_CALL sharedmem_version(const sharedmem_segment* segment) {
@@ -903,7 +1004,7 @@ void* SHAREDMEM_CALL sharedmem_data(sharedmem_segment* segment) {
 
 sharedmem_error SHAREDMEM_CALL sharedmem_lock(sharedmem_segment* segment, uint32_t timeout_ms) {
   if (segment == nullptr) return finish_call(SHAREDMEM_E_INVALID_ARGUMENT);
-  if (!segment->raw) return finish_call(SHAREDMEM_E_WRONG_KIND);
+  if (segment->raw_write_refusal) return finish_call(segment->raw_write_refusal);
   // The backend notes an OS error only for a failure: a success has nothing
   // to discard, and skips finish_call's thread-local access (a hot path).
   const sharedmem_error e = sharedmem::detail::lock_segment(segment, timeout_ms);
@@ -919,10 +1020,10 @@ sharedmem_error SHAREDMEM_CALL sharedmem_unlock(sharedmem_segment* segment) {
 
 sharedmem_error SHAREDMEM_CALL sharedmem_notify(sharedmem_segment* segment,
                                                 uint64_t* new_version) {
-  if (segment == nullptr || !segment->raw) {
+  if (segment == nullptr || segment->raw_write_refusal) {
     if (new_version) *new_version = sharedmem_version(segment);
     return finish_call(segment == nullptr ? SHAREDMEM_E_INVALID_ARGUMENT
-                                          : SHAREDMEM_E_WRONG_KIND);
+                                          : segment->raw_write_refusal);
   }
   const std::uint64_t version = sharedmem::detail::notify_segment(segment);
   if (new_version) *new_version = version;

@@ -5,13 +5,16 @@
 
 #include <cstdint>
 
+#include "platform.hpp"
 #include "sharedmem/sharedmem.h"
 
 namespace sharedmem::detail {
 
 sharedmem_error validate_name(const char* name);
+// `access`: null for a private segment (sharedmem_open), the access list of a
+// shared one (sharedmem_open_shared).
 sharedmem_error open_segment(const char* name, std::uint64_t capacity, std::uint32_t flags,
-                             sharedmem_segment** out);
+                             const platform::AccessList* access, sharedmem_segment** out);
 // Detaches and frees the handle; the error says the object may outlive us.
 sharedmem_error close_segment(sharedmem_segment* segment);
 

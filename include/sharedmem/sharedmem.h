@@ -189,7 +189,20 @@ extern "C" {
     "name removed: the segment's name no longer leads to this handle's object (on Linux it "   \
     "was deleted from /dev/shm, by systemd-logind's RemoveIPC=yes at the user's last logout "  \
     "or by hand); holders keep the old object, newcomers get a new one: close and reopen, "    \
-    "and see docs/lifetime.md (RemoveIPC=no, a system user, loginctl enable-linger)")
+    "and see docs/lifetime.md (RemoveIPC=no, a system user, loginctl enable-linger)")         \
+  /* The handle was opened with SHAREDMEM_READ_ONLY, and the call writes (sharedmem_write,     \
+   * _write_if, _write_begin, sharedmem_lock, sharedmem_notify). Nothing was changed. */        \
+  X(READ_ONLY, 23,                                                                             \
+    "read-only handle: it was opened with SHAREDMEM_READ_ONLY and the call would write; "      \
+    "nothing was changed (open it read-write, if its access list allows you)")                  \
+  /* sharedmem_open_shared: a principal of the access list names no user, group or SID this   \
+   * system knows, or is not of a form it accepts ("user:NAME", "group:NAME", "uid:N",         \
+   * "gid:N" on Linux; "user:NAME", "group:NAME", "sid:S-1-..." on Windows).                   \
+   * sharedmem_last_error_detail names it. Nothing was opened or created. */                   \
+  X(UNKNOWN_PRINCIPAL, 24,                                                                     \
+    "unknown principal: an entry of the access list names no user, group or SID this system "  \
+    "knows, or has a form it does not accept (sharedmem_last_error_detail names it); nothing "  \
+    "was opened")
 
 /* Error codes: SHAREDMEM_OK and SHAREDMEM_E_<NAME> for each row of the table. */
 #define SHAREDMEM_ERROR_ENUMERATOR_(name, value, message) SHAREDMEM_E_##name = value,
@@ -238,6 +251,20 @@ SHAREDMEM_EXPORT const char* SHAREDMEM_CALL sharedmem_error_name(sharedmem_error
  * without SHAREDMEM_RAW; otherwise SHAREDMEM_E_INVALID_ARGUMENT. A nonzero
  * capacity must still be the segment's. */
 #define SHAREDMEM_ANY_KIND 0x10u
+/* Opens the segment read-only: the mapping is read-only in the OS (a write
+ * through sharedmem_data faults), reads, versions, waits, checks and
+ * inspection work, and the calls that write return SHAREDMEM_E_READ_ONLY.
+ * A read-only opener never creates or resets a segment: it joins one that
+ * live users hold (SHAREDMEM_OPEN_ONLY is implied: SHAREDMEM_E_NOT_FOUND
+ * otherwise; capacity 0 means any), and is then a user like any other for
+ * the lifetime (it keeps the segment alive, and may be the last out). Not
+ * with SHAREDMEM_CREATE_ONLY. With sharedmem_open_shared, the only way a
+ * principal granted read access alone can open the segment. */
+#define SHAREDMEM_READ_ONLY 0x20u
+/* For sharedmem_inspect, sharedmem_list and sharedmem_prune: the shared
+ * namespace of sharedmem_open_shared instead of the private one. (Not a flag
+ * of the opens: sharedmem_open_shared is how a shared segment is opened.) */
+#define SHAREDMEM_SHARED 0x40u
 
 typedef struct sharedmem_segment sharedmem_segment;
 
@@ -253,6 +280,54 @@ typedef struct sharedmem_segment sharedmem_segment;
 SHAREDMEM_EXPORT sharedmem_error SHAREDMEM_CALL sharedmem_open(const char* name, uint64_t capacity,
                                                                uint32_t flags,
                                                                sharedmem_segment** out);
+
+/* Sharing with other users, groups and services.
+ *
+ * sharedmem_open opens segments private to the current user (Linux) or
+ * session (Windows): nobody else can open them, and an object of their name
+ * that someone else made is refused. sharedmem_open_shared opens a segment
+ * in a separate, shared namespace (a private segment and a shared one never
+ * meet), readable and writable by the principals its access list names and
+ * by no one else. A principal is "user:NAME", "group:NAME", "uid:N" or
+ * "gid:N" on Linux; "user:NAME" or "group:NAME" (account names, DOMAIN\name
+ * allowed) or "sid:S-1-..." on Windows.
+ *
+ * Squatting stays impossible: an existing object of the name is accepted
+ * only if its owner is the current user or one of `creators`, and its
+ * permissions grant exactly the listed principals (read-write or read-only,
+ * as listed) and nothing more: no world access, no other user or group, no
+ * NULL DACL or Everyone. Anything else is refused with SHAREDMEM_E_NOT_OWNER
+ * (sharedmem_last_error_detail says why) and left untouched: never opened
+ * for writing, reset or removed. Every opener must pass the same lists. */
+typedef struct sharedmem_access {
+  uint32_t struct_size; /* sizeof(sharedmem_access), as the caller compiled it */
+  uint32_t flags;       /* SHAREDMEM_ACCESS_* */
+  /* NULL-terminated lists of principals (a NULL list is an empty one). The
+   * current user always has read-write access and need not be listed. */
+  const char* const* read_write; /* may open it read-write */
+  const char* const* read_only;  /* may open it with SHAREDMEM_READ_ONLY only */
+  const char* const* creators;   /* besides the current user: who may have created it */
+} sharedmem_access;
+
+/* Windows: the section and its objects also carry a low mandatory integrity
+ * label, so that a sandboxed (low-integrity) process granted access may open
+ * it (read-only principals: read-only). Ignored on Linux. */
+#define SHAREDMEM_ACCESS_LOW_INTEGRITY 0x1u
+
+#define SHAREDMEM_ACCESS_INIT \
+  { (uint32_t)sizeof(sharedmem_access), 0, NULL, NULL, NULL }
+
+/* Opens (or creates) the shared segment `name` with the access list
+ * `access` (required; its struct_size at least that of this first version).
+ * `flags` and `capacity` as for sharedmem_open, plus SHAREDMEM_READ_ONLY.
+ * Returns SHAREDMEM_E_UNKNOWN_PRINCIPAL for a principal the system does not
+ * know, SHAREDMEM_E_NOT_OWNER for an object of the name that is not one the
+ * list describes, SHAREDMEM_E_ACCESS_DENIED when the list does not let this
+ * user in (or only read-only, without SHAREDMEM_READ_ONLY), and the errors
+ * of sharedmem_open. On failure *out is null. See docs/sharing.md. */
+SHAREDMEM_EXPORT sharedmem_error SHAREDMEM_CALL sharedmem_open_shared(
+    const char* name, uint64_t capacity, uint32_t flags, const sharedmem_access* access,
+    sharedmem_segment** out);
 
 /* Returns 1 if the sharedmem_open that gave this handle created the segment
  * (its users were all gone, or there were none: it started from an empty
@@ -582,6 +657,13 @@ SHAREDMEM_EXPORT sharedmem_error SHAREDMEM_CALL sharedmem_list(uint32_t flags,
  * failure had no OS error behind it (a bad argument, a conflict, an object
  * refused as not ours...). Calls that succeed leave it as it is. */
 SHAREDMEM_EXPORT int SHAREDMEM_CALL sharedmem_last_system_error(void);
+
+/* What the last failed sharedmem_open or sharedmem_open_shared on this
+ * thread found out beyond its code, for people: the principal that was
+ * unknown, or why an object was refused ("owned by uid 1001, not a listed
+ * creator"). Empty ("") when there is nothing more to say. Never null; the
+ * text is the thread's, valid until its next open. */
+SHAREDMEM_EXPORT const char* SHAREDMEM_CALL sharedmem_last_error_detail(void);
 
 /* The version of the library this process runs with, as
  * SHAREDMEM_VERSION_HEX: (major << 16) | (minor << 8) | patch. A program

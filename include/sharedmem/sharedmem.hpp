@@ -62,10 +62,12 @@ enum class errc {
   not_held = SHAREDMEM_E_NOT_HELD,
   wrong_kind = SHAREDMEM_E_WRONG_KIND,
   removed = SHAREDMEM_E_REMOVED,
+  read_only = SHAREDMEM_E_READ_ONLY,
+  unknown_principal = SHAREDMEM_E_UNKNOWN_PRINCIPAL,
 };
 // A code added to the table needs its errc here (in table order): until
 // then this fails to compile.
-static_assert(static_cast<int>(errc::removed) == detail::kErrorCodes,
+static_assert(static_cast<int>(errc::unknown_principal) == detail::kErrorCodes,
               "sharedmem::errc must name every code of SHAREDMEM_ERRORS, the last one last");
 
 // The category of sharedmem's error codes; messages come from sharedmem_strerror.

@@ -123,10 +123,10 @@ void count_holders(int fd, const struct stat& status, ObjectFacts& facts) {
 
 }  // namespace
 
-InspectResult inspect_object(const std::string& name, bool global_scope) {
+InspectResult inspect_object(const std::string& name, bool global_scope, bool shared) {
   InspectResult result;
   result.facts.os_name = std::string(posix::kShmDirectory) + "/" + posix::user_prefix() + name;
-  if (global_scope) {
+  if (global_scope || shared) {  // shared: not yet
     result.error = SHAREDMEM_E_UNSUPPORTED;
     return result;
   }
@@ -183,9 +183,9 @@ std::size_t read_object(Inspection& inspection, std::uint64_t offset, void* buff
   return done;
 }
 
-sharedmem_error list_objects(bool global_scope,
+sharedmem_error list_objects(bool global_scope, bool shared,
                              const std::function<bool(const std::string& name)>& visit) {
-  if (global_scope) return SHAREDMEM_E_UNSUPPORTED;
+  if (global_scope || shared) return SHAREDMEM_E_UNSUPPORTED;  // shared: not yet
   DIR* directory = ::opendir(posix::kShmDirectory);
   if (directory == nullptr)
     return record_os_error(errno == EACCES ? SHAREDMEM_E_ACCESS_DENIED : SHAREDMEM_E_SYSTEM,

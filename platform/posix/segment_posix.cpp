@@ -443,7 +443,7 @@ sharedmem_error detach(Attachment& attachment, Mapping mapping) noexcept {
 
 AttachResult begin_attach(const AttachRequest& request) {
   AttachResult result;
-  if (request.global_scope) {
+  if (request.global_scope || request.access != nullptr || request.read_only) {  // not yet
     result.error = SHAREDMEM_E_UNSUPPORTED;
     return result;
   }
@@ -539,10 +539,11 @@ AttachResult begin_attach(const AttachRequest& request) {
 // but a regular private file, is skipped before it is opened and never
 // counts toward kSweepLimit, so that nobody else's files can use up a
 // sweep (readdir's order is the file system's: newest first on tmpfs).
-sharedmem_error sweep_dead_objects(bool global_scope, Sweep when,
+sharedmem_error sweep_dead_objects(bool global_scope, bool shared, Sweep when,
                                    std::uint32_t* removed) noexcept {
   if (removed != nullptr) *removed = 0;
   if (global_scope) return SHAREDMEM_E_UNSUPPORTED;
+  if (shared) return SHAREDMEM_OK;  // not yet
   if (when == Sweep::kRateLimited) {
     const std::int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
                                  std::chrono::steady_clock::now().time_since_epoch())

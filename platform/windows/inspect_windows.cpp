@@ -157,8 +157,12 @@ std::wstring directory_of(bool global_scope) {
 
 }  // namespace
 
-InspectResult inspect_object(const std::string& name, bool global_scope) {
+InspectResult inspect_object(const std::string& name, bool global_scope, bool shared) {
   InspectResult result;
+  if (shared) {  // not yet
+    result.error = SHAREDMEM_E_UNSUPPORTED;
+    return result;
+  }
   try {
     result.facts.os_name =
         std::string(global_scope ? "Global\\" : "Local\\") + "sharedmem." + name;
@@ -229,8 +233,9 @@ std::size_t read_object(Inspection& inspection, std::uint64_t offset, void* buff
   return count;
 }
 
-sharedmem_error list_objects(bool global_scope,
+sharedmem_error list_objects(bool global_scope, bool shared,
                              const std::function<bool(const std::string& name)>& visit) {
+  if (shared) return SHAREDMEM_E_UNSUPPORTED;  // not yet
   HMODULE ntdll = ::GetModuleHandleW(L"ntdll.dll");
   const auto open_directory = reinterpret_cast<NtOpenDirectoryObjectFn>(
       reinterpret_cast<void*>(ntdll ? ::GetProcAddress(ntdll, "NtOpenDirectoryObject") : nullptr));

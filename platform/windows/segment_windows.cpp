@@ -240,6 +240,10 @@ sharedmem_error detach(Attachment& attachment, Mapping mapping) noexcept {
 
 AttachResult begin_attach(const AttachRequest& request) {
   AttachResult result;
+  if (request.access != nullptr || request.read_only) {  // not yet
+    result.error = SHAREDMEM_E_UNSUPPORTED;
+    return result;
+  }
   try {
     const std::string os_name =
         std::string(request.global_scope ? "Global\\" : "Local\\") + "sharedmem." + request.name;
@@ -463,7 +467,7 @@ NameState name_state(const Attachment&) noexcept { return NameState::kLeadsHere;
 
 // Sections die with their last handle, even when every holder is killed:
 // there are never dead objects to remove.
-sharedmem_error sweep_dead_objects(bool, Sweep, std::uint32_t* removed) noexcept {
+sharedmem_error sweep_dead_objects(bool, bool, Sweep, std::uint32_t* removed) noexcept {
   if (removed != nullptr) *removed = 0;
   return SHAREDMEM_OK;
 }

@@ -96,6 +96,8 @@ class ErrorCode(_enum.IntEnum):
     NOT_HELD = 20
     WRONG_KIND = 21
     REMOVED = 22
+    READ_ONLY = 23
+    UNKNOWN_PRINCIPAL = 24
 
 
 _setget_module = None
