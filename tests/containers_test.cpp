@@ -7,6 +7,7 @@
 // namespace that maps the user to its own host uid is the same user, one
 // that maps it elsewhere is another user and is refused. Every case needs
 // root (unshare, mounts, uid maps) and is reported as skipped without it.
+#include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <sched.h>
@@ -80,12 +81,29 @@ SHAREDMEM_CHILD_ROLE(ct_holder) {
   return 0;
 }
 
-// In a mount namespace of its own, mounts a fresh tmpfs on /dev/shm (what a
-// container with its own IPC namespace gets), opens segment args[0] there,
-// writes args[1] and reports "ready", then waits for stdin to close.
+// Makes this process's /dev/shm a fresh 1 MiB tmpfs in a mount namespace of
+// its own (what a container with its own IPC namespace gets).
+bool mount_private_dev_shm() {
+  return ::unshare(CLONE_NEWNS) == 0 &&
+         ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) == 0 &&
+         ::mount("tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, "size=1m,mode=1777") == 0;
+}
+
+// Reports how many entries /dev/shm holds, as "entries:<n>".
+void report_dev_shm_entries() {
+  int entries = 0;
+  if (DIR* directory = ::opendir("/dev/shm")) {
+    while (const dirent* entry = ::readdir(directory))
+      entries += entry->d_name[0] != '.';
+    ::closedir(directory);
+  }
+  report("entries:" + std::to_string(entries));
+}
+
+// With a private /dev/shm, opens segment args[0] there, writes args[1] and
+// reports "ready", then waits for stdin to close.
 SHAREDMEM_CHILD_ROLE(ct_private_shm_holder) {
-  if (::unshare(CLONE_NEWNS) != 0 || ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0 ||
-      ::mount("tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, "size=1m,mode=1777") != 0) {
+  if (!mount_private_dev_shm()) {
     report("error:mount");
     return 1;
   }
@@ -94,6 +112,20 @@ SHAREDMEM_CHILD_ROLE(ct_private_shm_holder) {
   if (sharedmem_write(segment, args.at(1).data(), args.at(1).size()) != SHAREDMEM_OK) return 3;
   report(std::string("ready created:") + std::to_string(sharedmem_created(segment)));
   (void)await_parent();
+  sharedmem_close(segment);
+  return 0;
+}
+
+// With a private 1 MiB /dev/shm, opens segment args[0] with 4 MiB and
+// reports "code:<n>", then what /dev/shm holds.
+SHAREDMEM_CHILD_ROLE(ct_small_shm_open) {
+  if (!mount_private_dev_shm()) {
+    report("error:mount");
+    return 1;
+  }
+  sharedmem_segment* segment = nullptr;
+  report(code_line(sharedmem_open(args.at(0).c_str(), 4u << 20, 0, &segment)));
+  report_dev_shm_entries();
   sharedmem_close(segment);
   return 0;
 }
@@ -262,6 +294,16 @@ BOOST_AUTO_TEST_CASE(a_private_dev_shm_is_a_world_apart, only_if(kRootWithUnshar
   sharedmem_close(host);
   inside.close_stdin();
   BOOST_TEST(expect_exit(inside) == 0);
+}
+
+// Tests that a segment larger than what /dev/shm can hold (a container's
+// small default tmpfs) fails at open with NO_MEMORY and leaves nothing,
+// rather than faulting (SIGBUS) on first touch of a page tmpfs cannot back.
+BOOST_AUTO_TEST_CASE(a_dev_shm_too_small_gives_no_memory_at_open, only_if(kRootWithUnshare)) {
+  ChildProcess child = start_role("ct_small_shm_open", {unique_name("big")});
+  BOOST_TEST(expect_line(child) == code_line(SHAREDMEM_E_NO_MEMORY));
+  BOOST_TEST(expect_line(child) == "entries:0", "the refused open left nothing in /dev/shm");
+  BOOST_TEST(expect_exit(child) == 0);
 }
 
 // Tests user namespaces: a process whose namespace maps its uid to this
