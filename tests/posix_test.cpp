@@ -293,6 +293,32 @@ BOOST_AUTO_TEST_CASE(posix_read_only_open_of_a_dead_object_touches_nothing) {
   BOOST_TEST(fresh.read() == "");
 }
 
+// Tests that a read-only open of a FIFO, a symlink or a directory of ours
+// under a segment's name is refused as INCOMPATIBLE without blocking (a FIFO
+// opened for reading waits for a writer unless opened non-blocking) and
+// without following the link; each is left where it was.
+BOOST_AUTO_TEST_CASE(posix_read_only_open_of_special_files_is_refused_without_blocking) {
+  const std::string fifo = unique_name("rofifo");
+  const std::string link = unique_name("rolink");
+  const std::string directory = unique_name("rodir");
+  BOOST_TEST_REQUIRE(::mkfifo(os_object_path(fifo).c_str(), 0600) == 0);
+  BOOST_TEST_REQUIRE(::symlink("/dev/zero", os_object_path(link).c_str()) == 0);
+  BOOST_TEST_REQUIRE(::mkdir(os_object_path(directory).c_str(), 0700) == 0);
+  for (const std::string& name : {fifo, link, directory}) {
+    BOOST_TEST_CONTEXT(name) {
+      sharedmem_segment* segment = nullptr;
+      BOOST_TEST(sharedmem_open(name.c_str(), 0, SHAREDMEM_READ_ONLY, &segment) ==
+                 SHAREDMEM_E_INCOMPATIBLE);
+      BOOST_TEST(segment == nullptr);
+      struct stat status {};
+      BOOST_TEST(::lstat(os_object_path(name).c_str(), &status) == 0, "left where it was");
+    }
+  }
+  ::unlink(os_object_path(fifo).c_str());
+  ::unlink(os_object_path(link).c_str());
+  ::rmdir(os_object_path(directory).c_str());
+}
+
 // Tests that a child forked while its parent holds a raw segment's lock does
 // not hold it: it can neither unlock it nor take it, and its exit leaves the
 // lock with the parent (no owner-died for anyone).
