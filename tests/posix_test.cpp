@@ -243,6 +243,16 @@ BOOST_AUTO_TEST_CASE(posix_forked_child_of_a_read_only_user_is_a_read_only_user)
   BOOST_TEST(read_in_child(name) == "value:");
 }
 
+// An OFD lock request of `type` on byte `byte` alone.
+struct flock one_byte(short type, off_t byte) {
+  struct flock lock {};
+  lock.l_type = type;
+  lock.l_whence = SEEK_SET;
+  lock.l_start = byte;
+  lock.l_len = 1;
+  return lock;
+}
+
 // Tests that a read-only open of a dead object (its only user killed) is
 // NOT_FOUND and leaves it exactly as it was: no lock left, no byte changed,
 // not removed; the next read-write opener then starts from zero. A shared
@@ -255,11 +265,7 @@ BOOST_AUTO_TEST_CASE(posix_read_only_open_of_a_dead_object_touches_nothing) {
   holder.kill();
   const int fd = ::open(os_object_path(name).c_str(), O_RDONLY | O_CLOEXEC);
   BOOST_TEST_REQUIRE(fd >= 0);
-  struct flock gate {};
-  gate.l_type = F_RDLCK;
-  gate.l_whence = SEEK_SET;
-  gate.l_start = 0;  // the gate byte
-  gate.l_len = 1;
+  struct flock gate = one_byte(F_RDLCK, 0);  // the gate byte, shared
   BOOST_TEST_REQUIRE(::fcntl(fd, F_OFD_SETLK, &gate) == 0);
   struct stat before {};
   BOOST_TEST_REQUIRE(::fstat(fd, &before) == 0);
@@ -279,11 +285,7 @@ BOOST_AUTO_TEST_CASE(posix_read_only_open_of_a_dead_object_touches_nothing) {
   std::vector<char> bytes_after(static_cast<std::size_t>(after.st_size));
   BOOST_TEST_REQUIRE(::pread(fd, bytes_after.data(), bytes_after.size(), 0) == after.st_size);
   BOOST_TEST(bytes_after == bytes_before, "a read-only open changed a dead object");
-  struct flock user {};
-  user.l_type = F_WRLCK;
-  user.l_whence = SEEK_SET;
-  user.l_start = 1;  // the user byte
-  user.l_len = 1;
+  struct flock user = one_byte(F_WRLCK, 1);  // the user byte: does anyone hold it?
   BOOST_TEST_REQUIRE(::fcntl(fd, F_OFD_GETLK, &user) == 0);
   BOOST_TEST(user.l_type == F_UNLCK, "the read-only opener left a user lock");
   ::close(fd);  // drops the gate lock

@@ -43,6 +43,16 @@ std::string read_c(const sharedmem_segment* segment) {
   return e == SHAREDMEM_OK ? std::string(buffer, static_cast<std::size_t>(size)) : std::string();
 }
 
+// Has a child create segment `name` holding `value`, opens it read-only
+// here, and lets the child exit: the handle returned (null on a failure) is
+// then the segment's only user.
+sharedmem_segment* read_only_alone(const std::string& name, const std::string& value) {
+  ChildProcess holder = hold_in_child(name, value);
+  sharedmem_segment* reader = open_c(name, 0, SHAREDMEM_READ_ONLY);
+  release(holder);
+  return reader;
+}
+
 // A child's environment in which a fault ends it as the OS ends it: the
 // AddressSanitizer runtime would otherwise catch SIGSEGV and exit 1.
 Environment plain_faults() {
@@ -207,10 +217,8 @@ BOOST_AUTO_TEST_CASE(dead_segment_is_not_found_and_left_alone) {
 // exits: a newcomer finds the value.
 BOOST_AUTO_TEST_CASE(read_only_user_keeps_the_segment_alive) {
   const std::string name = unique_name("ro_keeps");
-  ChildProcess holder = hold_in_child(name, "kept");
-  sharedmem_segment* reader = open_c(name, 0, SHAREDMEM_READ_ONLY);
+  sharedmem_segment* reader = read_only_alone(name, "kept");
   BOOST_TEST_REQUIRE(reader != nullptr);
-  release(holder);
   BOOST_TEST(read_c(reader) == "kept");
   BOOST_TEST(read_in_child(name) == "value:kept");
   sharedmem::segment newcomer = sharedmem::segment::open(name, kCapacity);
@@ -226,10 +234,8 @@ BOOST_AUTO_TEST_CASE(read_only_user_keeps_the_segment_alive) {
 // still finds the value.
 BOOST_AUTO_TEST_CASE(prune_leaves_a_segment_held_read_only) {
   const std::string name = unique_name("ro_prune");
-  ChildProcess holder = hold_in_child(name, "held");
-  sharedmem_segment* reader = open_c(name, 0, SHAREDMEM_READ_ONLY);
+  sharedmem_segment* reader = read_only_alone(name, "held");
   BOOST_TEST_REQUIRE(reader != nullptr);
-  release(holder);
   std::uint32_t removed = 0;
   BOOST_TEST(sharedmem_prune(0, &removed) == SHAREDMEM_OK);
   BOOST_TEST(read_in_child(name) == "value:held");
@@ -241,15 +247,14 @@ BOOST_AUTO_TEST_CASE(prune_leaves_a_segment_held_read_only) {
 // sees: a read-only opener finds nothing, a read-write one creates afresh.
 BOOST_AUTO_TEST_CASE(read_only_last_out_leaves_nothing_stale) {
   const std::string name = unique_name("ro_last");
-  ChildProcess holder = hold_in_child(name, "old");
-  sharedmem_segment* reader = open_c(name, 0, SHAREDMEM_READ_ONLY);
+  sharedmem_segment* reader = read_only_alone(name, "old");
   BOOST_TEST_REQUIRE(reader != nullptr);
-  release(holder);
   sharedmem_close(reader);  // the last user out, read-only
   open_c(name, 0, SHAREDMEM_READ_ONLY, SHAREDMEM_E_NOT_FOUND);
   open_c(name, 0, SHAREDMEM_OPEN_ONLY, SHAREDMEM_E_NOT_FOUND);
   BOOST_TEST(read_in_child(name) == "value:");
   sharedmem::segment fresh = sharedmem::segment::open(name, kCapacity);
+  BOOST_TEST(fresh.created());
   BOOST_TEST(fresh.read() == "");
 }
 
