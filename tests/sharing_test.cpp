@@ -20,12 +20,14 @@
 
 #include <boost/test/unit_test.hpp>
 #include <cerrno>
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <map>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "sharedmem/sharedmem.h"
@@ -95,12 +97,13 @@ bool become(const std::string& name) {
 }
 
 // As user args[0] ("-": as is), opens shared segment args[1] with flags
-// args[2] and the lists args[3..5] (comma-separated, "-" for none), or opens
-// nothing if args[1] is "-", and reports "code:<e> created:<0|1>
-// detail:<sharedmem_last_error_detail>". Then serves the parent's lines:
-// "read" (reports "value:<text>" or a code), "write <text>" (a code),
-// "close" ("closed"), "prune" ("code:<e> removed:<n>"), and exits on "exit"
-// or end of input.
+// args[2], the lists args[3..5] (comma-separated, "-" for none) and
+// capacity args[6] (64 if absent), or opens nothing if args[1] is "-", and
+// reports "code:<e> created:<0|1> detail:<sharedmem_last_error_detail>".
+// Then serves the parent's lines: "read" (reports "value:<text>" or a code),
+// "write <text>" (a code), "close" ("closed"), "prune" ("code:<e>
+// removed:<n>"), "pid" ("pid:<getpid()>"), and exits on "exit" or end of
+// input.
 SHAREDMEM_CHILD_ROLE(sh_user) {
   if (args.at(0) != "-" && !become(args.at(0))) {
     report("error:cannot become " + args.at(0));
@@ -113,7 +116,7 @@ SHAREDMEM_CHILD_ROLE(sh_user) {
     const sharedmem_error e =
         open_shared(args.at(1), static_cast<std::uint32_t>(std::stoul(args.at(2))),
                     split_list(args.at(3)), split_list(args.at(4)), split_list(args.at(5)),
-                    &segment);
+                    &segment, args.size() > 6 ? std::stoull(args.at(6)) : 64);
     report(code_line(e) + " created:" + std::to_string(sharedmem_created(segment)) +
            " detail:" + sharedmem_last_error_detail());
   }
@@ -129,6 +132,8 @@ SHAREDMEM_CHILD_ROLE(sh_user) {
       sharedmem_close(segment);
       segment = nullptr;
       report("closed");
+    } else if (line == "pid") {
+      report("pid:" + std::to_string(::getpid()));
     } else if (line == "prune") {
       std::uint32_t removed = 0;
       const sharedmem_error e = sharedmem_prune(SHAREDMEM_SHARED, &removed);
@@ -337,6 +342,49 @@ std::ostream& operator<<(std::ostream& out, const AclEntry& e) {
   return out << "{tag " << e.tag << " perms " << e.perms << " id " << e.id << "}";
 }
 
+
+// unshare(1) can make PID and mount namespaces here (root, and a kernel and
+// container that allow it).
+bool unshare_works() {
+  return ::geteuid() == 0 && ::access("/usr/bin/unshare", X_OK) == 0 &&
+         run("/usr/bin/unshare --pid --mount --fork --kill-child true") == 0;
+}
+constexpr Condition kUnshare{unshare_works,
+                             "needs root and unshare(1) able to make PID and mount namespaces"};
+
+// A sh_user child (as the current user, on shared segment `name` with an
+// empty list) in a PID and a mount namespace of its own, where it is PID 1;
+// `prefix` runs first in the new namespaces (e.g. a mount), then the role.
+// Killing the child kills unshare, which then SIGKILLs the role
+// (--kill-child).
+Opener start_in_namespaces(const std::string& name, const std::string& capacity = "64",
+                           const std::string& prefix = "") {
+  std::vector<std::string> args = {"--pid", "--mount", "--fork", "--kill-child"};
+  if (!prefix.empty()) {
+    args.insert(args.end(), {"/bin/sh", "-c", prefix + " && exec \"$0\" \"$@\""});
+  }
+  args.insert(args.end(),
+              {self_path(), "--child", "sh_user", "-", name, "0", "-", "-", "-", capacity});
+  Opener opener{ChildProcess("/usr/bin/unshare", args), {}};
+  opener.line = expect_line(opener.child);
+  return opener;
+}
+
+// Waits until the shared segment `name` has `holders` holders (as
+// /proc/locks shows them to this process, in the initial PID namespace);
+// false if it does not within the line timeout.
+bool await_holders(const std::string& name, std::uint32_t holders) {
+  const auto deadline = std::chrono::steady_clock::now() + line_timeout();
+  for (;;) {
+    sharedmem_info info{};
+    info.struct_size = sizeof info;
+    if (sharedmem_inspect(name.c_str(), SHAREDMEM_SHARED, &info) == SHAREDMEM_OK &&
+        info.holders == holders)
+      return true;
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+}
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(sharing)
@@ -705,6 +753,76 @@ BOOST_AUTO_TEST_CASE(a_squatters_object_is_refused_and_untouched,
       ::unlink(target.c_str());
     }
   }
+}
+
+
+// Tests the lifetime across PID and mount namespaces (the same /dev/shm, as
+// containers sharing the host's IPC and /dev/shm): processes that are each
+// PID 1 of their own namespaces share a segment; when one is killed the
+// other keeps it (a newcomer joins its value); when all are killed the
+// segment is dead: its owner's prune reclaims it and the next opener starts
+// afresh.
+BOOST_AUTO_TEST_CASE(the_lifetime_holds_across_pid_and_mount_namespaces, only_if(kUnshare)) {
+  const std::string name = unique_name("pidns");
+  Opener first = start_in_namespaces(name);
+  BOOST_TEST_REQUIRE(first.code() == 0, first.line);
+  BOOST_TEST(first.created() == 1);
+  BOOST_TEST(first.ask("pid") == "pid:1");
+  BOOST_TEST(first.ask("write kept") == code_line(SHAREDMEM_OK));
+  Opener second = start_in_namespaces(name);
+  BOOST_TEST_REQUIRE(second.code() == 0, second.line);
+  BOOST_TEST(second.created() == 0, "joined across PID namespaces");
+  BOOST_TEST(second.ask("pid") == "pid:1");
+  BOOST_TEST(second.ask("read") == "value:kept");
+
+  first.child.kill();
+  BOOST_TEST_REQUIRE(await_holders(name, 1), "the killed user's lock went with it");
+  BOOST_TEST(second.ask("read") == "value:kept", "the other keeps it");
+  Opener third = start_in_namespaces(name);
+  BOOST_TEST_REQUIRE(third.code() == 0, third.line);
+  BOOST_TEST(third.created() == 0, "a newcomer joins the survivor");
+  BOOST_TEST(third.ask("read") == "value:kept");
+
+  second.child.kill();
+  third.child.kill();
+  BOOST_TEST_REQUIRE(await_holders(name, 0), "every user was killed");
+  sharedmem_info info{};
+  info.struct_size = sizeof info;
+  BOOST_TEST(sharedmem_inspect(name.c_str(), SHAREDMEM_SHARED, &info) == SHAREDMEM_OK);
+  BOOST_TEST(info.object_class == SHAREDMEM_OBJECT_DEAD);
+  std::uint32_t removed = 0;
+  BOOST_TEST(sharedmem_prune(SHAREDMEM_SHARED, &removed) == SHAREDMEM_OK);
+  BOOST_TEST(removed >= 1u);
+  BOOST_TEST(sharedmem_inspect(name.c_str(), SHAREDMEM_SHARED, &info) == SHAREDMEM_E_NOT_FOUND,
+             "gone");
+  Opener next = start_in_namespaces(name);
+  BOOST_TEST_REQUIRE(next.code() == 0, next.line);
+  BOOST_TEST(next.created() == 1);
+  BOOST_TEST(next.ask("read") == "value:");
+  BOOST_TEST(next.finish());
+}
+
+// Tests that a process with a /dev/shm of its own (a mount namespace with a
+// new tmpfs there, as a container gets by default) never meets the host's
+// segment of the same name, and that a segment larger than its /dev/shm is
+// refused with SHAREDMEM_E_NO_MEMORY (never a SIGBUS later).
+BOOST_AUTO_TEST_CASE(a_private_dev_shm_is_another_namespace, only_if(kUnshare)) {
+  const std::string name = unique_name("ownshm");
+  sharedmem_segment* host = nullptr;
+  BOOST_TEST_REQUIRE(open_shared(name, 0, {}, {}, {}, &host) == SHAREDMEM_OK);
+  BOOST_TEST_REQUIRE(sharedmem_write(host, "host", 4) == SHAREDMEM_OK);
+  const std::string mount = "mount -t tmpfs -o size=1m sharedmem-test /dev/shm";
+  Opener inside = start_in_namespaces(name, "64", mount);
+  BOOST_TEST_REQUIRE(inside.code() == 0, inside.line);
+  BOOST_TEST(inside.created() == 1, "its own /dev/shm: a segment of its own");
+  BOOST_TEST(inside.ask("read") == "value:");
+  BOOST_TEST(inside.ask("write inside") == code_line(SHAREDMEM_OK));
+  BOOST_TEST(read_value(host) == "value:host");
+  BOOST_TEST(inside.finish());
+  Opener too_big = start_in_namespaces(name + "big", std::to_string(4u << 20), mount);
+  BOOST_TEST(too_big.code() == SHAREDMEM_E_NO_MEMORY, too_big.line);
+  BOOST_TEST(too_big.finish());
+  sharedmem_close(host);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
