@@ -589,7 +589,8 @@ AttachResult begin_attach(const AttachRequest& request) {
 }
 
 // Looks at this user's entries only: an entry of another user, or anything
-// but a regular private file, is skipped before it is opened and never
+// but a regular private file (in the shared namespace: a regular file the
+// user owns, whatever its ACL), is skipped before it is opened and never
 // counts toward kSweepLimit, so that nobody else's files can use up a
 // sweep (readdir's order is the file system's: newest first on tmpfs).
 sharedmem_error sweep_dead_objects(bool global_scope, bool shared, Sweep when,
