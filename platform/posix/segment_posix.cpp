@@ -428,15 +428,17 @@ sharedmem_error leave(Attachment& a) noexcept {
     }
     if (a.gate_held && ofd_lock(a.fd(), kUserByte, F_WRLCK) == 0) {
       fault_point("detach_before_unlink");
-      if (::shm_unlink(a.os_name.c_str()) == 0 || errno == ENOENT) {
-      } else if (a.shared && (errno == EPERM || errno == EACCES)) {
-        // Another user's shared object in the sticky /dev/shm: only its
-        // owner may remove it (glibc's shm_unlink turns EPERM into EACCES). It stays dead, emptied (unless our mapping
-        // stays for threads still in it) so that it holds no memory and no
-        // content: the next first user resets it, the owner's sweep removes it.
-        if (!a.keep_mapping) (void)::ftruncate(a.fd(), 0);
-      } else {
-        result = from_errno(errno);
+      if (::shm_unlink(a.os_name.c_str()) != 0 && errno != ENOENT) {
+        // In the sticky /dev/shm only its owner may remove another user's
+        // shared object (glibc's shm_unlink turns that EPERM into EACCES).
+        // It stays dead, emptied (unless our mapping stays for threads still
+        // in it), holding no memory and no content: the next first user
+        // resets it, the owner's sweep removes it.
+        if (a.shared && (errno == EPERM || errno == EACCES)) {
+          if (!a.keep_mapping) (void)::ftruncate(a.fd(), 0);
+        } else {
+          result = from_errno(errno);
+        }
       }
       fault_point("detach_after_unlink");
     }
