@@ -12,6 +12,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <sched.h>
 #include <pwd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -96,7 +97,8 @@ bool become(const std::string& name) {
          ::setresuid(entry->pw_uid, entry->pw_uid, entry->pw_uid) == 0;
 }
 
-// As user args[0] ("-": as is), opens shared segment args[1] with flags
+// As user args[0] ("-": as is; "@userns": uid 0 of a user namespace of its
+// own, mapped by the parent), opens shared segment args[1] with flags
 // args[2] and the lists args[3..5] (comma-separated, "-" for none), capacity
 // 64, or opens nothing if args[1] is "-", and
 // reports "code:<e> created:<0|1> detail:<sharedmem_last_error_detail>".
@@ -106,7 +108,19 @@ bool become(const std::string& name) {
 // value_size:<n> permissions:<text>", of args[1] in the shared namespace),
 // and exits on "exit" or end of input.
 SHAREDMEM_CHILD_ROLE(sh_user) {
-  if (args.at(0) != "-" && !become(args.at(0))) {
+  if (args.at(0) == "@userns") {
+    // A user namespace of its own, whose uid and gid 0 the parent maps to
+    // host ids: reports "unshared pid:<pid>", waits for "go", becomes 0.
+    if (::unshare(CLONE_NEWUSER) != 0) {
+      report("error:unshare");
+      return 1;
+    }
+    report("unshared pid:" + std::to_string(::getpid()));
+    if (await_parent() != "go" || ::setresgid(0, 0, 0) != 0 || ::setresuid(0, 0, 0) != 0) {
+      report("error:setresuid");
+      return 1;
+    }
+  } else if (args.at(0) != "-" && !become(args.at(0))) {
     report("error:cannot become " + args.at(0));
     return 1;
   }
@@ -386,6 +400,47 @@ bool await_holders(const std::string& name, std::uint32_t holders) {
     if (std::chrono::steady_clock::now() >= deadline) return false;
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
+}
+
+// Whether this system lets us make a user namespace (a container may not).
+bool user_namespaces_allowed() {
+  if (::geteuid() != 0) return false;
+  const pid_t child = ::fork();
+  if (child == 0) _exit(::unshare(CLONE_NEWUSER) == 0 ? 0 : 1);
+  int status = 0;
+  return child > 0 && ::waitpid(child, &status, 0) == child && WIFEXITED(status) &&
+         WEXITSTATUS(status) == 0;
+}
+constexpr Condition kUserNamespaces{
+    user_namespaces_allowed, "needs root and a kernel that lets it create user namespaces"};
+
+bool write_proc_file(const std::string& path, const std::string& text) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  const ssize_t n = ::write(fd, text.data(), text.size());
+  ::close(fd);
+  return n == static_cast<ssize_t>(text.size());
+}
+
+// A sh_user child as uid 0 of a user namespace that maps it (and gid 0) to
+// host id `host_id`, opening shared segment `name` with the lists as it
+// names them (ids of its namespace).
+Opener start_in_user_namespace(unsigned host_id, const std::string& name, std::uint32_t flags,
+                               const std::vector<std::string>& read_write,
+                               const std::vector<std::string>& creators) {
+  Opener opener{start_role("sh_user", {"@userns", name, std::to_string(flags), join(read_write),
+                                       "-", join(creators)}),
+                {}};
+  const std::string unshared = expect_line(opener.child);
+  BOOST_TEST_REQUIRE(unshared.rfind("unshared pid:", 0) == 0u, unshared);
+  const std::string proc = "/proc/" + unshared.substr(sizeof "unshared pid:" - 1);
+  const std::string map = "0 " + std::to_string(host_id) + " 1\n";
+  BOOST_TEST_REQUIRE(write_proc_file(proc + "/uid_map", map));
+  BOOST_TEST_REQUIRE(write_proc_file(proc + "/setgroups", "deny"));
+  BOOST_TEST_REQUIRE(write_proc_file(proc + "/gid_map", map));
+  BOOST_TEST_REQUIRE(opener.child.write_line("go"));
+  opener.line = expect_line(opener.child);
+  return opener;
 }
 }  // namespace
 
@@ -815,6 +870,45 @@ BOOST_AUTO_TEST_CASE(a_shared_segments_lifetime_holds_across_namespaces, only_if
   BOOST_TEST(next.created() == 1);
   BOOST_TEST(next.ask("read") == "value:");
   BOOST_TEST(next.finish());
+}
+
+
+// Tests shared segments from user namespaces (a rootless container): ids
+// are the namespace's, as the kernel maps them. A namespace whose uid 0 is
+// a host uid the list names opens the segment, naming itself "uid:0" and
+// the host owner, which it cannot map, as the overflow uid 65534 among the
+// creators; without that creator it is refused (NOT_OWNER); a namespace
+// whose uid 0 is a host uid the list does not name is refused (NOT_OWNER:
+// the ACL names a host uid it cannot see), though it is "root" inside.
+BOOST_AUTO_TEST_CASE(user_namespaces_get_what_the_list_gives_their_host_ids,
+                     only_if(kUserNamespaces)) {
+  const std::string name = unique_name("userns");
+  constexpr unsigned kListed = 41234, kUnlisted = 41235;
+  sharedmem_segment* segment = nullptr;
+  BOOST_TEST_REQUIRE(open_shared(name, 0, {"uid:" + std::to_string(kListed)}, {}, {}, &segment) ==
+                     SHAREDMEM_OK);
+  BOOST_TEST_REQUIRE(sharedmem_write(segment, "host", 4) == SHAREDMEM_OK);
+
+  Opener listed = start_in_user_namespace(kListed, name, 0, {"uid:0"}, {"uid:65534"});
+  BOOST_TEST(listed.code() == 0, listed.line);
+  BOOST_TEST(listed.created() == 0);
+  BOOST_TEST(listed.ask("read") == "value:host");
+  BOOST_TEST(listed.ask("write from the namespace") == code_line(SHAREDMEM_OK));
+  BOOST_TEST(read_value(segment) == "value:from the namespace");
+
+  Opener no_creator = start_in_user_namespace(kListed, name, 0, {"uid:0"}, {});
+  BOOST_TEST(no_creator.code() == SHAREDMEM_E_NOT_OWNER, no_creator.line);
+  BOOST_TEST(no_creator.detail().find("owned by uid 65534") != std::string::npos,
+             no_creator.detail());
+  // The listed host uid is one this namespace cannot map: its ACL entry
+  // reads as id 4294967295, which no list can name.
+  Opener unlisted = start_in_user_namespace(kUnlisted, name, 0, {"uid:0"}, {"uid:65534"});
+  BOOST_TEST(unlisted.code() == SHAREDMEM_E_NOT_OWNER, unlisted.line);
+  BOOST_TEST(unlisted.detail().find("grants user 4294967295 rw-") != std::string::npos,
+             unlisted.detail());
+  for (Opener* o : {&listed, &no_creator, &unlisted}) BOOST_TEST(o->finish());
+  BOOST_TEST(read_value(segment) == "value:from the namespace", "the refused changed nothing");
+  sharedmem_close(segment);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
