@@ -402,18 +402,6 @@ bool await_holders(const std::string& name, std::uint32_t holders) {
   }
 }
 
-// Whether this system lets us make a user namespace (a container may not).
-bool user_namespaces_allowed() {
-  if (::geteuid() != 0) return false;
-  const pid_t child = ::fork();
-  if (child == 0) _exit(::unshare(CLONE_NEWUSER) == 0 ? 0 : 1);
-  int status = 0;
-  return child > 0 && ::waitpid(child, &status, 0) == child && WIFEXITED(status) &&
-         WEXITSTATUS(status) == 0;
-}
-constexpr Condition kUserNamespaces{
-    user_namespaces_allowed, "needs root and a kernel that lets it create user namespaces"};
-
 bool write_proc_file(const std::string& path, const std::string& text) {
   const int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
   if (fd < 0) return false;
