@@ -158,20 +158,8 @@ SHAREDMEM_CHILD_ROLE(ct_userns_opener) {
 
 bool root_with_unshare() { return ::geteuid() == 0 && ::access(kUnshare, X_OK) == 0; }
 
-// Whether this system lets us make a user namespace (a container may not).
-bool user_namespaces_allowed() {
-  if (::geteuid() != 0) return false;
-  const pid_t child = ::fork();
-  if (child == 0) _exit(::unshare(CLONE_NEWUSER) == 0 ? 0 : 1);
-  int status = 0;
-  return child > 0 && ::waitpid(child, &status, 0) == child && WIFEXITED(status) &&
-         WEXITSTATUS(status) == 0;
-}
-
 constexpr Condition kRootWithUnshare{root_with_unshare,
                                      "namespaces need root and unshare(1) (util-linux)"};
-constexpr Condition kUserNamespaces{
-    user_namespaces_allowed, "needs root and a kernel that lets it create user namespaces"};
 
 // SIGKILLs host process `pid` (not our child: a process inside a namespace
 // that unshare started) and waits until it is gone.

@@ -59,6 +59,7 @@
 #include <thread>
 #include <vector>
 
+#include "access_posix.hpp"
 #include "fault_injection.hpp"
 #include "lock_word.hpp"
 #include "object_posix.hpp"
@@ -191,6 +192,7 @@ int reserve(int fd, off_t size) {
 struct Attachment {
   std::string os_name;
   bip::shared_memory_object object;
+  bool shared = false;  // a shared segment's (access_posix.hpp), in own_fd
   void* base = nullptr;  // the whole object, mapped
   std::size_t mapped = 0;
   bool gate_held = false;
@@ -200,7 +202,7 @@ struct Attachment {
   bool keep_mapping = false;    // detached with Mapping::kKeep: never unmap
   bool read_only = false;       // SHAREDMEM_READ_ONLY: O_RDONLY, PROT_READ, never removes
   // The descriptor when not opened through `object` (a read-only open, which
-  // needs O_NONBLOCK: Boost cannot pass it); -1 otherwise.
+  // needs O_NONBLOCK: Boost cannot pass it; a shared segment's); -1 otherwise.
   int own_fd = -1;
   // Fork support (see the registry below).
   Attachment* previous = nullptr;  // all three under g_registry_mutex
@@ -380,14 +382,15 @@ bool made_by_us(int fd, const struct stat& status) {
 // exclusively and its name still names it; all removals by this library
 // happen under the gate, so the name cannot change meanwhile. Never waits
 // for a lock. True if it removed it.
-bool remove_if_dead(int directory_fd, const char* entry) {
+// (`shared`: an object of the shared namespace, whose ACL lets others in.)
+bool remove_if_dead(int directory_fd, const char* entry, bool shared) {
   const int fd = ::openat(directory_fd, entry, O_RDWR | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) return false;
   bool removed = false;
   struct stat status {};
   struct stat named {};
   if (::fstat(fd, &status) == 0 && S_ISREG(status.st_mode) && status.st_uid == ::geteuid() &&
-      (status.st_mode & 077) == 0 && ofd_lock(fd, kGateByte, F_WRLCK) == 0) {
+      (shared || (status.st_mode & 077) == 0) && ofd_lock(fd, kGateByte, F_WRLCK) == 0) {
     if (ofd_lock(fd, kUserByte, F_WRLCK) == 0 && ::fstat(fd, &status) == 0 &&
         made_by_us(fd, status) &&
         ::fstatat(directory_fd, entry, &named, AT_SYMLINK_NOFOLLOW) == 0 &&
@@ -425,7 +428,18 @@ sharedmem_error leave(Attachment& a) noexcept {
     }
     if (a.gate_held && ofd_lock(a.fd(), kUserByte, F_WRLCK) == 0) {
       fault_point("detach_before_unlink");
-      if (::shm_unlink(a.os_name.c_str()) != 0 && errno != ENOENT) result = from_errno(errno);
+      if (::shm_unlink(a.os_name.c_str()) != 0 && errno != ENOENT) {
+        // In the sticky /dev/shm only its owner may remove another user's
+        // shared object (glibc's shm_unlink turns that EPERM into EACCES).
+        // It stays dead, emptied (unless our mapping stays for threads still
+        // in it), holding no memory and no content: the next first user
+        // resets it, the owner's sweep removes it.
+        if (a.shared && (errno == EPERM || errno == EACCES)) {
+          if (!a.keep_mapping) (void)::ftruncate(a.fd(), 0);
+        } else {
+          result = from_errno(errno);
+        }
+      }
       fault_point("detach_after_unlink");
     }
     // Without the gate in time the object stays: its next first user resets
@@ -556,53 +570,93 @@ void AttachmentDeleter::operator()(Attachment* attachment) const noexcept {
 
 sharedmem_error detach(Attachment& attachment, Mapping mapping) noexcept {
   unregister_attachment(attachment);
-  const sharedmem_error result = leave(attachment);
   if (mapping == Mapping::kKeep) attachment.keep_mapping = true;
+  const sharedmem_error result = leave(attachment);
   if (!attachment.keep_mapping) attachment.unmap();
   return result;
 }
 
+namespace {
+
+// Opens a shared segment's object for `request` into `attachment`, checked
+// against its access list (access_posix.hpp); false, with `result` set, when
+// there is none to attach to.
+bool open_shared(const AttachRequest& request, Attachment& attachment, AttachResult& result) {
+  posix::ResolvedAccess access;
+  result.error = posix::resolve_access(*request.access, access);
+  if (result.error != SHAREDMEM_OK) return false;
+  attachment.shared = true;
+  attachment.read_only = request.read_only;
+  attachment.os_name = "/" + std::string(posix::kSharedPrefix) + request.name;
+  switch (posix::open_shared_object(path_of(attachment.os_name), access, request.read_only,
+                                    request.may_create, &attachment.own_fd, &result.error)) {
+    case posix::SharedOpen::kOpened:
+    case posix::SharedOpen::kCreated:
+      return true;
+    case posix::SharedOpen::kAbsent:
+      result.status = AttachStatus::kAbsent;
+      return false;
+    case posix::SharedOpen::kRaced:
+      result.status = AttachStatus::kVanished;
+      return false;
+    case posix::SharedOpen::kFailed:
+      break;
+  }
+  return false;
+}
+
+}  // namespace
+
 AttachResult begin_attach(const AttachRequest& request) {
   AttachResult result;
-  if (request.global_scope || request.access != nullptr) {  // not yet
+  if (request.global_scope) {
     result.error = SHAREDMEM_E_UNSUPPORTED;
     return result;
   }
-  if (request.read_only) return begin_attach_read_only(request);
+  if (request.read_only && request.access == nullptr) return begin_attach_read_only(request);
   try {
-    // Per-user namespace (object_posix.hpp).
     auto attachment = AttachmentPtr(new Attachment);
-    attachment->os_name = posix::shm_name_of(request.name);
-    const char* os_name = attachment->os_name.c_str();
-    try {
-      bip::shared_memory_object existing(bip::open_only, os_name, bip::read_write);
-      attachment->object.swap(existing);
-    } catch (const bip::interprocess_exception& open_error) {
-      if (open_error.get_native_error() != ENOENT) {
-        result.error = from_open_errno(open_error.get_native_error(), attachment->os_name);
-        return result;
-      }
-      if (!request.may_create) {
-        result.status = AttachStatus::kAbsent;
-        return result;
-      }
+    if (request.access != nullptr) {
+      if (!open_shared(request, *attachment, result)) return result;
+      if (request.read_only) return join_read_only(std::move(attachment));
+    } else {
+      // Per-user namespace (object_posix.hpp).
+      attachment->os_name = posix::shm_name_of(request.name);
+      const char* os_name = attachment->os_name.c_str();
       try {
-        bip::shared_memory_object created(bip::create_only, os_name, bip::read_write,
-                                          bip::permissions(0600));
-        attachment->object.swap(created);
-      } catch (const bip::interprocess_exception& create_error) {
-        if (create_error.get_native_error() == EEXIST) {
-          result.status = AttachStatus::kVanished;  // someone created it first: look again
+        bip::shared_memory_object existing(bip::open_only, os_name, bip::read_write);
+        attachment->object.swap(existing);
+      } catch (const bip::interprocess_exception& open_error) {
+        if (open_error.get_native_error() != ENOENT) {
+          result.error = from_open_errno(open_error.get_native_error(), attachment->os_name);
           return result;
         }
-        result.error = from_open_errno(create_error.get_native_error(), attachment->os_name);
-        return result;
+        if (!request.may_create) {
+          result.status = AttachStatus::kAbsent;
+          return result;
+        }
+        try {
+          bip::shared_memory_object created(bip::create_only, os_name, bip::read_write,
+                                            bip::permissions(0600));
+          attachment->object.swap(created);
+        } catch (const bip::interprocess_exception& create_error) {
+          if (create_error.get_native_error() == EEXIST) {
+            result.status = AttachStatus::kVanished;  // someone created it first: look again
+            return result;
+          }
+          result.error = from_open_errno(create_error.get_native_error(), attachment->os_name);
+          return result;
+        }
       }
     }
     const int fd = attachment->fd();
 
     struct stat status {};
-    if (sharedmem_error e = refuse_foreign(fd, status)) {
+    // (A shared object's owner, type and permissions were checked as it was
+    // opened.)
+    if (sharedmem_error e = attachment->shared
+                                ? (::fstat(fd, &status) == 0 ? SHAREDMEM_OK : from_errno(errno))
+                                : refuse_foreign(fd, status)) {
       result.error = e;
       return result;
     }
@@ -637,14 +691,14 @@ AttachResult begin_attach(const AttachRequest& request) {
 }
 
 // Looks at this user's entries only: an entry of another user, or anything
-// but a regular private file, is skipped before it is opened and never
+// but a regular private file (in the shared namespace: a regular file the
+// user owns, whatever its ACL), is skipped before it is opened and never
 // counts toward kSweepLimit, so that nobody else's files can use up a
 // sweep (readdir's order is the file system's: newest first on tmpfs).
 sharedmem_error sweep_dead_objects(bool global_scope, bool shared, Sweep when,
                                    std::uint32_t* removed) noexcept {
   if (removed != nullptr) *removed = 0;
   if (global_scope) return SHAREDMEM_E_UNSUPPORTED;
-  if (shared) return SHAREDMEM_OK;  // not yet
   if (when == Sweep::kRateLimited) {
     const std::int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
                                  std::chrono::steady_clock::now().time_since_epoch())
@@ -657,7 +711,9 @@ sharedmem_error sweep_dead_objects(bool global_scope, bool shared, Sweep when,
   if (directory == nullptr) return from_errno(errno);
   char prefix[64];
   const int prefix_length =
-      std::snprintf(prefix, sizeof prefix, "sharedmem.%lu.", static_cast<unsigned long>(::geteuid()));
+      shared ? std::snprintf(prefix, sizeof prefix, "%s", posix::kSharedPrefix)
+             : std::snprintf(prefix, sizeof prefix, "sharedmem.%lu.",
+                             static_cast<unsigned long>(::geteuid()));
   const uid_t user = ::geteuid();
   std::uint32_t count = 0;
   int looked_at = 0;
@@ -666,10 +722,11 @@ sharedmem_error sweep_dead_objects(bool global_scope, bool shared, Sweep when,
       continue;
     struct stat status {};
     if (::fstatat(::dirfd(directory), entry->d_name, &status, AT_SYMLINK_NOFOLLOW) != 0 ||
-        !S_ISREG(status.st_mode) || status.st_uid != user || (status.st_mode & 077) != 0)
+        !S_ISREG(status.st_mode) || status.st_uid != user ||
+        (!shared && (status.st_mode & 077) != 0))
       continue;
     if (when == Sweep::kRateLimited && ++looked_at > kSweepLimit) break;
-    if (remove_if_dead(::dirfd(directory), entry->d_name)) ++count;
+    if (remove_if_dead(::dirfd(directory), entry->d_name, shared)) ++count;
   }
   ::closedir(directory);
   if (removed != nullptr) *removed = count;

@@ -11,6 +11,12 @@
 
 #include <boost/test/unit_test.hpp>
 
+#if defined(__linux__)
+#include <sched.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#endif
+
 namespace sharedmem_test {
 
 // The label that marks a conditional case; tests/CMakeLists.txt reads it.
@@ -50,6 +56,21 @@ inline constexpr Condition kWithoutAddressSanitizer{
     address_sanitizer_absent, "the AddressSanitizer/UBSan runtimes cannot run it"};
 inline constexpr Condition kWithoutThreadSanitizer{
     thread_sanitizer_absent, "ThreadSanitizer delivers signals only at its own safe points"};
+
+#if defined(__linux__)
+// Whether this system lets us make a user namespace as root (a container
+// may not).
+inline bool user_namespaces_allowed() {
+  if (::geteuid() != 0) return false;
+  const pid_t child = ::fork();
+  if (child == 0) _exit(::unshare(CLONE_NEWUSER) == 0 ? 0 : 1);
+  int status = 0;
+  return child > 0 && ::waitpid(child, &status, 0) == child && WIFEXITED(status) &&
+         WEXITSTATUS(status) == 0;
+}
+inline constexpr Condition kUserNamespaces{
+    user_namespaces_allowed, "needs root and a kernel that lets it create user namespaces"};
+#endif
 
 }  // namespace sharedmem_test
 
