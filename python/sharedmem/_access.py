@@ -28,7 +28,7 @@ def _principals(field: str, value: Any) -> Tuple[str, ...]:
     return principals
 
 
-@_dataclasses.dataclass(frozen=True)
+@_dataclasses.dataclass(frozen=True, init=False)
 class Access:
     """Who may open a shared segment, for ``Segment(..., access=...)`` and
     ``RawSegment(..., access=...)``. Each list holds principals:
@@ -51,17 +51,21 @@ class Access:
     is (``access={"read_only": ["group:video"]}``).
     """
 
-    read_write: Iterable[str] = ()
-    read_only: Iterable[str] = ()
-    creators: Iterable[str] = ()
-    low_integrity: bool = False
+    read_write: Tuple[str, ...]
+    read_only: Tuple[str, ...]
+    creators: Tuple[str, ...]
+    low_integrity: bool
 
-    def __post_init__(self) -> None:
-        for field in _FIELDS:
-            object.__setattr__(self, field, _principals(field, getattr(self, field)))
-        if not isinstance(self.low_integrity, bool):
+    def __init__(self, read_write: Iterable[str] = (), read_only: Iterable[str] = (),
+                 creators: Iterable[str] = (), low_integrity: bool = False) -> None:
+        # Written out (not the dataclass's) so that any iterable goes in and
+        # a tuple is what the field holds and says it holds.
+        for field, value in zip(_FIELDS, (read_write, read_only, creators)):
+            object.__setattr__(self, field, _principals(field, value))
+        if not isinstance(low_integrity, bool):
             raise TypeError("Access.low_integrity must be a bool, not "
-                            f"{type(self.low_integrity).__name__}")
+                            f"{type(low_integrity).__name__}")
+        object.__setattr__(self, "low_integrity", low_integrity)
 
 
 def _as_access(value: Union[Access, Mapping[str, Any]]) -> Access:

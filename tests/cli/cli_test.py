@@ -915,7 +915,7 @@ def test_installed_man_page_and_completions():
                               env=dict(os.environ, PATH=os.path.dirname(COMMAND[-1]) + ":" +
                                        os.environ["PATH"]))
         lines = done.stdout.decode().splitlines()
-        expect(done.returncode == 0 and lines[:4] == ["list", "watch wait", "notify", "--count"]
+        expect(done.returncode == 0 and lines[:4] == ["list", "watch wait", "notify", "--count --creator"]
                and "_sharedmem" in lines[4], "bash completion: %r %r" % (lines, done.stderr))
         with open(zsh, encoding="utf-8") as script_file:
             text = script_file.read()
