@@ -30,7 +30,8 @@ set(SHAREDMEM_CORE_SOURCES
   ${PROJECT_SOURCE_DIR}/platform/${_sharedmem_os}/segment_${_sharedmem_os}.cpp)
 if(NOT WIN32)
   # The library's own writer lock (Windows keeps its named mutex for now).
-  list(APPEND SHAREDMEM_CORE_SOURCES ${PROJECT_SOURCE_DIR}/platform/posix/writer_lock_posix.cpp)
+  list(APPEND SHAREDMEM_CORE_SOURCES ${PROJECT_SOURCE_DIR}/platform/posix/writer_lock_posix.cpp
+       ${PROJECT_SOURCE_DIR}/platform/posix/access_posix.cpp)
 endif()
 
 # What the test variant of the core adds: the fault points' arming (from the

@@ -26,6 +26,7 @@
 #include <cstring>
 #include <string>
 
+#include "access_posix.hpp"
 #include "object_posix.hpp"
 #include "os_error.hpp"
 #include "platform.hpp"
@@ -61,14 +62,23 @@ std::string describe_mode(mode_t mode) {
   return text + octal;
 }
 
-void set_facts(const struct stat& status, ObjectFacts& facts) {
+// A shared object (`readable`: this user may open it for reading) counts as
+// the user's own when the user owns it or may read it, and as private to
+// the users its ACL names when it grants nothing to everyone else; which
+// principals those are, `permissions` shows.
+void set_facts(const struct stat& status, bool shared, bool readable, const std::string& path,
+               ObjectFacts& facts) {
   facts.shared_memory = S_ISREG(status.st_mode);
-  facts.owned_by_user = status.st_uid == ::geteuid();
-  facts.private_to_user = (status.st_mode & 077) == 0;
+  facts.owned_by_user = status.st_uid == ::geteuid() || (shared && readable);
+  facts.private_to_user = (status.st_mode & (shared ? 07 : 077)) == 0;
   facts.size = facts.shared_memory ? static_cast<std::uint64_t>(status.st_size) : 0;
   facts.mode = static_cast<std::uint32_t>(status.st_mode & 07777);
   facts.owner = "uid " + std::to_string(status.st_uid);
   facts.permissions = describe_mode(status.st_mode);
+  if (shared) {
+    const std::string acl = posix::describe_acl(path);
+    if (!acl.empty()) facts.permissions += " " + acl;
+  }
 }
 
 // Whether any open file description holds a lock on the user byte.
@@ -125,8 +135,8 @@ void count_holders(int fd, const struct stat& status, ObjectFacts& facts) {
 
 InspectResult inspect_object(const std::string& name, bool global_scope, bool shared) {
   InspectResult result;
-  result.facts.os_name = std::string(posix::kShmDirectory) + "/" + posix::user_prefix() + name;
-  if (global_scope || shared) {  // shared: not yet
+  result.facts.os_name = std::string(posix::kShmDirectory) + "/" + posix::prefix_of(shared) + name;
+  if (global_scope) {
     result.error = SHAREDMEM_E_UNSUPPORTED;
     return result;
   }
@@ -142,7 +152,9 @@ InspectResult inspect_object(const std::string& name, bool global_scope, bool sh
     return result;
   }
   result.status = InspectStatus::kFound;
-  set_facts(status, result.facts);
+  set_facts(status, shared,
+            shared && ::faccessat(AT_FDCWD, path, R_OK, AT_EACCESS | AT_SYMLINK_NOFOLLOW) == 0,
+            path, result.facts);
   if (!result.facts.shared_memory || !result.facts.owned_by_user ||
       !result.facts.private_to_user)
     return result;
@@ -156,7 +168,7 @@ InspectResult inspect_object(const std::string& name, bool global_scope, bool sh
     }
     // What the descriptor reads is what counts: the name may name a newer object.
     if (::fstat(inspection->fd, &status) != 0) return result;
-    set_facts(status, result.facts);
+    set_facts(status, shared, true, path, result.facts);
     if (!result.facts.shared_memory || !result.facts.owned_by_user ||
         !result.facts.private_to_user)
       return result;
@@ -185,12 +197,12 @@ std::size_t read_object(Inspection& inspection, std::uint64_t offset, void* buff
 
 sharedmem_error list_objects(bool global_scope, bool shared,
                              const std::function<bool(const std::string& name)>& visit) {
-  if (global_scope || shared) return SHAREDMEM_E_UNSUPPORTED;  // shared: not yet
+  if (global_scope) return SHAREDMEM_E_UNSUPPORTED;
   DIR* directory = ::opendir(posix::kShmDirectory);
   if (directory == nullptr)
     return record_os_error(errno == EACCES ? SHAREDMEM_E_ACCESS_DENIED : SHAREDMEM_E_SYSTEM,
                            errno);
-  const std::string prefix = posix::user_prefix();
+  const std::string prefix = posix::prefix_of(shared);
   try {
     while (const dirent* entry = ::readdir(directory)) {
       if (std::strncmp(entry->d_name, prefix.c_str(), prefix.size()) != 0) continue;

@@ -24,6 +24,11 @@ inline constexpr const char* kShmDirectory = "/dev/shm";
 inline std::string user_prefix() { return "sharedmem." + std::to_string(::geteuid()) + "."; }
 // The shm_open name of segment `name`: "/sharedmem.<euid>.<name>".
 inline std::string shm_name_of(const std::string& name) { return "/" + user_prefix() + name; }
+// The prefix of shared segments' objects (sharedmem_open_shared), one
+// namespace for every user, apart from the per-user ones.
+inline constexpr const char* kSharedPrefix = "sharedmem.shared.";
+// The namespace's prefix: shared or the current user's.
+inline std::string prefix_of(bool shared) { return shared ? kSharedPrefix : user_prefix(); }
 
 }  // namespace sharedmem::platform::posix
 

@@ -50,6 +50,7 @@
 #include <thread>
 #include <vector>
 
+#include "access_posix.hpp"
 #include "fault_injection.hpp"
 #include "lock_word.hpp"
 #include "object_posix.hpp"
@@ -180,7 +181,9 @@ int reserve(int fd, off_t size) {
 
 struct Attachment {
   std::string os_name;
-  bip::shared_memory_object object;
+  bip::shared_memory_object object;  // a private segment's object
+  int shared_fd = -1;                // a shared segment's (access_posix.hpp)
+  bool shared = false;
   void* base = nullptr;  // the whole object, mapped
   std::size_t mapped = 0;
   bool gate_held = false;
@@ -205,7 +208,11 @@ struct Attachment {
   ino_t inode = 0;
   posix::WriterLockOwner writer_owner;
 
-  int fd() const noexcept { return object.get_mapping_handle().handle; }
+  ~Attachment() {
+    if (shared_fd >= 0) ::close(shared_fd);
+  }
+
+  int fd() const noexcept { return shared ? shared_fd : object.get_mapping_handle().handle; }
 
   lock_word::Shared& writer() const noexcept {
     return *reinterpret_cast<lock_word::Shared*>(static_cast<unsigned char*>(base) + mapped -
@@ -358,14 +365,15 @@ bool made_by_us(int fd, const struct stat& status) {
 // exclusively and its name still names it; all removals by this library
 // happen under the gate, so the name cannot change meanwhile. Never waits
 // for a lock. True if it removed it.
-bool remove_if_dead(int directory_fd, const char* entry) {
+// (`shared`: an object of the shared namespace, whose ACL lets others in.)
+bool remove_if_dead(int directory_fd, const char* entry, bool shared) {
   const int fd = ::openat(directory_fd, entry, O_RDWR | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) return false;
   bool removed = false;
   struct stat status {};
   struct stat named {};
   if (::fstat(fd, &status) == 0 && S_ISREG(status.st_mode) && status.st_uid == ::geteuid() &&
-      (status.st_mode & 077) == 0 && ofd_lock(fd, kGateByte, F_WRLCK) == 0) {
+      (shared || (status.st_mode & 077) == 0) && ofd_lock(fd, kGateByte, F_WRLCK) == 0) {
     if (ofd_lock(fd, kUserByte, F_WRLCK) == 0 && ::fstat(fd, &status) == 0 &&
         made_by_us(fd, status) &&
         ::fstatat(directory_fd, entry, &named, AT_SYMLINK_NOFOLLOW) == 0 &&
@@ -403,7 +411,16 @@ sharedmem_error leave(Attachment& a) noexcept {
     }
     if (a.gate_held && ofd_lock(a.fd(), kUserByte, F_WRLCK) == 0) {
       fault_point("detach_before_unlink");
-      if (::shm_unlink(a.os_name.c_str()) != 0 && errno != ENOENT) result = from_errno(errno);
+      if (::shm_unlink(a.os_name.c_str()) == 0 || errno == ENOENT) {
+      } else if (a.shared && (errno == EPERM || errno == EACCES)) {
+        // Another user's shared object in the sticky /dev/shm: only its
+        // owner may remove it (glibc's shm_unlink turns EPERM into EACCES). It stays dead, emptied (unless our mapping
+        // stays for threads still in it) so that it holds no memory and no
+        // content: the next first user resets it, the owner's sweep removes it.
+        if (!a.keep_mapping) (void)::ftruncate(a.fd(), 0);
+      } else {
+        result = from_errno(errno);
+      }
       fault_point("detach_after_unlink");
     }
     // Without the gate in time the object stays: its next first user resets
@@ -435,46 +452,80 @@ void AttachmentDeleter::operator()(Attachment* attachment) const noexcept {
 
 sharedmem_error detach(Attachment& attachment, Mapping mapping) noexcept {
   unregister_attachment(attachment);
-  const sharedmem_error result = leave(attachment);
   if (mapping == Mapping::kKeep) attachment.keep_mapping = true;
+  const sharedmem_error result = leave(attachment);
   if (!attachment.keep_mapping) attachment.unmap();
   return result;
 }
 
+namespace {
+
+// Opens a shared segment's object for `request` into `attachment`, checked
+// against its access list (access_posix.hpp); false, with `result` set, when
+// there is none to attach to.
+bool open_shared(const AttachRequest& request, Attachment& attachment, AttachResult& result) {
+  posix::ResolvedAccess access;
+  result.error = posix::resolve_access(*request.access, access);
+  if (result.error != SHAREDMEM_OK) return false;
+  attachment.shared = true;
+  attachment.os_name = "/" + std::string(posix::kSharedPrefix) + request.name;
+  switch (posix::open_shared_object(path_of(attachment.os_name), access, request.read_only,
+                                    request.may_create, &attachment.shared_fd, &result.error)) {
+    case posix::SharedOpen::kOpened:
+    case posix::SharedOpen::kCreated:
+      return true;
+    case posix::SharedOpen::kAbsent:
+      result.status = AttachStatus::kAbsent;
+      return false;
+    case posix::SharedOpen::kRaced:
+      result.status = AttachStatus::kVanished;
+      return false;
+    case posix::SharedOpen::kFailed:
+      break;
+  }
+  return false;
+}
+
+}  // namespace
+
 AttachResult begin_attach(const AttachRequest& request) {
   AttachResult result;
-  if (request.global_scope || request.access != nullptr || request.read_only) {  // not yet
+  if (request.global_scope || request.read_only) {  // read-only: not yet
     result.error = SHAREDMEM_E_UNSUPPORTED;
     return result;
   }
   try {
-    // Per-user namespace (object_posix.hpp).
     auto attachment = AttachmentPtr(new Attachment);
-    attachment->os_name = posix::shm_name_of(request.name);
-    const char* os_name = attachment->os_name.c_str();
-    try {
-      bip::shared_memory_object existing(bip::open_only, os_name, bip::read_write);
-      attachment->object.swap(existing);
-    } catch (const bip::interprocess_exception& open_error) {
-      if (open_error.get_native_error() != ENOENT) {
-        result.error = from_open_errno(open_error.get_native_error(), attachment->os_name);
-        return result;
-      }
-      if (!request.may_create) {
-        result.status = AttachStatus::kAbsent;
-        return result;
-      }
+    if (request.access != nullptr) {
+      if (!open_shared(request, *attachment, result)) return result;
+    } else {
+      // Per-user namespace (object_posix.hpp).
+      attachment->os_name = posix::shm_name_of(request.name);
+      const char* os_name = attachment->os_name.c_str();
       try {
-        bip::shared_memory_object created(bip::create_only, os_name, bip::read_write,
-                                          bip::permissions(0600));
-        attachment->object.swap(created);
-      } catch (const bip::interprocess_exception& create_error) {
-        if (create_error.get_native_error() == EEXIST) {
-          result.status = AttachStatus::kVanished;  // someone created it first: look again
+        bip::shared_memory_object existing(bip::open_only, os_name, bip::read_write);
+        attachment->object.swap(existing);
+      } catch (const bip::interprocess_exception& open_error) {
+        if (open_error.get_native_error() != ENOENT) {
+          result.error = from_open_errno(open_error.get_native_error(), attachment->os_name);
           return result;
         }
-        result.error = from_open_errno(create_error.get_native_error(), attachment->os_name);
-        return result;
+        if (!request.may_create) {
+          result.status = AttachStatus::kAbsent;
+          return result;
+        }
+        try {
+          bip::shared_memory_object created(bip::create_only, os_name, bip::read_write,
+                                            bip::permissions(0600));
+          attachment->object.swap(created);
+        } catch (const bip::interprocess_exception& create_error) {
+          if (create_error.get_native_error() == EEXIST) {
+            result.status = AttachStatus::kVanished;  // someone created it first: look again
+            return result;
+          }
+          result.error = from_open_errno(create_error.get_native_error(), attachment->os_name);
+          return result;
+        }
       }
     }
     const int fd = attachment->fd();
@@ -484,15 +535,17 @@ AttachResult begin_attach(const AttachRequest& request) {
       result.error = from_errno(errno);
       return result;
     }
-    if (status.st_uid != ::geteuid()) {
+    // (A shared object's owner, type and permissions were checked as it was
+    // opened.)
+    if (!attachment->shared && status.st_uid != ::geteuid()) {
       result.error = SHAREDMEM_E_NOT_OWNER;
       return result;
     }
-    if (!S_ISREG(status.st_mode)) {  // ours, but no segment: a FIFO, a device
+    if (!attachment->shared && !S_ISREG(status.st_mode)) {  // ours, but no segment: a FIFO
       result.error = SHAREDMEM_E_INCOMPATIBLE;
       return result;
     }
-    if ((status.st_mode & 077) != 0) {
+    if (!attachment->shared && (status.st_mode & 077) != 0) {
       result.error = SHAREDMEM_E_NOT_OWNER;
       return result;
     }
@@ -543,7 +596,6 @@ sharedmem_error sweep_dead_objects(bool global_scope, bool shared, Sweep when,
                                    std::uint32_t* removed) noexcept {
   if (removed != nullptr) *removed = 0;
   if (global_scope) return SHAREDMEM_E_UNSUPPORTED;
-  if (shared) return SHAREDMEM_OK;  // not yet
   if (when == Sweep::kRateLimited) {
     const std::int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
                                  std::chrono::steady_clock::now().time_since_epoch())
@@ -556,7 +608,9 @@ sharedmem_error sweep_dead_objects(bool global_scope, bool shared, Sweep when,
   if (directory == nullptr) return from_errno(errno);
   char prefix[64];
   const int prefix_length =
-      std::snprintf(prefix, sizeof prefix, "sharedmem.%lu.", static_cast<unsigned long>(::geteuid()));
+      shared ? std::snprintf(prefix, sizeof prefix, "%s", posix::kSharedPrefix)
+             : std::snprintf(prefix, sizeof prefix, "sharedmem.%lu.",
+                             static_cast<unsigned long>(::geteuid()));
   const uid_t user = ::geteuid();
   std::uint32_t count = 0;
   int looked_at = 0;
@@ -565,10 +619,11 @@ sharedmem_error sweep_dead_objects(bool global_scope, bool shared, Sweep when,
       continue;
     struct stat status {};
     if (::fstatat(::dirfd(directory), entry->d_name, &status, AT_SYMLINK_NOFOLLOW) != 0 ||
-        !S_ISREG(status.st_mode) || status.st_uid != user || (status.st_mode & 077) != 0)
+        !S_ISREG(status.st_mode) || status.st_uid != user ||
+        (!shared && (status.st_mode & 077) != 0))
       continue;
     if (when == Sweep::kRateLimited && ++looked_at > kSweepLimit) break;
-    if (remove_if_dead(::dirfd(directory), entry->d_name)) ++count;
+    if (remove_if_dead(::dirfd(directory), entry->d_name, shared)) ++count;
   }
   ::closedir(directory);
   if (removed != nullptr) *removed = count;
