@@ -834,9 +834,9 @@ void add_access(CLI::App* command, Options& o) {
                "this user may open it only with --read-only");
   add_repeated(command, "--allow-read-group", o.allow_read_group, "GROUP",
                "this group's members may open it only with --read-only");
-  add_repeated(command, "--creator", o.creators_given, "PRINCIPAL",
-               "besides you, who may have created it (a user name, or user:NAME, uid:N, "
-               "group:NAME, gid:N, sid:S-1-...); a segment made by anyone else is refused");
+  add_repeated(command, "--creator", o.creators_given, "USER",
+               "besides you, who may have created it (a name, or user:NAME, uid:N, "
+               "sid:S-1-...); a segment made by anyone else is refused");
 }
 void add_read_only(CLI::App* command, Options& o) {
   command->add_flag("--read-only", o.read_only,
@@ -876,8 +876,7 @@ int gather_access(Options& o) {
       {&o.allow_group, &o.read_write, "--allow-group", "group", group_forms, "NAME, group:NAME, gid:N or sid:S-1-..."},
       {&o.allow_read_user, &o.read_only_principals, "--allow-read-user", "user", user_forms, "NAME, user:NAME, uid:N or sid:S-1-..."},
       {&o.allow_read_group, &o.read_only_principals, "--allow-read-group", "group", group_forms, "NAME, group:NAME, gid:N or sid:S-1-..."},
-      {&o.creators_given, &o.creators, "--creator", "user",
-       {"user", "uid", "group", "gid", "sid"}, "NAME, user:NAME, uid:N, group:NAME, gid:N or sid:S-1-..."},
+      {&o.creators_given, &o.creators, "--creator", "user", user_forms, "NAME, user:NAME, uid:N or sid:S-1-..."},
   };
   for (const Source& source : sources) {
     for (const std::string& given : *source.given) {

@@ -38,8 +38,8 @@ class Access:
 
     - ``read_write``: may open it read-write;
     - ``read_only``: may open it only with ``read_only=True``;
-    - ``creators``: besides the current user, who may have created it (an
-      object of the name owned by anyone else is refused);
+    - ``creators``: the users who, besides the current user, may have
+      created it (an object of the name owned by anyone else is refused);
     - ``low_integrity``: Windows: a low-integrity (sandboxed) process
       granted access may open it; ignored on Linux.
 

@@ -295,6 +295,18 @@ if sys.argv[3]:
 """ % (GROUP_GID, READER_UID)
 
 
+# A child that opens the segment read-write with ACCESS, says what it read
+# on one line, and closes it when told.
+HOLD = """
+import sys, sharedmem
+access = sharedmem.Access(read_write=['gid:%d'], read_only=['uid:%d'], creators=['uid:0'])
+seg = sharedmem.Segment(sys.argv[1], mode='open', access=access)
+print('holding', seg.read().decode(), flush=True)
+sys.stdin.readline()
+seg.close()
+""" % (GROUP_GID, READER_UID)
+
+
 @as_root
 def test_listed_users_open_as_listed_and_nobody_else(name):
     """Tests the issue's scenario with throwaway ids: root creates a segment
@@ -324,11 +336,8 @@ def test_a_listed_user_last_out_leaves_nothing_stale(name):
     prune(shared=True) leaves nothing of it."""
     owner = sharedmem.Segment(name, 64, access=ACCESS)
     owner.write(b"old")
-    holder = Child(ATTEMPT.replace("if sys.argv[3]:", "print('ready', flush=True)\n"
-                                   "sys.stdin.readline()\nif sys.argv[3]:"),
-                   name, "rw", "", **as_user(WRITER_UID, GROUP_GID))
-    holder.expect("read old")
-    holder.expect("ready")
+    holder = Child(HOLD, name, **as_user(WRITER_UID, GROUP_GID))
+    holder.expect("holding old")
     owner.close()
     holder.say("close")
     status, _, err = holder.finish()

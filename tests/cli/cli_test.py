@@ -600,7 +600,7 @@ def test_access_options_are_checked_before_anything_opens():
             (("--allow-user", "group:video"), "--allow-user takes NAME, user:NAME"),
             (("--allow-group", "uid:5"), "--allow-group takes NAME, group:NAME"),
             (("--allow-read-user", ""), "--allow-read-user takes"),
-            (("--creator", "nobody:x"), "--creator takes"),
+            (("--creator", "group:wheel"), "--creator takes NAME, user:NAME"),
             (("--read-only", "--value", "x"), "--value writes, which a --read-only holder")):
         result = run("hold", name, "--capacity", "64", *args)
         expect_status(result, 2, "hold %r" % (args,))
@@ -720,8 +720,10 @@ def test_listed_users_open_as_listed_and_nobody_else():
                           "a user not listed %r" % (extra,))
         code, out, _ = run("info", name, "--shared", "--json")
         info = json.loads(out)
-        expect(code == 0 and info["owner"] == "uid 0" and info["permissions"],
-               "info of the shared segment: %r" % info)
+        expect(code == 0 and info["owner"] == "uid 0" and
+               "user:%d:r--" % READER_UID in info["permissions"] and
+               "group:%d:rw-" % GROUP_GID in info["permissions"],
+               "info shows the access list in permissions: %r" % info)
     finally:
         stop(holder)
 
