@@ -370,10 +370,10 @@ def test_hold_set_get_list_info_across_processes():
     expect(listed(name, "--all") is None, "the segment is gone with its last holder")
 
 
-def watch_sees_values_in_order(terminal):
+def watch_sees_values_in_order(terminal, *extra):
     name = unique("watched_tty" if terminal else "watched")
     holder = hold(name, "--capacity", "64", "--value", "one")
-    watcher = Child("watch", name, "--count", "3", terminal=terminal)
+    watcher = Child("watch", name, "--count", "3", *extra, terminal=terminal)
     try:
         # Each value must arrive while watch still runs, before the next is set.
         expect(watcher.read_line("watch: current") == "one", "watch starts with the value")
@@ -625,14 +625,7 @@ def test_read_only_commands_read_wait_and_hold_but_never_create():
     try:
         code, out, _ = run("get", name, "--read-only")
         expect(code == 0 and out == b"first", "get --read-only: %d %r" % (code, out))
-        watcher = Child("watch", name, "--read-only", "--count", "2")
-        try:
-            expect(watcher.read_line("watch --read-only") == "first", "watch starts")
-            expect_status(run("set", name, "second"), 0, "set")
-            expect(watcher.read_line("watch --read-only") == "second", "watch sees a write")
-            expect(watcher.wait("watch --read-only") == 0, "watch exits 0")
-        finally:
-            watcher.finish()
+        watch_sees_values_in_order(False, "--read-only")
         waiter = Child("wait", name, "--read-only", "--timeout", str(TIMEOUT))
         try:
             status = change_until_exit(
