@@ -689,7 +689,7 @@ def test_an_unknown_principal_is_named():
 def run_as(uid, gid, *args):
     """Runs the command as uid/gid (no supplementary groups), to its end."""
     done = subprocess.run(COMMAND + list(args), capture_output=True, timeout=TIMEOUT,
-                          user=uid, group=gid, extra_groups=[], cwd="/")
+                          user=uid, group=gid, extra_groups=[])
     return done.returncode, done.stdout, done.stderr.decode("utf-8", "replace")
 
 
