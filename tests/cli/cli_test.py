@@ -900,18 +900,32 @@ def test_installed_man_page_and_completions():
                 expect(re.search(r"^ +%s\b" % command, text, re.M),
                        "the man page does not show %s" % command)
             expect("EXIT STATUS" in text and "Example:" in text, "man page sections")
-        script = ('source "$1"; complete_words() { COMP_WORDS=("$@"); '
-                  'COMP_CWORD=$(($# - 1)); COMPREPLY=(); _sharedmem; echo "${COMPREPLY[*]}"; }; '
-                  'complete_words sharedmem l; complete_words sharedmem w; '
-                  'complete_words sharedmem help no; complete_words sharedmem watch x --c; '
-                  'complete -p sharedmem')
-        done = subprocess.run(["bash", "-c", script, "bash", bash], capture_output=True,
-                              timeout=TIMEOUT,
-                              env=dict(os.environ, PATH=os.path.dirname(COMMAND[-1]) + ":" +
-                                       os.environ["PATH"]))
+        # NAME completes from `list`, or `list --shared` after --shared or an
+        # access option; a user option's value from the system's users.
+        stem = unique("completed")
+        private_holder = hold(stem + "_p", "--capacity", "64")
+        shared_holder = hold(stem + "_s", "--capacity", "64", "--shared")
+        try:
+            script = ('source "$1"; complete_words() { COMP_WORDS=("$@"); '
+                      'COMP_CWORD=$(($# - 1)); COMPREPLY=(); _sharedmem; echo "${COMPREPLY[*]}"; }; '
+                      'complete_words sharedmem l; complete_words sharedmem w; '
+                      'complete_words sharedmem help no; complete_words sharedmem watch x --c; '
+                      'complete_words sharedmem get "$2"; complete_words sharedmem get --shared "$2"; '
+                      'complete_words sharedmem get --allow-group video "$2"; '
+                      'complete_words sharedmem hold x --allow-read-user roo; '
+                      'complete -p sharedmem')
+            done = subprocess.run(["bash", "-c", script, "bash", bash, stem], capture_output=True,
+                                  timeout=TIMEOUT,
+                                  env=dict(os.environ, PATH=os.path.dirname(COMMAND[-1]) + ":" +
+                                           os.environ["PATH"]))
+        finally:
+            stop(private_holder)
+            stop(shared_holder)
         lines = done.stdout.decode().splitlines()
-        expect(done.returncode == 0 and lines[:4] == ["list", "watch wait", "notify", "--count --creator"]
-               and "_sharedmem" in lines[4], "bash completion: %r %r" % (lines, done.stderr))
+        expect(done.returncode == 0 and len(lines) == 9 and
+               lines[:4] == ["list", "watch wait", "notify", "--count --creator"] and
+               lines[4:7] == [stem + "_p", stem + "_s", stem + "_s"] and lines[7] == "root" and
+               "_sharedmem" in lines[8], "bash completion: %r %r" % (lines, done.stderr))
         with open(zsh, encoding="utf-8") as script_file:
             text = script_file.read()
         expect(text.startswith("#compdef sharedmem\n") and
