@@ -416,6 +416,17 @@ def test_watch_json_and_timeout():
         holder.finish()
 
 
+def wait_exits_0_on_a_change(name, *extra):
+    """`wait NAME` (with `extra` options) exits 0 once a set changes the value."""
+    waiter = Child("wait", name, *extra, "--timeout", str(TIMEOUT))
+    try:
+        status = change_until_exit(
+            waiter, lambda: expect_status(run("set", name, "tick"), 0, "set"))
+        expect(status == 0, "wait %s exits 0 after a change: %r" % (" ".join(extra), status))
+    finally:
+        waiter.finish()
+
+
 def test_wait_times_out_with_4_and_returns_0_on_a_change():
     name = unique("waited")
     holder = hold(name, "--capacity", "64")
@@ -426,13 +437,7 @@ def test_wait_times_out_with_4_and_returns_0_on_a_change():
         expect(time.monotonic() - started >= 0.25, "wait timed out early")
         expect(result[1] == b"", "a timeout prints nothing on stdout: %r" % (result,))
         one_line_error(result, "wait", name, "timed out after 0.25 s", "did not change")
-        waiter = Child("wait", name, "--timeout", str(TIMEOUT))
-        try:
-            status = change_until_exit(
-                waiter, lambda: expect_status(run("set", name, "tick"), 0, "set"))
-            expect(status == 0, "wait exits 0 after a change: %r" % status)
-        finally:
-            waiter.finish()
+        wait_exits_0_on_a_change(name)
     finally:
         holder.close_stdin()
         holder.wait("holder")
@@ -626,13 +631,7 @@ def test_read_only_commands_read_wait_and_hold_but_never_create():
         code, out, _ = run("get", name, "--read-only")
         expect(code == 0 and out == b"first", "get --read-only: %d %r" % (code, out))
         watch_sees_values_in_order(False, "--read-only")
-        waiter = Child("wait", name, "--read-only", "--timeout", str(TIMEOUT))
-        try:
-            status = change_until_exit(
-                waiter, lambda: expect_status(run("set", name, "tick"), 0, "set"))
-            expect(status == 0, "wait --read-only exits 0 after a change: %r" % status)
-        finally:
-            waiter.finish()
+        wait_exits_0_on_a_change(name, "--read-only")
         reader = hold(name, "--read-only")
         expect(stop(holder, "read-write holder") == 0, "the read-write holder stops")
         holder = None
