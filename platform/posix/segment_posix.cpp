@@ -13,6 +13,15 @@
 //   "am I first/last" and what follows (initialise, unlink) are atomic;
 // - byte 1, the user lock, held shared by every attached process. Under the
 //   gate, getting it exclusively proves there is no other live user.
+// A read-only attachment (SHAREDMEM_READ_ONLY) has an O_RDONLY descriptor,
+// which cannot take an exclusive (F_WRLCK) lock. It takes the gate shared,
+// which still holds off every read-write attacher and detacher (they take it
+// exclusively), and joins only while another live user holds the user byte:
+// users hold it only after completing their attach, so the content is valid.
+// Otherwise it reports the name absent and touches nothing. It then holds the
+// user byte shared like everyone else, but it never proves itself last and
+// never removes: an object whose last user was read-only is left dead, for
+// its next first user to reset and for the owner's sweep to reclaim.
 // OFD locks, unlike classic fcntl locks, belong to the description rather
 // than the process, so closing another descriptor of the same file never
 // drops them, and two attachments in one process count as two users. (A
@@ -91,13 +100,14 @@ int ofd_lock(int fd, off_t byte, short type) {
   return ::fcntl(fd, F_OFD_SETLK, &lock) == 0 ? 0 : errno;
 }
 
-// Takes the gate, polling with backoff: F_OFD_SETLKW cannot time out, and a
-// stopped peer must not hang us. The gate is only ever held for a few calls.
-sharedmem_error take_gate(int fd) {
+// Takes the gate (F_WRLCK; F_RDLCK for a read-only descriptor), polling
+// with backoff: F_OFD_SETLKW cannot time out, and a stopped peer must not
+// hang us. The gate is only ever held for a few calls.
+sharedmem_error take_gate(int fd, short type = F_WRLCK) {
   const auto deadline = std::chrono::steady_clock::now() + kGateTimeout;
   std::chrono::microseconds pause{20};
   for (;;) {
-    const int error = ofd_lock(fd, kGateByte, F_WRLCK);
+    const int error = ofd_lock(fd, kGateByte, type);
     if (error == 0) return SHAREDMEM_OK;
     if (error != EAGAIN && error != EACCES && error != EINTR)
       return record_os_error(SHAREDMEM_E_SYSTEM, error);
@@ -181,9 +191,8 @@ int reserve(int fd, off_t size) {
 
 struct Attachment {
   std::string os_name;
-  bip::shared_memory_object object;  // a private segment's object
-  int shared_fd = -1;                // a shared segment's (access_posix.hpp)
-  bool shared = false;
+  bip::shared_memory_object object;
+  bool shared = false;  // a shared segment's (access_posix.hpp), in own_fd
   void* base = nullptr;  // the whole object, mapped
   std::size_t mapped = 0;
   bool gate_held = false;
@@ -191,6 +200,10 @@ struct Attachment {
   bool established = false;     // initialised or checked by the core: ours to remove
   bool user_exclusive = false;  // first user, until end_attach downgrades
   bool keep_mapping = false;    // detached with Mapping::kKeep: never unmap
+  bool read_only = false;       // SHAREDMEM_READ_ONLY: O_RDONLY, PROT_READ, never removes
+  // The descriptor when not opened through `object` (a read-only open, which
+  // needs O_NONBLOCK: Boost cannot pass it; a shared segment's); -1 otherwise.
+  int own_fd = -1;
   // Fork support (see the registry below).
   Attachment* previous = nullptr;  // all three under g_registry_mutex
   Attachment* next = nullptr;
@@ -209,10 +222,10 @@ struct Attachment {
   posix::WriterLockOwner writer_owner;
 
   ~Attachment() {
-    if (shared_fd >= 0) ::close(shared_fd);
+    if (own_fd >= 0) ::close(own_fd);
   }
 
-  int fd() const noexcept { return shared ? shared_fd : object.get_mapping_handle().handle; }
+  int fd() const noexcept { return own_fd >= 0 ? own_fd : object.get_mapping_handle().handle; }
 
   lock_word::Shared& writer() const noexcept {
     return *reinterpret_cast<lock_word::Shared*>(static_cast<unsigned char*>(base) + mapped -
@@ -228,7 +241,8 @@ struct Attachment {
   sharedmem_error map(std::size_t size) {
     unmap();
     if (size == 0) return SHAREDMEM_OK;
-    void* address = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd(), 0);
+    const int protection = read_only ? PROT_READ : PROT_READ | PROT_WRITE;
+    void* address = ::mmap(nullptr, size, protection, MAP_SHARED, fd(), 0);
     if (address == MAP_FAILED) return from_errno(errno);
     base = address;
     mapped = size;
@@ -262,8 +276,11 @@ int reopen_with_user_lock(int fd) noexcept {
   std::size_t at = sizeof "/proc/self/fd/" - 1;
   while (length > 0) path[at++] = digits[--length];
   path[at] = '\0';
+  // The same access as ours (a read-only attachment gets no write access).
+  const int flags = ::fcntl(fd, F_GETFL);
+  if (flags < 0) return -1;
   // The /proc link names our own descriptor: following it is the point.
-  const int fresh = ::open(path, O_RDWR | O_CLOEXEC);
+  const int fresh = ::open(path, (flags & O_ACCMODE) | O_CLOEXEC);
   if (fresh < 0) return -1;
   // We hold a shared lock on the user byte, so nobody holds it exclusively.
   if (ofd_lock(fresh, kUserByte, F_RDLCK) != 0) {
@@ -404,34 +421,127 @@ sharedmem_error leave(Attachment& a) noexcept {
     a.gate_held = false;
     return result;
   }
-  if (a.joined && a.established) {
+  if (a.joined && a.established && !a.read_only) {
     if (!a.gate_held) {
       result = take_gate(a.fd());
       a.gate_held = result == SHAREDMEM_OK;
     }
     if (a.gate_held && ofd_lock(a.fd(), kUserByte, F_WRLCK) == 0) {
       fault_point("detach_before_unlink");
-      if (::shm_unlink(a.os_name.c_str()) == 0 || errno == ENOENT) {
-      } else if (a.shared && (errno == EPERM || errno == EACCES)) {
-        // Another user's shared object in the sticky /dev/shm: only its
-        // owner may remove it (glibc's shm_unlink turns EPERM into EACCES). It stays dead, emptied (unless our mapping
-        // stays for threads still in it) so that it holds no memory and no
-        // content: the next first user resets it, the owner's sweep removes it.
-        if (!a.keep_mapping) (void)::ftruncate(a.fd(), 0);
-      } else {
-        result = from_errno(errno);
+      if (::shm_unlink(a.os_name.c_str()) != 0 && errno != ENOENT) {
+        // In the sticky /dev/shm only its owner may remove another user's
+        // shared object (glibc's shm_unlink turns that EPERM into EACCES).
+        // It stays dead, emptied (unless our mapping stays for threads still
+        // in it), holding no memory and no content: the next first user
+        // resets it, the owner's sweep removes it.
+        if (a.shared && (errno == EPERM || errno == EACCES)) {
+          if (!a.keep_mapping) (void)::ftruncate(a.fd(), 0);
+        } else {
+          result = from_errno(errno);
+        }
       }
       fault_point("detach_after_unlink");
     }
     // Without the gate in time the object stays: its next first user resets
     // it, so no content passes on.
   }
+  // A read-only attachment cannot prove itself last (that takes the user
+  // byte exclusively): it only lets go. Last out, it leaves the object dead.
   // Unlock explicitly rather than leave it to close(): a child forked
   // without exec may still share this description.
   if (a.joined) ofd_lock(a.fd(), kUserByte, F_UNLCK);
   if (a.gate_held) ofd_lock(a.fd(), kGateByte, F_UNLCK);
   a.joined = false;
   a.gate_held = false;
+  return result;
+}
+
+// Stats the object open on `fd` into `status` and refuses it unless it is a
+// private regular file of the current user's.
+sharedmem_error refuse_foreign(int fd, struct stat& status) {
+  if (::fstat(fd, &status) != 0) return from_errno(errno);
+  if (status.st_uid != ::geteuid()) return SHAREDMEM_E_NOT_OWNER;
+  // Ours, but no segment: a FIFO, a device, a directory.
+  if (!S_ISREG(status.st_mode)) return SHAREDMEM_E_INCOMPATIBLE;
+  if ((status.st_mode & 077) != 0) return SHAREDMEM_E_NOT_OWNER;
+  return SHAREDMEM_OK;
+}
+
+// The gate protocol of a read-only attachment (see the top of this file),
+// on its opened, checked object: joins it only while another live user
+// holds it, else reports kAbsent having changed nothing. Returns with the
+// gate held shared, as begin_attach does.
+AttachResult join_read_only(AttachmentPtr attachment) {
+  AttachResult result;
+  const int fd = attachment->fd();
+  if (sharedmem_error e = take_gate(fd, F_RDLCK)) {
+    result.error = e;
+    return result;
+  }
+  attachment->gate_held = true;
+  // Under the shared gate nobody initialises, removes or sweeps the object:
+  // any lock on the user byte is a user that completed its attach.
+  const int live = posix::user_byte_locked(fd);
+  if (live < 0) {
+    result.error = from_errno(errno);
+    return result;
+  }
+  if (live == 0) {  // dead or never completed: nothing to read
+    result.status = AttachStatus::kAbsent;
+    return result;
+  }
+  if (int error = ofd_lock(fd, kUserByte, F_RDLCK)) {
+    result.error = from_errno(error);
+    return result;
+  }
+  attachment->joined = true;
+  // Its last user may have removed it before we took the gate.
+  struct stat status {};
+  if (::fstat(fd, &status) != 0) {
+    result.error = from_errno(errno);
+    return result;
+  }
+  if (status.st_nlink == 0) {
+    result.status = AttachStatus::kVanished;
+    return result;
+  }
+  attachment->device = status.st_dev;
+  attachment->inode = status.st_ino;
+  if (sharedmem_error e = attachment->map(static_cast<std::size_t>(status.st_size))) {
+    result.error = e;
+    return result;
+  }
+  result.status = AttachStatus::kAttached;
+  result.attachment = std::move(attachment);
+  return result;
+}
+
+// begin_attach for SHAREDMEM_READ_ONLY in the private namespace. Opened
+// with O_NONBLOCK, so that a FIFO put under the name cannot block the open.
+AttachResult begin_attach_read_only(const AttachRequest& request) {
+  AttachResult result;
+  try {
+    auto attachment = AttachmentPtr(new Attachment);
+    attachment->os_name = posix::shm_name_of(request.name);
+    attachment->read_only = true;
+    attachment->own_fd = ::open(path_of(attachment->os_name).c_str(),
+                                O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+    if (attachment->own_fd < 0) {
+      if (errno == ENOENT)
+        result.status = AttachStatus::kAbsent;
+      else
+        result.error = from_open_errno(errno, attachment->os_name);
+      return result;
+    }
+    struct stat status {};
+    if (sharedmem_error e = refuse_foreign(attachment->fd(), status)) {
+      result.error = e;
+      return result;
+    }
+    return join_read_only(std::move(attachment));
+  } catch (const std::bad_alloc&) {
+    result.error = SHAREDMEM_E_NO_MEMORY;
+  }
   return result;
 }
 
@@ -468,9 +578,10 @@ bool open_shared(const AttachRequest& request, Attachment& attachment, AttachRes
   result.error = posix::resolve_access(*request.access, access);
   if (result.error != SHAREDMEM_OK) return false;
   attachment.shared = true;
+  attachment.read_only = request.read_only;
   attachment.os_name = "/" + std::string(posix::kSharedPrefix) + request.name;
   switch (posix::open_shared_object(path_of(attachment.os_name), access, request.read_only,
-                                    request.may_create, &attachment.shared_fd, &result.error)) {
+                                    request.may_create, &attachment.own_fd, &result.error)) {
     case posix::SharedOpen::kOpened:
     case posix::SharedOpen::kCreated:
       return true;
@@ -490,14 +601,16 @@ bool open_shared(const AttachRequest& request, Attachment& attachment, AttachRes
 
 AttachResult begin_attach(const AttachRequest& request) {
   AttachResult result;
-  if (request.global_scope || request.read_only) {  // read-only: not yet
+  if (request.global_scope) {
     result.error = SHAREDMEM_E_UNSUPPORTED;
     return result;
   }
+  if (request.read_only && request.access == nullptr) return begin_attach_read_only(request);
   try {
     auto attachment = AttachmentPtr(new Attachment);
     if (request.access != nullptr) {
       if (!open_shared(request, *attachment, result)) return result;
+      if (request.read_only) return join_read_only(std::move(attachment));
     } else {
       // Per-user namespace (object_posix.hpp).
       attachment->os_name = posix::shm_name_of(request.name);
@@ -531,22 +644,12 @@ AttachResult begin_attach(const AttachRequest& request) {
     const int fd = attachment->fd();
 
     struct stat status {};
-    if (::fstat(fd, &status) != 0) {
-      result.error = from_errno(errno);
-      return result;
-    }
     // (A shared object's owner, type and permissions were checked as it was
     // opened.)
-    if (!attachment->shared && status.st_uid != ::geteuid()) {
-      result.error = SHAREDMEM_E_NOT_OWNER;
-      return result;
-    }
-    if (!attachment->shared && !S_ISREG(status.st_mode)) {  // ours, but no segment: a FIFO
-      result.error = SHAREDMEM_E_INCOMPATIBLE;
-      return result;
-    }
-    if (!attachment->shared && (status.st_mode & 077) != 0) {
-      result.error = SHAREDMEM_E_NOT_OWNER;
+    if (sharedmem_error e = attachment->shared
+                                ? (::fstat(fd, &status) == 0 ? SHAREDMEM_OK : from_errno(errno))
+                                : refuse_foreign(fd, status)) {
+      result.error = e;
       return result;
     }
 
@@ -589,7 +692,8 @@ AttachResult begin_attach(const AttachRequest& request) {
 }
 
 // Looks at this user's entries only: an entry of another user, or anything
-// but a regular private file, is skipped before it is opened and never
+// but a regular private file (in the shared namespace: a regular file the
+// user owns, whatever its ACL), is skipped before it is opened and never
 // counts toward kSweepLimit, so that nobody else's files can use up a
 // sweep (readdir's order is the file system's: newest first on tmpfs).
 sharedmem_error sweep_dead_objects(bool global_scope, bool shared, Sweep when,
@@ -694,7 +798,9 @@ sharedmem_error end_attach(Attachment& attachment) noexcept {
   } catch (...) {  // std::system_error from std::call_once or the mutex
     return SHAREDMEM_E_SYSTEM;
   }
-  attachment.writer_owner.bind(attachment.fd(), attachment.device, attachment.inode);
+  // A read-only attachment never takes the writer lock: unbound, it cannot.
+  if (!attachment.read_only)
+    attachment.writer_owner.bind(attachment.fd(), attachment.device, attachment.inode);
   return SHAREDMEM_OK;
 }
 
