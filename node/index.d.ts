@@ -48,6 +48,19 @@ export type OpenMode = 'create' | 'open' | 'either';
 /** Windows: the session's (Local\) or the machine's (Global\) namespace. */
 export type Scope = 'local' | 'global';
 
+/** Who may open a shared segment (docs/sharing.md). Principals: 'user:NAME', 'group:NAME',
+ * 'uid:N', 'gid:N' (Linux); 'user:NAME', 'group:NAME', 'sid:S-1-...' (Windows). */
+export interface Access {
+  /** May open it read-write. */
+  readWrite?: string[];
+  /** May open it only with readOnly. */
+  readOnly?: string[];
+  /** The users who, besides the current one, may have created it. */
+  creators?: string[];
+  /** Windows: a low-integrity (sandboxed) process granted access may open it. */
+  lowIntegrity?: boolean;
+}
+
 export interface OpenOptions {
   /** Bytes of value (or raw buffer). Required unless mode is 'open' (then: whatever it has). */
   capacity?: number;
@@ -55,6 +68,18 @@ export interface OpenOptions {
    * one is live; 'open': fail with NOT_FOUND if none is. */
   mode?: OpenMode;
   scope?: Scope;
+  /** A shared segment with this access list (every opener gives the same). */
+  access?: Access;
+  /** Segment only: open a live segment without write access (never creates); write() and
+   * writeIf() throw SharedmemError 'READ_ONLY'. */
+  readOnly?: boolean;
+}
+
+/** prune(), inspect() and list(): the scope, and the shared namespace. */
+export interface LookOptions {
+  scope?: Scope;
+  /** The shared segments (opened with access) instead of the private ones. */
+  shared?: boolean;
 }
 
 export interface WaitOptions {
@@ -72,6 +97,10 @@ export interface Versioned {
 declare class SegmentHandle implements Disposable {
   /** The segment's name. */
   readonly name: string;
+  /** True if opened with readOnly. */
+  readonly readOnly: boolean;
+  /** True for a shared segment (opened with access). */
+  readonly shared: boolean;
   /** True once close() was called. */
   readonly closed: boolean;
   /** True if this open created the segment (no live process held it). */
@@ -154,11 +183,11 @@ export function setSharedMem(text: string): void;
 /** The classic GetSharedMem: the default segment's text. */
 export function getSharedMem(): string;
 /** Removes what killed users left behind; returns how many objects. */
-export function prune(options?: { scope?: Scope }): number;
+export function prune(options?: LookOptions): number;
 /** What stands under the name, or null when nothing does. Never joins the segment. */
-export function inspect(name: string, options?: { scope?: Scope }): SegmentInfo | null;
+export function inspect(name: string, options?: LookOptions): SegmentInfo | null;
 /** Every object of the naming scheme in scope. */
-export function list(options?: { scope?: Scope }): SegmentInfo[];
+export function list(options?: LookOptions): SegmentInfo[];
 /** The platform backend: 'posix' or 'windows'. */
 export const backend: 'posix' | 'windows';
 /** The longest segment name. */

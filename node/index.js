@@ -108,8 +108,49 @@ function scopeFlags(scope) {
   throw invalidValue('options.scope', "'local' or 'global'", scope);
 }
 
+// prune, inspect and list: the scope, and the shared namespace with shared: true.
+function lookFlags(options) {
+  return scopeFlags(options.scope) | (checkBoolean(options.shared, 'options.shared') ? binding.flags.SHARED : 0);
+}
+
+function checkBoolean(value, what) {
+  if (value !== undefined && typeof value !== 'boolean') throw invalidType(what, 'of type boolean', value);
+  return value === true;
+}
+
+// options.access as the addon takes it, [readWrite, readOnly, creators,
+// lowIntegrity], or undefined for a private segment.
+const ACCESS_LISTS = ['readWrite', 'readOnly', 'creators'];
+function accessList(access) {
+  if (access === undefined) return undefined;
+  if (access === null || typeof access !== 'object' || Array.isArray(access))
+    throw invalidType('options.access', 'an object', access);
+  for (const key of Object.keys(access)) {
+    if (!ACCESS_LISTS.includes(key) && key !== 'lowIntegrity')
+      throw invalidValue('options.access', 'an object of readWrite, readOnly, creators and lowIntegrity', access);
+  }
+  const lists = ACCESS_LISTS.map((key) => {
+    const list = access[key];
+    if (list === undefined) return [];
+    if (!Array.isArray(list)) throw invalidType(`options.access.${key}`, 'an array of strings', list);
+    for (const principal of list) {
+      if (typeof principal !== 'string')
+        throw invalidType(`options.access.${key}`, 'an array of strings', principal);
+    }
+    return [...list];
+  });
+  return [...lists, checkBoolean(access.lowIntegrity, 'options.access.lowIntegrity')];
+}
+
 function openFlags(options, raw) {
   let flags = scopeFlags(options.scope) | (raw ? binding.flags.RAW : 0);
+  if (checkBoolean(options.readOnly, 'options.readOnly')) {
+    // A store into the read-only mapping would kill the process, and
+    // JavaScript has no read-only ArrayBuffer to stop it.
+    if (raw) throw invalidValue('options.readOnly', 'false for a RawSegment (its buffer cannot be read-only in JavaScript)', true);
+    if (options.mode === 'create') throw invalidValue('options.mode', "'open' or 'either' with readOnly (it never creates)", options.mode);
+    flags |= binding.flags.READ_ONLY | binding.flags.OPEN_ONLY;
+  }
   switch (options.mode) {
     case undefined:
     case 'either':
@@ -144,6 +185,8 @@ function closedError(what) {
 class Handle {
   #native;
   #name;
+  #readOnly = false;
+  #shared = false;
   #pending = new Map(); // wait id -> reject, for close()
 
   constructor(token, name, options, raw) {
@@ -151,6 +194,7 @@ class Handle {
     checkName(name);
     options = checkOptions(options, 'options');
     const flags = openFlags(options, raw);
+    const access = accessList(options.access);
     let capacity = options.capacity;
     if (capacity === undefined) {
       if (!(flags & binding.flags.OPEN_ONLY))
@@ -158,13 +202,25 @@ class Handle {
       capacity = 0;
     }
     checkInteger(capacity, 'options.capacity');
-    this.#native = new binding.NativeSegment(name, capacity, flags);
+    this.#native = new binding.NativeSegment(name, capacity, flags, access);
+    this.#readOnly = (flags & binding.flags.READ_ONLY) !== 0;
+    this.#shared = access !== undefined;
     this.#name = name;
   }
 
   /** The segment's name. */
   get name() {
     return this.#name;
+  }
+
+  /** True if opened with readOnly: write() and writeIf() throw SharedmemError 'READ_ONLY'. */
+  get readOnly() {
+    return this.#readOnly;
+  }
+
+  /** True for a shared segment (opened with options.access). */
+  get shared() {
+    return this.#shared;
   }
 
   /** True once close() was called. */
@@ -448,20 +504,20 @@ function getSharedMem() {
 /** Removes what killed users left (Linux); returns how many objects it removed. */
 function prune(options) {
   options = checkOptions(options, 'options');
-  return binding.prune(scopeFlags(options.scope));
+  return binding.prune(lookFlags(options));
 }
 
 /** What stands under `name`, seen from outside, or null when nothing does. */
 function inspect(name, options) {
   checkName(name);
   options = checkOptions(options, 'options');
-  return binding.inspect(name, scopeFlags(options.scope));
+  return binding.inspect(name, lookFlags(options));
 }
 
 /** Every object of the naming scheme in scope. */
 function list(options) {
   options = checkOptions(options, 'options');
-  return binding.list(scopeFlags(options.scope));
+  return binding.list(lookFlags(options));
 }
 
 module.exports = {

@@ -16,6 +16,7 @@ struct OptionLine {
   std::vector<std::string> flags;  // "--count", "-h", ...; empty for an argument
   bool takes_value = false;
   bool positional = false;
+  bool repeated = false;  // may be given again, each time with a value
 };
 
 std::vector<OptionLine> options_of(const CLI::App& app) {
@@ -36,7 +37,9 @@ std::vector<OptionLine> options_of(const CLI::App& app) {
         line.names += (line.names.empty() ? "" : ", ") + flag;
       std::string value = line.takes_value ? " " + option->get_type_name() : "";
       line.names += value;
-      line.usage = "[" + line.flags.back() + value + "]";
+      line.repeated = line.takes_value &&
+                      option->get_multi_option_policy() == CLI::MultiOptionPolicy::TakeAll;
+      line.usage = "[" + line.flags.back() + value + "]" + (line.repeated ? "..." : "");
     }
     lines.push_back(line);
   }
@@ -65,10 +68,16 @@ std::vector<const CLI::App*> commands_of(const CLI::App& app) {
   return app.get_subcommands([](const CLI::App* sub) { return !sub->get_group().empty(); });
 }
 
-std::string usage_line(const CLI::App& command) {
+// The command and its arguments and options, each item's words joined by
+// `join` (a non-space keeps an item on one line when the usage is wrapped).
+std::string usage_line(const CLI::App& command, char join = ' ') {
   std::string words = command.get_name();
-  for (const OptionLine& line : options_of(command))
-    if (line.flags != std::vector<std::string>{"-h", "--help"}) words += " " + line.usage;
+  for (const OptionLine& line : options_of(command)) {
+    if (line.flags == std::vector<std::string>{"-h", "--help"}) continue;
+    std::string item = line.usage;
+    std::replace(item.begin(), item.end(), ' ', join);
+    words += " " + item;
+  }
   return words;
 }
 
@@ -212,8 +221,11 @@ std::string program_help(const CLI::App& app, const ProgramDoc& doc) {
 std::string command_help(const CLI::App& command, const ProgramDoc& doc) {
   const CLI::App* parent = command.get_parent();
   const std::string program = parent ? parent->get_name() : "sharedmem";
-  const std::string usage = "Usage: " + program + " " + usage_line(command);
+  // Wrapped between items, never inside "[--count N]".
+  constexpr char kKeep = '\x1f';
+  const std::string usage = "Usage: " + program + " " + usage_line(command, kKeep);
   std::string out = wrap(usage, usage.find(' ', 7 + program.size()) + 1, 0);
+  std::replace(out.begin(), out.end(), kKeep, ' ');
   const CommandDoc* command_doc = doc.command(command.get_name());
   if (command_doc) {
     out += "\n" + wrap(command_doc->summary + ".", 0, 0);
@@ -287,16 +299,28 @@ std::string bash_completion(const CLI::App& app, const ProgramDoc& doc) {
   for (const CLI::App* command : commands_of(app)) {
     std::string options;
     std::string valued;
+    std::string users;   // options whose value is a user: completed with user names
+    std::string groups;  // and with group names
     bool has_name = false;
     for (const OptionLine& line : options_of(*command)) {
       for (const std::string& flag : line.flags) options += " " + flag;
-      if (line.takes_value && !line.positional)
-        for (const std::string& flag : line.flags) valued += "|" + flag;
+      if (line.takes_value && !line.positional) {
+        const std::string value = line.names.substr(line.names.rfind(' ') + 1);
+        std::string& list = value == "USER" ? users : value == "GROUP" ? groups : valued;
+        for (const std::string& flag : line.flags) list += "|" + flag;
+      }
       if (line.positional && line.names == "NAME") has_name = true;
     }
     out += "    " + command->get_name() + ")\n";
-    if (!valued.empty())
-      out += "      case $previous in " + valued.substr(1) + ") return 0 ;; esac\n";
+    if (!valued.empty() || !users.empty() || !groups.empty()) {
+      out += "      case $previous in\n";
+      if (!users.empty())
+        out += "        " + users.substr(1) + ") COMPREPLY=($(compgen -u -- \"$cur\")); return 0 ;;\n";
+      if (!groups.empty())
+        out += "        " + groups.substr(1) + ") COMPREPLY=($(compgen -g -- \"$cur\")); return 0 ;;\n";
+      if (!valued.empty()) out += "        " + valued.substr(1) + ") return 0 ;;\n";
+      out += "      esac\n";
+    }
     if (command->get_name() == "help")
       out += "      words=" + shell_quoted(names.substr(1) + " exit-status" + options) + " ;;\n";
     else if (command->get_name() == "completion")
@@ -309,9 +333,14 @@ std::string bash_completion(const CLI::App& app, const ProgramDoc& doc) {
       "  esac\n"
       "  COMPREPLY=($(compgen -W \"$words\" -- \"$cur\"))\n"
       "  if [[ $names == 1 && $cur != -* ]]; then\n"
-      "    # The names of this user's segments, from the command itself.\n"
+      "    # The names of this user's segments, from the command itself; the\n"
+      "    # shared ones after --shared or an access option.\n"
+      "    local namespace=\n"
+      "    for ((i = 1; i < COMP_CWORD; i++)); do\n"
+      "      case ${COMP_WORDS[i]} in --shared|--allow-*|--creator) namespace=--shared ;; esac\n"
+      "    done\n"
       "    COMPREPLY+=($(compgen -W \"$(" + program +
-      " list 2>/dev/null | awk 'NR > 1 {print $1}')\" -- \"$cur\"))\n"
+      " list $namespace 2>/dev/null | awk 'NR > 1 {print $1}')\" -- \"$cur\"))\n"
       "  fi\n"
       "}\n"
       "complete -F _" + program + " " + program + "\n";
@@ -325,8 +354,10 @@ std::string zsh_completion(const CLI::App& app, const ProgramDoc& doc) {
                     " (generated by `" + program + " completion zsh`)\n"
                     "_" + program + "_segments() {\n"
                     "  local -a names\n"
+                    "  local namespace=\n"
+                    "  (( ${words[(I)(--shared|--allow-*|--creator)]} )) && namespace=--shared\n"
                     "  names=(${(f)\"$(" + program +
-                    " list 2>/dev/null | awk 'NR > 1 {print $1}')\"})\n"
+                    " list $namespace 2>/dev/null | awk 'NR > 1 {print $1}')\"})\n"
                     "  _describe 'segment' names\n"
                     "}\n"
                     "_" + program + "() {\n"
@@ -361,8 +392,12 @@ std::string zsh_completion(const CLI::App& app, const ProgramDoc& doc) {
         continue;
       }
       for (const std::string& flag : line.flags) {
-        std::string spec = flag + "[" + zsh_text(line.description) + "]";
-        if (line.takes_value) spec += ":" + line.names.substr(line.names.rfind(' ') + 1) + ": ";
+        // A repeated option stays offered after its first use.
+        std::string spec = (line.repeated ? "*" : "") + flag + "[" + zsh_text(line.description) + "]";
+        if (line.takes_value) {
+          const std::string value = line.names.substr(line.names.rfind(' ') + 1);
+          spec += ":" + value + ":" + (value == "USER" ? "_users" : value == "GROUP" ? "_groups" : " ");
+        }
         out += " " + shell_quoted(spec);
       }
     }

@@ -55,9 +55,27 @@ struct Options {
   std::string topic;
   bool man = false;
   std::string shell;
+  // Sharing (docs/sharing.md): --read-only opens without write access;
+  // --shared, or any access option, opens (or looks) in the shared namespace
+  // with the access list that the options give.
+  bool read_only = false;
+  bool shared = false;
+  std::vector<std::string> allow_user;
+  std::vector<std::string> allow_group;
+  std::vector<std::string> allow_read_user;
+  std::vector<std::string> allow_read_group;
+  std::vector<std::string> creators_given;
+  // The access list as principals ("user:alice"), from the options above.
+  std::vector<std::string> read_write;
+  std::vector<std::string> read_only_principals;
+  std::vector<std::string> creators;
 };
 
 std::uint32_t scope_flags(const Options& o) { return o.global ? SHAREDMEM_SCOPE_GLOBAL : 0u; }
+// sharedmem_inspect, _list and _prune: the scope, and the namespace.
+std::uint32_t look_flags(const Options& o) {
+  return scope_flags(o) | (o.shared ? SHAREDMEM_SHARED : 0u);
+}
 
 // One line on stderr: "sharedmem: <command> '<name>': <message>", the
 // command and name left out where there are none.
@@ -74,10 +92,13 @@ int usage_error(const std::string& command, const std::string& message) {
   return kUsage;
 }
 
-// Reports a failed library call (its message, and the OS error behind it if
-// any) and returns the exit status it means.
+// Reports a failed library call (its message, what the failed open found
+// out beyond its code, and the OS error behind it if any) and returns the
+// exit status it means. The command opens once: a detail is its open's.
 int fail(const Options& o, sharedmem_error e, const std::string& message = "") {
   std::string text = message.empty() ? sharedmem_strerror(e) : message;
+  if (const char* detail = sharedmem_last_error_detail(); detail[0] != '\0')
+    text += " (" + std::string(detail) + ")";
   if (const int system = sharedmem_last_system_error(); system != 0)
     text += " (system error " + std::to_string(system) + ")";
   complain(o.command, o.name, text);
@@ -171,12 +192,35 @@ struct Handle {
   ~Handle() { sharedmem_close(segment); }
 };
 
-// Opens the live segment `name` with `flags` (which include OPEN_ONLY),
+// A NULL-terminated list of the principals' C strings (which must outlive it).
+std::vector<const char*> c_list(const std::vector<std::string>& principals) {
+  std::vector<const char*> list;
+  for (const std::string& principal : principals) list.push_back(principal.c_str());
+  list.push_back(nullptr);
+  return list;
+}
+
+// Opens `o.name` with `flags` and the options' scope, read-only-ness and, for
+// a shared segment, access list.
+sharedmem_error open_segment(const Options& o, std::uint64_t capacity, std::uint32_t flags,
+                             sharedmem_segment** out) {
+  flags |= scope_flags(o) | (o.read_only ? SHAREDMEM_READ_ONLY : 0u);
+  if (!o.shared) return sharedmem_open(o.name.c_str(), capacity, flags, out);
+  const std::vector<const char*> read_write = c_list(o.read_write);
+  const std::vector<const char*> read_only = c_list(o.read_only_principals);
+  const std::vector<const char*> creators = c_list(o.creators);
+  sharedmem_access access = SHAREDMEM_ACCESS_INIT;
+  access.read_write = read_write.data();
+  access.read_only = read_only.data();
+  access.creators = creators.data();
+  return sharedmem_open_shared(o.name.c_str(), capacity, flags, &access, out);
+}
+
+// Opens the live segment `o.name` with `flags` (which include OPEN_ONLY),
 // whatever its kind; handle.raw tells which.
-sharedmem_error open_any_kind(const std::string& name, std::uint32_t flags, std::uint64_t capacity,
+sharedmem_error open_any_kind(const Options& o, std::uint32_t flags, std::uint64_t capacity,
                               Handle& handle) {
-  const sharedmem_error e =
-      sharedmem_open(name.c_str(), capacity, flags | SHAREDMEM_ANY_KIND, &handle.segment);
+  const sharedmem_error e = open_segment(o, capacity, flags | SHAREDMEM_ANY_KIND, &handle.segment);
   handle.raw = e == SHAREDMEM_OK && sharedmem_segment_kind(handle.segment) == SHAREDMEM_KIND_RAW;
   return e;
 }
@@ -185,7 +229,7 @@ sharedmem_error open_any_kind(const std::string& name, std::uint32_t flags, std:
 std::optional<std::uint64_t> live_capacity(const Options& o) {
   sharedmem_info info{};
   info.struct_size = sizeof info;
-  if (sharedmem_inspect(o.name.c_str(), scope_flags(o), &info) != SHAREDMEM_OK ||
+  if (sharedmem_inspect(o.name.c_str(), look_flags(o), &info) != SHAREDMEM_OK ||
       info.object_class != SHAREDMEM_OBJECT_SEGMENT)
     return std::nullopt;
   return info.capacity;
@@ -198,13 +242,12 @@ constexpr const char* kNoLiveSegment = "not found: no live process holds a segme
 // open that finds no live segment looks at what stands under the name, so
 // that a foreign object is called that, not "not found".
 int open_live(const Options& o, Handle& handle) {
-  const sharedmem_error e =
-      open_any_kind(o.name, SHAREDMEM_OPEN_ONLY | scope_flags(o), 0, handle);
+  const sharedmem_error e = open_any_kind(o, SHAREDMEM_OPEN_ONLY, 0, handle);
   if (e == SHAREDMEM_OK) return kOk;
   if (e != SHAREDMEM_E_NOT_FOUND) return fail(o, e);
   sharedmem_info info{};
   info.struct_size = sizeof info;
-  if (sharedmem_inspect(o.name.c_str(), scope_flags(o), &info) == SHAREDMEM_OK) {
+  if (sharedmem_inspect(o.name.c_str(), look_flags(o), &info) == SHAREDMEM_OK) {
     switch (info.object_class) {
       case SHAREDMEM_OBJECT_FOREIGN:
         return fail(o, SHAREDMEM_E_INCOMPATIBLE);
@@ -373,7 +416,7 @@ int SHAREDMEM_CALL collect(const sharedmem_info* info, void* context) {
 
 int run_list(const Options& o) {
   Listing listing;
-  if (const sharedmem_error e = sharedmem_list(scope_flags(o), collect, &listing))
+  if (const sharedmem_error e = sharedmem_list(look_flags(o), collect, &listing))
     return fail(o, e);
   if (listing.failure) std::rethrow_exception(listing.failure);
   std::vector<sharedmem_info>& found = listing.found;
@@ -410,7 +453,7 @@ int run_list(const Options& o) {
 int run_info(const Options& o) {
   sharedmem_info info{};
   info.struct_size = sizeof info;
-  const sharedmem_error e = sharedmem_inspect(o.name.c_str(), scope_flags(o), &info);
+  const sharedmem_error e = sharedmem_inspect(o.name.c_str(), look_flags(o), &info);
   if (e == SHAREDMEM_E_NOT_FOUND)
     return fail(o, e,
                 "not found: nothing of this name exists (" + std::string(info.os_name) + ")");
@@ -599,7 +642,9 @@ int run_notify(const Options& o) {
 
 int run_hold(const Options& o) {
   std::uint64_t capacity = 0;
-  std::uint32_t flags = scope_flags(o) | (o.raw ? SHAREDMEM_RAW : 0u);
+  std::uint32_t flags = o.raw ? SHAREDMEM_RAW : 0u;
+  if (o.read_only && o.initial_value)
+    return usage_error(o.command, "--value writes, which a --read-only holder cannot");
   if (o.capacity) {
     const std::optional<std::uint64_t> parsed = parse_capacity(*o.capacity);
     if (!parsed)
@@ -617,10 +662,12 @@ int run_hold(const Options& o) {
   prepare_stop_requests(o.until_stdin_closes);
   Handle handle;
   const sharedmem_error e = o.capacity || o.raw
-                                ? sharedmem_open(o.name.c_str(), capacity, flags, &handle.segment)
-                                : open_any_kind(o.name, flags, 0, handle);
+                                ? open_segment(o, capacity, flags, &handle.segment)
+                                : open_any_kind(o, flags, 0, handle);
   if (e == SHAREDMEM_E_NOT_FOUND)
-    return fail(o, e, std::string(kNoLiveSegment) + " to join; give --capacity to create it");
+    return fail(o, e, std::string(kNoLiveSegment) + " to join" +
+                          (o.read_only ? " (a --read-only holder never creates one)"
+                                       : "; give --capacity to create it"));
   if (e == SHAREDMEM_E_INVALID_SIZE)
     return usage_error(o.command, "--capacity " + *o.capacity + " (" + std::to_string(capacity) +
                                       " bytes) is no capacity this system can give: it must be "
@@ -658,7 +705,7 @@ int run_hold(const Options& o) {
 // Removes the objects of dead segments (list --all: state dead) now.
 int run_prune(const Options& o) {
   std::uint32_t removed = 0;
-  if (const sharedmem_error e = sharedmem_prune(scope_flags(o), &removed)) return fail(o, e);
+  if (const sharedmem_error e = sharedmem_prune(look_flags(o), &removed)) return fail(o, e);
   if (o.json)
     write_stdout(JsonObject::document().number("removed", removed).str() + "\n");
   else
@@ -676,7 +723,11 @@ ProgramDoc program_doc() {
       "shell, and the other commands open it for their duration (so a running watch holds it "
       "too), while list and info only look. Values are bytes; --wide reads and writes the "
       "wide strings of the Set/Get API. Raw segments (hold --raw) are followed by their "
-      "version: watch, wait and info show it, notify advances it.";
+      "version: watch, wait and info show it, notify advances it.\n"
+      "Segments are private to their user (Windows: session). --allow-user, --allow-group, "
+      "--allow-read-user and --allow-read-group make a shared one that those principals may "
+      "open too, each giving the same options (and --read-only where allowed only to read); "
+      "list, info and prune look at shared segments with --shared (docs/sharing.md).";
 #if defined(SHAREDMEM_VERSION_STRING)
   doc.version = sharedmem_library_version_string();
 #else
@@ -687,11 +738,14 @@ ProgramDoc program_doc() {
       {"list", "List this user's segments (Windows: the session's)",
        "One line each: name, kind, capacity, value size, version, holders and state. Objects "
        "of the naming scheme that are no usable segment are listed with their state "
-       "(foreign, not-owner, incompatible, unfinished).",
+       "(foreign, not-owner, incompatible, unfinished). --shared lists the shared segments "
+       "instead.",
        "sharedmem list --json"},
       {"info", "Show one segment: what list shows, and the OS object",
        "Adds the layout version, the OS object's name, owner and permissions. Exits 3 if no "
-       "live segment has the name, 1 if something else does.",
+       "live segment has the name, 1 if something else does. With --shared, the shared "
+       "segment of the name, whose permissions show its access list: who may open it, "
+       "read-write or read-only.",
        "sharedmem info inventory"},
       {"get", "Write the current value to stdout, as it is (bytes)", "",
        "sharedmem get inventory --json"},
@@ -722,8 +776,10 @@ ProgramDoc program_doc() {
       {"prune", "Remove what killed users left behind (state dead in list --all)",
        "Dead objects keep their memory until this user's next segment creation sweeps them; "
        "prune removes them now and says how many. It never touches a live segment, another "
-       "user's object or a file sharedmem did not make. On Windows a segment dies with its "
-       "last handle, so there is never anything to remove.",
+       "user's object or a file sharedmem did not make. With --shared, the shared segments "
+       "this user owns, among them those whose last user could not remove them (not the "
+       "owner, or read-only). On Windows a segment dies with its last handle, so there is "
+       "never anything to remove.",
        "sharedmem prune --json"},
       {"help", "Show the help of the program or of one command",
        "Topics: each command, and exit-status (the exit statuses and the library errors "
@@ -757,6 +813,91 @@ void add_encoding(CLI::App* command, Options& o) {
   command->add_flag("--bytes", o.bytes, "the value is bytes, even for the default segment")
       ->excludes(wide);
 }
+// --shared, for the commands that only look (list, info, prune).
+void add_shared(CLI::App* command, Options& o, const std::string& what) {
+  command->add_flag("--shared", o.shared, what);
+}
+// An option that may be given again and again, one value each time.
+void add_repeated(CLI::App* command, const std::string& name, std::vector<std::string>& values,
+                  const std::string& type, const std::string& what) {
+  command->add_option(name, values, what)
+      ->type_name(type)
+      ->expected(1)
+      ->allow_extra_args(false)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+}
+// The access options of the commands that open a segment: given any, the
+// segment is a shared one (sharedmem_open_shared) with that access list.
+void add_access(CLI::App* command, Options& o) {
+  command->add_flag("--shared", o.shared,
+                    "a shared segment (docs/sharing.md), apart from this user's private ones; "
+                    "implied by the options below, which every opener gives alike");
+  add_repeated(command, "--allow-user", o.allow_user, "USER",
+               "this user may open it read-write (a name, or user:NAME, uid:N, sid:S-1-...)");
+  add_repeated(command, "--allow-group", o.allow_group, "GROUP",
+               "this group's members may open it read-write (a name, or group:NAME, gid:N, "
+               "sid:S-1-...)");
+  add_repeated(command, "--allow-read-user", o.allow_read_user, "USER",
+               "this user may open it only with --read-only");
+  add_repeated(command, "--allow-read-group", o.allow_read_group, "GROUP",
+               "this group's members may open it only with --read-only");
+  add_repeated(command, "--creator", o.creators_given, "USER",
+               "besides you, who may have created it (a name, or user:NAME, uid:N, "
+               "sid:S-1-...); a segment made by anyone else is refused");
+}
+void add_read_only(CLI::App* command, Options& o) {
+  command->add_flag("--read-only", o.read_only,
+                    "open it without write access (its users keep it; never creates one): "
+                    "what a principal allowed only to read must give");
+}
+
+// `given` as a principal for `option`: a bare name becomes "<kind>:NAME";
+// a given form is kept if `option` takes it. Empty: refused.
+std::optional<std::string> as_principal(const std::string& given, const std::string& kind,
+                                        const std::vector<std::string>& forms) {
+  if (given.empty()) return std::nullopt;
+  const std::size_t colon = given.find(':');
+  if (colon == std::string::npos) return kind + ":" + given;
+  const std::string form = given.substr(0, colon);
+  if (colon + 1 == given.size() ||
+      std::find(forms.begin(), forms.end(), form) == forms.end())
+    return std::nullopt;
+  return given;
+}
+
+// Fills o.read_write, o.read_only_principals and o.creators from the
+// options, and o.shared if any was given; a usage error's status, or kOk.
+int gather_access(Options& o) {
+  struct Source {
+    const std::vector<std::string>* given;
+    std::vector<std::string>* principals;
+    const char* option;
+    const char* kind;
+    std::vector<std::string> forms;
+    const char* forms_text;
+  };
+  const std::vector<std::string> user_forms = {"user", "uid", "sid"};
+  const std::vector<std::string> group_forms = {"group", "gid", "sid"};
+  const Source sources[] = {
+      {&o.allow_user, &o.read_write, "--allow-user", "user", user_forms, "NAME, user:NAME, uid:N or sid:S-1-..."},
+      {&o.allow_group, &o.read_write, "--allow-group", "group", group_forms, "NAME, group:NAME, gid:N or sid:S-1-..."},
+      {&o.allow_read_user, &o.read_only_principals, "--allow-read-user", "user", user_forms, "NAME, user:NAME, uid:N or sid:S-1-..."},
+      {&o.allow_read_group, &o.read_only_principals, "--allow-read-group", "group", group_forms, "NAME, group:NAME, gid:N or sid:S-1-..."},
+      {&o.creators_given, &o.creators, "--creator", "user", user_forms, "NAME, user:NAME, uid:N or sid:S-1-..."},
+  };
+  for (const Source& source : sources) {
+    for (const std::string& given : *source.given) {
+      const std::optional<std::string> principal = as_principal(given, source.kind, source.forms);
+      if (!principal)
+        return usage_error(o.command, std::string(source.option) + " takes " + source.forms_text +
+                                          ", not '" + given + "'");
+      source.principals->push_back(*principal);
+      o.shared = true;
+    }
+  }
+  return kOk;
+}
+
 void add_timeout(CLI::App* command, Options& o, const std::string& what) {
   command->add_option("--timeout", o.timeout, what + " (decimal seconds, 0.5 is half a second)")
       ->type_name("SECONDS");
@@ -807,11 +948,13 @@ int run(int argc, char** argv) {
   auto* list = app.add_subcommand("list", doc.command("list")->summary);
   list->add_flag("--json", o.json, "one JSON document with every segment (docs/cli.md)");
   list->add_flag("--all", o.all, "also what killed users left behind (state dead)");
+  add_shared(list, o, "the shared segments (docs/sharing.md) instead of this user's private ones");
   add_global(list, o, windows);
 
   auto* info = app.add_subcommand("info", doc.command("info")->summary);
   add_name(info, o);
   info->add_flag("--json", o.json, "a JSON document (docs/cli.md)");
+  add_shared(info, o, "the shared segment of this name (docs/sharing.md), not the private one");
   add_global(info, o, windows);
 
   auto* get = app.add_subcommand("get", doc.command("get")->summary);
@@ -819,12 +962,15 @@ int run(int argc, char** argv) {
   get->add_flag("--json", o.json,
                 "a JSON document with name, version, size and value (text) or value_base64");
   add_encoding(get, o);
+  add_read_only(get, o);
+  add_access(get, o);
   add_global(get, o, windows);
 
   auto* set = app.add_subcommand("set", doc.command("set")->summary);
   add_name(set, o);
   set->add_option("VALUE", o.value, "the value, or - to read it from stdin")->required();
   add_encoding(set, o);
+  add_access(set, o);
   add_global(set, o, windows);
 
   auto* hold = app.add_subcommand("hold", doc.command("hold")->summary);
@@ -839,6 +985,8 @@ int run(int argc, char** argv) {
   hold->add_flag("--until-stdin-closes", o.until_stdin_closes,
                  "also stop when standard input reaches its end");
   add_encoding(hold, o);
+  add_read_only(hold, o);
+  add_access(hold, o);
   add_global(hold, o, windows);
 
   auto* watch = app.add_subcommand("watch", doc.command("watch")->summary);
@@ -849,19 +997,25 @@ int run(int argc, char** argv) {
   add_timeout(watch, o, "give up with status 4 after this long without a change");
   watch->add_flag("--json", o.json, "one JSON document a line: version, size, value");
   add_encoding(watch, o);
+  add_read_only(watch, o);
+  add_access(watch, o);
   add_global(watch, o, windows);
 
   auto* wait = app.add_subcommand("wait", doc.command("wait")->summary);
   add_name(wait, o);
   add_timeout(wait, o, "exit with status 4 if nothing changed by then");
+  add_read_only(wait, o);
+  add_access(wait, o);
   add_global(wait, o, windows);
 
   auto* notify = app.add_subcommand("notify", doc.command("notify")->summary);
   add_name(notify, o);
+  add_access(notify, o);
   add_global(notify, o, windows);
 
   auto* prune = app.add_subcommand("prune", doc.command("prune")->summary);
   prune->add_flag("--json", o.json, "a JSON document: schema_version and removed (docs/cli.md)");
+  add_shared(prune, o, "the shared segments this user owns (docs/sharing.md) instead");
   add_global(prune, o, windows);
 
   auto* help = app.add_subcommand("help", doc.command("help")->summary);
@@ -909,6 +1063,7 @@ int run(int argc, char** argv) {
     return usage_error(o.command, what);
   }
 
+  if (const int status = gather_access(o)) return status;
   if (*list) return run_list(o);
   if (*info) return run_info(o);
   if (*get) return run_get(o);

@@ -117,6 +117,44 @@ void check(Napi::Env env, sharedmem_error error, const char* context) {
 
 // Arguments arrive validated by index.js; these checks keep a direct call of
 // the binding from reaching the C API with garbage.
+
+// A sharedmem_access over copies of the principals.
+struct AccessList {
+  std::vector<std::string> principals[3];
+  std::vector<const char*> lists[3];
+  sharedmem_access c = SHAREDMEM_ACCESS_INIT;
+};
+
+// [readWrite, readOnly, creators, lowIntegrity] at `index` as an AccessList.
+AccessList access_arg(const Napi::CallbackInfo& info, size_t index) {
+  Napi::Env env = info.Env();
+  if (!info[index].IsArray()) throw Napi::TypeError::New(env, "access must be an array");
+  Napi::Array given = info[index].As<Napi::Array>();
+  AccessList access;
+  for (uint32_t list = 0; list < 3; ++list) {
+    Napi::Value value = given.Get(list);
+    if (!value.IsArray()) throw Napi::TypeError::New(env, "access lists must be arrays");
+    Napi::Array principals = value.As<Napi::Array>();
+    for (uint32_t i = 0; i < principals.Length(); ++i) {
+      Napi::Value principal = principals.Get(i);
+      if (!principal.IsString()) throw Napi::TypeError::New(env, "a principal must be a string");
+      std::string text = principal.As<Napi::String>().Utf8Value();
+      if (text.find('\0') != std::string::npos)
+        throw_error(env, SHAREDMEM_E_INVALID_ARGUMENT, "open: a principal with a NUL character");
+      access.principals[list].push_back(std::move(text));
+    }
+  }
+  for (uint32_t list = 0; list < 3; ++list) {
+    for (const std::string& principal : access.principals[list])
+      access.lists[list].push_back(principal.c_str());
+    access.lists[list].push_back(nullptr);
+  }
+  access.c.read_write = access.lists[0].data();
+  access.c.read_only = access.lists[1].data();
+  access.c.creators = access.lists[2].data();
+  if (given.Get(3u).ToBoolean().Value()) access.c.flags |= SHAREDMEM_ACCESS_LOW_INTEGRITY;
+  return access;
+}
 uint64_t u64_arg(const Napi::CallbackInfo& info, size_t index, const char* what) {
   Napi::Value value = info[index];
   if (!value.IsNumber()) throw Napi::TypeError::New(info.Env(), std::string(what) + " must be a number");
@@ -400,7 +438,9 @@ class NativeSegment : public Napi::ObjectWrap<NativeSegment> {
          InstanceMethod<&NativeSegment::Notify>("notify")});
   }
 
-  // new NativeSegment(name, capacity, flags)
+  // new NativeSegment(name, capacity, flags[, access]): access, for a shared
+  // segment, is [readWrite, readOnly, creators, lowIntegrity] (arrays of
+  // strings and a boolean, checked by index.js).
   explicit NativeSegment(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NativeSegment>(info) {
     Napi::Env env = info.Env();
     if (!info[0].IsString()) throw Napi::TypeError::New(env, "name must be a string");
@@ -410,8 +450,21 @@ class NativeSegment : public Napi::ObjectWrap<NativeSegment> {
     uint64_t capacity = u64_arg(info, 1, "capacity");
     auto flags = static_cast<uint32_t>(u64_arg(info, 2, "flags"));
     sharedmem_segment* segment = nullptr;
-    sharedmem_error error = sharedmem_open(name.c_str(), capacity, flags, &segment);
-    if (error != SHAREDMEM_OK) throw_error(env, error, "open '" + name + "'");
+    sharedmem_error error;
+    if (info.Length() > 3 && !info[3].IsUndefined()) {
+      AccessList access = access_arg(info, 3);
+      error = sharedmem_open_shared(name.c_str(), capacity, flags, &access.c, &segment);
+    } else {
+      error = sharedmem_open(name.c_str(), capacity, flags, &segment);
+    }
+    if (error != SHAREDMEM_OK) {
+      // What the failed open found out beyond its code (the unknown
+      // principal, why an object was refused).
+      std::string context = "open '" + name + "'";
+      if (const char* detail = sharedmem_last_error_detail(); detail[0] != '\0')
+        context += " (" + std::string(detail) + ")";
+      throw_error(env, error, context);
+    }
     state_ = std::make_shared<State>(&data_of(env), segment, (flags & SHAREDMEM_RAW) != 0);
     created_ = sharedmem_created(segment) != 0;
   }
@@ -833,6 +886,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   flags.Set("CREATE_ONLY", SHAREDMEM_CREATE_ONLY);
   flags.Set("OPEN_ONLY", SHAREDMEM_OPEN_ONLY);
   flags.Set("RAW", SHAREDMEM_RAW);
+  flags.Set("READ_ONLY", SHAREDMEM_READ_ONLY);
+  flags.Set("SHARED", SHAREDMEM_SHARED);
   flags.Set("MAX_NAME_LENGTH", SHAREDMEM_MAX_NAME_LENGTH);
   exports.Set("flags", flags);
   return exports;

@@ -47,6 +47,18 @@ async function sample(): Promise<void> {
   const text: string = getSharedMem();
   console.log(next, value, woken, created, capacity, bytes, died, notified, info?.holders, all, removed, text);
 
+  const shared = Segment.open('typed-shared', {
+    capacity: 64,
+    access: { readWrite: ['group:video'], readOnly: ['user:guest'], creators: ['user:camera'], lowIntegrity: false },
+  });
+  const reader = Segment.open('typed-shared', { readOnly: true, access: { readWrite: ['group:video'] } });
+  const flags: boolean = shared.shared && reader.readOnly;
+  const sharedInfo: SegmentInfo | null = inspect('typed-shared', { shared: true });
+  const sharedRemoved: number = prune({ shared: true }) + list({ shared: true, scope: 'local' }).length;
+  console.log(flags, sharedInfo, sharedRemoved);
+  // @ts-expect-error: a list of principals, not one
+  Segment.open('x', { capacity: 8, access: { readWrite: 'group:video' } });
+
   // @ts-expect-error: the name is a string
   Segment.open(1, { capacity: 8 });
   // @ts-expect-error: no such mode

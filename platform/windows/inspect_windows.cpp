@@ -111,13 +111,54 @@ void describe_other_type(const std::wstring& name, const windows::OwnerOnly& sec
   ::CloseHandle(object);
 }
 
+// Whether `object`'s DACL is present and grants nothing to Everyone: what
+// inspection asks of a shared object before it trusts it as "not open to
+// anyone" (it has no access list to check it against exactly).
+bool explicit_dacl(HANDLE object) {
+  DWORD length = 0;
+  ::GetKernelObjectSecurity(object, DACL_SECURITY_INFORMATION, nullptr, 0, &length);
+  if (length == 0) return false;
+  std::vector<unsigned char> buffer(length);
+  auto* descriptor = reinterpret_cast<PSECURITY_DESCRIPTOR>(buffer.data());
+  BOOL present = FALSE;
+  BOOL defaulted = FALSE;
+  PACL dacl = nullptr;
+  if (!::GetKernelObjectSecurity(object, DACL_SECURITY_INFORMATION, descriptor, length, &length) ||
+      !::GetSecurityDescriptorDacl(descriptor, &present, &dacl, &defaulted) || !present ||
+      dacl == nullptr)
+    return false;
+  SID_IDENTIFIER_AUTHORITY world_authority = SECURITY_WORLD_SID_AUTHORITY;
+  unsigned char world[SECURITY_MAX_SID_SIZE] = {};
+  if (!::InitializeSid(world, &world_authority, 1)) return false;
+  *::GetSidSubAuthority(world, 0) = SECURITY_WORLD_RID;
+  for (DWORD i = 0; i < dacl->AceCount; ++i) {
+    void* ace = nullptr;
+    if (!::GetAce(dacl, i, &ace)) return false;
+    const auto* header = static_cast<const ACE_HEADER*>(ace);
+    if (header->AceType == ACCESS_DENIED_ACE_TYPE) continue;
+    if (header->AceType != ACCESS_ALLOWED_ACE_TYPE ||
+        ::EqualSid(&static_cast<ACCESS_ALLOWED_ACE*>(ace)->SidStart, world))
+      return false;
+  }
+  return true;
+}
+
 // The attach gate, taken for the inspection when it can be (see above).
 class GateHold {
  public:
-  GateHold(windows::OwnerOnly& security, const std::wstring& name) {
-    gate_ = ::CreateMutexExW(security.mutex(), name.c_str(), 0, kMutexAccess);
-    if (gate_ == nullptr) return;
-    if (::GetLastError() == ERROR_ALREADY_EXISTS && !security.admits_only_user(gate_)) return;
+  // A shared segment's gate is only opened, never created: inspection has
+  // no access list to give a new one, and takes no gate it cannot trust
+  // (one it may not use, a reader's, is left alone).
+  GateHold(windows::OwnerOnly& security, const std::wstring& name, bool shared) {
+    if (shared) {
+      gate_ = ::OpenMutexW(SYNCHRONIZE | READ_CONTROL, FALSE, name.c_str());
+      if (gate_ == nullptr) return;
+      if (!explicit_dacl(gate_)) return;
+    } else {
+      gate_ = ::CreateMutexExW(security.mutex(), name.c_str(), 0, kMutexAccess);
+      if (gate_ == nullptr) return;
+      if (::GetLastError() == ERROR_ALREADY_EXISTS && !security.admits_only_user(gate_)) return;
+    }
     const DWORD waited = ::WaitForSingleObject(gate_, kGateWaitMs);
     held_ = waited == WAIT_OBJECT_0 || waited == WAIT_ABANDONED;
   }
@@ -159,20 +200,16 @@ std::wstring directory_of(bool global_scope) {
 
 InspectResult inspect_object(const std::string& name, bool global_scope, bool shared) {
   InspectResult result;
-  if (shared) {  // not yet
-    result.error = SHAREDMEM_E_UNSUPPORTED;
-    return result;
-  }
   try {
-    result.facts.os_name =
-        std::string(global_scope ? "Global\\" : "Local\\") + "sharedmem." + name;
+    result.facts.os_name = std::string(global_scope ? "Global\\" : "Local\\") +
+                           (shared ? "sharedmem#shared." : "sharedmem.") + name;
     const std::wstring wide_name = widen(result.facts.os_name);
     windows::OwnerOnly security;
     if (!security.init(SECTION_ALL_ACCESS, MUTEX_ALL_ACCESS, EVENT_ALL_ACCESS)) {
       result.error = record_os_error(SHAREDMEM_E_SYSTEM, static_cast<int>(::GetLastError()));
       return result;
     }
-    const GateHold gate(security, wide_name + L"#gate");
+    const GateHold gate(security, wide_name + L"#gate", shared);
     auto inspection = InspectionPtr(new Inspection);
     inspection->section = ::OpenFileMappingW(FILE_MAP_READ | READ_CONTROL, FALSE, wide_name.c_str());
     if (inspection->section == nullptr) {
@@ -194,7 +231,16 @@ InspectResult inspect_object(const std::string& name, bool global_scope, bool sh
     ObjectFacts& facts = result.facts;
     facts.shared_memory = true;
     describe_security(inspection->section, security, facts);
-    facts.private_to_user = security.admits_only_user(inspection->section);
+    if (shared) {
+      // Without the access list, a shared object is taken as the user's to
+      // read when the user owns it or its DACL let the user open it for
+      // reading (as here), and as closed to others when its DACL is explicit
+      // and grants nothing to Everyone (the rest is the open's to check).
+      facts.owned_by_user = true;
+      facts.private_to_user = explicit_dacl(inspection->section);
+    } else {
+      facts.private_to_user = security.admits_only_user(inspection->section);
+    }
     if (!facts.owned_by_user || !facts.private_to_user) return result;
 
     // A section without #ready has no live completed user, but it is no
@@ -235,7 +281,6 @@ std::size_t read_object(Inspection& inspection, std::uint64_t offset, void* buff
 
 sharedmem_error list_objects(bool global_scope, bool shared,
                              const std::function<bool(const std::string& name)>& visit) {
-  if (shared) return SHAREDMEM_E_UNSUPPORTED;  // not yet
   HMODULE ntdll = ::GetModuleHandleW(L"ntdll.dll");
   const auto open_directory = reinterpret_cast<NtOpenDirectoryObjectFn>(
       reinterpret_cast<void*>(ntdll ? ::GetProcAddress(ntdll, "NtOpenDirectoryObject") : nullptr));
@@ -263,7 +308,8 @@ sharedmem_error list_objects(bool global_scope, bool shared,
   // Passes are repeated (at most kListPasses) until one finds no name the
   // earlier ones missed, and the names are visited once the passes end.
   constexpr int kListPasses = 4;
-  const std::wstring prefix = L"sharedmem.";
+  // Shared segments' names begin "sharedmem#", which no private one does.
+  const std::wstring prefix = shared ? L"sharedmem#shared." : L"sharedmem.";
   std::vector<unsigned char> buffer(4096);
   std::set<std::string> names;
   sharedmem_error result = SHAREDMEM_OK;
@@ -294,7 +340,7 @@ sharedmem_error list_objects(bool global_scope, bool shared,
         // A segment's section and its companions (#gate, #ready...) share
         // the prefix; '#' is outside the segment name alphabet.
         if (entry_name.compare(0, prefix.size(), prefix) != 0 ||
-            entry_name.find(L'#') != std::wstring::npos)
+            entry_name.find(L'#', prefix.size()) != std::wstring::npos)
           continue;
         found_new =
             names.insert(narrow(entry_name.c_str() + prefix.size(), length - prefix.size()))

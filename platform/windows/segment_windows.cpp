@@ -27,7 +27,16 @@
 // the current user and whose protected DACL admits only that user. An object
 // found under one of these names that is owned by someone else or open to
 // anyone else is refused (SHAREDMEM_E_NOT_OWNER); one of another type is
-// refused (SHAREDMEM_E_INCOMPATIBLE).
+// refused (SHAREDMEM_E_INCOMPATIBLE). Sections are checked (READ_CONTROL)
+// before they are opened for mapping.
+//
+// Shared segments (sharedmem_open_shared) are named <ns>\sharedmem#shared.<name>
+// (and #gate... after it), apart from every private one; their objects carry
+// the access list's DACL and are checked against it (owner_only_windows.hpp).
+// A principal the DACL leaves out gets ERROR_ACCESS_DENIED from the kernel
+// (SHAREDMEM_E_ACCESS_DENIED). Read-only attachments (SHAREDMEM_READ_ONLY)
+// open the section with FILE_MAP_READ and the events with SYNCHRONIZE only,
+// never the mutexes (see begin_read_only_attach).
 //
 // Who initialises: the creator of the section, whose memory the kernel
 // zero-filled, or an attacher that gets the gate abandoned and finds a
@@ -106,6 +115,7 @@ sharedmem_error from_win32(DWORD error) {
 
 std::wstring widen(const std::string& ascii) { return std::wstring(ascii.begin(), ascii.end()); }
 
+using windows::ObjectKind;
 using windows::OwnerOnly;
 
 // Whether a kernel object of any type exists under `name`: tells "the
@@ -118,26 +128,39 @@ bool name_in_use(const std::wstring& name) {
   return error != ERROR_FILE_NOT_FOUND;
 }
 
-sharedmem_error refused_access(const std::wstring& name) {
-  return name_in_use(name) ? SHAREDMEM_E_NOT_OWNER : from_win32(ERROR_ACCESS_DENIED);
+// ERROR_ACCESS_DENIED on `name`. Private: an object there that is not ours
+// (NOT_OWNER), or the creation was refused. Shared: the object's DACL does
+// not let this user in (ACCESS_DENIED), as for anyone the list leaves out.
+sharedmem_error refused_access(const OwnerOnly& security, const std::wstring& name) {
+  return !security.shared() && name_in_use(name) ? SHAREDMEM_E_NOT_OWNER
+                                                 : from_win32(ERROR_ACCESS_DENIED);
+}
+
+// Refuses an existing object that `security` does not accept, with a detail.
+sharedmem_error check_existing(const OwnerOnly& security, const std::wstring& name, HANDLE object,
+                               ObjectKind kind) {
+  std::string why;
+  if (security.accepts(object, kind, why)) return SHAREDMEM_OK;
+  return record_error_detail(SHAREDMEM_E_NOT_OWNER,
+                             (std::string(name.begin(), name.end()) + ": " + why).c_str());
 }
 
 // Judges what CreateMutexExW/CreateEventExW returned for `name`, read with
 // GetLastError right after: a refused creation, or an existing object that is
-// not the user's own, is an error.
-sharedmem_error check_created(OwnerOnly& security, const std::wstring& name, HANDLE object) {
+// not one `security` accepts, is an error.
+sharedmem_error check_created(const OwnerOnly& security, const std::wstring& name, HANDLE object,
+                              ObjectKind kind) {
   const DWORD error = ::GetLastError();
   if (object == nullptr)
-    return error == ERROR_ACCESS_DENIED ? refused_access(name) : from_win32(error);
-  if (error == ERROR_ALREADY_EXISTS && !security.admits_only_user(object))
-    return SHAREDMEM_E_NOT_OWNER;
+    return error == ERROR_ACCESS_DENIED ? refused_access(security, name) : from_win32(error);
+  if (error == ERROR_ALREADY_EXISTS) return check_existing(security, name, object, kind);
   return SHAREDMEM_OK;
 }
 
-// Creates or opens the mutex `name`; refuses one that is not the user's own.
+// Creates or opens the mutex `name`; refuses one that is not ours.
 sharedmem_error open_mutex(OwnerOnly& security, const std::wstring& name, HANDLE& out) {
   out = ::CreateMutexExW(security.mutex(), name.c_str(), 0, kMutexAccess);
-  return check_created(security, name, out);
+  return check_created(security, name, out, ObjectKind::kMutex);
 }
 
 // Creates or opens the manual-reset event `name` (#ready, #changed) with
@@ -145,23 +168,31 @@ sharedmem_error open_mutex(OwnerOnly& security, const std::wstring& name, HANDLE
 sharedmem_error open_event(OwnerOnly& security, const std::wstring& name, DWORD access,
                            HANDLE& out) {
   out = ::CreateEventExW(security.event(), name.c_str(), CREATE_EVENT_MANUAL_RESET, access);
-  return check_created(security, name, out);
+  return check_created(security, name, out, ObjectKind::kEvent);
+}
+
+// Opens the existing event `name` with `access` (SYNCHRONIZE | READ_CONTROL
+// at least), never creating it: `out` stays null when there is none. Fails
+// (NOT_OWNER) when something not ours stands under that name.
+sharedmem_error open_existing_event(const OwnerOnly& security, const std::wstring& name,
+                                    DWORD access, HANDLE& out) {
+  out = ::OpenEventW(access, FALSE, name.c_str());
+  if (out == nullptr) {
+    const DWORD error = ::GetLastError();
+    if (error == ERROR_FILE_NOT_FOUND) return SHAREDMEM_OK;
+    return error == ERROR_ACCESS_DENIED ? refused_access(security, name) : from_win32(error);
+  }
+  return check_existing(security, name, out, ObjectKind::kEvent);
 }
 
 // Whether some process holds the #ready event `name`: a live completed user.
 // Fails (NOT_OWNER) when something not ours stands under that name.
-sharedmem_error ready_exists(OwnerOnly& security, const std::wstring& name, bool& exists) {
-  HANDLE probe = ::OpenEventW(kEventAccess, FALSE, name.c_str());
-  if (probe == nullptr) {
-    const DWORD error = ::GetLastError();
-    exists = false;
-    if (error == ERROR_FILE_NOT_FOUND) return SHAREDMEM_OK;
-    return error == ERROR_ACCESS_DENIED ? SHAREDMEM_E_NOT_OWNER : from_win32(error);
-  }
-  exists = true;
-  const bool ours = security.admits_only_user(probe);
-  ::CloseHandle(probe);
-  return ours ? SHAREDMEM_OK : SHAREDMEM_E_NOT_OWNER;
+sharedmem_error ready_exists(const OwnerOnly& security, const std::wstring& name, bool& exists) {
+  HANDLE probe = nullptr;
+  const sharedmem_error error = open_existing_event(security, name, kEventAccess, probe);
+  exists = probe != nullptr;
+  if (probe) ::CloseHandle(probe);
+  return error;
 }
 
 // Named mutexes are recursive: a thread that waits on a mutex it holds gets
@@ -206,6 +237,7 @@ struct Attachment {
   bool gate_abandoned = false;  // the gate's previous holder died holding it
   bool established = false;  // initialised or checked by the core
   bool keep_mapping = false;
+  bool read_only = false;    // SHAREDMEM_READ_ONLY: no gate, no writer lock, a read-only view
   // The thread that holds the writer mutex, shared by every attachment of
   // this process to the same segment (see writer_holder_of).
   std::shared_ptr<std::atomic<DWORD>> writer_holder;
@@ -243,23 +275,100 @@ sharedmem_error detach(Attachment& attachment, Mapping mapping) noexcept {
   return SHAREDMEM_OK;
 }
 
-AttachResult begin_attach(const AttachRequest& request) {
+namespace {
+
+// The OS name of a segment's section (its other objects add #gate...).
+// Shared segments live apart from private ones: "sharedmem#shared." cannot
+// begin a private name ('#' is outside the segment name alphabet), so no
+// private segment, whatever its name, meets a shared one.
+std::string section_name(const AttachRequest& request) {
+  return std::string(request.global_scope ? "Global\\" : "Local\\") +
+         (request.access != nullptr ? "sharedmem#shared." : "sharedmem.") + request.name;
+}
+
+// Opens the existing section `os_name` for mapping with `mode`, after
+// checking it (READ_CONTROL) with `security`: what is refused is never
+// opened for mapping. While the checking handle is open the name keeps
+// naming the same section, so the one mapped is the one checked.
+// kAbsent when there is none.
+AttachStatus open_checked_section(const OwnerOnly& security, const std::string& os_name,
+                                  const std::wstring& wide_name, bip::mode_t mode,
+                                  bip::windows_shared_memory& out, sharedmem_error& error) {
+  HANDLE control = ::OpenFileMappingW(READ_CONTROL, FALSE, wide_name.c_str());
+  if (control == nullptr) {
+    const DWORD code = ::GetLastError();
+    if (code == ERROR_FILE_NOT_FOUND) return AttachStatus::kAbsent;
+    error = code == ERROR_ACCESS_DENIED ? refused_access(security, wide_name) : from_win32(code);
+    return AttachStatus::kFailed;
+  }
+  error = check_existing(security, wide_name, control, ObjectKind::kSection);
+  if (error == SHAREDMEM_OK) {
+    try {
+      bip::windows_shared_memory existing(bip::open_only, os_name.c_str(), mode);
+      out.swap(existing);
+    } catch (const bip::interprocess_exception& e) {
+      const DWORD code = static_cast<DWORD>(e.get_native_error());
+      error = code == ERROR_ACCESS_DENIED ? refused_access(security, wide_name) : from_win32(code);
+    }
+  }
+  ::CloseHandle(control);
+  return error == SHAREDMEM_OK ? AttachStatus::kAttached : AttachStatus::kFailed;
+}
+
+// A read-only attach: no gate, no writer lock, nothing created or
+// initialised. It joins a section only while a completed user lives: the
+// section (checked first, like any open) and #changed (every user holds
+// it) must exist, and, looked for after the section is held, #ready,
+// which it then holds itself as a
+// completed user does. A #ready that exists once the section is held is a
+// completed user's of this very section (the name cannot change sections
+// while a handle is open), so the section is initialised; and no first user
+// resets it while the reader holds #ready (it sees a completed user).
+AttachResult begin_read_only_attach(AttachmentPtr attachment, const std::string& os_name) {
   AttachResult result;
-  if (request.access != nullptr || request.read_only) {  // not yet
-    result.error = SHAREDMEM_E_UNSUPPORTED;
+  Attachment& a = *attachment;
+  result.status = open_checked_section(a.security, os_name, a.wide_name, bip::read_only, a.object,
+                                       result.error);
+  if (result.status != AttachStatus::kAttached) return result;
+  result.status = AttachStatus::kFailed;
+  result.error = open_existing_event(a.security, a.wide_name + L"#changed", kEventAccess, a.changed);
+  if (result.error) return result;
+  if (a.changed == nullptr) {
+    result.status = AttachStatus::kAbsent;
     return result;
   }
+  result.error = open_existing_event(a.security, a.wide_name + L"#ready", kEventAccess, a.ready);
+  if (result.error) return result;
+  if (a.ready == nullptr) {
+    result.status = AttachStatus::kAbsent;
+    return result;
+  }
+  bip::mapped_region mapped(a.object, bip::read_only);
+  a.region.swap(mapped);
+  result.status = AttachStatus::kAttached;
+  result.attachment = std::move(attachment);
+  return result;
+}
+
+}  // namespace
+
+AttachResult begin_attach(const AttachRequest& request) {
+  AttachResult result;
   try {
-    const std::string os_name =
-        std::string(request.global_scope ? "Global\\" : "Local\\") + "sharedmem." + request.name;
+    const std::string os_name = section_name(request);
     auto attachment = AttachmentPtr(new Attachment);
     Attachment& a = *attachment;
     a.wide_name = widen(os_name);
+    a.read_only = request.read_only;
     a.writer_holder = writer_holder_of(a.wide_name);
-    if (!a.security.init(SECTION_ALL_ACCESS, MUTEX_ALL_ACCESS, EVENT_ALL_ACCESS)) {
+    if (request.access != nullptr) {
+      result.error = a.security.init_shared(*request.access);
+      if (result.error) return result;
+    } else if (!a.security.init(SECTION_ALL_ACCESS, MUTEX_ALL_ACCESS, EVENT_ALL_ACCESS)) {
       result.error = record_os_error(SHAREDMEM_E_SYSTEM, static_cast<int>(::GetLastError()));
       return result;
     }
+    if (request.read_only) return begin_read_only_attach(std::move(attachment), os_name);
 
     result.error = open_mutex(a.security, a.wide_name + L"#gate", a.gate);
     if (result.error) return result;
@@ -287,27 +396,18 @@ AttachResult begin_attach(const AttachRequest& request) {
     // Under the gate nobody else attaches, but users detach without it
     // (closing a handle cannot wait for one): a section found here can
     // still vanish, and the core then starts over.
-    try {
-      bip::windows_shared_memory existing(bip::open_only, os_name.c_str(), bip::read_write);
-      a.object.swap(existing);
-    } catch (const bip::interprocess_exception& e) {
-      const DWORD error = static_cast<DWORD>(e.get_native_error());
-      if (error == ERROR_ACCESS_DENIED) {
-        result.error = SHAREDMEM_E_NOT_OWNER;
-        return result;
-      }
-      if (error != ERROR_FILE_NOT_FOUND) {
-        result.error = from_win32(error);
-        return result;
-      }
+    const AttachStatus found = open_checked_section(a.security, os_name, a.wide_name,
+                                                    bip::read_write, a.object, result.error);
+    if (found == AttachStatus::kFailed) return result;
+    if (found == AttachStatus::kAbsent) {
       if (!request.may_create) {
         result.status = AttachStatus::kAbsent;
         return result;
       }
       try {
-        bip::permissions owner_only(a.security.section());
+        bip::permissions permissions(a.security.section());
         bip::windows_shared_memory created(bip::create_only, os_name.c_str(), bip::read_write,
-                                           request.core_bytes, owner_only);
+                                           request.core_bytes, permissions);
         a.object.swap(created);
         a.created = true;
       } catch (const bip::interprocess_exception& create_error) {
@@ -316,23 +416,14 @@ AttachResult begin_attach(const AttachRequest& request) {
           result.status = AttachStatus::kVanished;
           return result;
         }
-        result.error = code == ERROR_ACCESS_DENIED ? refused_access(a.wide_name) : from_win32(code);
+        result.error = code == ERROR_ACCESS_DENIED ? refused_access(a.security, a.wide_name)
+                                                   : from_win32(code);
         return result;
       }
     }
 
     bool completed_user_lives = false;
     if (!a.created) {
-      // Check whose the section is before looking inside. This handle is for
-      // the security check only (Boost's handle has no READ_CONTROL); while we
-      // hold one, the name keeps naming the same section.
-      HANDLE control = ::OpenFileMappingW(READ_CONTROL, FALSE, a.wide_name.c_str());
-      const bool ours = control != nullptr && a.security.admits_only_user(control);
-      if (control) ::CloseHandle(control);
-      if (!ours) {
-        result.error = SHAREDMEM_E_NOT_OWNER;
-        return result;
-      }
       result.error = ready_exists(a.security, a.wide_name + L"#ready", completed_user_lives);
       if (result.error) return result;
     }
@@ -370,6 +461,7 @@ sharedmem_error initialise_object(Attachment& attachment, std::size_t core_bytes
 
 sharedmem_error end_attach(Attachment& attachment) noexcept {
   attachment.established = true;
+  if (attachment.read_only) return SHAREDMEM_OK;  // holds #ready since begin_attach
   const sharedmem_error error =
       open_event(attachment.security, attachment.wide_name + L"#ready", kEventAccess,
                  attachment.ready);
@@ -485,7 +577,8 @@ sharedmem_error sweep_dead_objects(bool, bool, Sweep, std::uint32_t* removed) no
 // and returns kWoken once the word moved or the slice ended, so the core
 // looks at the version again: a wake-up reset away by another waiter costs
 // at most one slice, and none is lost. A waiter that finds the event set
-// but the word unchanged (set for an earlier write) resets it and waits.
+// but the word unchanged (set for an earlier write) resets it and waits; a
+// read-only one, which may not, sleeps out its slice instead.
 WaitResult wait_for_change(Attachment& attachment, const std::atomic<std::uint32_t>& word,
                            std::uint32_t seen,
                            std::chrono::steady_clock::time_point deadline) noexcept {
@@ -503,6 +596,12 @@ WaitResult wait_for_change(Attachment& attachment, const std::atomic<std::uint32
     switch (::WaitForSingleObject(attachment.changed, slice)) {
       case WAIT_OBJECT_0:
         if (word.load(std::memory_order_seq_cst) != seen) return WaitResult::kWoken;
+        if (attachment.read_only) {
+          // It may not reset the event (it has SYNCHRONIZE only): it sleeps
+          // out the slice, which the core keeps short for read-only handles.
+          ::Sleep(slice);
+          return WaitResult::kWoken;
+        }
         ::ResetEvent(attachment.changed);  // set for an earlier write
         continue;
       case WAIT_TIMEOUT:

@@ -18,9 +18,14 @@ others still use.
 - :func:`set_shared_mem` / :func:`get_shared_mem`: the classic
   SetSharedMem/GetSharedMem over the library's default segment.
 
+Segments are private to their user (Linux) or session (Windows). Opened with
+``access=Access(...)`` a segment is shared with the users and groups listed,
+and ``read_only=True`` opens one without write access (see :class:`Access`).
+
 Errors are the built-in exceptions (FileExistsError, FileNotFoundError,
-PermissionError, ValueError, TimeoutError, OSError with errno); each carries
-the library's error code as ``exc.sharedmem_error`` (see :class:`ErrorCode`).
+PermissionError, ValueError, TimeoutError, io.UnsupportedOperation for a
+write through a read-only handle, OSError with errno); each carries the
+library's error code as ``exc.sharedmem_error`` (see :class:`ErrorCode`).
 
 This package is a binding of the sharedmem C library, which it bundles
 (libsharedmem.so.1 on Linux, sharedmem.dll on Windows).
@@ -36,6 +41,7 @@ if _os.name == "nt":
     _dll_directory = _os.add_dll_directory(_os.path.dirname(_os.path.abspath(__file__)))
 
 from . import _core  # noqa: E402
+from ._access import Access  # noqa: E402
 from ._core import MAX_NAME_LENGTH, Segment, backend, prune, strerror  # noqa: E402
 
 # Raw segments and the drop-in SharedMemory need a library with raw segments
@@ -47,6 +53,7 @@ if HAVE_RAW:
 
 __all__ = [
     "Segment",
+    "Access",
     "ErrorCode",
     "set_shared_mem",
     "get_shared_mem",

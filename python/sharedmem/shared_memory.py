@@ -15,6 +15,9 @@ ones, and sharedmem's lifetime instead of the resource tracker.
   block is let go of when the last of them goes (see RawSegment.close).
 - ``track`` is accepted, as on Python 3.13, and changes nothing: there is no
   resource tracker to register with.
+- ``read_only=True`` (keyword only; not in the standard class) attaches to an
+  existing block without write access: ``buf`` is a read-only memoryview,
+  and the mapping is read-only in the OS.
 
 Names: as with the standard class, ``name`` may be given with or without a
 leading '/' on POSIX (``/x`` and ``x`` are the same block, as for
@@ -93,7 +96,10 @@ class SharedMemory:
     lifetime: the block lives while any process holds it and is gone once
     every holder has closed it or died; unlink() does nothing.
 
-    SharedMemory(name=None, create=False, size=0, *, track=True)
+    SharedMemory(name=None, create=False, size=0, *, track=True, read_only=False)
+
+    read_only=True attaches to an existing block (create must be False)
+    without write access: ``buf`` is a read-only memoryview.
     """
 
     # Defaults, so that close() and unlink() work on a half-made object.
@@ -101,10 +107,13 @@ class SharedMemory:
     _segment: Optional[RawSegment] = None
     _buf: Optional[memoryview] = None
     _size = 0
+    _read_only = False
     _prepend_leading_slash = _USE_POSIX
 
     def __init__(self, name: Optional[str] = None, create: bool = False, size: int = 0, *,
-                 track: bool = True) -> None:
+                 track: bool = True, read_only: bool = False) -> None:
+        if read_only and create:
+            raise ValueError("'read_only' attaches to an existing block: 'create' must be False")
         if not size >= 0:
             raise ValueError("'size' must be a positive integer")
         if create and size == 0:
@@ -128,7 +137,7 @@ class SharedMemory:
                 if create:
                     segment = RawSegment(mapped, size, mode="create")
                 else:
-                    segment = RawSegment(mapped, 0, mode="open")
+                    segment = RawSegment(mapped, 0, mode="open", read_only=read_only)
             except FileExistsError:
                 raise FileExistsError(_errno.EEXIST, _os.strerror(_errno.EEXIST), name) from None
             except FileNotFoundError:
@@ -136,6 +145,7 @@ class SharedMemory:
                                         name) from None
         self._name = name
         self._segment = segment
+        self._read_only = bool(read_only)
         self._size = segment.size
         self._buf = segment.buf
 
@@ -146,10 +156,20 @@ class SharedMemory:
             pass
 
     def __reduce__(self) -> Tuple[Any, Tuple[str, bool, int]]:
+        if self._read_only:  # a read-only attachment comes back read-only
+            return (_functools.partial(self.__class__, read_only=True),
+                    (self.name, False, self.size))
         return (self.__class__, (self.name, False, self.size))
 
     def __repr__(self) -> str:
+        if self._read_only:
+            return f"{self.__class__.__name__}({self.name!r}, size={self.size}, read_only=True)"
         return f"{self.__class__.__name__}({self.name!r}, size={self.size})"
+
+    @property
+    def read_only(self) -> bool:
+        "True if attached with read_only=True: ``buf`` is then read-only."
+        return self._read_only
 
     @property
     def buf(self) -> memoryview:

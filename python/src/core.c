@@ -154,6 +154,8 @@ typedef struct {
   uint64_t seen;        /* the version of the last value read, write_if'd or waited for */
   Py_ssize_t read_hint; /* the size of the last value read: read() allocates that much */
   int created;
+  int read_only; /* opened with SHAREDMEM_READ_ONLY */
+  PyObject* access; /* the sharedmem.Access of a shared segment; NULL for a private one */
   int busy;    /* calls running without the GIL */
   int closing; /* close() came while busy: the last busy call closes */
   PyObject* weakrefs;
@@ -207,36 +209,150 @@ static void segment_leave(SegmentObject* self) {
   if (self->busy == 0 && self->closing) segment_close_now(self);
 }
 
+/* An access list as the C API takes it, over the tuples of str of a
+ * sharedmem.Access (which it holds while the open runs). */
+typedef struct {
+  PyObject* access; /* the sharedmem.Access */
+  PyObject* lists[3];
+  const char** pointers; /* the three NULL-terminated lists, one block */
+  sharedmem_access c;
+} AccessArgument;
+
+static void access_argument_clear(AccessArgument* argument) {
+  int i;
+  for (i = 0; i < 3; ++i) Py_CLEAR(argument->lists[i]);
+  Py_CLEAR(argument->access);
+  PyMem_Free(argument->pointers);
+  argument->pointers = NULL;
+}
+
+/* `given` (not None): a sharedmem.Access, or a mapping of its fields, as
+ * sharedmem._access._as_access checks and converts it. */
+static int access_argument_fill(AccessArgument* argument, PyObject* given) {
+  static const char* const fields[3] = {"read_write", "read_only", "creators"};
+  const char** lists[3];
+  PyObject* module;
+  PyObject* low_integrity;
+  Py_ssize_t total = 0;
+  Py_ssize_t at = 0;
+  int i;
+  memset(argument, 0, sizeof *argument);
+  module = PyImport_ImportModule("sharedmem._access");
+  if (module == NULL) return -1;
+  argument->access = PyObject_CallMethod(module, "_as_access", "O", given);
+  Py_DECREF(module);
+  if (argument->access == NULL) return -1;
+  for (i = 0; i < 3; ++i) {
+    argument->lists[i] = PyObject_GetAttrString(argument->access, fields[i]);
+    if (argument->lists[i] == NULL) goto fail;
+    if (!PyTuple_Check(argument->lists[i])) {
+      PyErr_Format(PyExc_TypeError, "Access.%s must be a tuple of str", fields[i]);
+      goto fail;
+    }
+    total += PyTuple_GET_SIZE(argument->lists[i]) + 1;
+  }
+  argument->pointers = PyMem_Calloc((size_t)total, sizeof(const char*));
+  if (argument->pointers == NULL) {
+    PyErr_NoMemory();
+    goto fail;
+  }
+  for (i = 0; i < 3; ++i) {
+    Py_ssize_t j;
+    lists[i] = argument->pointers + at;
+    for (j = 0; j < PyTuple_GET_SIZE(argument->lists[i]); ++j) {
+      PyObject* principal = PyTuple_GET_ITEM(argument->lists[i], j);
+      Py_ssize_t length = 0;
+      const char* utf8;
+      if (!PyUnicode_Check(principal)) {
+        PyErr_Format(PyExc_TypeError, "Access.%s: a principal must be a str", fields[i]);
+        goto fail;
+      }
+      utf8 = PyUnicode_AsUTF8AndSize(principal, &length);
+      if (utf8 == NULL) goto fail;
+      if ((Py_ssize_t)strlen(utf8) != length) {
+        PyErr_Format(PyExc_ValueError, "Access.%s: embedded null character in %R", fields[i],
+                     principal);
+        goto fail;
+      }
+      argument->pointers[at++] = utf8;
+    }
+    argument->pointers[at++] = NULL;
+  }
+  low_integrity = PyObject_GetAttrString(argument->access, "low_integrity");
+  if (low_integrity == NULL) goto fail;
+  i = PyObject_IsTrue(low_integrity);
+  Py_DECREF(low_integrity);
+  if (i < 0) goto fail;
+  argument->c.struct_size = (uint32_t)sizeof argument->c;
+  argument->c.flags = i ? SHAREDMEM_ACCESS_LOW_INTEGRITY : 0u;
+  argument->c.read_write = lists[0];
+  argument->c.read_only = lists[1];
+  argument->c.creators = lists[2];
+  return 0;
+fail:
+  access_argument_clear(argument);
+  return -1;
+}
+
 static int segment_open(SegmentObject* self, PyObject* args, PyObject* kwargs,
                         char** keywords, const char* format) {
   PyObject* name = NULL;
   PyObject* capacity_obj = NULL;
   PyObject* mode = NULL;
+  PyObject* access_obj = Py_None;
+  int read_only = 0;
   uint64_t capacity = 0;
   uint32_t flags = 0;
   const char* utf8;
   sharedmem_segment* handle = NULL;
   sharedmem_error error;
+  AccessArgument access;
 
   if (self->name != NULL) {
     PyErr_SetString(PyExc_RuntimeError, "Segment.__init__ called twice");
     return -1;
   }
-  if (!PyArg_ParseTupleAndKeywords(args, kwargs, format, keywords, &name, &capacity_obj, &mode)) {
+  if (!PyArg_ParseTupleAndKeywords(args, kwargs, format, keywords, &name, &capacity_obj, &mode,
+                                   &access_obj, &read_only)) {
     return -1;
   }
   utf8 = name_utf8(name);
   if (utf8 == NULL) return -1;
   if (capacity_obj != NULL && parse_u64(capacity_obj, keywords[1], SHAREDMEM_E_INVALID_SIZE, &capacity) < 0) return -1;
   if (parse_mode(mode, &flags) < 0) return -1;
+  if (read_only) {
+    /* Said here in Python's terms; the library would answer
+     * INVALID_ARGUMENT, which says less. */
+    if (flags & SHAREDMEM_CREATE_ONLY) {
+      sharedmem_py_raise_built(
+          PyExc_ValueError,
+          Py_BuildValue("(s)", "read_only=True cannot create a segment: it opens one that live "
+                               "processes hold (mode='open' or 'open_or_create')"),
+          SHAREDMEM_E_INVALID_ARGUMENT);
+      return -1;
+    }
+    flags |= SHAREDMEM_READ_ONLY;
+  }
+  if (access_obj != Py_None && access_argument_fill(&access, access_obj) < 0) return -1;
 
   Py_BEGIN_ALLOW_THREADS
-  error = sharedmem_open(utf8, capacity, flags | self->open_flags, &handle);
+  if (access_obj != Py_None) {
+    error = sharedmem_open_shared(utf8, capacity, flags | self->open_flags, &access.c, &handle);
+  } else {
+    error = sharedmem_open(utf8, capacity, flags | self->open_flags, &handle);
+  }
   Py_END_ALLOW_THREADS
   if (error != SHAREDMEM_OK) {
-    sharedmem_py_raise(error, name);
+    sharedmem_py_raise_detailed(error, name, sharedmem_last_error_detail());
+    if (access_obj != Py_None) access_argument_clear(&access);
     return -1;
   }
+  if (access_obj != Py_None) {
+    self->access = access.access;
+    access.access = NULL;
+    access_argument_clear(&access);
+  }
+  self->read_only = read_only;
   Py_INCREF(name);
   self->name = name;
   self->handle = handle;
@@ -248,9 +364,9 @@ static int segment_open(SegmentObject* self, PyObject* args, PyObject* kwargs,
 }
 
 static int Segment_init(SegmentObject* self, PyObject* args, PyObject* kwargs) {
-  static char* keywords[] = {"name", "capacity", "mode", NULL};
+  static char* keywords[] = {"name", "capacity", "mode", "access", "read_only", NULL};
   self->open_flags = 0;
-  return segment_open(self, args, kwargs, keywords, "O|O$O:Segment");
+  return segment_open(self, args, kwargs, keywords, "O|O$OOp:Segment");
 }
 
 static void Segment_dealloc(SegmentObject* self) {
@@ -259,6 +375,7 @@ static void Segment_dealloc(SegmentObject* self) {
   segment_close_now(self);
   Py_CLEAR(self->view);
   Py_CLEAR(self->mapping);
+  Py_CLEAR(self->access);
   Py_CLEAR(self->name);
   Py_TYPE(self)->tp_free((PyObject*)self);
 }
@@ -517,17 +634,37 @@ static PyObject* Segment_reduce(SegmentObject* self, PyObject* unused) {
   reopen = PyObject_GetAttrString(module, "_reopen");
   Py_DECREF(module);
   if (reopen == NULL) return NULL;
-  result = Py_BuildValue("(N(OO))", reopen, (PyObject*)Py_TYPE(self), self->name);
+  result = Py_BuildValue("(N(OOOO))", reopen, (PyObject*)Py_TYPE(self), self->name,
+                         self->access != NULL ? self->access : Py_None,
+                         self->read_only ? Py_True : Py_False);
+  return result;
+}
+
+/* ", access=Access(...)" and ", read_only=True" where they apply, for the
+ * repr; a new reference. */
+static PyObject* segment_repr_options(SegmentObject* self) {
+  PyObject* access = self->access != NULL ? PyUnicode_FromFormat(", access=%R", self->access)
+                                          : PyUnicode_FromString("");
+  PyObject* result;
+  if (access == NULL || !self->read_only) return access;
+  result = PyUnicode_FromFormat("%U, read_only=True", access);
+  Py_DECREF(access);
   return result;
 }
 
 static PyObject* Segment_repr(SegmentObject* self) {
+  PyObject* options;
+  PyObject* result;
   if (self->name == NULL) return PyUnicode_FromFormat("<%s (not initialised)>", Py_TYPE(self)->tp_name);
   if (self->handle == NULL || self->closing) {
     return PyUnicode_FromFormat("<%s %R (closed)>", Py_TYPE(self)->tp_name, self->name);
   }
-  return PyUnicode_FromFormat("%s(%R, capacity=%llu)", Py_TYPE(self)->tp_name, self->name,
-                              (unsigned long long)self->capacity);
+  options = segment_repr_options(self);
+  if (options == NULL) return NULL;
+  result = PyUnicode_FromFormat("%s(%R, capacity=%llu%U)", Py_TYPE(self)->tp_name, self->name,
+                                (unsigned long long)self->capacity, options);
+  Py_DECREF(options);
+  return result;
 }
 
 static PyObject* Segment_get_version(SegmentObject* self, void* closure) {
@@ -551,6 +688,18 @@ static PyObject* Segment_get_created(SegmentObject* self, void* closure) {
 static PyObject* Segment_get_closed(SegmentObject* self, void* closure) {
   (void)closure;
   return PyBool_FromLong(self->handle == NULL || self->closing);
+}
+
+static PyObject* Segment_get_read_only(SegmentObject* self, void* closure) {
+  (void)closure;
+  return PyBool_FromLong(self->read_only);
+}
+
+static PyObject* Segment_get_access(SegmentObject* self, void* closure) {
+  (void)closure;
+  if (self->access == NULL) Py_RETURN_NONE;
+  Py_INCREF(self->access);
+  return self->access;
 }
 
 static PyObject* Segment_get_name(SegmentObject* self, void* closure) {
@@ -597,6 +746,11 @@ static PyGetSetDef Segment_getset[] = {
      "True if this open created the segment (it started empty, at version 0).", NULL},
     {"closed", (getter)Segment_get_closed, NULL, "True once close() was called.", NULL},
     {"name", (getter)Segment_get_name, NULL, "The segment's name.", NULL},
+    {"read_only", (getter)Segment_get_read_only, NULL,
+     "True if opened with read_only=True: the calls that write raise "
+     "io.UnsupportedOperation.", NULL},
+    {"access", (getter)Segment_get_access, NULL,
+     "The sharedmem.Access a shared segment was opened with; None for a private one.", NULL},
     {NULL, NULL, NULL, NULL, NULL}};
 
 static PyTypeObject SegmentType = {
@@ -605,14 +759,21 @@ static PyTypeObject SegmentType = {
     .tp_dealloc = (destructor)Segment_dealloc,
     .tp_repr = (reprfunc)Segment_repr,
     .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE,
-    .tp_doc = "Segment(name, capacity=0, *, mode='open_or_create')\n--\n\n"
+    .tp_doc = "Segment(name, capacity=0, *, mode='open_or_create', access=None, "
+              "read_only=False)\n--\n\n"
               "A named shared-memory segment holding one value: a byte string of 0 to "
               "`capacity` bytes that writes replace atomically.\n\n"
               "mode='open_or_create' opens the segment, creating it with `capacity` bytes if no "
               "process holds it; 'create' fails with FileExistsError if a live process holds "
               "it; 'open' fails with FileNotFoundError if none does, and capacity 0 then takes "
               "the segment's own. The segment lives while any process holds it open, and is "
-              "gone once every holder has closed it or died.",
+              "gone once every holder has closed it or died.\n\n"
+              "access=sharedmem.Access(...) (or a mapping of its fields) opens a shared "
+              "segment, which the listed users and groups may open too, in a namespace apart "
+              "from the private segments (see sharedmem.Access). read_only=True opens a "
+              "segment that live processes hold, without write access: reads and waits work, "
+              "write() and write_if() raise io.UnsupportedOperation; never creates (with "
+              "mode='create': ValueError).",
     .tp_weaklistoffset = offsetof(SegmentObject, weakrefs),
     .tp_methods = Segment_methods,
     .tp_getset = Segment_getset,
@@ -638,6 +799,7 @@ typedef struct {
   sharedmem_segment* handle;
   void* data;
   Py_ssize_t size;
+  int read_only; /* a read-only mapping: its buffers are read-only */
 } RawMappingObject;
 
 static PyTypeObject RawMappingType;
@@ -654,7 +816,7 @@ static void RawMapping_dealloc(RawMappingObject* self) {
 }
 
 static int RawMapping_getbuffer(RawMappingObject* self, Py_buffer* view, int flags) {
-  return PyBuffer_FillInfo(view, (PyObject*)self, self->data, self->size, 0, flags);
+  return PyBuffer_FillInfo(view, (PyObject*)self, self->data, self->size, self->read_only, flags);
 }
 
 static PyBufferProcs RawMapping_as_buffer = {(getbufferproc)RawMapping_getbuffer, NULL};
@@ -684,11 +846,11 @@ static void raw_segment_let_go(SegmentObject* self, sharedmem_segment* handle) {
 }
 
 static int RawSegment_init(SegmentObject* self, PyObject* args, PyObject* kwargs) {
-  static char* keywords[] = {"name", "size", "mode", NULL};
+  static char* keywords[] = {"name", "size", "mode", "access", "read_only", NULL};
   RawMappingObject* mapping;
   void* data;
   self->open_flags = SHAREDMEM_RAW;
-  if (segment_open(self, args, kwargs, keywords, "O|O$O:RawSegment") < 0) return -1;
+  if (segment_open(self, args, kwargs, keywords, "O|O$OOp:RawSegment") < 0) return -1;
   data = sharedmem_data(self->handle);
   mapping = data == NULL ? NULL : PyObject_New(RawMappingObject, &RawMappingType);
   if (mapping == NULL) {
@@ -699,6 +861,7 @@ static int RawSegment_init(SegmentObject* self, PyObject* args, PyObject* kwargs
   mapping->handle = self->handle;
   mapping->data = data;
   mapping->size = (Py_ssize_t)self->capacity;
+  mapping->read_only = self->read_only;
   self->mapping = (PyObject*)mapping;
   return 0;
 }
@@ -903,12 +1066,18 @@ static PyTypeObject RawLockType = {
 };
 
 static PyObject* RawSegment_repr(SegmentObject* self) {
+  PyObject* options;
+  PyObject* result;
   if (self->name == NULL) return PyUnicode_FromFormat("<%s (not initialised)>", Py_TYPE(self)->tp_name);
   if (self->handle == NULL || self->closing) {
     return PyUnicode_FromFormat("<%s %R (closed)>", Py_TYPE(self)->tp_name, self->name);
   }
-  return PyUnicode_FromFormat("%s(%R, size=%llu)", Py_TYPE(self)->tp_name, self->name,
-                              (unsigned long long)self->capacity);
+  options = segment_repr_options(self);
+  if (options == NULL) return NULL;
+  result = PyUnicode_FromFormat("%s(%R, size=%llu%U)", Py_TYPE(self)->tp_name, self->name,
+                                (unsigned long long)self->capacity, options);
+  Py_DECREF(options);
+  return result;
 }
 
 static PyMethodDef RawSegment_methods[] = {
@@ -944,7 +1113,8 @@ static PyMethodDef RawSegment_methods[] = {
 
 static PyGetSetDef RawSegment_getset[] = {
     {"buf", (getter)RawSegment_get_buf, NULL,
-     "A writable memoryview of the mapping (format 'B'), the same object each time.", NULL},
+     "A memoryview of the mapping (format 'B'), the same object each time; writable, "
+     "except with read_only=True.", NULL},
     {"size", (getter)Segment_get_capacity, NULL, "The size of the buffer in bytes.", NULL},
     {"version", (getter)Segment_get_version, NULL,
      "The version: 0 at creation, one more per notify().", NULL},
@@ -952,6 +1122,11 @@ static PyGetSetDef RawSegment_getset[] = {
      "True if this open created the segment (it started zero-filled).", NULL},
     {"closed", (getter)Segment_get_closed, NULL, "True once close() was called.", NULL},
     {"name", (getter)Segment_get_name, NULL, "The segment's name.", NULL},
+    {"read_only", (getter)Segment_get_read_only, NULL,
+     "True if opened with read_only=True: the calls that write raise "
+     "io.UnsupportedOperation.", NULL},
+    {"access", (getter)Segment_get_access, NULL,
+     "The sharedmem.Access a shared segment was opened with; None for a private one.", NULL},
     {NULL, NULL, NULL, NULL, NULL}};
 
 static PyTypeObject RawSegmentType = {
@@ -961,12 +1136,15 @@ static PyTypeObject RawSegmentType = {
     .tp_repr = (reprfunc)RawSegment_repr,
     .tp_as_buffer = &RawSegment_as_buffer,
     .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE,
-    .tp_doc = "RawSegment(name, size=0, *, mode='open_or_create')\n--\n\n"
+    .tp_doc = "RawSegment(name, size=0, *, mode='open_or_create', access=None, "
+              "read_only=False)\n--\n\n"
               "A named raw segment: a zero-filled buffer of `size` bytes that processes share "
               "in place through `buf` (or the buffer protocol: numpy.ndarray(shape, dtype, "
               "buffer=seg.buf)), with one robust cross-process lock, notify() and wait(). "
-              "Same modes and lifetime as Segment; a name lives as one kind at a time "
-              "(opening a live Segment's name as raw is OSError, WRONG_KIND).",
+              "Same modes, lifetime, access= and read_only= as Segment; a name lives as one "
+              "kind at a time (opening a live Segment's name as raw is OSError, WRONG_KIND). "
+              "With read_only=True, `buf` is a read-only memoryview (the mapping is read-only "
+              "in the OS), and lock() and notify() raise io.UnsupportedOperation.",
     .tp_weaklistoffset = offsetof(SegmentObject, weakrefs),
     .tp_methods = RawSegment_methods,
     .tp_getset = RawSegment_getset,
@@ -977,18 +1155,21 @@ static PyTypeObject RawSegmentType = {
 
 /* ---------------------------------------------------------------- module */
 
-/* _reopen(cls, name): how a pickled Segment comes back: opened by name,
- * mode='open', at the segment's own capacity. */
+/* _reopen(cls, name, access=None, read_only=False): how a pickled Segment
+ * comes back: opened by name, mode='open', at the segment's own capacity,
+ * with the access list and read-only-ness it was opened with. */
 static PyObject* core_reopen(PyObject* module, PyObject* args) {
   PyObject* cls;
   PyObject* name;
+  PyObject* access = Py_None;
+  PyObject* read_only = Py_False;
   PyObject* call_args;
   PyObject* kwargs;
   PyObject* result;
   (void)module;
-  if (!PyArg_ParseTuple(args, "OO:_reopen", &cls, &name)) return NULL;
+  if (!PyArg_ParseTuple(args, "OO|OO:_reopen", &cls, &name, &access, &read_only)) return NULL;
   call_args = Py_BuildValue("(Oi)", name, 0);
-  kwargs = Py_BuildValue("{ss}", "mode", "open");
+  kwargs = Py_BuildValue("{sssOsO}", "mode", "open", "access", access, "read_only", read_only);
   if (call_args == NULL || kwargs == NULL) {
     Py_XDECREF(call_args);
     Py_XDECREF(kwargs);
@@ -1012,12 +1193,14 @@ static PyObject* core_library_version(PyObject* module, PyObject* unused) {
   return PyUnicode_FromString(sharedmem_library_version_string());
 }
 
-static PyObject* core_prune(PyObject* module, PyObject* unused) {
+static PyObject* core_prune(PyObject* module, PyObject* args, PyObject* kwargs) {
+  static char* keywords[] = {"shared", NULL};
+  int shared = 0;
   uint32_t removed = 0;
   sharedmem_error e;
   (void)module;
-  (void)unused;
-  Py_BEGIN_ALLOW_THREADS e = sharedmem_prune(0, &removed);
+  if (!PyArg_ParseTupleAndKeywords(args, kwargs, "|$p:prune", keywords, &shared)) return NULL;
+  Py_BEGIN_ALLOW_THREADS e = sharedmem_prune(shared ? SHAREDMEM_SHARED : 0u, &removed);
   Py_END_ALLOW_THREADS
   if (e != SHAREDMEM_OK) return sharedmem_py_raise(e, NULL);
   return PyLong_FromUnsignedLong(removed);
@@ -1093,10 +1276,13 @@ static PyMethodDef core_functions[] = {
     {"error_name", core_error_name, METH_O,
      "error_name(code) -> str\n--\n\nThe library's name of an error code ('NOT_FOUND'), "
      "'UNKNOWN' for a value it does not know."},
-    {"prune", core_prune, METH_NOARGS,
-     "prune() -> int\n--\n\nRemoves, now, every dead object of this user's segments (what "
-     "users killed by SIGKILL left; Linux) and returns how many it removed. Never touches a "
-     "live segment or a file the library did not make. On Windows there is never one: 0."},
+    {"prune", (PyCFunction)(void (*)(void))core_prune, METH_VARARGS | METH_KEYWORDS,
+     "prune(*, shared=False) -> int\n--\n\nRemoves, now, every dead object of this user's "
+     "segments (what users killed by SIGKILL left, and on Linux what a last user who was "
+     "not the owner could not remove) and returns how many it removed; shared=True: of the "
+     "shared segments this user owns (opened with access=) instead of the private ones. "
+     "Never touches a live segment or a file the library did not make. On Windows there is "
+     "never one: 0."},
     {"error_codes", core_error_codes, METH_NOARGS, NULL},
     {"_exception_for", core_exception_for, METH_O, NULL},
     {"strerror", core_strerror, METH_O,

@@ -12,8 +12,17 @@
  *   INVALID_ARGUMENT, INVALID_NAME,
  *   INVALID_SIZE, VALUE_TOO_LARGE,
  *   SIZE_MISMATCH, CONFLICT                   ValueError
+ *   UNKNOWN_PRINCIPAL                         ValueError (an access list's entry
+ *                                             names no user or group: a bad
+ *                                             argument, like any other)
  *   WOULD_DEADLOCK, NOT_HELD                  RuntimeError (as threading.Lock's
  *                                             release() of a lock not held)
+ *   READ_ONLY                                 io.UnsupportedOperation (an OSError
+ *                                             and a ValueError): what writing to
+ *                                             a file opened 'r' raises; the
+ *                                             handle was opened read-only, and
+ *                                             the user may well have the right
+ *                                             to write, so not PermissionError
  *   anything else (SYSTEM, NO_MEMORY,
  *   INCOMPATIBLE, WRONG_KIND, CORRUPTED,
  *   UNSUPPORTED,
@@ -26,7 +35,9 @@
  *
  * Every exception carries the library's message and, as the attribute
  * `sharedmem_error`, the library's error code (an int, equal to the member
- * of sharedmem.ErrorCode).
+ * of sharedmem.ErrorCode). An open's exception also says what
+ * sharedmem_last_error_detail() found out (the unknown principal, why an
+ * object was refused), in parentheses after the message.
  */
 #ifndef SHAREDMEM_PYTHON_ERRORS_H
 #define SHAREDMEM_PYTHON_ERRORS_H
@@ -62,15 +73,32 @@ static PyObject* sharedmem_py_raise_built(PyObject* type, PyObject* args, shared
   return NULL;
 }
 
+/* io.UnsupportedOperation (a new reference), or NULL with an exception set. */
+static PyObject* sharedmem_py_unsupported_operation(void) {
+  PyObject* io = PyImport_ImportModule("io");
+  PyObject* type;
+  if (io == NULL) return NULL;
+  type = PyObject_GetAttrString(io, "UnsupportedOperation");
+  Py_DECREF(io);
+  return type;
+}
+
 /* Raises the exception for `code`, returned by a call about the segment
- * `name` (a str, or NULL when no name is involved). Call it right after the
- * failed call, on the same thread, so that sharedmem_last_system_error()
- * still describes that call. */
-static PyObject* sharedmem_py_raise(sharedmem_error code, PyObject* name) {
+ * `name` (a str, or NULL when no name is involved), its message followed by
+ * `detail` in parentheses when that is neither NULL nor empty. Call it right
+ * after the failed call, on the same thread, so that
+ * sharedmem_last_system_error() still describes that call. */
+static PyObject* sharedmem_py_raise_detailed(sharedmem_error code, PyObject* name,
+                                             const char* detail) {
   const char* message = sharedmem_strerror(code);
   int system_error = sharedmem_last_system_error();
   PyObject* type = PyExc_OSError;
+  PyObject* text;
+  PyObject* result;
   int errno_value = 0;
+  text = detail != NULL && detail[0] != '\0' ? PyUnicode_FromFormat("%s (%s)", message, detail)
+                                             : PyUnicode_FromString(message);
+  if (text == NULL) return NULL;
   switch (code) {
     case SHAREDMEM_E_EXISTS:
       type = PyExc_FileExistsError;
@@ -98,17 +126,36 @@ static PyObject* sharedmem_py_raise(sharedmem_error code, PyObject* name) {
     case SHAREDMEM_E_VALUE_TOO_LARGE:
     case SHAREDMEM_E_SIZE_MISMATCH:
     case SHAREDMEM_E_CONFLICT:
-      if (name != NULL) {
-        return sharedmem_py_raise_built(PyExc_ValueError,
-                                        Py_BuildValue("(N)", PyUnicode_FromFormat("%s: %R", message, name)),
-                                        code);
-      }
-      return sharedmem_py_raise_built(PyExc_ValueError, Py_BuildValue("(s)", message), code);
+    case SHAREDMEM_E_UNKNOWN_PRINCIPAL:
+      type = PyExc_ValueError;
+      break;
     case SHAREDMEM_E_WOULD_DEADLOCK:
     case SHAREDMEM_E_NOT_HELD:
-      return sharedmem_py_raise_built(PyExc_RuntimeError, Py_BuildValue("(s)", message), code);
+      type = PyExc_RuntimeError;
+      break;
+    case SHAREDMEM_E_READ_ONLY:
+      type = sharedmem_py_unsupported_operation();
+      if (type == NULL) {
+        Py_DECREF(text);
+        return NULL;
+      }
+      result = name != NULL ? sharedmem_py_raise_built(
+                                  type, Py_BuildValue("(N)", PyUnicode_FromFormat("%U: %R", text, name)),
+                                  code)
+                            : sharedmem_py_raise_built(type, Py_BuildValue("(O)", text), code);
+      Py_DECREF(type);
+      Py_DECREF(text);
+      return result;
     default:
       break;
+  }
+  if (type == PyExc_ValueError || type == PyExc_RuntimeError) {
+    result = name != NULL && type == PyExc_ValueError
+                 ? sharedmem_py_raise_built(
+                       type, Py_BuildValue("(N)", PyUnicode_FromFormat("%U: %R", text, name)), code)
+                 : sharedmem_py_raise_built(type, Py_BuildValue("(O)", text), code);
+    Py_DECREF(text);
+    return result;
   }
   if (code == SHAREDMEM_E_NO_MEMORY) errno_value = ENOMEM;
   /* The OS's own code, where the OS caused the failure; EXISTS, NOT_FOUND,
@@ -117,10 +164,11 @@ static PyObject* sharedmem_py_raise(sharedmem_error code, PyObject* name) {
 #ifdef _WIN32
     /* OSError(errno, strerror, filename, winerror): Python derives errno,
      * and so the subclass, from the Windows error code. */
-    return sharedmem_py_raise_built(PyExc_OSError,
-                                    Py_BuildValue("(isOi)", 0, message, name ? name : Py_None,
-                                                  system_error),
-                                    code);
+    result = sharedmem_py_raise_built(
+        PyExc_OSError, Py_BuildValue("(iOOi)", 0, text, name ? name : Py_None, system_error),
+        code);
+    Py_DECREF(text);
+    return result;
 #else
     errno_value = system_error;
     type = PyExc_OSError;
@@ -129,16 +177,22 @@ static PyObject* sharedmem_py_raise(sharedmem_error code, PyObject* name) {
   if (errno_value != 0) {
     /* OSError(errno, ...) picks the subclass for the errno (EACCES:
      * PermissionError, ENOENT: FileNotFoundError, ...). */
-    return sharedmem_py_raise_built(type,
-                                    Py_BuildValue("(isO)", errno_value, message,
-                                                  name ? name : Py_None),
-                                    code);
+    result = sharedmem_py_raise_built(
+        type, Py_BuildValue("(iOO)", errno_value, text, name ? name : Py_None), code);
+  } else if (name != NULL) {
+    result = sharedmem_py_raise_built(
+        type, Py_BuildValue("(N)", PyUnicode_FromFormat("%U: %R", text, name)), code);
+  } else {
+    result = sharedmem_py_raise_built(type, Py_BuildValue("(O)", text), code);
   }
-  if (name != NULL) {
-    return sharedmem_py_raise_built(type, Py_BuildValue("(N)", PyUnicode_FromFormat("%s: %R", message, name)),
-                                    code);
-  }
-  return sharedmem_py_raise_built(type, Py_BuildValue("(s)", message), code);
+  Py_DECREF(text);
+  return result;
+}
+
+/* sharedmem_py_raise_detailed without a detail: for every call but the
+ * opens (whose detail is sharedmem_last_error_detail()). */
+static PyObject* sharedmem_py_raise(sharedmem_error code, PyObject* name) {
+  return sharedmem_py_raise_detailed(code, name, NULL);
 }
 
 #endif /* SHAREDMEM_PYTHON_ERRORS_H */

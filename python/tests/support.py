@@ -33,10 +33,11 @@ def shm_files(name):
 class Child:
     """A Python child running `code`; it talks in lines on stdin/stdout."""
 
-    def __init__(self, code, *args):
+    def __init__(self, code, *args, **popen):
+        """`popen`: more arguments of subprocess.Popen (user=, group=, ...)."""
         self.process = subprocess.Popen(
             [sys.executable, "-c", code, *args], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE, text=True)
+            stderr=subprocess.PIPE, text=True, **popen)
 
     def expect(self, line, seconds=10):
         ready, _, _ = select.select([self.process.stdout], [], [], timeout(seconds))

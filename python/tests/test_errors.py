@@ -2,6 +2,8 @@
 """Every code of the library's error table (SHAREDMEM_ERRORS in sharedmem.h)
 through the Python binding: its ErrorCode member, its exception class and
 message. The C and C++ halves of this walk are the api suite's."""
+import io
+
 import pytest
 
 import sharedmem
@@ -41,6 +43,8 @@ def test_codes_with_a_meaning_in_python_map_to_their_class():
         "INVALID_SIZE": ValueError, "VALUE_TOO_LARGE": ValueError,
         "SIZE_MISMATCH": ValueError, "CONFLICT": ValueError,
         "WOULD_DEADLOCK": RuntimeError, "NOT_HELD": RuntimeError,
+        # A write through a read-only handle, as through a file opened 'r'.
+        "READ_ONLY": io.UnsupportedOperation, "UNKNOWN_PRINCIPAL": ValueError,
     }
     for name, cls in expected.items():
         assert isinstance(_core._exception_for(sharedmem.ErrorCode[name]), cls), name

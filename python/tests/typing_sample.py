@@ -53,3 +53,21 @@ def drop_in() -> int:
         total += block.size
         block.close()
     return total
+
+
+def sharing(name: str) -> int:
+    access = sharedmem.Access(read_write=["group:video"], read_only=("user:guest",),
+                              creators=["user:camera"], low_integrity=False)
+    readers: tuple[str, ...] = access.read_only
+    with sharedmem.Segment(name, 64, access=access) as seg, \
+            sharedmem.Segment(name, access={"read_write": ["group:video"]},
+                              read_only=True) as reader:
+        shared: bool = seg.access is not None and not seg.read_only and reader.read_only
+    raw = sharedmem.RawSegment(name, 64, mode="open", read_only=True)
+    frozen: memoryview = raw.buf
+    raw.close()
+    shm = sharedmem.SharedMemory(name, read_only=True)
+    only_read: bool = shm.read_only
+    shm.close()
+    removed: int = sharedmem.prune(shared=True)
+    return removed + len(readers) + int(shared) + len(frozen) + int(only_read)

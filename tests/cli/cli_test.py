@@ -370,10 +370,10 @@ def test_hold_set_get_list_info_across_processes():
     expect(listed(name, "--all") is None, "the segment is gone with its last holder")
 
 
-def watch_sees_values_in_order(terminal):
+def watch_sees_values_in_order(terminal, *extra):
     name = unique("watched_tty" if terminal else "watched")
     holder = hold(name, "--capacity", "64", "--value", "one")
-    watcher = Child("watch", name, "--count", "3", terminal=terminal)
+    watcher = Child("watch", name, "--count", "3", *extra, terminal=terminal)
     try:
         # Each value must arrive while watch still runs, before the next is set.
         expect(watcher.read_line("watch: current") == "one", "watch starts with the value")
@@ -416,6 +416,17 @@ def test_watch_json_and_timeout():
         holder.finish()
 
 
+def wait_exits_0_on_a_change(name, *extra):
+    """`wait NAME` (with `extra` options) exits 0 once a set changes the value."""
+    waiter = Child("wait", name, *extra, "--timeout", str(TIMEOUT))
+    try:
+        status = change_until_exit(
+            waiter, lambda: expect_status(run("set", name, "tick"), 0, "set"))
+        expect(status == 0, "wait %s exits 0 after a change: %r" % (" ".join(extra), status))
+    finally:
+        waiter.finish()
+
+
 def test_wait_times_out_with_4_and_returns_0_on_a_change():
     name = unique("waited")
     holder = hold(name, "--capacity", "64")
@@ -426,13 +437,7 @@ def test_wait_times_out_with_4_and_returns_0_on_a_change():
         expect(time.monotonic() - started >= 0.25, "wait timed out early")
         expect(result[1] == b"", "a timeout prints nothing on stdout: %r" % (result,))
         one_line_error(result, "wait", name, "timed out after 0.25 s", "did not change")
-        waiter = Child("wait", name, "--timeout", str(TIMEOUT))
-        try:
-            status = change_until_exit(
-                waiter, lambda: expect_status(run("set", name, "tick"), 0, "set"))
-            expect(status == 0, "wait exits 0 after a change: %r" % status)
-        finally:
-            waiter.finish()
+        wait_exits_0_on_a_change(name)
     finally:
         holder.close_stdin()
         holder.wait("holder")
@@ -585,6 +590,134 @@ def test_foreign_and_other_objects_are_classified_never_opened():
                 os.rmdir(path)
             else:
                 os.unlink(path)
+
+
+# --- sharing (docs/sharing.md) ---------------------------------------------
+
+# Throwaway ids for the commands run as other users (root only): no account
+# needs to exist, the access options name them as uid:N and gid:N.
+WRITER_UID, READER_UID, STRANGER_UID, GROUP_GID = 61731, 61732, 61733, 61730
+
+
+def test_access_options_are_checked_before_anything_opens():
+    name = unique("access_usage")
+    for args, fragment in (
+            (("--allow-user", "group:video"), "--allow-user takes NAME, user:NAME"),
+            (("--allow-group", "uid:5"), "--allow-group takes NAME, group:NAME"),
+            (("--allow-read-user", ""), "--allow-read-user takes"),
+            (("--creator", "group:wheel"), "--creator takes NAME, user:NAME"),
+            (("--read-only", "--value", "x"), "--value writes, which a --read-only holder")):
+        result = run("hold", name, "--capacity", "64", *args)
+        expect_status(result, 2, "hold %r" % (args,))
+        one_line_error(result, "hold", "", fragment)
+    expect_status(run("set", name, "x", "--read-only"), 2, "set has no --read-only")
+    expect_status(run("notify", name, "--read-only"), 2, "notify has no --read-only")
+    # One value each time: a second word is no principal.
+    expect_status(run("hold", name, "--allow-user", "a", "b"), 2, "one value per option")
+    expect(listed(name, "--all") is None and listed(name, "--all", "--shared") is None,
+           "a refused command created something")
+
+
+def test_read_only_commands_read_wait_and_hold_but_never_create():
+    name = unique("read_only")
+    expect_status(run("get", name, "--read-only"), 3, "get --read-only of nothing")
+    result = run("hold", name, "--read-only", "--capacity", "64")
+    expect_status(result, 3, "hold --read-only of nothing")
+    one_line_error(result, "hold", name, "never creates")
+    expect(listed(name, "--all") is None, "a read-only open created the segment")
+    holder = hold(name, "--capacity", "64", "--value", "first")
+    reader = None
+    try:
+        code, out, _ = run("get", name, "--read-only")
+        expect(code == 0 and out == b"first", "get --read-only: %d %r" % (code, out))
+        watch_sees_values_in_order(False, "--read-only")
+        wait_exits_0_on_a_change(name, "--read-only")
+        reader = hold(name, "--read-only")
+        expect(stop(holder, "read-write holder") == 0, "the read-write holder stops")
+        holder = None
+        code, out, _ = run("get", name, "--read-only")
+        expect(code == 0 and out == b"tick",
+               "the read-only holder keeps the segment: %d %r" % (code, out))
+    finally:
+        for child in (holder, reader):
+            if child is not None:
+                stop(child)
+    expect_status(run("get", name), 3, "gone (or dead) once its last holder stopped")
+    expect_status(run("prune"), 0, "prune")
+    expect(listed(name, "--all") is None, "prune left what the read-only holder left")
+
+
+def test_shared_segments_are_apart_from_private_ones():
+    name = unique("shared_ns")
+    holder = hold(name, "--shared", "--capacity", "64", "--value", "shared")
+    try:
+        code, out, _ = run("get", name, "--shared")
+        expect(code == 0 and out == b"shared", "get --shared: %d %r" % (code, out))
+        expect_status(run("get", name), 3, "the private namespace has no such segment")
+        expect(listed(name) is None, "list shows a shared segment among private ones")
+        entry = listed(name, "--shared")
+        expect(entry is not None and entry["state"] == "live" and entry["capacity"] == 64,
+               "list --shared: %r" % entry)
+        code, out, _ = run("info", name, "--shared", "--json")
+        info = json.loads(out)
+        expect(code == 0 and info["state"] == "live" and "shared" in info["os_name"] and
+               info["permissions"], "info --shared --json: %r" % info)
+        code, out, _ = run("info", name, "--shared")
+        expect(code == 0 and b"permissions:    " + info["permissions"].encode() in out,
+               "info --shared shows the permissions: %r" % out)
+        expect_status(run("set", name, "second", "--shared"), 0, "set --shared")
+        code, out, _ = run("get", name, "--shared", "--read-only")
+        expect(code == 0 and out == b"second", "get --shared --read-only: %r" % out)
+        code, out, _ = run("prune", "--shared", "--json")
+        expect(code == 0 and "removed" in json.loads(out), "prune --shared: %r" % out)
+        expect_status(run("get", name, "--shared"), 0, "prune --shared left the live segment")
+    finally:
+        stop(holder)
+    expect_status(run("get", name, "--shared"), 3, "gone with its last holder")
+
+
+def test_an_unknown_principal_is_named():
+    name = unique("unknown_principal")
+    group = "sharedmem_no_such_group_%d" % os.getpid()
+    result = run("hold", name, "--capacity", "64", "--allow-group", group)
+    expect_status(result, 1, "hold with an unknown group")
+    one_line_error(result, "hold", name, "unknown principal", group)
+    expect(listed(name, "--all", "--shared") is None, "an unknown principal created something")
+
+
+def run_as(uid, gid, *args):
+    """Runs the command as uid/gid (no supplementary groups), to its end."""
+    done = subprocess.run(COMMAND + list(args), capture_output=True, timeout=TIMEOUT,
+                          user=uid, group=gid, extra_groups=[])
+    return done.returncode, done.stdout, done.stderr.decode("utf-8", "replace")
+
+
+def test_listed_users_open_as_listed_and_nobody_else():
+    if BACKEND != "posix" or os.geteuid() != 0:
+        return "skipped: running the command as other users needs root on Linux"
+    name = unique("listed")
+    access = ("--allow-group", "gid:%d" % GROUP_GID, "--allow-read-user", "uid:%d" % READER_UID,
+              "--creator", "uid:0")
+    holder = hold(name, "--capacity", "64", "--value", "from-root", *access)
+    try:
+        expect_status(run_as(WRITER_UID, GROUP_GID, "set", name, "from-group", *access), 0,
+                      "a member of the group writes")
+        code, out, _ = run_as(READER_UID, READER_UID, "get", name, "--read-only", *access)
+        expect(code == 0 and out == b"from-group", "the reader reads: %d %r" % (code, out))
+        result = run_as(READER_UID, READER_UID, "get", name, *access)
+        expect_status(result, 1, "the reader without --read-only")
+        one_line_error(result, "get", name, "access denied")
+        for extra in ((), ("--read-only",)):
+            expect_status(run_as(STRANGER_UID, STRANGER_UID, "get", name, *extra, *access), 1,
+                          "a user not listed %r" % (extra,))
+        code, out, _ = run("info", name, "--shared", "--json")
+        info = json.loads(out)
+        expect(code == 0 and info["owner"] == "uid 0" and
+               "user:%d:r--" % READER_UID in info["permissions"] and
+               "group:%d:rw-" % GROUP_GID in info["permissions"],
+               "info shows the access list in permissions: %r" % info)
+    finally:
+        stop(holder)
 
 
 def raw_peer(*args):
@@ -766,18 +899,32 @@ def test_installed_man_page_and_completions():
                 expect(re.search(r"^ +%s\b" % command, text, re.M),
                        "the man page does not show %s" % command)
             expect("EXIT STATUS" in text and "Example:" in text, "man page sections")
-        script = ('source "$1"; complete_words() { COMP_WORDS=("$@"); '
-                  'COMP_CWORD=$(($# - 1)); COMPREPLY=(); _sharedmem; echo "${COMPREPLY[*]}"; }; '
-                  'complete_words sharedmem l; complete_words sharedmem w; '
-                  'complete_words sharedmem help no; complete_words sharedmem watch x --c; '
-                  'complete -p sharedmem')
-        done = subprocess.run(["bash", "-c", script, "bash", bash], capture_output=True,
-                              timeout=TIMEOUT,
-                              env=dict(os.environ, PATH=os.path.dirname(COMMAND[-1]) + ":" +
-                                       os.environ["PATH"]))
+        # NAME completes from `list`, or `list --shared` after --shared or an
+        # access option; a user option's value from the system's users.
+        stem = unique("completed")
+        private_holder = hold(stem + "_p", "--capacity", "64")
+        shared_holder = hold(stem + "_s", "--capacity", "64", "--shared")
+        try:
+            script = ('source "$1"; complete_words() { COMP_WORDS=("$@"); '
+                      'COMP_CWORD=$(($# - 1)); COMPREPLY=(); _sharedmem; echo "${COMPREPLY[*]}"; }; '
+                      'complete_words sharedmem l; complete_words sharedmem w; '
+                      'complete_words sharedmem help no; complete_words sharedmem watch x --c; '
+                      'complete_words sharedmem get "$2"; complete_words sharedmem get --shared "$2"; '
+                      'complete_words sharedmem get --allow-group video "$2"; '
+                      'complete_words sharedmem hold x --allow-read-user roo; '
+                      'complete -p sharedmem')
+            done = subprocess.run(["bash", "-c", script, "bash", bash, stem], capture_output=True,
+                                  timeout=TIMEOUT,
+                                  env=dict(os.environ, PATH=os.path.dirname(COMMAND[-1]) + ":" +
+                                           os.environ["PATH"]))
+        finally:
+            stop(private_holder)
+            stop(shared_holder)
         lines = done.stdout.decode().splitlines()
-        expect(done.returncode == 0 and lines[:4] == ["list", "watch wait", "notify", "--count"]
-               and "_sharedmem" in lines[4], "bash completion: %r %r" % (lines, done.stderr))
+        expect(done.returncode == 0 and len(lines) == 9 and
+               lines[:4] == ["list", "watch wait", "notify", "--count --creator"] and
+               lines[4:7] == [stem + "_p", stem + "_s", stem + "_s"] and lines[7] == "root" and
+               "_sharedmem" in lines[8], "bash completion: %r %r" % (lines, done.stderr))
         with open(zsh, encoding="utf-8") as script_file:
             text = script_file.read()
         expect(text.startswith("#compdef sharedmem\n") and
