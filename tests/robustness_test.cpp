@@ -1439,10 +1439,12 @@ SHAREDMEM_CHILD_ROLE(rb_pidns_writer) {
 // (the same TID, 1, in both): the lock keeps them apart (no lost update of
 // a counter both increment under it) and neither is refused as re-entering
 // (WOULD_DEADLOCK). Needs root for unshare(1); skipped otherwise.
+static bool root_with_unshare() { return ::geteuid() == 0 && ::access("/usr/bin/unshare", X_OK) == 0; }
+constexpr Condition kRootWithUnshare{root_with_unshare,
+                                     "PID namespaces need root and unshare(1) (util-linux)"};
+
 BOOST_AUTO_TEST_CASE(writers_in_separate_pid_namespaces_exclude_each_other,
-                     *boost::unit_test::precondition([](boost::unit_test::test_unit_id) {
-                       return ::geteuid() == 0 && ::access("/usr/bin/unshare", X_OK) == 0;
-                     })) {
+                     only_if(kRootWithUnshare)) {
   const std::string name = unique_name("pidns");
   sharedmem_segment* segment = nullptr;
   BOOST_TEST_REQUIRE(sharedmem_open(name.c_str(), 64, SHAREDMEM_RAW, &segment) == SHAREDMEM_OK);

@@ -84,6 +84,18 @@ int futex_wait(std::atomic<std::uint32_t>& word, std::uint32_t expected,
              : errno;
 }
 
+// Before a locker sleeps on the shared word: sets its waiters bit, so that
+// the holder's release wakes a sleeper. `seen` is the word as last read.
+// False when the word changed meanwhile (`seen` then holds the new value:
+// look again); true with the bit in `seen`, the value to sleep on.
+bool announce_sleeper(std::atomic<std::uint32_t>& word, std::uint32_t& seen) noexcept {
+  if ((seen & kWaiters) != 0) return true;
+  if (!word.compare_exchange_strong(seen, seen | kWaiters, std::memory_order_relaxed))
+    return false;
+  seen |= kWaiters;
+  return true;
+}
+
 void futex_wake_one(std::atomic<std::uint32_t>& word) noexcept {
   ::syscall(SYS_futex, futex_address(word), FUTEX_WAKE, 1, nullptr, nullptr, 0);
 }
@@ -227,12 +239,7 @@ LockResult WriterLockOwner::take_holder_word(lock_word::Shared& shared, std::uin
       continue;
     }
     // Sleep on the shared word like any locker: its release wakes us.
-    if ((state & kWaiters) == 0) {
-      if (!shared.state.compare_exchange_strong(state, state | kWaiters,
-                                                std::memory_order_relaxed))
-        continue;
-      state |= kWaiters;
-    }
+    if (!announce_sleeper(shared.state, state)) continue;
     const auto left = deadline - now;
     (void)futex_wait(shared.state, state, left < kLongestSlice ? left : kLongestSlice);
   }
@@ -288,12 +295,7 @@ LockResult WriterLockOwner::lock_contended(lock_word::Shared& shared, std::uint3
     const auto now = std::chrono::steady_clock::now();
     if (now >= deadline) return LockResult::kTimeout;
     // [L6] Announce a sleeper, then sleep while the word is unchanged.
-    if ((seen & kWaiters) == 0) {
-      if (!shared.state.compare_exchange_strong(seen, seen | kWaiters,
-                                                std::memory_order_relaxed))
-        continue;
-      seen |= kWaiters;
-    }
+    if (!announce_sleeper(shared.state, seen)) continue;
     const auto left = deadline - now;
     const int woke = futex_wait(shared.state, seen, left < slice ? left : slice);
     waited = true;
