@@ -728,7 +728,9 @@ BOOST_AUTO_TEST_CASE(shared_segments_are_inspected_listed_and_never_pruned) {
 }
 
 // Tests that SHAREDMEM_ACCESS_LOW_INTEGRITY gives each object a low
-// mandatory label that forbids writing up.
+// mandatory label that forbids writing up, and that openers check it. (Wine
+// keeps labels but does not enforce integrity levels: no low-integrity
+// process is tried.)
 BOOST_AUTO_TEST_CASE(low_integrity_label_is_set, only_if(kLabelsKept)) {
   const std::string name = unique_name("low");
   Access access{{"sid:" + kUsers}, {}, {}};
@@ -758,6 +760,23 @@ BOOST_AUTO_TEST_CASE(low_integrity_label_is_set, only_if(kLabelsKept)) {
     ::LocalFree(sid);
     ::LocalFree(descriptor);
   }
+  // The label is part of what an opener checks: a list without the flag
+  // refuses the labelled segment, and one with it an unlabelled segment.
+  Access unlabelled = access;
+  unlabelled.flags = 0;
+  Segment refused;
+  BOOST_TEST(unlabelled.open(name, 64, 0, refused) == SHAREDMEM_E_NOT_OWNER);
+  BOOST_TEST(std::string(sharedmem_last_error_detail()).find("integrity label") != std::string::npos,
+             sharedmem_last_error_detail());
+  const std::string plain = unique_name("plain");
+  Segment plain_segment;
+  BOOST_TEST_REQUIRE(unlabelled.open(plain, 64, 0, plain_segment) == SHAREDMEM_OK);
+  BOOST_TEST(access.open(plain, 64, 0, refused) == SHAREDMEM_E_NOT_OWNER);
+  BOOST_TEST(std::string(sharedmem_last_error_detail()).find("integrity label") != std::string::npos,
+             sharedmem_last_error_detail());
+  Segment same;
+  BOOST_TEST(access.open(name, 0, SHAREDMEM_READ_ONLY, same) == SHAREDMEM_OK,
+             sharedmem_last_error_detail());
 }
 
 // Tests, as a second account, that the OS keeps out whom the list does not
