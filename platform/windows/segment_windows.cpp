@@ -201,13 +201,18 @@ sharedmem_error ready_exists(const OwnerOnly& security, const std::wstring& name
 // handle; a write from an APC inside a write) is told, this process keeps
 // one record of the holder thread per segment, shared by all its
 // attachments to it: one atomic load on the writer's path.
+// At namespace scope, as every object of the library that is made once
+// (tests/check_no_guarded_statics.cmake): nothing is initialised on first use.
+// Never destroyed: an open that races the process's exit still finds it.
+std::mutex g_holder_registry_mutex;
+auto* const g_holder_registry = new std::map<std::wstring, std::weak_ptr<std::atomic<DWORD>>>;
+
 std::shared_ptr<std::atomic<DWORD>> writer_holder_of(const std::wstring& name) {
-  static std::mutex registry_mutex;
-  static auto* registry = new std::map<std::wstring, std::weak_ptr<std::atomic<DWORD>>>;
-  const std::lock_guard<std::mutex> lock(registry_mutex);
-  for (auto it = registry->begin(); it != registry->end();)
-    it = it->second.expired() ? registry->erase(it) : std::next(it);
-  std::weak_ptr<std::atomic<DWORD>>& slot = (*registry)[name];
+  const std::lock_guard<std::mutex> lock(g_holder_registry_mutex);
+  auto& registry = *g_holder_registry;
+  for (auto it = registry.begin(); it != registry.end();)
+    it = it->second.expired() ? registry.erase(it) : std::next(it);
+  std::weak_ptr<std::atomic<DWORD>>& slot = registry[name];
   std::shared_ptr<std::atomic<DWORD>> holder = slot.lock();
   if (!holder) {
     holder = std::make_shared<std::atomic<DWORD>>(0);
@@ -484,15 +489,17 @@ struct MutantBasicInformation {
 };
 using QueryMutant = LONG(NTAPI*)(HANDLE, int, PVOID, ULONG, PULONG);
 
-QueryMutant query_mutant() noexcept {
-  static const QueryMutant query = [] {
-    HMODULE ntdll = ::GetModuleHandleW(L"ntdll.dll");
-    return ntdll ? reinterpret_cast<QueryMutant>(
-                       reinterpret_cast<void*>(::GetProcAddress(ntdll, "NtQueryMutant")))
-                 : nullptr;
-  }();
-  return query;
+// Looked up when the library is loaded: the writer's path (a write that an
+// APC may interrupt) runs no initialisation on first use.
+QueryMutant load_query_mutant() noexcept {
+  HMODULE ntdll = ::GetModuleHandleW(L"ntdll.dll");
+  return ntdll ? reinterpret_cast<QueryMutant>(
+                     reinterpret_cast<void*>(::GetProcAddress(ntdll, "NtQueryMutant")))
+               : nullptr;
 }
+const QueryMutant g_query_mutant = load_query_mutant();
+
+QueryMutant query_mutant() noexcept { return g_query_mutant; }
 
 // Whether this thread holds the writer mutex: the process's holder record
 // (writer_holder_of) names it. A record naming this thread is confirmed with

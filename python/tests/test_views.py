@@ -143,11 +143,13 @@ for cycle in range(cycles):
         buf = seg.buf
         views = [np.ndarray((size,), dtype=np.uint8, buffer=buf),
                  np.frombuffer(buf, dtype=np.uint8),
+                 np.asarray(buf),
                  (ctypes.c_uint8 * size).from_buffer(buf),
                  buf[16:32]]
         if source is not None:
             views += [np.ndarray((size,), dtype=np.uint8, buffer=source),
                       np.frombuffer(source, dtype=np.uint8),
+                      np.asarray(source),
                       (ctypes.c_uint8 * size).from_buffer(source)]
         del buf
         seg.close()
@@ -167,7 +169,7 @@ def test_a_thousand_close_and_access_cycles_never_crash(name, tmp_path):
     result = subprocess.run([sys.executable, str(script), name, str(cycles)],
                             capture_output=True, text=True, timeout=timeout(300))
     assert result.returncode == 0, f"exit {result.returncode}: {result.stderr}"
-    per_cycle = (sum(range(4)) + 3 * 4096 + 16) + (sum(range(7)) + 6 * 4096 + 16)
+    per_cycle = (sum(range(5)) + 4 * 4096 + 16) + (sum(range(9)) + 8 * 4096 + 16)
     assert int(result.stdout) == cycles * per_cycle
     assert shm_files(name) == []
 
