@@ -12,7 +12,9 @@
 
 #include <boost/test/unit_test.hpp>
 #include <cerrno>
+#include <fstream>
 #include <string>
+#include <vector>
 
 #include "sharedmem/sharedmem.h"
 #include "sharedmem/sharedmem.hpp"
@@ -186,6 +188,109 @@ BOOST_AUTO_TEST_CASE(posix_forked_child_does_not_keep_the_parents_locks) {
   BOOST_TEST(::waitpid(child, &status, 0) == child);
   BOOST_TEST(read_in_child(name) == "value:");
   BOOST_TEST(!os_object_exists(name));
+}
+
+// The access modes (O_RDONLY, O_RDWR) of the descriptors process `pid` has
+// open on segment `name`'s object, read from /proc/<pid>/fd and fdinfo.
+std::vector<int> access_modes_of(pid_t pid, const std::string& name) {
+  std::vector<int> modes;
+  const std::string target = os_object_path(name);
+  const std::string fds = "/proc/" + std::to_string(pid) + "/fd/";
+  for (int fd = 0; fd < 1024; ++fd) {
+    char link[512];
+    const ssize_t n = ::readlink((fds + std::to_string(fd)).c_str(), link, sizeof link - 1);
+    if (n < 0 || std::string(link, static_cast<std::size_t>(n)) != target) continue;
+    std::ifstream info("/proc/" + std::to_string(pid) + "/fdinfo/" + std::to_string(fd));
+    std::string key;
+    std::string flags;
+    while (info >> key >> flags && key != "flags:") {
+    }
+    modes.push_back(static_cast<int>(std::stoul(flags, nullptr, 8)) & O_ACCMODE);
+  }
+  return modes;
+}
+
+// Tests that a child forked without exec from a read-only user is a
+// read-only user of its own: its description of the object is its own (the
+// segment outlives the parent's close while the child lives) and, like the
+// parent's, without write access.
+BOOST_AUTO_TEST_CASE(posix_forked_child_of_a_read_only_user_is_a_read_only_user) {
+  const std::string name = unique_name("forkro");
+  ChildProcess holder = hold_in_child(name, "shared");
+  sharedmem_segment* reader = nullptr;
+  BOOST_TEST_REQUIRE(sharedmem_open(name.c_str(), 0, SHAREDMEM_READ_ONLY, &reader) ==
+                     SHAREDMEM_OK);
+  int hold[2];
+  BOOST_TEST_REQUIRE(::pipe(hold) == 0);
+  const pid_t child = ::fork();
+  BOOST_TEST_REQUIRE(child >= 0);
+  if (child == 0) {  // only async-signal-safe calls here: wait for the parent, leave
+    char byte;
+    ::close(hold[1]);
+    (void)::read(hold[0], &byte, 1);
+    ::_exit(0);
+  }
+  ::close(hold[0]);
+  BOOST_TEST(access_modes_of(::getpid(), name) == std::vector<int>{O_RDONLY});
+  BOOST_TEST(access_modes_of(child, name) == std::vector<int>{O_RDONLY},
+             "the child's description of the object is read-only");
+  release(holder);
+  sharedmem_close(reader);  // the parent's last; the child still holds its own
+  BOOST_TEST(read_in_child(name) == "value:shared", "the forked child kept the segment");
+  ::close(hold[1]);  // the child dies without detaching, as by a crash
+  int status = 0;
+  BOOST_TEST(::waitpid(child, &status, 0) == child);
+  BOOST_TEST(read_in_child(name) == "value:");
+}
+
+// Tests that a read-only open of a dead object (its only user killed) is
+// NOT_FOUND and leaves it exactly as it was: no lock left, no byte changed,
+// not removed; the next read-write opener then starts from zero. A shared
+// lock on the object's gate byte, which the read-only opener's shared gate
+// lock shares, keeps the sweep (which needs the gate exclusively) from
+// removing the object first.
+BOOST_AUTO_TEST_CASE(posix_read_only_open_of_a_dead_object_touches_nothing) {
+  const std::string name = unique_name("rodead");
+  ChildProcess holder = hold_in_child(name, "stale");
+  holder.kill();
+  const int fd = ::open(os_object_path(name).c_str(), O_RDONLY | O_CLOEXEC);
+  BOOST_TEST_REQUIRE(fd >= 0);
+  struct flock gate {};
+  gate.l_type = F_RDLCK;
+  gate.l_whence = SEEK_SET;
+  gate.l_start = 0;  // the gate byte
+  gate.l_len = 1;
+  BOOST_TEST_REQUIRE(::fcntl(fd, F_OFD_SETLK, &gate) == 0);
+  struct stat before {};
+  BOOST_TEST_REQUIRE(::fstat(fd, &before) == 0);
+  std::vector<char> bytes_before(static_cast<std::size_t>(before.st_size));
+  BOOST_TEST_REQUIRE(::pread(fd, bytes_before.data(), bytes_before.size(), 0) == before.st_size);
+
+  sharedmem_segment* reader = nullptr;
+  BOOST_TEST(sharedmem_open(name.c_str(), 0, SHAREDMEM_READ_ONLY, &reader) ==
+             SHAREDMEM_E_NOT_FOUND);
+  BOOST_TEST(reader == nullptr);
+  sharedmem_close(reader);
+
+  BOOST_TEST(os_object_exists(name), "the dead object was left where it was");
+  struct stat after {};
+  BOOST_TEST_REQUIRE(::fstat(fd, &after) == 0);
+  BOOST_TEST(after.st_nlink == 1u);
+  std::vector<char> bytes_after(static_cast<std::size_t>(after.st_size));
+  BOOST_TEST_REQUIRE(::pread(fd, bytes_after.data(), bytes_after.size(), 0) == after.st_size);
+  BOOST_TEST(bytes_after == bytes_before, "a read-only open changed a dead object");
+  struct flock user {};
+  user.l_type = F_WRLCK;
+  user.l_whence = SEEK_SET;
+  user.l_start = 1;  // the user byte
+  user.l_len = 1;
+  BOOST_TEST_REQUIRE(::fcntl(fd, F_OFD_GETLK, &user) == 0);
+  BOOST_TEST(user.l_type == F_UNLCK, "the read-only opener left a user lock");
+  ::close(fd);  // drops the gate lock
+
+  sharedmem::segment fresh = sharedmem::segment::open(name, std::stoull(kChildCapacity));
+  BOOST_TEST(fresh.created());
+  BOOST_TEST(fresh.read() == "");
 }
 
 // Tests that a child forked while its parent holds a raw segment's lock does

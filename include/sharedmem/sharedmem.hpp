@@ -192,14 +192,98 @@ enum class mode : std::uint32_t {
   open_only = SHAREDMEM_OPEN_ONLY,      // errc::not_found if none does; capacity 0: any
 };
 
+// Read-only openers (SHAREDMEM_READ_ONLY): pass sharedmem::read_only to
+// segment::open, raw_segment::open or open_shared. The mapping is read-only
+// in the OS; reads, versions and waits work, writes, lock() and notify()
+// fail with errc::read_only. A read-only open never creates: it is
+// mode::open_only (errc::not_found unless a live process holds the segment;
+// capacity 0 accepts any), and combining it with mode::create_only is
+// errc::invalid_argument.
+enum class access_mode : std::uint32_t {
+  read_write = 0,
+  read_only = SHAREDMEM_READ_ONLY,
+};
+inline constexpr access_mode read_only = access_mode::read_only;
+
+// Who may open a shared segment (segment::open_shared; the C struct
+// sharedmem_access). Principals are text: "user:NAME", "group:NAME",
+// "uid:N", "gid:N" on Linux; "user:NAME", "group:NAME" (DOMAIN\name
+// allowed) and "sid:S-1-..." on Windows. The current user always has
+// read-write access; `creators` are who else may have created it.
+struct access {
+  std::vector<std::string> read_write;
+  std::vector<std::string> read_only;
+  std::vector<std::string> creators;
+  bool low_integrity = false;  // SHAREDMEM_ACCESS_LOW_INTEGRITY (Windows)
+
+  // The C form. It points into the access it was made from, which must
+  // outlive it unchanged.
+  class native {
+   public:
+    explicit native(const access& from)
+        : read_write_(pointers(from.read_write)),
+          read_only_(pointers(from.read_only)),
+          creators_(pointers(from.creators)),
+          flags_(from.low_integrity ? SHAREDMEM_ACCESS_LOW_INTEGRITY : 0u) {}
+    // Valid while this object lives.
+    sharedmem_access get() const noexcept {
+      sharedmem_access c = SHAREDMEM_ACCESS_INIT;
+      c.flags = flags_;
+      c.read_write = read_write_.data();
+      c.read_only = read_only_.data();
+      c.creators = creators_.data();
+      return c;
+    }
+
+   private:
+    // A NULL-terminated list of the strings' characters.
+    static std::vector<const char*> pointers(const std::vector<std::string>& list) {
+      std::vector<const char*> out;
+      out.reserve(list.size() + 1);
+      for (const std::string& principal : list) out.push_back(principal.c_str());
+      out.push_back(nullptr);
+      return out;
+    }
+    std::vector<const char*> read_write_;
+    std::vector<const char*> read_only_;
+    std::vector<const char*> creators_;
+    std::uint32_t flags_;
+  };
+  native to_native() const { return native(*this); }
+};
+
 namespace detail {
 
-// sharedmem_open for a name given as a string_view: *out gets the handle,
-// `ec` the error, and `system_error` the OS error behind a failure of
-// sharedmem_open (0 for failures found before calling it).
+// The options segment::open_shared (and the read-only opens) take, in any
+// order: each is flag bits of sharedmem_open.
+template <typename T>
+struct is_open_option
+    : std::bool_constant<std::is_same_v<T, mode> || std::is_same_v<T, scope> ||
+                         std::is_same_v<T, access_mode>> {};
+template <typename... Options>
+inline constexpr bool are_open_options = (is_open_option<Options>::value && ...);
+template <typename... Options>
+inline constexpr bool has_access_mode = (std::is_same_v<Options, access_mode> || ...);
+template <typename... Options>
+constexpr std::uint32_t flags_of(Options... options) noexcept {
+  return (0u | ... | static_cast<std::uint32_t>(options));
+}
+
+// "<what>", with ": <sharedmem_last_error_detail()>" when the last failed
+// open of this thread left one (who was refused, which principal).
+inline std::string with_detail(std::string what) {
+  const char* detail = sharedmem_last_error_detail();
+  if (detail != nullptr && *detail != '\0') what += std::string(": ") + detail;
+  return what;
+}
+
+// sharedmem_open (sharedmem_open_shared when `shared` is not null) for a
+// name given as a string_view: *out gets the handle, `ec` the error, and
+// `system_error` the OS error behind a failure of the open (0 for failures
+// found before calling it).
 inline void open_handle(std::string_view name, std::uint64_t capacity, std::uint32_t flags,
-                        sharedmem_segment** out, std::error_code& ec,
-                        int& system_error) noexcept {
+                        sharedmem_segment** out, std::error_code& ec, int& system_error,
+                        const access* shared = nullptr) noexcept {
   std::string owned;
   try {
     owned.assign(name.data(), name.size());
@@ -212,7 +296,19 @@ inline void open_handle(std::string_view name, std::uint64_t capacity, std::uint
     ec = to_error_code(SHAREDMEM_E_INVALID_NAME);
     return;
   }
-  const sharedmem_error e = sharedmem_open(owned.c_str(), capacity, flags, out);
+  sharedmem_error e = SHAREDMEM_OK;
+  if (shared == nullptr) {
+    e = sharedmem_open(owned.c_str(), capacity, flags, out);
+  } else {
+    try {
+      const access::native lists(*shared);
+      const sharedmem_access c = lists.get();
+      e = sharedmem_open_shared(owned.c_str(), capacity, flags, &c, out);
+    } catch (...) {
+      ec = to_error_code(SHAREDMEM_E_NO_MEMORY);
+      return;
+    }
+  }
   if (e != SHAREDMEM_OK) system_error = sharedmem_last_system_error();
   ec = to_error_code(e);
 }
@@ -245,10 +341,7 @@ class segment {
     int system_error = 0;
     segment s = open_impl(name, capacity, flags(how, where), ec, system_error);
     if (ec) {
-      std::string what = "sharedmem: cannot open segment '" + std::string(name) + "'";
-      if (ec.value() == SHAREDMEM_E_WRONG_KIND)
-        what += ": it is a raw segment (open it with sharedmem::raw_segment)";
-      throw error(static_cast<sharedmem_error>(ec.value()), what, system_error);
+      throw open_error(name, ec, system_error);
     }
     return s;
   }
@@ -256,6 +349,51 @@ class segment {
                       std::error_code& ec, scope where = scope::local) noexcept {
     int system_error = 0;
     return open_impl(name, capacity, flags(how, where), ec, system_error);
+  }
+
+  // Opens `name` with options (mode, scope, access_mode) in any order, one
+  // of them sharedmem::read_only; throws sharedmem::error.
+  //   auto frames = sharedmem::segment::open("frames", 0, sharedmem::read_only);
+  template <typename... Options, typename = std::enable_if_t<detail::are_open_options<Options...> &&
+                                                             detail::has_access_mode<Options...>>>
+  static segment open(std::string_view name, std::uint64_t capacity, Options... options) {
+    std::error_code ec;
+    int system_error = 0;
+    segment s = open_impl(name, capacity, detail::flags_of(options...), ec, system_error);
+    if (ec) throw open_error(name, ec, system_error);
+    return s;
+  }
+  // Non-throwing form: on failure returns an empty segment and sets `ec`.
+  template <typename... Options, typename = std::enable_if_t<detail::are_open_options<Options...> &&
+                                                             detail::has_access_mode<Options...>>>
+  static segment open(std::string_view name, std::uint64_t capacity, std::error_code& ec,
+                      Options... options) noexcept {
+    int system_error = 0;
+    return open_impl(name, capacity, detail::flags_of(options...), ec, system_error);
+  }
+
+  // Opens or creates the shared segment `name` (sharedmem_open_shared), in
+  // the namespace apart from the private one, with exactly the access `who`;
+  // options (mode, scope, access_mode) in any order. Throws sharedmem::error,
+  // whose message says why an existing object was refused or which
+  // principal is unknown.
+  template <typename... Options,
+            typename = std::enable_if_t<detail::are_open_options<Options...>>>
+  static segment open_shared(std::string_view name, std::uint64_t capacity, const access& who,
+                             Options... options) {
+    std::error_code ec;
+    int system_error = 0;
+    segment s = open_impl(name, capacity, detail::flags_of(options...), ec, system_error, &who);
+    if (ec) throw open_error(name, ec, system_error);
+    return s;
+  }
+  // Non-throwing form: on failure returns an empty segment and sets `ec`.
+  template <typename... Options,
+            typename = std::enable_if_t<detail::are_open_options<Options...>>>
+  static segment open_shared(std::string_view name, std::uint64_t capacity, const access& who,
+                             std::error_code& ec, Options... options) noexcept {
+    int system_error = 0;
+    return open_impl(name, capacity, detail::flags_of(options...), ec, system_error, &who);
   }
 
   segment(segment&& other) noexcept : handle_(std::exchange(other.handle_, nullptr)) {}
@@ -456,10 +594,20 @@ class segment {
   // sharedmem_open; `system_error` gets the OS error behind a failure of it
   // (0 for failures found before calling it).
   static segment open_impl(std::string_view name, std::uint64_t capacity, std::uint32_t open_flags,
-                           std::error_code& ec, int& system_error) noexcept {
+                           std::error_code& ec, int& system_error,
+                           const access* shared = nullptr) noexcept {
     segment s;
-    detail::open_handle(name, capacity, open_flags, &s.handle_, ec, system_error);
+    detail::open_handle(name, capacity, open_flags, &s.handle_, ec, system_error, shared);
     return s;
+  }
+
+  // The exception for a failed open, right after it (it reads the detail).
+  static error open_error(std::string_view name, const std::error_code& ec, int system_error) {
+    std::string what = "sharedmem: cannot open segment '" + std::string(name) + "'";
+    if (ec.value() == SHAREDMEM_E_WRONG_KIND)
+      what += ": it is a raw segment (open it with sharedmem::raw_segment)";
+    return error(static_cast<sharedmem_error>(ec.value()), detail::with_detail(what),
+                 system_error);
   }
   sharedmem_segment* handle_ = nullptr;
 };
@@ -552,20 +700,54 @@ class raw_segment {
                           mode how = mode::open_or_create, scope where = scope::local) {
     std::error_code ec;
     int system_error = 0;
-    raw_segment s = open_impl(name, size, how, where, ec, system_error);
-    if (ec) {
-      std::string what = "sharedmem: cannot open raw segment '" + std::string(name) + "'";
-      if (ec.value() == SHAREDMEM_E_WRONG_KIND)
-        what += ": it is a value segment (open it with sharedmem::segment)";
-      throw error(static_cast<sharedmem_error>(ec.value()), what, system_error);
-    }
+    raw_segment s = open_impl(name, size, flags_of(how, where), ec, system_error);
+    if (ec) throw open_error(name, ec, system_error);
     return s;
   }
   // Non-throwing form: on failure returns an empty raw_segment and sets `ec`.
   static raw_segment open(std::string_view name, std::uint64_t size, std::error_code& ec,
                           mode how = mode::open_or_create, scope where = scope::local) noexcept {
     int system_error = 0;
-    return open_impl(name, size, how, where, ec, system_error);
+    return open_impl(name, size, flags_of(how, where), ec, system_error);
+  }
+
+  // Opens `name` with options (mode, scope, access_mode) in any order, one
+  // of them sharedmem::read_only: data() is then readable only (a write
+  // through it faults), lock() and notify() fail with errc::read_only.
+  template <typename... Options, typename = std::enable_if_t<detail::are_open_options<Options...> &&
+                                                             detail::has_access_mode<Options...>>>
+  static raw_segment open(std::string_view name, std::uint64_t size, Options... options) {
+    std::error_code ec;
+    int system_error = 0;
+    raw_segment s = open_impl(name, size, detail::flags_of(options...), ec, system_error);
+    if (ec) throw open_error(name, ec, system_error);
+    return s;
+  }
+  template <typename... Options, typename = std::enable_if_t<detail::are_open_options<Options...> &&
+                                                             detail::has_access_mode<Options...>>>
+  static raw_segment open(std::string_view name, std::uint64_t size, std::error_code& ec,
+                          Options... options) noexcept {
+    int system_error = 0;
+    return open_impl(name, size, detail::flags_of(options...), ec, system_error);
+  }
+
+  // The raw form of segment::open_shared.
+  template <typename... Options,
+            typename = std::enable_if_t<detail::are_open_options<Options...>>>
+  static raw_segment open_shared(std::string_view name, std::uint64_t size, const access& who,
+                                 Options... options) {
+    std::error_code ec;
+    int system_error = 0;
+    raw_segment s = open_impl(name, size, detail::flags_of(options...), ec, system_error, &who);
+    if (ec) throw open_error(name, ec, system_error);
+    return s;
+  }
+  template <typename... Options,
+            typename = std::enable_if_t<detail::are_open_options<Options...>>>
+  static raw_segment open_shared(std::string_view name, std::uint64_t size, const access& who,
+                                 std::error_code& ec, Options... options) noexcept {
+    int system_error = 0;
+    return open_impl(name, size, detail::flags_of(options...), ec, system_error, &who);
   }
 
   raw_segment(raw_segment&& other) noexcept
@@ -672,13 +854,24 @@ class raw_segment {
     return e;
   }
 
-  static raw_segment open_impl(std::string_view name, std::uint64_t size, mode how, scope where,
-                               std::error_code& ec, int& system_error) noexcept {
+  static std::uint32_t flags_of(mode how, scope where) noexcept {
+    return detail::flags_of(how, where);
+  }
+
+  static raw_segment open_impl(std::string_view name, std::uint64_t size, std::uint32_t flags,
+                               std::error_code& ec, int& system_error,
+                               const access* shared = nullptr) noexcept {
     raw_segment s;
-    const std::uint32_t flags = SHAREDMEM_RAW | static_cast<std::uint32_t>(how) |
-                                static_cast<std::uint32_t>(where);
-    detail::open_handle(name, size, flags, &s.handle_, ec, system_error);
+    detail::open_handle(name, size, SHAREDMEM_RAW | flags, &s.handle_, ec, system_error, shared);
     return s;
+  }
+
+  static error open_error(std::string_view name, const std::error_code& ec, int system_error) {
+    std::string what = "sharedmem: cannot open raw segment '" + std::string(name) + "'";
+    if (ec.value() == SHAREDMEM_E_WRONG_KIND)
+      what += ": it is a value segment (open it with sharedmem::segment)";
+    return error(static_cast<sharedmem_error>(ec.value()), detail::with_detail(what),
+                 system_error);
   }
 
   sharedmem_segment* handle_ = nullptr;

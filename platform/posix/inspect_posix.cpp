@@ -71,18 +71,6 @@ void set_facts(const struct stat& status, ObjectFacts& facts) {
   facts.permissions = describe_mode(status.st_mode);
 }
 
-// Whether any open file description holds a lock on the user byte.
-// -1 if the kernel does not say.
-int user_byte_locked(int fd) {
-  struct flock probe {};
-  probe.l_type = F_WRLCK;  // conflicts with any lock, shared or not
-  probe.l_whence = SEEK_SET;
-  probe.l_start = posix::kUserByte;
-  probe.l_len = 1;
-  if (::fcntl(fd, F_OFD_GETLK, &probe) != 0) return -1;
-  return probe.l_type == F_UNLCK ? 0 : 1;
-}
-
 // The OFD locks on the user byte of the file (device, inode) that
 // /proc/locks lists, or -1 if it cannot be read. Lines look like
 // "3: OFDLCK ADVISORY READ -1 00:1a:1234 1 1"; a blocked request has "->"
@@ -111,7 +99,7 @@ long count_user_locks(const struct stat& status) {
 
 // Holders and liveness of the object open on `fd`.
 void count_holders(int fd, const struct stat& status, ObjectFacts& facts) {
-  const int locked = user_byte_locked(fd);
+  const int locked = posix::user_byte_locked(fd);
   const long listed = count_user_locks(status);
   facts.liveness = locked < 0 ? Liveness::kUnknown : locked ? Liveness::kLive : Liveness::kNone;
   if (locked == 0)

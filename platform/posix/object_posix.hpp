@@ -4,6 +4,7 @@
 #ifndef SHAREDMEM_PLATFORM_POSIX_OBJECT_POSIX_HPP
 #define SHAREDMEM_PLATFORM_POSIX_OBJECT_POSIX_HPP
 
+#include <fcntl.h>
 #include <sys/types.h>
 #include <unistd.h>
 
@@ -15,6 +16,20 @@ namespace sharedmem::platform::posix {
 // lock, held shared by every attachment (so its holders are the users).
 inline constexpr off_t kGateByte = 0;
 inline constexpr off_t kUserByte = 1;
+// Whether an open file description other than `fd`'s holds a lock on the
+// user byte: 1 if one does, 0 if none, -1 if the kernel does not say.
+// F_OFD_GETLK sees the locks of every process, even those in other PID
+// namespaces, and works on an O_RDONLY descriptor.
+inline int user_byte_locked(int fd) {
+  struct flock probe {};
+  probe.l_type = F_WRLCK;  // conflicts with any lock, shared or not
+  probe.l_whence = SEEK_SET;
+  probe.l_start = kUserByte;
+  probe.l_len = 1;
+  if (::fcntl(fd, F_OFD_GETLK, &probe) != 0) return -1;
+  return probe.l_type == F_UNLCK ? 0 : 1;
+}
+
 // Where glibc keeps POSIX shared memory objects.
 inline constexpr const char* kShmDirectory = "/dev/shm";
 

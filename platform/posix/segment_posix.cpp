@@ -13,6 +13,15 @@
 //   "am I first/last" and what follows (initialise, unlink) are atomic;
 // - byte 1, the user lock, held shared by every attached process. Under the
 //   gate, getting it exclusively proves there is no other live user.
+// A read-only attachment (SHAREDMEM_READ_ONLY) has an O_RDONLY descriptor,
+// which cannot take an exclusive (F_WRLCK) lock. It takes the gate shared,
+// which still holds off every read-write attacher and detacher (they take it
+// exclusively), and joins only while another live user holds the user byte:
+// users hold it only after completing their attach, so the content is valid.
+// Otherwise it reports the name absent and touches nothing. It then holds the
+// user byte shared like everyone else, but it never proves itself last and
+// never removes: an object whose last user was read-only is left dead, for
+// its next first user to reset and for the owner's sweep to reclaim.
 // OFD locks, unlike classic fcntl locks, belong to the description rather
 // than the process, so closing another descriptor of the same file never
 // drops them, and two attachments in one process count as two users. (A
@@ -90,13 +99,14 @@ int ofd_lock(int fd, off_t byte, short type) {
   return ::fcntl(fd, F_OFD_SETLK, &lock) == 0 ? 0 : errno;
 }
 
-// Takes the gate, polling with backoff: F_OFD_SETLKW cannot time out, and a
-// stopped peer must not hang us. The gate is only ever held for a few calls.
-sharedmem_error take_gate(int fd) {
+// Takes the gate (F_WRLCK; F_RDLCK for a read-only descriptor), polling
+// with backoff: F_OFD_SETLKW cannot time out, and a stopped peer must not
+// hang us. The gate is only ever held for a few calls.
+sharedmem_error take_gate(int fd, short type = F_WRLCK) {
   const auto deadline = std::chrono::steady_clock::now() + kGateTimeout;
   std::chrono::microseconds pause{20};
   for (;;) {
-    const int error = ofd_lock(fd, kGateByte, F_WRLCK);
+    const int error = ofd_lock(fd, kGateByte, type);
     if (error == 0) return SHAREDMEM_OK;
     if (error != EAGAIN && error != EACCES && error != EINTR)
       return record_os_error(SHAREDMEM_E_SYSTEM, error);
@@ -188,6 +198,10 @@ struct Attachment {
   bool established = false;     // initialised or checked by the core: ours to remove
   bool user_exclusive = false;  // first user, until end_attach downgrades
   bool keep_mapping = false;    // detached with Mapping::kKeep: never unmap
+  bool read_only = false;       // SHAREDMEM_READ_ONLY: O_RDONLY, PROT_READ, never removes
+  // The descriptor when not opened through `object` (a read-only open, which
+  // needs O_NONBLOCK: Boost cannot pass it); -1 otherwise.
+  int own_fd = -1;
   // Fork support (see the registry below).
   Attachment* previous = nullptr;  // all three under g_registry_mutex
   Attachment* next = nullptr;
@@ -205,7 +219,11 @@ struct Attachment {
   ino_t inode = 0;
   posix::WriterLockOwner writer_owner;
 
-  int fd() const noexcept { return object.get_mapping_handle().handle; }
+  ~Attachment() {
+    if (own_fd >= 0) ::close(own_fd);
+  }
+
+  int fd() const noexcept { return own_fd >= 0 ? own_fd : object.get_mapping_handle().handle; }
 
   lock_word::Shared& writer() const noexcept {
     return *reinterpret_cast<lock_word::Shared*>(static_cast<unsigned char*>(base) + mapped -
@@ -221,7 +239,8 @@ struct Attachment {
   sharedmem_error map(std::size_t size) {
     unmap();
     if (size == 0) return SHAREDMEM_OK;
-    void* address = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd(), 0);
+    const int protection = read_only ? PROT_READ : PROT_READ | PROT_WRITE;
+    void* address = ::mmap(nullptr, size, protection, MAP_SHARED, fd(), 0);
     if (address == MAP_FAILED) return from_errno(errno);
     base = address;
     mapped = size;
@@ -255,8 +274,11 @@ int reopen_with_user_lock(int fd) noexcept {
   std::size_t at = sizeof "/proc/self/fd/" - 1;
   while (length > 0) path[at++] = digits[--length];
   path[at] = '\0';
+  // The same access as ours (a read-only attachment gets no write access).
+  const int flags = ::fcntl(fd, F_GETFL);
+  if (flags < 0) return -1;
   // The /proc link names our own descriptor: following it is the point.
-  const int fresh = ::open(path, O_RDWR | O_CLOEXEC);
+  const int fresh = ::open(path, (flags & O_ACCMODE) | O_CLOEXEC);
   if (fresh < 0) return -1;
   // We hold a shared lock on the user byte, so nobody holds it exclusively.
   if (ofd_lock(fresh, kUserByte, F_RDLCK) != 0) {
@@ -396,7 +418,7 @@ sharedmem_error leave(Attachment& a) noexcept {
     a.gate_held = false;
     return result;
   }
-  if (a.joined && a.established) {
+  if (a.joined && a.established && !a.read_only) {
     if (!a.gate_held) {
       result = take_gate(a.fd());
       a.gate_held = result == SHAREDMEM_OK;
@@ -409,12 +431,103 @@ sharedmem_error leave(Attachment& a) noexcept {
     // Without the gate in time the object stays: its next first user resets
     // it, so no content passes on.
   }
+  // A read-only attachment cannot prove itself last (that takes the user
+  // byte exclusively): it only lets go. Last out, it leaves the object dead.
   // Unlock explicitly rather than leave it to close(): a child forked
   // without exec may still share this description.
   if (a.joined) ofd_lock(a.fd(), kUserByte, F_UNLCK);
   if (a.gate_held) ofd_lock(a.fd(), kGateByte, F_UNLCK);
   a.joined = false;
   a.gate_held = false;
+  return result;
+}
+
+// Stats the object open on `fd` into `status` and refuses it unless it is a
+// private regular file of the current user's.
+sharedmem_error refuse_foreign(int fd, struct stat& status) {
+  if (::fstat(fd, &status) != 0) return from_errno(errno);
+  if (status.st_uid != ::geteuid()) return SHAREDMEM_E_NOT_OWNER;
+  // Ours, but no segment: a FIFO, a device, a directory.
+  if (!S_ISREG(status.st_mode)) return SHAREDMEM_E_INCOMPATIBLE;
+  if ((status.st_mode & 077) != 0) return SHAREDMEM_E_NOT_OWNER;
+  return SHAREDMEM_OK;
+}
+
+// The gate protocol of a read-only attachment (see the top of this file),
+// on its opened, checked object: joins it only while another live user
+// holds it, else reports kAbsent having changed nothing. Returns with the
+// gate held shared, as begin_attach does.
+AttachResult join_read_only(AttachmentPtr attachment) {
+  AttachResult result;
+  const int fd = attachment->fd();
+  if (sharedmem_error e = take_gate(fd, F_RDLCK)) {
+    result.error = e;
+    return result;
+  }
+  attachment->gate_held = true;
+  // Under the shared gate nobody initialises, removes or sweeps the object:
+  // any lock on the user byte is a user that completed its attach.
+  const int live = posix::user_byte_locked(fd);
+  if (live < 0) {
+    result.error = from_errno(errno);
+    return result;
+  }
+  if (live == 0) {  // dead or never completed: nothing to read
+    result.status = AttachStatus::kAbsent;
+    return result;
+  }
+  if (int error = ofd_lock(fd, kUserByte, F_RDLCK)) {
+    result.error = from_errno(error);
+    return result;
+  }
+  attachment->joined = true;
+  // Its last user may have removed it before we took the gate.
+  struct stat status {};
+  if (::fstat(fd, &status) != 0) {
+    result.error = from_errno(errno);
+    return result;
+  }
+  if (status.st_nlink == 0) {
+    result.status = AttachStatus::kVanished;
+    return result;
+  }
+  attachment->device = status.st_dev;
+  attachment->inode = status.st_ino;
+  if (sharedmem_error e = attachment->map(static_cast<std::size_t>(status.st_size))) {
+    result.error = e;
+    return result;
+  }
+  result.status = AttachStatus::kAttached;
+  result.attachment = std::move(attachment);
+  return result;
+}
+
+// begin_attach for SHAREDMEM_READ_ONLY in the private namespace. Opened
+// with O_NONBLOCK, so that a FIFO put under the name cannot block the open.
+AttachResult begin_attach_read_only(const AttachRequest& request) {
+  AttachResult result;
+  try {
+    auto attachment = AttachmentPtr(new Attachment);
+    attachment->os_name = posix::shm_name_of(request.name);
+    attachment->read_only = true;
+    attachment->own_fd = ::open(path_of(attachment->os_name).c_str(),
+                                O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+    if (attachment->own_fd < 0) {
+      if (errno == ENOENT)
+        result.status = AttachStatus::kAbsent;
+      else
+        result.error = from_open_errno(errno, attachment->os_name);
+      return result;
+    }
+    struct stat status {};
+    if (sharedmem_error e = refuse_foreign(attachment->fd(), status)) {
+      result.error = e;
+      return result;
+    }
+    return join_read_only(std::move(attachment));
+  } catch (const std::bad_alloc&) {
+    result.error = SHAREDMEM_E_NO_MEMORY;
+  }
   return result;
 }
 
@@ -443,10 +556,11 @@ sharedmem_error detach(Attachment& attachment, Mapping mapping) noexcept {
 
 AttachResult begin_attach(const AttachRequest& request) {
   AttachResult result;
-  if (request.global_scope || request.access != nullptr || request.read_only) {  // not yet
+  if (request.global_scope || request.access != nullptr) {  // not yet
     result.error = SHAREDMEM_E_UNSUPPORTED;
     return result;
   }
+  if (request.read_only) return begin_attach_read_only(request);
   try {
     // Per-user namespace (object_posix.hpp).
     auto attachment = AttachmentPtr(new Attachment);
@@ -480,20 +594,8 @@ AttachResult begin_attach(const AttachRequest& request) {
     const int fd = attachment->fd();
 
     struct stat status {};
-    if (::fstat(fd, &status) != 0) {
-      result.error = from_errno(errno);
-      return result;
-    }
-    if (status.st_uid != ::geteuid()) {
-      result.error = SHAREDMEM_E_NOT_OWNER;
-      return result;
-    }
-    if (!S_ISREG(status.st_mode)) {  // ours, but no segment: a FIFO, a device
-      result.error = SHAREDMEM_E_INCOMPATIBLE;
-      return result;
-    }
-    if ((status.st_mode & 077) != 0) {
-      result.error = SHAREDMEM_E_NOT_OWNER;
+    if (sharedmem_error e = refuse_foreign(fd, status)) {
+      result.error = e;
       return result;
     }
 
@@ -639,7 +741,9 @@ sharedmem_error end_attach(Attachment& attachment) noexcept {
   } catch (...) {  // std::system_error from std::call_once or the mutex
     return SHAREDMEM_E_SYSTEM;
   }
-  attachment.writer_owner.bind(attachment.fd(), attachment.device, attachment.inode);
+  // A read-only attachment never takes the writer lock: unbound, it cannot.
+  if (!attachment.read_only)
+    attachment.writer_owner.bind(attachment.fd(), attachment.device, attachment.inode);
   return SHAREDMEM_OK;
 }
 
