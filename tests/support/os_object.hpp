@@ -9,7 +9,9 @@
 // platform/windows/segment_windows.cpp):
 //   POSIX    shm name "/sharedmem.<euid>.<name>", file /dev/shm/sharedmem.<euid>.<name>
 //   Windows  "Local\sharedmem.<name>" (or Global\), and "#gate", "#writer",
-//            "#ready" kernel objects under the same name plus the suffix
+//            "#ready" kernel objects under the same name plus the suffix;
+//            shared segments "Local\sharedmem#shared.<name>" and the same
+//            suffixes (windows_sharing_test.cpp spells those)
 #ifndef SHAREDMEM_TESTS_SUPPORT_OS_OBJECT_HPP
 #define SHAREDMEM_TESTS_SUPPORT_OS_OBJECT_HPP
 
