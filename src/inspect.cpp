@@ -9,6 +9,7 @@
 #include <string>
 
 #include "layout.hpp"
+#include "os_error.hpp"
 #include "platform.hpp"
 #include "segment.hpp"
 
@@ -50,12 +51,6 @@ bool read_header(platform::Inspection& inspection, HeaderCopy& copy) {
   return copy.read > 0;
 }
 
-// True when a finished header of this layout version describes the shape
-// of its kind, within the object: what an open checks before it joins.
-bool shape_fits(const Header& header, std::uint64_t object_size) {
-  Shape found;
-  return header_shape_fits(header, platform::page_size(), object_size, found);
-}
 
 // The kind of a finished header of this layout version.
 sharedmem_kind kind_of(const Header& header) {
@@ -122,8 +117,13 @@ void classify(const platform::InspectResult& found, sharedmem_info& info) {
   bool finished = false;
   if (!empty && copy.complete() && copy.magic() == kMagic) {
     info.layout_version = copy.header().layout_version;
-    if (info.layout_version != kLayoutVersion || !shape_fits(copy.header(), facts.size)) {
+    const std::string problem =
+        info.layout_version != kLayoutVersion
+            ? layout_version_problem(info.layout_version)
+            : header_shape_problem(copy.header(), platform::page_size(), facts.size);
+    if (!problem.empty()) {
       info.object_class = SHAREDMEM_OBJECT_INCOMPATIBLE;
+      (void)platform::record_error_detail(SHAREDMEM_E_INCOMPATIBLE, problem.c_str());
       return;
     }
     finished = true;
@@ -174,6 +174,7 @@ sharedmem_error check_flags(std::uint32_t flags) {
 }  // namespace
 
 sharedmem_error inspect_segment(const char* name, std::uint32_t flags, sharedmem_info* out) {
+  platform::clear_error_detail();
   if (out == nullptr || out->struct_size < kInfoMinimumSize) return SHAREDMEM_E_INVALID_ARGUMENT;
   if (sharedmem_error e = check_flags(flags)) return e;
   if (sharedmem_error e = validate_name(name)) return e;

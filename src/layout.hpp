@@ -41,6 +41,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <string>
 
 
 namespace sharedmem::detail {
@@ -175,6 +176,43 @@ inline bool header_shape_fits(const Header& header, std::uint64_t page_size,
   return shape_for(header.kind, header.capacity, page_size, UINT64_MAX, found) &&
          header.header_bytes == found.header_bytes && header.slot_stride == found.slot_stride &&
          header.total_bytes == found.total_bytes && found.total_bytes <= object_size;
+}
+
+// Why finished `header` of this layout version does not describe a segment
+// within an object of `object_size` bytes, naming the field that is wrong
+// (for sharedmem_last_error_detail); empty when it does describe one.
+inline std::string header_shape_problem(const Header& header, std::uint64_t page_size,
+                                        std::uint64_t object_size) {
+  const auto number = [](std::uint64_t n) { return std::to_string(n); };
+  if (header.kind != kKindValue && header.kind != kKindRaw)
+    return "its header's kind field holds " + number(header.kind) +
+           ", which is neither a value (" + number(kKindValue) + ") nor a raw (" +
+           number(kKindRaw) + ") segment";
+  Shape expected;
+  if (!shape_for(header.kind, header.capacity, page_size, UINT64_MAX, expected))
+    return "its header's capacity field holds " + number(header.capacity) +
+           ", which no segment of its kind can have";
+  const struct {
+    const char* field;
+    std::uint64_t found, expected;
+  } fields[] = {{"header_bytes", header.header_bytes, expected.header_bytes},
+                {"slot_stride", header.slot_stride, expected.slot_stride},
+                {"total_bytes", header.total_bytes, expected.total_bytes}};
+  for (const auto& f : fields)
+    if (f.found != f.expected)
+      return std::string("its header's ") + f.field + " field holds " + number(f.found) +
+             " where its kind and capacity make " + number(f.expected);
+  if (expected.total_bytes > object_size)
+    return "its header says it takes " + number(expected.total_bytes) +
+           " bytes, but the object has " + number(object_size);
+  return {};
+}
+
+// The same for a header of another layout version.
+inline std::string layout_version_problem(std::uint32_t layout_version) {
+  return "its header's layout version is " + std::to_string(layout_version) +
+         ", and this release reads layout version " + std::to_string(kLayoutVersion) +
+         " (another release made it)";
 }
 
 }  // namespace sharedmem::detail

@@ -288,10 +288,16 @@ sharedmem_error check_existing(const platform::Attachment& attachment, std::uint
                                std::uint64_t capacity, Shape& found) {
   const std::size_t size = platform::core_size(attachment);
   const void* base = platform::core_base(attachment);
-  if (!looks_like_ours(base, size)) return SHAREDMEM_E_INCOMPATIBLE;
   const auto* header = static_cast<const Header*>(base);
-  if (!header_shape_fits(*header, platform::page_size(), size, found))
+  if (!looks_like_ours(base, size)) {
+    if (size >= sizeof(Header) && header->magic.load(std::memory_order_acquire) == kMagic)
+      return platform::record_error_detail(
+          SHAREDMEM_E_INCOMPATIBLE, layout_version_problem(header->layout_version).c_str());
     return SHAREDMEM_E_INCOMPATIBLE;
+  }
+  if (!header_shape_fits(*header, platform::page_size(), size, found))
+    return platform::record_error_detail(
+        SHAREDMEM_E_INCOMPATIBLE, header_shape_problem(*header, platform::page_size(), size).c_str());
   if (kind != kKindAny && found.kind != kind) return SHAREDMEM_E_WRONG_KIND;
   if (capacity != 0 && found.capacity != capacity) return SHAREDMEM_E_SIZE_MISMATCH;
   return SHAREDMEM_OK;

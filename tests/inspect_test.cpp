@@ -253,6 +253,40 @@ BOOST_AUTO_TEST_CASE(other_layout_version_is_incompatible) {
   BOOST_TEST(inspect_name(name).object_class == SHAREDMEM_OBJECT_SEGMENT);
 }
 
+// Tests that an incompatible object's report names the header field that is
+// wrong, for inspection and for an open alike (sharedmem_last_error_detail),
+// and that a sound header has nothing to say.
+BOOST_AUTO_TEST_CASE(incompatible_header_names_the_wrong_field) {
+  const std::string name = unique_name("field");
+  sharedmem::segment segment = sharedmem::segment::open(name, 64);
+  OsObjectView view(name);
+  BOOST_TEST_REQUIRE(view.has_header());
+  layout::Header& header = *view.header();
+  const auto check = [&](const std::string& expected) {
+    BOOST_TEST(inspect_name(name).object_class == SHAREDMEM_OBJECT_INCOMPATIBLE);
+    const std::string inspected = sharedmem_last_error_detail();
+    BOOST_TEST(inspected.find(expected) != std::string::npos, inspected);
+    sharedmem_segment* opened = nullptr;
+    BOOST_TEST(sharedmem_open(name.c_str(), 0, SHAREDMEM_OPEN_ONLY, &opened) ==
+               SHAREDMEM_E_INCOMPATIBLE);
+    const std::string open_detail = sharedmem_last_error_detail();
+    BOOST_TEST(open_detail.find(expected) != std::string::npos, open_detail);
+  };
+  const std::uint32_t kind = header.kind;
+  header.kind = 7;
+  check("kind field holds 7");
+  header.kind = kind;
+  const std::uint64_t total = header.total_bytes;
+  header.total_bytes = total + 4096;
+  check("total_bytes field holds " + std::to_string(total + 4096));
+  header.total_bytes = total;
+  header.layout_version = 99;
+  check("layout version is 99");
+  header.layout_version = layout::kLayoutVersion;
+  BOOST_TEST(inspect_name(name).object_class == SHAREDMEM_OBJECT_SEGMENT);
+  BOOST_TEST(std::string(sharedmem_last_error_detail()).empty());
+}
+
 // Tests that a segment whose holder was killed is no longer reported live:
 // dead (Linux, where the object stays until a sweep or the next open) or
 // gone (Windows).

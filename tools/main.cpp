@@ -210,8 +210,8 @@ int open_live(const Options& o, Handle& handle) {
         return fail(o, SHAREDMEM_E_INCOMPATIBLE);
       case SHAREDMEM_OBJECT_INCOMPATIBLE:
         return fail(o, SHAREDMEM_E_INCOMPATIBLE,
-                    sharedmem_strerror(SHAREDMEM_E_INCOMPATIBLE) + std::string(" (layout version ") +
-                        std::to_string(info.layout_version) + ")");
+                    sharedmem_strerror(SHAREDMEM_E_INCOMPATIBLE) + std::string(": ") +
+                        sharedmem_last_error_detail());
       case SHAREDMEM_OBJECT_NOT_OWNER:
         return fail(o, SHAREDMEM_E_NOT_OWNER);
       default:
@@ -292,7 +292,8 @@ const char* state_meaning(std::uint32_t object_class) {
       return "an object of this name exists that is not a sharedmem segment; sharedmem "
              "refuses it and leaves it untouched";
     case SHAREDMEM_OBJECT_INCOMPATIBLE:
-      return "a sharedmem segment of another layout version (another release)";
+      return "a sharedmem segment this release cannot use (another release's layout, or a "
+             "damaged header)";
     case SHAREDMEM_OBJECT_NOT_OWNER:
       return "an object of this name belongs to another user or is open to other users; "
              "sharedmem refuses it and leaves it untouched";
@@ -441,10 +442,16 @@ int run_info(const Options& o) {
       complain(o.command, o.name,
                std::string("no live segment: ") + state_meaning(info.object_class));
       return kNotFound;
-    default:
+    default: {
+      // An incompatible object: the library names the field that is wrong.
+      const std::string detail = sharedmem_last_error_detail();
       complain(o.command, o.name,
-               std::string("not a usable segment: ") + state_meaning(info.object_class));
+               std::string("not a usable segment: ") + state_meaning(info.object_class) +
+                   (info.object_class == SHAREDMEM_OBJECT_INCOMPATIBLE && !detail.empty()
+                        ? ": " + detail
+                        : std::string()));
       return kError;
+    }
   }
 }
 

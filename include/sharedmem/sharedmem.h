@@ -658,11 +658,13 @@ SHAREDMEM_EXPORT sharedmem_error SHAREDMEM_CALL sharedmem_list(uint32_t flags,
  * refused as not ours...). Calls that succeed leave it as it is. */
 SHAREDMEM_EXPORT int SHAREDMEM_CALL sharedmem_last_system_error(void);
 
-/* What the last failed sharedmem_open or sharedmem_open_shared on this
- * thread found out beyond its code, for people: the principal that was
- * unknown, or why an object was refused ("owned by uid 1001, not a listed
- * creator"). Empty ("") when there is nothing more to say. Never null; the
- * text is the thread's, valid until its next open. */
+/* What the last sharedmem_open, sharedmem_open_shared or sharedmem_inspect
+ * on this thread found out beyond its code, for people: the principal that
+ * was unknown, why an object was refused ("owned by uid 1001, not a listed
+ * creator"), or which header field makes an object SHAREDMEM_E_INCOMPATIBLE
+ * (an open's code, or an inspection's SHAREDMEM_OBJECT_INCOMPATIBLE). Empty
+ * ("") when there is nothing more to say. Never null; the text is the
+ * thread's, valid until its next open or inspection. */
 SHAREDMEM_EXPORT const char* SHAREDMEM_CALL sharedmem_last_error_detail(void);
 
 /* The version of the library this process runs with, as
