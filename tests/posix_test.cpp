@@ -156,6 +156,24 @@ BOOST_AUTO_TEST_CASE(posix_newcomer_racing_last_unlink_joins_the_live_object,
 }
 #endif
 
+// Forks a child without exec that only waits until `release` (set here) is
+// closed, then exits without detaching anything, as by a crash.
+pid_t fork_idle_child(int& release) {
+  int hold[2];
+  BOOST_TEST_REQUIRE(::pipe(hold) == 0);
+  const pid_t child = ::fork();
+  BOOST_TEST_REQUIRE(child >= 0);
+  if (child == 0) {  // only async-signal-safe calls here: wait for the parent, leave
+    char byte;
+    ::close(hold[1]);
+    (void)::read(hold[0], &byte, 1);
+    ::_exit(0);
+  }
+  ::close(hold[0]);
+  release = hold[1];
+  return child;
+}
+
 // Tests that a child forked without exec, which shares the parent's open
 // file descriptions and so their locks, blocks nobody: the parent's closes
 // release what they took even though the child's copies of the descriptors
@@ -168,22 +186,13 @@ BOOST_AUTO_TEST_CASE(posix_forked_child_does_not_keep_the_parents_locks) {
   sharedmem::segment first = sharedmem::segment::open(name, capacity);
   sharedmem::segment second = sharedmem::segment::open(name, capacity);
   first.write("parent's");
-  int hold[2];
-  BOOST_TEST_REQUIRE(::pipe(hold) == 0);
-  const pid_t child = ::fork();
-  BOOST_TEST_REQUIRE(child >= 0);
-  if (child == 0) {  // only async-signal-safe calls here: wait for the parent, leave
-    char byte;
-    ::close(hold[1]);
-    (void)::read(hold[0], &byte, 1);
-    ::_exit(0);
-  }
-  ::close(hold[0]);
+  int release_child = -1;
+  const pid_t child = fork_idle_child(release_child);
   first = sharedmem::segment();  // not the last handle: the detach takes the gate, must give it back
   BOOST_TEST(read_in_child(name) == "value:parent's", "a newcomer got through the gate");
   second = sharedmem::segment();  // the parent's last, but the child still holds both copies
   BOOST_TEST(read_in_child(name) == "value:parent's", "the forked child kept the segment");
-  ::close(hold[1]);  // the child dies without detaching, as by a crash
+  ::close(release_child);  // the child dies without detaching, as by a crash
   int status = 0;
   BOOST_TEST(::waitpid(child, &status, 0) == child);
   BOOST_TEST(read_in_child(name) == "value:");
@@ -220,24 +229,15 @@ BOOST_AUTO_TEST_CASE(posix_forked_child_of_a_read_only_user_is_a_read_only_user)
   sharedmem_segment* reader = nullptr;
   BOOST_TEST_REQUIRE(sharedmem_open(name.c_str(), 0, SHAREDMEM_READ_ONLY, &reader) ==
                      SHAREDMEM_OK);
-  int hold[2];
-  BOOST_TEST_REQUIRE(::pipe(hold) == 0);
-  const pid_t child = ::fork();
-  BOOST_TEST_REQUIRE(child >= 0);
-  if (child == 0) {  // only async-signal-safe calls here: wait for the parent, leave
-    char byte;
-    ::close(hold[1]);
-    (void)::read(hold[0], &byte, 1);
-    ::_exit(0);
-  }
-  ::close(hold[0]);
+  int release_child = -1;
+  const pid_t child = fork_idle_child(release_child);
   BOOST_TEST(access_modes_of(::getpid(), name) == std::vector<int>{O_RDONLY});
   BOOST_TEST(access_modes_of(child, name) == std::vector<int>{O_RDONLY},
              "the child's description of the object is read-only");
   release(holder);
   sharedmem_close(reader);  // the parent's last; the child still holds its own
   BOOST_TEST(read_in_child(name) == "value:shared", "the forked child kept the segment");
-  ::close(hold[1]);  // the child dies without detaching, as by a crash
+  ::close(release_child);  // the child dies without detaching, as by a crash
   int status = 0;
   BOOST_TEST(::waitpid(child, &status, 0) == child);
   BOOST_TEST(read_in_child(name) == "value:");
@@ -291,6 +291,32 @@ BOOST_AUTO_TEST_CASE(posix_read_only_open_of_a_dead_object_touches_nothing) {
   sharedmem::segment fresh = sharedmem::segment::open(name, std::stoull(kChildCapacity));
   BOOST_TEST(fresh.created());
   BOOST_TEST(fresh.read() == "");
+}
+
+// Tests that a read-only open of a FIFO, a symlink or a directory of ours
+// under a segment's name is refused as INCOMPATIBLE without blocking (a FIFO
+// opened for reading waits for a writer unless opened non-blocking) and
+// without following the link; each is left where it was.
+BOOST_AUTO_TEST_CASE(posix_read_only_open_of_special_files_is_refused_without_blocking) {
+  const std::string fifo = unique_name("rofifo");
+  const std::string link = unique_name("rolink");
+  const std::string directory = unique_name("rodir");
+  BOOST_TEST_REQUIRE(::mkfifo(os_object_path(fifo).c_str(), 0600) == 0);
+  BOOST_TEST_REQUIRE(::symlink("/dev/zero", os_object_path(link).c_str()) == 0);
+  BOOST_TEST_REQUIRE(::mkdir(os_object_path(directory).c_str(), 0700) == 0);
+  for (const std::string& name : {fifo, link, directory}) {
+    BOOST_TEST_CONTEXT(name) {
+      sharedmem_segment* segment = nullptr;
+      BOOST_TEST(sharedmem_open(name.c_str(), 0, SHAREDMEM_READ_ONLY, &segment) ==
+                 SHAREDMEM_E_INCOMPATIBLE);
+      BOOST_TEST(segment == nullptr);
+      struct stat status {};
+      BOOST_TEST(::lstat(os_object_path(name).c_str(), &status) == 0, "left where it was");
+    }
+  }
+  ::unlink(os_object_path(fifo).c_str());
+  ::unlink(os_object_path(link).c_str());
+  ::rmdir(os_object_path(directory).c_str());
 }
 
 // Tests that a child forked while its parent holds a raw segment's lock does

@@ -221,6 +221,22 @@ BOOST_AUTO_TEST_CASE(read_only_user_keeps_the_segment_alive) {
   sharedmem_close(reader);
 }
 
+// Tests that pruning dead segments takes a segment held by a read-only user
+// alone for the live segment it is: nothing is removed, and a newcomer
+// still finds the value.
+BOOST_AUTO_TEST_CASE(prune_leaves_a_segment_held_read_only) {
+  const std::string name = unique_name("ro_prune");
+  ChildProcess holder = hold_in_child(name, "held");
+  sharedmem_segment* reader = open_c(name, 0, SHAREDMEM_READ_ONLY);
+  BOOST_TEST_REQUIRE(reader != nullptr);
+  release(holder);
+  std::uint32_t removed = 0;
+  BOOST_TEST(sharedmem_prune(0, &removed) == SHAREDMEM_OK);
+  BOOST_TEST(read_in_child(name) == "value:held");
+  BOOST_TEST(read_c(reader) == "held");
+  sharedmem_close(reader);
+}
+
 // Tests that a read-only user that is last out leaves nothing a newcomer
 // sees: a read-only opener finds nothing, a read-write one creates afresh.
 BOOST_AUTO_TEST_CASE(read_only_last_out_leaves_nothing_stale) {

@@ -453,6 +453,21 @@ sharedmem_error refuse_foreign(int fd, struct stat& status) {
   return SHAREDMEM_OK;
 }
 
+// The last step of begin_attach for a joined attachment of the object
+// `status` describes: notes its identity and maps exactly the size it has,
+// never more, so that no access to the mapping can run past the end of the
+// object (SIGBUS). On success the attachment goes to `result`.
+void map_joined(AttachmentPtr attachment, const struct stat& status, AttachResult& result) {
+  attachment->device = status.st_dev;
+  attachment->inode = status.st_ino;
+  if (sharedmem_error e = attachment->map(static_cast<std::size_t>(status.st_size))) {
+    result.error = e;
+    return;
+  }
+  result.status = AttachStatus::kAttached;
+  result.attachment = std::move(attachment);
+}
+
 // The gate protocol of a read-only attachment (see the top of this file),
 // on its opened, checked object: joins it only while another live user
 // holds it, else reports kAbsent having changed nothing. Returns with the
@@ -491,14 +506,7 @@ AttachResult join_read_only(AttachmentPtr attachment) {
     result.status = AttachStatus::kVanished;
     return result;
   }
-  attachment->device = status.st_dev;
-  attachment->inode = status.st_ino;
-  if (sharedmem_error e = attachment->map(static_cast<std::size_t>(status.st_size))) {
-    result.error = e;
-    return result;
-  }
-  result.status = AttachStatus::kAttached;
-  result.attachment = std::move(attachment);
+  map_joined(std::move(attachment), status, result);
   return result;
 }
 
@@ -621,16 +629,7 @@ AttachResult begin_attach(const AttachRequest& request) {
       return result;
     }
     attachment->joined = true;
-    attachment->device = status.st_dev;
-    attachment->inode = status.st_ino;
-    // Map exactly the size the object has, never more, so that no access to
-    // the mapping can run past the end of the object (SIGBUS).
-    if (sharedmem_error e = attachment->map(static_cast<std::size_t>(status.st_size))) {
-      result.error = e;
-      return result;
-    }
-    result.status = AttachStatus::kAttached;
-    result.attachment = std::move(attachment);
+    map_joined(std::move(attachment), status, result);
   } catch (const std::bad_alloc&) {
     result.error = SHAREDMEM_E_NO_MEMORY;
   }
