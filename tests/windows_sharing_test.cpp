@@ -39,29 +39,12 @@ std::wstring shared_object_name(const std::string& name, const wchar_t* suffix =
   return L"Local\\sharedmem#shared." + std::wstring(name.begin(), name.end()) + suffix;
 }
 
-struct Handle {
-  HANDLE value = nullptr;
-  explicit Handle(HANDLE h) : value(h) {}
-  ~Handle() {
-    if (value) ::CloseHandle(value);
-  }
-  Handle(const Handle&) = delete;
-  Handle& operator=(const Handle&) = delete;
-};
-
 struct Segment {
   sharedmem_segment* value = nullptr;
   ~Segment() { sharedmem_close(value); }
 };
 
-std::string me() {
-  std::vector<unsigned char> user = current_user();
-  LPSTR text = nullptr;
-  BOOST_TEST_REQUIRE(::ConvertSidToStringSidA(user_sid(user), &text));
-  std::string out(text);
-  ::LocalFree(text);
-  return out;
-}
+std::string me() { return current_user_sid(); }
 
 // An access list from vectors of principals.
 struct Access {
@@ -93,74 +76,14 @@ std::string read_value(const sharedmem_segment* segment) {
   return std::string(buffer, static_cast<std::size_t>(size));
 }
 
-// One ACE as read back: its SID as text and its rights.
-struct Ace {
-  std::string sid;
-  DWORD mask;
-  bool operator==(const Ace& other) const { return sid == other.sid && mask == other.mask; }
-};
-std::ostream& operator<<(std::ostream& out, const Ace& ace) {
-  return out << ace.sid << "=0x" << std::hex << ace.mask << std::dec;
-}
-
-struct Security {
-  std::string owner;
-  bool dacl_present = false;
-  bool dacl_protected = false;
-  bool plain_allowed_aces = true;  // every ACE is ACCESS_ALLOWED with no flags
-  std::vector<Ace> aces;
-};
-
-// Reads the owner and DACL of the object `name` (opened with `open`, which
-// needs READ_CONTROL) with GetSecurityInfo.
-template <typename Open>
-Security security_of(const std::wstring& name, Open open) {
-  Security out;
-  Handle object(open(READ_CONTROL, FALSE, name.c_str()));
-  BOOST_TEST_REQUIRE(object.value != nullptr, "open error " << ::GetLastError());
-  PSID owner = nullptr;
-  PACL dacl = nullptr;
-  PSECURITY_DESCRIPTOR descriptor = nullptr;
-  BOOST_TEST_REQUIRE(::GetSecurityInfo(object.value, SE_KERNEL_OBJECT,
-                                       OWNER_SECURITY_INFORMATION | DACL_SECURITY_INFORMATION,
-                                       &owner, nullptr, &dacl, nullptr,
-                                       &descriptor) == ERROR_SUCCESS);
-  LPSTR text = nullptr;
-  if (::ConvertSidToStringSidA(owner, &text)) {
-    out.owner = text;
-    ::LocalFree(text);
-  }
-  SECURITY_DESCRIPTOR_CONTROL control = 0;
-  DWORD revision = 0;
-  BOOL present = FALSE, defaulted = FALSE;
-  ::GetSecurityDescriptorControl(descriptor, &control, &revision);
-  ::GetSecurityDescriptorDacl(descriptor, &present, &dacl, &defaulted);
-  out.dacl_present = present && dacl != nullptr;
-  out.dacl_protected = (control & SE_DACL_PROTECTED) != 0;
-  for (DWORD i = 0; out.dacl_present && i < dacl->AceCount; ++i) {
-    void* ace = nullptr;
-    BOOST_TEST_REQUIRE(::GetAce(dacl, i, &ace));
-    const auto* header = static_cast<ACE_HEADER*>(ace);
-    if (header->AceType != ACCESS_ALLOWED_ACE_TYPE || header->AceFlags != 0) {
-      out.plain_allowed_aces = false;
-      continue;
-    }
-    auto* allowed = static_cast<ACCESS_ALLOWED_ACE*>(ace);
-    LPSTR sid = nullptr;
-    BOOST_TEST_REQUIRE(::ConvertSidToStringSidA(&allowed->SidStart, &sid));
-    out.aces.push_back({sid, allowed->Mask});
-    ::LocalFree(sid);
-  }
-  ::LocalFree(descriptor);
-  return out;
-}
-
 // Checks that `name` is owned by the current user and that its protected
 // DACL holds exactly `expected`, in that order.
 template <typename Open>
-void check_dacl(const std::wstring& name, Open open, const std::vector<Ace>& expected) {
+void check_dacl(const std::wstring& name, Open open, const std::vector<KernelAce>& expected) {
   BOOST_TEST_CONTEXT(std::string(name.begin(), name.end())) {
-    const Security security = security_of(name, open);
+    Handle object(open(READ_CONTROL, FALSE, name.c_str()));
+    BOOST_TEST_REQUIRE(object.value != nullptr, "open error " << ::GetLastError());
+    const KernelSecurity security = kernel_security(object.value);
     BOOST_TEST(security.owner == me());
     BOOST_TEST_REQUIRE(security.dacl_present, "an explicit DACL, not a NULL one");
     BOOST_TEST(security.dacl_protected, "the DACL inherits nothing");
@@ -255,17 +178,24 @@ const std::string kUsers = "S-1-5-32-545";
 const std::string kSystem = "S-1-5-18";
 const std::string kLocalAccount = "S-1-5-21-1111111111-2222222222-3333333333-1001";
 
+// An unnamed event with the security descriptor `sddl`; null if it cannot
+// be made.
+HANDLE event_with(const wchar_t* sddl) {
+  PSECURITY_DESCRIPTOR descriptor = nullptr;
+  if (!::ConvertStringSecurityDescriptorToSecurityDescriptorW(sddl, SDDL_REVISION_1, &descriptor,
+                                                              nullptr))
+    return nullptr;
+  SECURITY_ATTRIBUTES attributes{sizeof attributes, descriptor, FALSE};
+  HANDLE event = ::CreateEventW(&attributes, TRUE, FALSE, nullptr);
+  ::LocalFree(descriptor);
+  return event;
+}
+
 // Whether this process can create an object owned by BUILTIN\Administrators
 // (its token holds that group with the right to own objects: an elevated
 // administrator, and Wine's user).
 bool can_own_as_administrators() {
-  PSECURITY_DESCRIPTOR descriptor = nullptr;
-  if (!::ConvertStringSecurityDescriptorToSecurityDescriptorW(L"O:BAD:P(A;;GA;;;BA)",
-                                                              SDDL_REVISION_1, &descriptor, nullptr))
-    return false;
-  SECURITY_ATTRIBUTES attributes{sizeof attributes, descriptor, FALSE};
-  HANDLE event = ::CreateEventW(&attributes, TRUE, FALSE, nullptr);
-  ::LocalFree(descriptor);
+  HANDLE event = event_with(L"O:BAD:P(A;;GA;;;BA)");
   if (event == nullptr) return false;
   PSID owner = nullptr;
   PSECURITY_DESCRIPTOR got = nullptr;
@@ -319,13 +249,7 @@ const Condition kOtherUser{other_user_available,
 // Whether the kernel keeps a mandatory label given at creation (Wine's
 // server drops it).
 bool labels_kept() {
-  PSECURITY_DESCRIPTOR descriptor = nullptr;
-  if (!::ConvertStringSecurityDescriptorToSecurityDescriptorW(L"S:(ML;;NW;;;LW)", SDDL_REVISION_1,
-                                                              &descriptor, nullptr))
-    return false;
-  SECURITY_ATTRIBUTES attributes{sizeof attributes, descriptor, FALSE};
-  HANDLE event = ::CreateEventW(&attributes, TRUE, FALSE, nullptr);
-  ::LocalFree(descriptor);
+  HANDLE event = event_with(L"S:(ML;;NW;;;LW)");
   if (event == nullptr) return false;
   PACL sacl = nullptr;
   PSECURITY_DESCRIPTOR got = nullptr;
@@ -728,7 +652,9 @@ BOOST_AUTO_TEST_CASE(shared_segments_are_inspected_listed_and_never_pruned) {
 }
 
 // Tests that SHAREDMEM_ACCESS_LOW_INTEGRITY gives each object a low
-// mandatory label that forbids writing up.
+// mandatory label that forbids writing up, and that openers check it. (Wine
+// keeps labels but does not enforce integrity levels: no low-integrity
+// process is tried.)
 BOOST_AUTO_TEST_CASE(low_integrity_label_is_set, only_if(kLabelsKept)) {
   const std::string name = unique_name("low");
   Access access{{"sid:" + kUsers}, {}, {}};
@@ -758,6 +684,23 @@ BOOST_AUTO_TEST_CASE(low_integrity_label_is_set, only_if(kLabelsKept)) {
     ::LocalFree(sid);
     ::LocalFree(descriptor);
   }
+  // The label is part of what an opener checks: a list without the flag
+  // refuses the labelled segment, and one with it an unlabelled segment.
+  Access unlabelled = access;
+  unlabelled.flags = 0;
+  Segment refused;
+  BOOST_TEST(unlabelled.open(name, 64, 0, refused) == SHAREDMEM_E_NOT_OWNER);
+  BOOST_TEST(std::string(sharedmem_last_error_detail()).find("integrity label") != std::string::npos,
+             sharedmem_last_error_detail());
+  const std::string plain = unique_name("plain");
+  Segment plain_segment;
+  BOOST_TEST_REQUIRE(unlabelled.open(plain, 64, 0, plain_segment) == SHAREDMEM_OK);
+  BOOST_TEST(access.open(plain, 64, 0, refused) == SHAREDMEM_E_NOT_OWNER);
+  BOOST_TEST(std::string(sharedmem_last_error_detail()).find("integrity label") != std::string::npos,
+             sharedmem_last_error_detail());
+  Segment same;
+  BOOST_TEST(access.open(name, 0, SHAREDMEM_READ_ONLY, same) == SHAREDMEM_OK,
+             sharedmem_last_error_detail());
 }
 
 // Tests, as a second account, that the OS keeps out whom the list does not

@@ -31,17 +31,6 @@ sharedmem_error try_open(const std::string& name, std::uint64_t capacity,
   return static_cast<sharedmem_error>(ec.value());
 }
 
-// Closes a handle at scope exit.
-struct Handle {
-  HANDLE value = nullptr;
-  explicit Handle(HANDLE h) : value(h) {}
-  ~Handle() {
-    if (value) ::CloseHandle(value);
-  }
-  Handle(const Handle&) = delete;
-  Handle& operator=(const Handle&) = delete;
-};
-
 // Checks that the object `name` (opened with `open`) is owned by the current
 // user and that its DACL is protected and admits the current user only.
 template <typename Open>
@@ -49,29 +38,14 @@ void check_owner_only(const std::wstring& name, Open open) {
   BOOST_TEST_CONTEXT(std::string(name.begin(), name.end())) {
     Handle object(open(READ_CONTROL, FALSE, name.c_str()));
     BOOST_TEST_REQUIRE(object.value != nullptr, "open error " << ::GetLastError());
-    PSID owner = nullptr;
-    PACL dacl = nullptr;
-    PSECURITY_DESCRIPTOR descriptor = nullptr;
-    BOOST_TEST_REQUIRE(::GetSecurityInfo(object.value, SE_KERNEL_OBJECT,
-                                         OWNER_SECURITY_INFORMATION | DACL_SECURITY_INFORMATION,
-                                         &owner, nullptr, &dacl, nullptr,
-                                         &descriptor) == ERROR_SUCCESS);
-    std::vector<unsigned char> user = current_user();
-    BOOST_TEST(::EqualSid(owner, user_sid(user)), "owned by the current user");
-    BOOST_TEST_REQUIRE(dacl != nullptr, "a DACL is present (none would admit everyone)");
-    BOOST_TEST(dacl->AceCount == 1u);
-    for (DWORD i = 0; i < dacl->AceCount; ++i) {
-      void* ace = nullptr;
-      BOOST_TEST_REQUIRE(::GetAce(dacl, i, &ace));
-      BOOST_TEST(static_cast<ACE_HEADER*>(ace)->AceType == ACCESS_ALLOWED_ACE_TYPE);
-      BOOST_TEST(::EqualSid(&static_cast<ACCESS_ALLOWED_ACE*>(ace)->SidStart, user_sid(user)),
-                 "ACE " << i << " admits the current user only");
-    }
-    SECURITY_DESCRIPTOR_CONTROL control = 0;
-    DWORD revision = 0;
-    BOOST_TEST_REQUIRE(::GetSecurityDescriptorControl(descriptor, &control, &revision));
-    BOOST_TEST((control & SE_DACL_PROTECTED) != 0, "the DACL inherits nothing");
-    ::LocalFree(descriptor);
+    const KernelSecurity security = kernel_security(object.value);
+    const std::string user = current_user_sid();
+    BOOST_TEST(security.owner == user, "owned by the current user");
+    BOOST_TEST_REQUIRE(security.dacl_present, "a DACL is present (none would admit everyone)");
+    BOOST_TEST(security.plain_allowed_aces);
+    BOOST_TEST_REQUIRE(security.aces.size() == 1u);
+    BOOST_TEST(security.aces[0].sid == user, "the ACE admits the current user only");
+    BOOST_TEST(security.dacl_protected, "the DACL inherits nothing");
   }
 }
 

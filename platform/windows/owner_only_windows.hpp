@@ -22,6 +22,7 @@
 #include <windows.h>
 #include <sddl.h>
 
+#include <cstdio>
 #include <string>
 #include <utility>
 #include <vector>
@@ -246,7 +247,7 @@ class OwnerOnly {
         why = "its DACL lacks the ACE of " + sid_text(wanted[j].first.data());
         return false;
       }
-    return true;
+    return label_as_listed(object, why);
   }
 
  private:
@@ -289,6 +290,53 @@ class OwnerOnly {
       return false;
     if (!present) dacl = nullptr;
     return true;
+  }
+
+  // The mandatory label: with SHAREDMEM_ACCESS_LOW_INTEGRITY exactly the
+  // low, no-write-up one this backend gives; without it none below medium
+  // (an object without a label is medium), so that no low-integrity process
+  // gets in where the list did not ask for it.
+  bool label_as_listed(HANDLE object, std::string& why) const {
+    DWORD length = 0;
+    ::GetKernelObjectSecurity(object, LABEL_SECURITY_INFORMATION, nullptr, 0, &length);
+    std::vector<unsigned char> buffer(length);
+    auto* descriptor = reinterpret_cast<PSECURITY_DESCRIPTOR>(buffer.data());
+    BOOL present = FALSE;
+    BOOL defaulted = FALSE;
+    PACL sacl = nullptr;
+    if (length == 0 ||
+        !::GetKernelObjectSecurity(object, LABEL_SECURITY_INFORMATION, descriptor, length,
+                                   &length) ||
+        !::GetSecurityDescriptorSacl(descriptor, &present, &sacl, &defaulted)) {
+      why = "its integrity label cannot be read";
+      return false;
+    }
+    DWORD level = SECURITY_MANDATORY_MEDIUM_RID;
+    DWORD policy = 0;
+    int labels = 0;
+    for (DWORD i = 0; present && sacl != nullptr && i < sacl->AceCount; ++i) {
+      void* ace = nullptr;
+      if (!::GetAce(sacl, i, &ace)) continue;
+      if (static_cast<const ACE_HEADER*>(ace)->AceType != SYSTEM_MANDATORY_LABEL_ACE_TYPE) continue;
+      auto* label = static_cast<SYSTEM_MANDATORY_LABEL_ACE*>(ace);
+      PSID sid = &label->SidStart;
+      level = *::GetSidSubAuthority(sid, *::GetSidSubAuthorityCount(sid) - 1);
+      policy = label->Mask;
+      ++labels;
+    }
+    const bool fits = low_integrity_ ? labels == 1 && level == SECURITY_MANDATORY_LOW_RID &&
+                                           policy == SYSTEM_MANDATORY_LABEL_NO_WRITE_UP
+                                     : level >= SECURITY_MANDATORY_MEDIUM_RID;
+    if (!fits)
+      why = "its integrity label (level 0x" + hex(level) + ", policy 0x" + hex(policy) +
+            ") is not the one the access list asks for";
+    return fits;
+  }
+
+  static std::string hex(DWORD value) {
+    char text[16];
+    std::snprintf(text, sizeof text, "%lx", static_cast<unsigned long>(value));
+    return text;
   }
 
   // The ACEs a shared object of `kind` owned by `owner` carries: one per

@@ -9,12 +9,15 @@
 // platform/windows/segment_windows.cpp):
 //   POSIX    shm name "/sharedmem.<euid>.<name>", file /dev/shm/sharedmem.<euid>.<name>
 //   Windows  "Local\sharedmem.<name>" (or Global\), and "#gate", "#writer",
-//            "#ready" kernel objects under the same name plus the suffix
+//            "#ready" kernel objects under the same name plus the suffix;
+//            shared segments "Local\sharedmem#shared.<name>" and the same
+//            suffixes (windows_sharing_test.cpp spells those)
 #ifndef SHAREDMEM_TESTS_SUPPORT_OS_OBJECT_HPP
 #define SHAREDMEM_TESTS_SUPPORT_OS_OBJECT_HPP
 
 #include <cstddef>
 #include <memory>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -117,6 +120,34 @@ std::wstring os_object_wide_name(const std::string& name, const wchar_t* suffix 
 // Windows: the current user's TOKEN_USER, and its SID (in that buffer).
 std::vector<unsigned char> current_user();
 void* user_sid(std::vector<unsigned char>& token_user);
+
+// Windows: a kernel object's handle, closed at scope exit.
+struct Handle {
+  void* value = nullptr;
+  explicit Handle(void* handle) : value(handle) {}
+  ~Handle();
+  Handle(const Handle&) = delete;
+  Handle& operator=(const Handle&) = delete;
+};
+
+// Windows: the owner and DACL of a kernel object (a handle with
+// READ_CONTROL), read with GetSecurityInfo; SIDs as text ("S-1-5-18").
+struct KernelAce {
+  std::string sid;
+  unsigned long mask;
+  bool operator==(const KernelAce& other) const { return sid == other.sid && mask == other.mask; }
+};
+std::ostream& operator<<(std::ostream& out, const KernelAce& ace);
+struct KernelSecurity {
+  std::string owner;
+  bool dacl_present = false;    // false: a NULL DACL (open to everyone)
+  bool dacl_protected = false;  // SE_DACL_PROTECTED: it inherits nothing
+  bool plain_allowed_aces = true;  // every ACE is ACCESS_ALLOWED, without flags
+  std::vector<KernelAce> aces;     // the ACCESS_ALLOWED ones, in order
+};
+KernelSecurity kernel_security(void* object);
+// The current user's SID as text.
+std::string current_user_sid();
 
 // Windows: security attributes with a DACL granting `rights` to the current
 // user only, owned by that user: what sharedmem itself uses.

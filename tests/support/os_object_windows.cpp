@@ -3,6 +3,9 @@
 // OpenFileMappingW and MapViewOfFile, and the owner-only security descriptor.
 #include <windows.h>
 
+#include <aclapi.h>
+#include <sddl.h>
+
 #include <boost/test/unit_test.hpp>
 #include <cstring>
 
@@ -118,6 +121,59 @@ std::string ForeignObject::contents() const {
   std::string bytes(static_cast<const char*>(view), size_);
   ::UnmapViewOfFile(view);
   return bytes;
+}
+
+Handle::~Handle() {
+  if (value != nullptr) ::CloseHandle(value);
+}
+
+std::ostream& operator<<(std::ostream& out, const KernelAce& ace) {
+  return out << ace.sid << "=0x" << std::hex << ace.mask << std::dec;
+}
+
+namespace {
+std::string sid_string(PSID sid) {
+  LPSTR text = nullptr;
+  if (!::ConvertSidToStringSidA(sid, &text)) return "?";
+  std::string out(text);
+  ::LocalFree(text);
+  return out;
+}
+}  // namespace
+
+std::string current_user_sid() {
+  std::vector<unsigned char> user = current_user();
+  return sid_string(user_sid(user));
+}
+
+KernelSecurity kernel_security(void* object) {
+  KernelSecurity out;
+  PSID owner = nullptr;
+  PACL dacl = nullptr;
+  PSECURITY_DESCRIPTOR descriptor = nullptr;
+  BOOST_TEST_REQUIRE(::GetSecurityInfo(object, SE_KERNEL_OBJECT,
+                                       OWNER_SECURITY_INFORMATION | DACL_SECURITY_INFORMATION,
+                                       &owner, nullptr, &dacl, nullptr,
+                                       &descriptor) == ERROR_SUCCESS);
+  out.owner = sid_string(owner);
+  SECURITY_DESCRIPTOR_CONTROL control = 0;
+  DWORD revision = 0;
+  ::GetSecurityDescriptorControl(descriptor, &control, &revision);
+  out.dacl_present = dacl != nullptr;
+  out.dacl_protected = (control & SE_DACL_PROTECTED) != 0;
+  for (DWORD i = 0; dacl != nullptr && i < dacl->AceCount; ++i) {
+    void* ace = nullptr;
+    BOOST_TEST_REQUIRE(::GetAce(dacl, i, &ace));
+    const auto* header = static_cast<ACE_HEADER*>(ace);
+    if (header->AceType != ACCESS_ALLOWED_ACE_TYPE || header->AceFlags != 0) {
+      out.plain_allowed_aces = false;
+      continue;
+    }
+    auto* allowed = static_cast<ACCESS_ALLOWED_ACE*>(ace);
+    out.aces.push_back({sid_string(&allowed->SidStart), allowed->Mask});
+  }
+  ::LocalFree(descriptor);
+  return out;
 }
 
 }  // namespace sharedmem_test
