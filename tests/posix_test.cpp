@@ -157,19 +157,28 @@ BOOST_AUTO_TEST_CASE(posix_newcomer_racing_last_unlink_joins_the_live_object,
 #endif
 
 // Forks a child without exec that only waits until `release` (set here) is
-// closed, then exits without detaching anything, as by a crash.
+// closed, then exits without detaching anything, as by a crash. Returns once
+// the child runs: its fork handlers (which give it descriptions of its own)
+// have run by then.
 pid_t fork_idle_child(int& release) {
-  int hold[2];
+  int hold[2], ready[2];
   BOOST_TEST_REQUIRE(::pipe(hold) == 0);
+  BOOST_TEST_REQUIRE(::pipe(ready) == 0);
   const pid_t child = ::fork();
   BOOST_TEST_REQUIRE(child >= 0);
-  if (child == 0) {  // only async-signal-safe calls here: wait for the parent, leave
-    char byte;
+  if (child == 0) {  // only async-signal-safe calls here: say so, wait for the parent, leave
+    char byte = 'r';
     ::close(hold[1]);
+    ::close(ready[0]);
+    (void)::write(ready[1], &byte, 1);
     (void)::read(hold[0], &byte, 1);
     ::_exit(0);
   }
   ::close(hold[0]);
+  ::close(ready[1]);
+  char byte = 0;
+  BOOST_TEST_REQUIRE(::read(ready[0], &byte, 1) == 1, "the forked child runs");
+  ::close(ready[0]);
   release = hold[1];
   return child;
 }
