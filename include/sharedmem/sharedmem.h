@@ -469,7 +469,8 @@ SHAREDMEM_EXPORT sharedmem_error SHAREDMEM_CALL sharedmem_wait(const sharedmem_s
 SHAREDMEM_EXPORT sharedmem_error SHAREDMEM_CALL sharedmem_check(const sharedmem_segment* segment);
 
 /* Removes, now, every dead object of the current user's segments in the
- * scope (`flags`: 0 or SHAREDMEM_SCOPE_GLOBAL): objects whose every user
+ * scope (`flags`: 0, SHAREDMEM_SCOPE_GLOBAL, and SHAREDMEM_SHARED for the
+ * shared namespace, where it removes only objects the user owns): objects whose every user
  * died without closing (SIGKILL, a crash, the OOM killer), whose pages
  * would otherwise stay reserved until this user's next open that sweeps.
  * Never touches a live segment, another user's object, a file the library
@@ -618,7 +619,8 @@ typedef struct sharedmem_info {
   }
 
 /* Inspects the object under segment name `name`. `flags`:
- * SHAREDMEM_SCOPE_GLOBAL or 0. `info->struct_size` must be set by the caller
+ * SHAREDMEM_SCOPE_GLOBAL or 0, and SHAREDMEM_SHARED to look in the shared
+ * namespace. `info->struct_size` must be set by the caller
  * (at least the size of this first version of the struct, 1.0's). Returns
  * SHAREDMEM_OK and fills *info for anything under the name, whatever its
  * class; SHAREDMEM_E_NOT_FOUND when nothing is there (info then holds only
@@ -640,7 +642,8 @@ SHAREDMEM_EXPORT sharedmem_error SHAREDMEM_CALL sharedmem_inspect(const char* na
 typedef int(SHAREDMEM_CALL* sharedmem_list_callback)(const sharedmem_info* info,
                                                       void* context);
 
-/* Calls `callback` once per object of the naming scheme in scope (the
+/* Calls `callback` once per object of the naming scheme in scope (with
+ * SHAREDMEM_SHARED, of the shared namespace; otherwise the
  * current user's on Linux; the session's, or with SHAREDMEM_SCOPE_GLOBAL the
  * machine's, on Windows), in no particular order, with what
  * sharedmem_inspect would report (objects that vanish meanwhile are
