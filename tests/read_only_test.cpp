@@ -54,10 +54,15 @@ sharedmem_segment* read_only_alone(const std::string& name, const std::string& v
 }
 
 // A child's environment in which a fault ends it as the OS ends it: the
-// AddressSanitizer runtime would otherwise catch SIGSEGV and exit 1.
+// sanitizer runtimes (ASan, TSan) would otherwise catch SIGSEGV and exit
+// with a code of their own.
 Environment plain_faults() {
-  const char* options = std::getenv("ASAN_OPTIONS");
-  return {{"ASAN_OPTIONS", std::string(options ? options : "") + ":handle_segv=0"}};
+  Environment environment;
+  for (const char* variable : {"ASAN_OPTIONS", "TSAN_OPTIONS"}) {
+    const char* options = std::getenv(variable);
+    environment.emplace_back(variable, std::string(options ? options : "") + ":handle_segv=0");
+  }
+  return environment;
 }
 
 // Whether an exit code is a process killed by an access fault: SIGSEGV
