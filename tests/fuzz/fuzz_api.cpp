@@ -113,12 +113,16 @@ void do_open(Input& in, Model& model) {
   sharedmem_segment* segment = reinterpret_cast<sharedmem_segment*>(&model);
   const sharedmem_error e = sharedmem_open(name.c_str(), capacity, flags, &segment);
   const std::string c_name = name.c_str();  // what the C API sees
-  if ((flags & SHAREDMEM_ANY_KIND) != 0) {
-    // Not modelled (the kind comes from the live segment): it must only
-    // work on a live name, and the extra handle changes no lifetime.
+  if ((flags & (SHAREDMEM_ANY_KIND | SHAREDMEM_READ_ONLY)) != 0) {
+    // Not modelled (the kind comes from the live segment; a read-only
+    // handle only joins): it must only work on a live name, and the extra
+    // handle changes no lifetime.
     if (e == SHAREDMEM_OK) {
-      check(model.open_count(c_name) != 0, "ANY_KIND opens only a live segment");
+      check(model.open_count(c_name) != 0, "ANY_KIND and READ_ONLY open only a live segment");
       sharedmem_close(segment);
+    } else if ((flags & SHAREDMEM_READ_ONLY) != 0 && (flags & SHAREDMEM_CREATE_ONLY) != 0 &&
+               valid_name(c_name)) {
+      check(e == SHAREDMEM_E_INVALID_ARGUMENT, "READ_ONLY with CREATE_ONLY is refused");
     }
     return;
   }
