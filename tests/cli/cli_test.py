@@ -501,7 +501,8 @@ def test_prune_removes_what_killed_holders_left_and_nothing_live():
                "prune left the live segment alone: %r" % kept)
         expect(run("get", keeper_name) == (0, b"kept", ""), "the live segment's value")
     finally:
-        expect(stop(keeper) == 0, "the live holder stops with 0 after prune")
+        status = stop(keeper)
+        expect(status == 0, "the live holder stops with 0 after prune: %r" % status)
 
 
 def test_hold_and_watch_exit_5_when_the_name_is_removed():
