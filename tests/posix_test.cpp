@@ -271,11 +271,11 @@ struct flock one_byte(short type, off_t byte) {
 BOOST_AUTO_TEST_CASE(posix_read_only_open_of_a_dead_object_touches_nothing) {
   const std::string name = unique_name("rodead");
   ChildProcess holder = hold_in_child(name, "stale");
-  holder.kill();
   const int fd = ::open(os_object_path(name).c_str(), O_RDONLY | O_CLOEXEC);
   BOOST_TEST_REQUIRE(fd >= 0);
   struct flock gate = one_byte(F_RDLCK, 0);  // the gate byte, shared
   BOOST_TEST_REQUIRE(::fcntl(fd, F_OFD_SETLK, &gate) == 0);
+  holder.kill();
   struct stat before {};
   BOOST_TEST_REQUIRE(::fstat(fd, &before) == 0);
   std::vector<char> bytes_before(static_cast<std::size_t>(before.st_size));

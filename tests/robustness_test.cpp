@@ -601,11 +601,7 @@ std::vector<int> pinned_dead_objects(const std::string& tag, int count,
 
 // Creates `path` (which must not exist), mode 0600, holding `text`.
 bool create_file(const std::string& path, const std::string& text) {
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0) return false;
-  const ssize_t n = ::write(fd, text.data(), text.size());
-  ::close(fd);
-  return n == static_cast<ssize_t>(text.size());
+  return plant_whole_file(path, text, 0600);
 }
 
 // Whether a child process may mount a tmpfs of its own on /dev/shm in a
@@ -1134,8 +1130,13 @@ BOOST_AUTO_TEST_CASE(prune_removes_dead_objects_only) {
   BOOST_TEST_REQUIRE(expect_line(doomed) == "open");
   BOOST_TEST_REQUIRE(create_file(os_object_path(foreign_name), "not a segment of ours"));
   BOOST_TEST_REQUIRE(::chmod(os_object_path(foreign_name).c_str(), 0600) == 0);
+  // Pinned until just before the prune, so that no sweep of a parallel test
+  // takes it first.
+  const int pin = pin_object(dead_name);
+  BOOST_TEST_REQUIRE(pin >= 0);
   doomed.kill();
   BOOST_TEST_REQUIRE(os_object_exists(dead_name), "SIGKILL left the object behind");
+  ::close(pin);
   std::uint32_t removed = 0;
   BOOST_TEST(sharedmem_prune(0, &removed) == SHAREDMEM_OK);
   BOOST_TEST(removed >= 1u);

@@ -168,6 +168,12 @@ class OwnerOnlySecurity {
 std::string os_object_name(const std::string& name, unsigned uid);
 // POSIX: the object's file, "/dev/shm" + os_object_name(name).
 std::string os_object_path(const std::string& name);
+// POSIX: creates file `path` in /dev/shm (which must not exist) holding
+// `bytes`, with permissions `mode`, whole at once: it is made under a name
+// no sweep looks at and renamed into place, since a sweep running in a
+// parallel test takes an empty object under the user's prefix for one whose
+// creator died before sizing it, and removes it. False on failure.
+bool plant_whole_file(const std::string& path, const std::string& bytes, unsigned mode);
 #endif
 
 }  // namespace sharedmem_test

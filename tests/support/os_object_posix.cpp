@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // POSIX test support for the OS object of a segment: shm_open and mmap.
 #include <fcntl.h>
+#include <stdio.h>  // renameat2
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -47,18 +48,33 @@ bool OsObjectView::has_header() const {
          header()->layout_version == sharedmem::detail::kLayoutVersion;
 }
 
+bool plant_whole_file(const std::string& path, const std::string& bytes, unsigned mode) {
+  static int planted_count = 0;
+  const std::string staging = "/dev/shm/sharedmem-planting." + std::to_string(::getpid()) + "." +
+                              std::to_string(++planted_count);
+  const int fd = ::open(staging.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) return false;
+  const bool written = ::fchmod(fd, static_cast<mode_t>(mode)) == 0 &&  // whatever the umask
+                       ::write(fd, bytes.data(), bytes.size()) ==
+                           static_cast<ssize_t>(bytes.size());
+  ::close(fd);
+  if (written &&
+      ::renameat2(AT_FDCWD, staging.c_str(), AT_FDCWD, path.c_str(), RENAME_NOREPLACE) == 0)
+    return true;
+  ::unlink(staging.c_str());
+  return false;
+}
+
 ForeignObject::ForeignObject(const std::string& name, std::size_t size, unsigned char fill)
     : ForeignObject(name, size, fill, 0600) {}
 
 ForeignObject::ForeignObject(const std::string& name, std::size_t size, unsigned char fill,
                              unsigned mode)
     : size_(size), os_name_(os_object_name(name)), path_(os_object_path(name)) {
-  fd_ = ::shm_open(os_name_.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC,
-                   static_cast<mode_t>(mode));
-  BOOST_TEST_REQUIRE(fd_ >= 0, "shm_open " << os_name_);
-  BOOST_TEST_REQUIRE(::fchmod(fd_, static_cast<mode_t>(mode)) == 0);  // whatever the umask
-  const std::string bytes(size, static_cast<char>(fill));
-  BOOST_TEST_REQUIRE(::write(fd_, bytes.data(), bytes.size()) == static_cast<ssize_t>(size));
+  BOOST_TEST_REQUIRE(plant_whole_file(path_, std::string(size, static_cast<char>(fill)), mode),
+                     "planting " << path_);
+  fd_ = ::open(path_.c_str(), O_PATH | O_CLOEXEC);  // to know it again, whatever its mode
+  BOOST_TEST_REQUIRE(fd_ >= 0, "open " << path_);
 }
 
 ForeignObject::~ForeignObject() {
