@@ -17,7 +17,7 @@
 if(WIN32)
   set(_sharedmem_os windows)
 else()
-  set(_sharedmem_os posix)
+  set(_sharedmem_os linux)
 endif()
 
 # The core's sources, shipped and test variant alike: edit only this list.
@@ -30,13 +30,13 @@ set(SHAREDMEM_CORE_SOURCES
   ${PROJECT_SOURCE_DIR}/platform/${_sharedmem_os}/segment_${_sharedmem_os}.cpp)
 if(NOT WIN32)
   # The library's own writer lock (Windows keeps its named mutex for now).
-  list(APPEND SHAREDMEM_CORE_SOURCES ${PROJECT_SOURCE_DIR}/platform/posix/writer_lock_posix.cpp
-       ${PROJECT_SOURCE_DIR}/platform/posix/access_posix.cpp)
+  list(APPEND SHAREDMEM_CORE_SOURCES ${PROJECT_SOURCE_DIR}/platform/linux/writer_lock_linux.cpp
+       ${PROJECT_SOURCE_DIR}/platform/linux/access_linux.cpp)
 endif()
 
 # What the test variant of the core adds: the fault points' arming (from the
 # environment) and, on Windows, how a process kills or stops itself (POSIX
-# has that in segment_posix.cpp).
+# has that in segment_linux.cpp).
 set(SHAREDMEM_FAULT_SOURCES
   ${PROJECT_SOURCE_DIR}/platform/fault_injection.cpp
   ${PROJECT_SOURCE_DIR}/platform/${_sharedmem_os}/environment_${_sharedmem_os}.cpp

@@ -2,7 +2,7 @@
 // Reading the environment, the one OS-specific detail the libraries need
 // outside the segment code: sharedmem_setget reads SHAREDMEM_DEFAULT_SEGMENT,
 // the fault-injection build reads SHAREDMEM_TEST_FAULT. One implementation
-// per OS (platform/posix/, platform/windows/), compiled into whichever library
+// per OS (platform/linux/, platform/windows/), compiled into whichever library
 // uses it.
 #ifndef SHAREDMEM_PLATFORM_ENVIRONMENT_HPP
 #define SHAREDMEM_PLATFORM_ENVIRONMENT_HPP

@@ -16,12 +16,12 @@
 // ID or thread ID is no identity across PID namespaces. Each attachment
 // claims a slot of its own with a liveness token the OS drops when the
 // attachment's process dies (on Linux: an OFD byte lock on the object,
-// writer_lock_posix.cpp); a locker that finds the lock held checks the
+// writer_lock_linux.cpp); a locker that finds the lock held checks the
 // holder's token only while it waits. Which thread of the holder's process
 // holds it is that process's own business (process-local memory).
 //
 // The proof of the protocol is the Promela model next to this file
-// (platform/posix/writer_lock.pml).
+// (platform/linux/writer_lock.pml).
 #ifndef SHAREDMEM_PLATFORM_LOCK_WORD_HPP
 #define SHAREDMEM_PLATFORM_LOCK_WORD_HPP
 

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 // The seam between the portable core (src/) and the operating system.
 //
-// Exactly one implementation is compiled in: platform/posix/ or
+// Exactly one implementation is compiled in: platform/linux/ or
 // platform/windows/, chosen by CMake. The core calls these functions; they
 // never call back into the core. Inputs arrive validated (the name matches
 // [A-Za-z0-9._-]{1,128}, sizes are non-zero and overflow-checked).

@@ -3,7 +3,7 @@
 // it. The library counts the Set/Get calls in flight so that unloading waits
 // for them before unmapping; a thread that no longer exists never leaves, and
 // waiting for it would stall for nothing. One implementation per OS
-// (platform/posix/, platform/windows/), compiled into sharedmem_setget.
+// (platform/linux/, platform/windows/), compiled into sharedmem_setget.
 #ifndef SHAREDMEM_PLATFORM_THREADS_LOST_HPP
 #define SHAREDMEM_PLATFORM_THREADS_LOST_HPP
 

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: MIT
-# Checks the writer lock's Promela model (platform/posix/writer_lock.pml)
+# Checks the writer lock's Promela model (platform/linux/writer_lock.pml)
 # exhaustively with SPIN: generates the verifier with -D<CHECK> (and
 # -D<BREAK> for a variant with one protocol step removed), compiles it and
 # runs it. EXPECT "pass": no error may be found; EXPECT "fail": the broken

@@ -56,7 +56,7 @@ using namespace sharedmem_test;
 namespace {
 
 // The POSIX backend's area at the end of the object, the writer lock's words
-// first (platform/posix/segment_posix.cpp, platform/lock_word.hpp).
+// first (platform/linux/segment_linux.cpp, platform/lock_word.hpp).
 constexpr std::size_t kLockBytes = 64;
 // glibc's bit in a robust or PI mutex's futex word: its owner died.
 constexpr int kFutexOwnerDied = 0x40000000;
@@ -794,7 +794,7 @@ sharedmem_error try_open(const std::string& name, std::uint64_t capacity) {
 }
 
 // Takes a shared OFD lock on byte 1 of segment `name`'s object, the lock each
-// user of a segment holds (platform/posix/segment_posix.cpp), so that no
+// user of a segment holds (platform/linux/segment_linux.cpp), so that no
 // sweep by another process can remove the object meanwhile. -1 on failure.
 int pin_object(const std::string& name) {
   const int fd = ::open(os_object_path(name).c_str(), O_RDWR | O_CLOEXEC | O_NOFOLLOW);

@@ -42,7 +42,7 @@ using namespace sharedmem_test;
 namespace {
 
 // Where the POSIX backend keeps shared segments' objects
-// (platform/posix/object_posix.hpp).
+// (platform/linux/object_linux.hpp).
 std::string shared_path(const std::string& name) { return "/dev/shm/sharedmem.shared." + name; }
 
 // "a,b,c" (or "-" for none) into a list of principals.

@@ -5,7 +5,7 @@
 // test can look for, scribble on or squat a segment's object. One
 // implementation per OS (os_object_posix.cpp, os_object_windows.cpp).
 //
-// The naming scheme mirrors the backends' (platform/posix/segment_posix.cpp,
+// The naming scheme mirrors the backends' (platform/linux/segment_linux.cpp,
 // platform/windows/segment_windows.cpp):
 //   POSIX    shm name "/sharedmem.<euid>.<name>", file /dev/shm/sharedmem.<euid>.<name>
 //   Windows  "Local\sharedmem.<name>" (or Global\), and "#gate", "#writer",

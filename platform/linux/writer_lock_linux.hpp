@@ -10,8 +10,8 @@
 // thread that holds the holder word and finds the shared word naming its own
 // slot knows that no live thread holds it through that slot (a dead earlier
 // owner of the slot, or a scribble) and takes it over.
-#ifndef SHAREDMEM_PLATFORM_POSIX_WRITER_LOCK_POSIX_HPP
-#define SHAREDMEM_PLATFORM_POSIX_WRITER_LOCK_POSIX_HPP
+#ifndef SHAREDMEM_PLATFORM_LINUX_WRITER_LOCK_LINUX_HPP
+#define SHAREDMEM_PLATFORM_LINUX_WRITER_LOCK_LINUX_HPP
 
 #include <sys/types.h>
 
@@ -94,4 +94,4 @@ class WriterLockOwner {
 
 }  // namespace sharedmem::platform::posix
 
-#endif  // SHAREDMEM_PLATFORM_POSIX_WRITER_LOCK_POSIX_HPP
+#endif  // SHAREDMEM_PLATFORM_LINUX_WRITER_LOCK_LINUX_HPP

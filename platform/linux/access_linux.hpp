@@ -6,8 +6,8 @@
 //
 // The ACL is written and read as the `system.posix_acl_access` extended
 // attribute (the kernel's own format), so no libacl is needed.
-#ifndef SHAREDMEM_PLATFORM_POSIX_ACCESS_POSIX_HPP
-#define SHAREDMEM_PLATFORM_POSIX_ACCESS_POSIX_HPP
+#ifndef SHAREDMEM_PLATFORM_LINUX_ACCESS_LINUX_HPP
+#define SHAREDMEM_PLATFORM_LINUX_ACCESS_LINUX_HPP
 
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -62,4 +62,4 @@ std::string describe_acl(const std::string& path);
 
 }  // namespace sharedmem::platform::posix
 
-#endif  // SHAREDMEM_PLATFORM_POSIX_ACCESS_POSIX_HPP
+#endif  // SHAREDMEM_PLATFORM_LINUX_ACCESS_LINUX_HPP

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
-// The Linux writer lock (writer_lock_posix.hpp, lock_word.hpp). The steps
+// The Linux writer lock (writer_lock_linux.hpp, lock_word.hpp). The steps
 // marked [Lx]/[Ux]/[Cx]/[Tx] are the ones the Promela model
 // (writer_lock.pml, next to this file) stands for.
-#include "writer_lock_posix.hpp"
+#include "writer_lock_linux.hpp"
 
 #include <fcntl.h>
 #include <linux/futex.h>

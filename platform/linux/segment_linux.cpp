@@ -2,7 +2,7 @@
 // POSIX (Linux) implementation of the platform seam: Boost.Interprocess
 // shared_memory_object to create, open and remove the object; mmap for the
 // mapping; open-file-description (OFD) locks for the Windows lifetime rule;
-// the library's own writer lock (writer_lock_posix.cpp), kept past the
+// the library's own writer lock (writer_lock_linux.cpp), kept past the
 // core's bytes.
 //
 // POSIX shm outlives its users, so the lifetime is ours to keep. Every
@@ -59,13 +59,13 @@
 #include <thread>
 #include <vector>
 
-#include "access_posix.hpp"
+#include "access_linux.hpp"
 #include "fault_injection.hpp"
 #include "lock_word.hpp"
-#include "object_posix.hpp"
+#include "object_linux.hpp"
 #include "os_error.hpp"
 #include "platform.hpp"
-#include "writer_lock_posix.hpp"
+#include "writer_lock_linux.hpp"
 
 namespace bip = boost::interprocess;
 
@@ -192,7 +192,7 @@ int reserve(int fd, off_t size) {
 struct Attachment {
   std::string os_name;
   bip::shared_memory_object object;
-  bool shared = false;  // a shared segment's (access_posix.hpp), in own_fd
+  bool shared = false;  // a shared segment's (access_linux.hpp), in own_fd
   void* base = nullptr;  // the whole object, mapped
   std::size_t mapped = 0;
   bool gate_held = false;
@@ -579,7 +579,7 @@ sharedmem_error detach(Attachment& attachment, Mapping mapping) noexcept {
 namespace {
 
 // Opens a shared segment's object for `request` into `attachment`, checked
-// against its access list (access_posix.hpp); false, with `result` set, when
+// against its access list (access_linux.hpp); false, with `result` set, when
 // there is none to attach to.
 bool open_shared(const AttachRequest& request, Attachment& attachment, AttachResult& result) {
   posix::ResolvedAccess access;
@@ -620,7 +620,7 @@ AttachResult begin_attach(const AttachRequest& request) {
       if (!open_shared(request, *attachment, result)) return result;
       if (request.read_only) return join_read_only(std::move(attachment));
     } else {
-      // Per-user namespace (object_posix.hpp).
+      // Per-user namespace (object_linux.hpp).
       attachment->os_name = posix::shm_name_of(request.name);
       const char* os_name = attachment->os_name.c_str();
       try {

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
-// Shared segments' access on Linux (access_posix.hpp): principals, the POSIX
+// Shared segments' access on Linux (access_linux.hpp): principals, the POSIX
 // ACL written as the kernel's `system.posix_acl_access` attribute, and the
 // checks that keep a squatter's object out.
-#include "access_posix.hpp"
+#include "access_linux.hpp"
 
 #include <fcntl.h>
 #include <grp.h>
@@ -17,7 +17,7 @@
 #include <cstring>
 #include <map>
 
-#include "object_posix.hpp"
+#include "object_linux.hpp"
 #include "os_error.hpp"
 
 namespace sharedmem::platform::posix {

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 // The POSIX backend's naming scheme and lock bytes, shared by its attach
-// (segment_posix.cpp) and its inspection (inspect_posix.cpp).
-#ifndef SHAREDMEM_PLATFORM_POSIX_OBJECT_POSIX_HPP
-#define SHAREDMEM_PLATFORM_POSIX_OBJECT_POSIX_HPP
+// (segment_linux.cpp) and its inspection (inspect_linux.cpp).
+#ifndef SHAREDMEM_PLATFORM_LINUX_OBJECT_LINUX_HPP
+#define SHAREDMEM_PLATFORM_LINUX_OBJECT_LINUX_HPP
 
 #include <fcntl.h>
 #include <sys/types.h>
@@ -47,4 +47,4 @@ inline std::string prefix_of(bool shared) { return shared ? kSharedPrefix : user
 
 }  // namespace sharedmem::platform::posix
 
-#endif  // SHAREDMEM_PLATFORM_POSIX_OBJECT_POSIX_HPP
+#endif  // SHAREDMEM_PLATFORM_LINUX_OBJECT_LINUX_HPP

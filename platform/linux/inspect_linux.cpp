@@ -10,7 +10,7 @@
 // the unlinked object until it is closed). Objects that are not the user's
 // own private regular files are only lstat'ed, never opened.
 //
-// Holders are the OFD locks on the user byte (object_posix.hpp): one per
+// Holders are the OFD locks on the user byte (object_linux.hpp): one per
 // attachment. The kernel lists them in /proc/locks by device and inode;
 // whether any exists at all it also tells through F_OFD_GETLK, which sees
 // locks of every process, even those that /proc/locks hides (it shows only
@@ -26,8 +26,8 @@
 #include <cstring>
 #include <string>
 
-#include "access_posix.hpp"
-#include "object_posix.hpp"
+#include "access_linux.hpp"
+#include "object_linux.hpp"
 #include "os_error.hpp"
 #include "platform.hpp"
 

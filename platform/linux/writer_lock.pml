@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT
  *
  * A SPIN model of the writer lock (platform/lock_word.hpp,
- * platform/posix/writer_lock_posix.cpp), the seqlock publish
+ * platform/linux/writer_lock_linux.cpp), the seqlock publish
  * (src/segment.cpp: claim_slot, publish, try_read) and the wait handshake
  * (src/segment.cpp: wait_segment, publish's look at the waiter count).
  * tests/CMakeLists.txt checks it exhaustively (test writer_lock_model) and
