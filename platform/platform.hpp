@@ -195,14 +195,14 @@ enum class LockHold {
   kAcrossCalls,  // sharedmem_lock, sharedmem_write_begin
 };
 // Gives up with kTimeout at `deadline` (never for Deadline::never()).
-LockResult lock_writer(Attachment& attachment, Deadline& deadline, LockHold hold) noexcept;
+LockResult lock_writer(Attachment& attachment, Deadline deadline, LockHold hold) noexcept;
 // Releases the writer lock if the calling thread holds it (through any
 // attachment of the same object) and returns true; returns false, changing
 // nothing, if it does not. The lock may be held across calls (an in-place
 // write, a raw segment's user lock), but never handed to another thread.
 // A release is a release operation (the holder's stores before it are
 // visible to the next holder), and no more is asked of it: the full fence
-// the wait protocol needs is the core's own, in every build (src/value.cpp:
+// the wait protocol needs is the core's own, in every build (src/value.hpp:
 // publish, wake_waiters).
 bool unlock_writer(Attachment& attachment) noexcept;
 
@@ -238,7 +238,7 @@ enum class WaitResult {
 // Sleeps while `word` holds `seen`, until a wake_all on it from any process,
 // or `deadline`. May return kWoken early.
 WaitResult wait_for_change(Attachment& attachment, const std::atomic<std::uint32_t>& word,
-                           std::uint32_t seen, Deadline& deadline) noexcept;
+                           std::uint32_t seen, Deadline deadline) noexcept;
 // Wakes every wait_for_change on `word`, in every process. Only wakes: the
 // core changed the word before the call (a sleeper whose `seen` still
 // matches the word sleeps on).

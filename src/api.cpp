@@ -14,7 +14,9 @@
 #include "layout.hpp"
 #include "os_error.hpp"
 #include "platform.hpp"
+#include "raw_lock.hpp"
 #include "segment.hpp"
+#include "value.hpp"
 
 extern "C" {
 

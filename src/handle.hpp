@@ -28,9 +28,9 @@ struct SlotClaim {
 }  // namespace sharedmem::detail
 
 // The fields the hot path reads (header, slot_bytes, capacity, stride, raw,
-// the refusals) come first: one cache line, the first the entry point
-// touches.
-struct sharedmem_segment {
+// the refusals) come first, in the handle's first cache line: the entry
+// point's kind check loads the line the protocol reads next.
+struct alignas(64) sharedmem_segment {
   sharedmem::detail::Header* header = nullptr;
   unsigned char* slot_bytes = nullptr;  // slot i at slot_bytes + i * stride
   std::uint64_t capacity = 0;
@@ -64,6 +64,8 @@ struct sharedmem_segment {
   sharedmem::detail::SlotClaim in_place_claim;
   std::uint64_t in_place_size = 0;
 };
+static_assert(offsetof(sharedmem_segment, attachment) <= 64,
+              "the hot path's fields share the handle's first cache line");
 
 namespace sharedmem::detail {
 

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 // Waiting for a change (sharedmem_wait) and the name check
 // (sharedmem_check). The handshake with the writers is in layout.hpp
-// (Header::change_word); the writers' side is wake_waiters (value.cpp).
+// (Header::change_word); the writers' side is wake_waiters (value.hpp).
 #include <algorithm>
 #include <chrono>
 
@@ -33,7 +33,7 @@ sharedmem_error finish_wait(const sharedmem_segment& segment, sharedmem_error re
 constexpr std::chrono::milliseconds kReadOnlyWaitSlice{4};
 
 sharedmem_error wait_read_only(const sharedmem_segment& segment, std::uint64_t seen,
-                               platform::Deadline& deadline, std::uint64_t* version) {
+                               platform::Deadline deadline, std::uint64_t* version) {
   using clock = std::chrono::steady_clock;
   Header& header = *segment.header;
   const clock::time_point until = deadline.when();

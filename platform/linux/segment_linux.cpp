@@ -812,7 +812,7 @@ std::size_t core_size(const Attachment& attachment) noexcept {
   return attachment.mapped >= kLockBytes ? attachment.mapped - kLockBytes : 0;
 }
 
-LockResult lock_writer(Attachment& attachment, Deadline& deadline, LockHold hold) noexcept {
+LockResult lock_writer(Attachment& attachment, Deadline deadline, LockHold hold) noexcept {
   if (attachment.mapped < kLockBytes) return LockResult::kCorrupted;
   return attachment.writer_owner.lock(attachment.writer(), deadline, hold);
 }
@@ -840,7 +840,7 @@ std::uint32_t* futex_of(const Attachment& attachment, const std::atomic<std::uin
 // in different processes); FUTEX_WAIT_BITSET takes an absolute deadline, on
 // CLOCK_MONOTONIC without FUTEX_CLOCK_REALTIME: steady_clock's clock.
 WaitResult wait_for_change(Attachment& attachment, const std::atomic<std::uint32_t>& word,
-                           std::uint32_t seen, Deadline& deadline) noexcept {
+                           std::uint32_t seen, Deadline deadline) noexcept {
   std::uint32_t* futex = futex_of(attachment, word);
   if (futex == nullptr) return WaitResult::kError;
   struct timespec until {};

@@ -173,7 +173,7 @@ void WriterLockOwner::forget_after_fork(bool own_description) noexcept {
   may_claim_ = own_description;
 }
 
-LockResult WriterLockOwner::lock(lock_word::Shared& shared, Deadline& deadline,
+LockResult WriterLockOwner::lock(lock_word::Shared& shared, Deadline deadline,
                                  LockHold hold) noexcept {
   if (shared.magic.load(std::memory_order_relaxed) != lock_word::kMagic)
     return LockResult::kCorrupted;

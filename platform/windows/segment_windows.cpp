@@ -525,7 +525,7 @@ bool held_by_this_thread(const Attachment& attachment) noexcept {
 // and their state is the kernel's, so no process can corrupt it. The
 // kernel watches every holder thread's end, so `LockHold` changes nothing
 // here.
-LockResult lock_writer(Attachment& attachment, Deadline& deadline, LockHold) noexcept {
+LockResult lock_writer(Attachment& attachment, Deadline deadline, LockHold) noexcept {
   const DWORD self = ::GetCurrentThreadId();
   if (held_by_this_thread(attachment)) return LockResult::kReentered;
   DWORD wait = INFINITE;
@@ -585,7 +585,7 @@ sharedmem_error sweep_dead_objects(bool, bool, Sweep, std::uint32_t* removed) no
 // but the word unchanged (set for an earlier write) resets it and waits; a
 // read-only one, which may not, sleeps out its slice instead.
 WaitResult wait_for_change(Attachment& attachment, const std::atomic<std::uint32_t>& word,
-                           std::uint32_t seen, Deadline& deadline) noexcept {
+                           std::uint32_t seen, Deadline deadline) noexcept {
   DWORD slice = kWaitSliceMs;
   if (!deadline.is_never()) {
     // Never a timeout before the deadline: the rest is rounded up, and a
