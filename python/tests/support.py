@@ -7,6 +7,7 @@ import re
 import select
 import subprocess
 import sys
+import time
 
 _counter = itertools.count()
 
@@ -54,3 +55,18 @@ class Child:
     def finish(self):
         out, err = self.process.communicate(timeout=timeout(30))
         return self.process.returncode, out, err
+
+
+def wait_until_sleeping(pid):
+    """Returns once the process sleeps (Linux: state S in /proc), so that the
+    signal reaches it inside wait() or lock() rather than before; elsewhere
+    at once."""
+    stat = f"/proc/{pid}/stat"
+    if not os.path.exists(stat):
+        return
+    deadline = time.monotonic() + timeout(10)
+    while time.monotonic() < deadline:
+        with open(stat) as f:
+            if f.read().rsplit(")", 1)[1].split()[0] == "S":
+                return
+    raise AssertionError("the child never went to sleep in wait()")

@@ -8,12 +8,11 @@ import pickle
 import signal
 import sys
 import threading
-import time
 
 import pytest
 
 import sharedmem
-from support import Child, timeout
+from support import Child, timeout, wait_until_sleeping
 
 
 def test_the_package_is_the_installed_one():
@@ -149,20 +148,6 @@ def test_wait_without_seen_waits_past_the_last_value_read(name):
         # saw it, and the handle has now seen version 2.
         with pytest.raises(TimeoutError):
             seg.wait(timeout=0.01)
-
-
-def wait_until_sleeping(pid):
-    """Returns once the process sleeps (Linux: state S in /proc), so that the
-    signal reaches it inside wait() rather than before it; elsewhere at once."""
-    stat = f"/proc/{pid}/stat"
-    if not os.path.exists(stat):
-        return
-    deadline = time.monotonic() + timeout(10)
-    while time.monotonic() < deadline:
-        with open(stat) as f:
-            if f.read().rsplit(")", 1)[1].split()[0] == "S":
-                return
-    raise AssertionError("the child never went to sleep in wait()")
 
 
 def test_wait_is_interrupted_by_ctrl_c():
