@@ -3,9 +3,12 @@
 closed handles and the error mapping."""
 import array
 import errno
+import importlib.util
 import os
 import pickle
+import shutil
 import signal
+import subprocess
 import sys
 import threading
 
@@ -30,6 +33,20 @@ def test_the_package_is_the_installed_one():
                                                       "rb") as bundled:
                 assert built.read() == bundled.read()
     assert sharedmem.backend() in ("posix", "windows")
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux") or shutil.which("nm") is None,
+                    reason="reads the extensions' ELF symbols with nm (binutils, Linux)")
+def test_the_extensions_export_only_their_init():
+    # Their C files call each other by plain names (segment_open, ...): hidden,
+    # those bind inside the extension, never to a like-named symbol of
+    # another library in the process. Found, not imported: importing _setget
+    # would attach the default segment.
+    for module in ("_core", "_setget"):
+        path = importlib.util.find_spec(f"sharedmem.{module}").origin
+        listing = subprocess.run(["nm", "-D", "--defined-only", path], check=True,
+                                 capture_output=True, text=True).stdout
+        assert [line.split()[-1] for line in listing.splitlines()] == [f"PyInit_{module}"]
 
 
 def test_write_then_read_gives_the_value_and_counts_versions(name):
