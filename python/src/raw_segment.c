@@ -248,9 +248,7 @@ static PyMethodDef RawSegment_methods[] = {
      "it. Arrays made from the segment object itself (numpy.ndarray(buffer=seg), "
      "memoryview(seg)) keep it until the RawSegment object too is gone. Never raises "
      "BufferError; closing twice does nothing."},
-    {"__enter__", (PyCFunction)Segment_enter, METH_NOARGS, NULL},
-    {"__exit__", (PyCFunction)Segment_exit, METH_VARARGS, NULL},
-    {"__reduce__", (PyCFunction)Segment_reduce, METH_NOARGS, NULL},
+    SEGMENT_SHARED_METHODS,
     {NULL, NULL, 0, NULL}};
 
 static PyGetSetDef RawSegment_getset[] = {
@@ -262,22 +260,14 @@ static PyGetSetDef RawSegment_getset[] = {
      "The version: 0 at creation, one more per notify().", NULL},
     {"created", (getter)Segment_get_created, NULL,
      "True if this open created the segment (it started zero-filled).", NULL},
-    {"closed", (getter)Segment_get_closed, NULL, "True once close() was called.", NULL},
-    {"name", (getter)Segment_get_name, NULL, "The segment's name.", NULL},
-    {"read_only", (getter)Segment_get_read_only, NULL,
-     "True if opened with read_only=True: the calls that write raise "
-     "io.UnsupportedOperation.", NULL},
-    {"access", (getter)Segment_get_access, NULL,
-     "The sharedmem.Access a shared segment was opened with; None for a private one.", NULL},
+    SEGMENT_SHARED_GETSET,
     {NULL, NULL, NULL, NULL, NULL}};
 
 static PyTypeObject RawSegmentType = {
     PyVarObject_HEAD_INIT(NULL, 0).tp_name = "sharedmem.RawSegment",
-    .tp_basicsize = sizeof(SegmentObject),
-    .tp_dealloc = (destructor)Segment_dealloc,
+    SEGMENT_TYPE_SLOTS,
     .tp_repr = (reprfunc)RawSegment_repr,
     .tp_as_buffer = &RawSegment_as_buffer,
-    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE,
     .tp_doc = "RawSegment(name, size=0, *, mode='open_or_create', access=None, "
               "read_only=False)\n--\n\n"
               "A named raw segment: a zero-filled buffer of `size` bytes that processes share "
@@ -287,11 +277,9 @@ static PyTypeObject RawSegmentType = {
               "kind at a time (opening a live Segment's name as raw is OSError, WRONG_KIND). "
               "With read_only=True, `buf` is a read-only memoryview (the mapping is read-only "
               "in the OS), and lock() and notify() raise io.UnsupportedOperation.",
-    .tp_weaklistoffset = offsetof(SegmentObject, weakrefs),
     .tp_methods = RawSegment_methods,
     .tp_getset = RawSegment_getset,
     .tp_init = (initproc)RawSegment_init,
-    .tp_new = PyType_GenericNew,
 };
 
 int raw_segment_add_types(PyObject* module) {

@@ -435,9 +435,7 @@ static PyMethodDef Segment_methods[] = {
     {"close", (PyCFunction)Segment_close, METH_NOARGS,
      "close() -> None\n--\n\nCloses this handle; the last close anywhere frees the segment. "
      "Closing twice does nothing."},
-    {"__enter__", (PyCFunction)Segment_enter, METH_NOARGS, NULL},
-    {"__exit__", (PyCFunction)Segment_exit, METH_VARARGS, NULL},
-    {"__reduce__", (PyCFunction)Segment_reduce, METH_NOARGS, NULL},
+    SEGMENT_SHARED_METHODS,
     {NULL, NULL, 0, NULL}};
 
 static PyGetSetDef Segment_getset[] = {
@@ -446,21 +444,13 @@ static PyGetSetDef Segment_getset[] = {
     {"capacity", (getter)Segment_get_capacity, NULL, "The capacity in bytes.", NULL},
     {"created", (getter)Segment_get_created, NULL,
      "True if this open created the segment (it started empty, at version 0).", NULL},
-    {"closed", (getter)Segment_get_closed, NULL, "True once close() was called.", NULL},
-    {"name", (getter)Segment_get_name, NULL, "The segment's name.", NULL},
-    {"read_only", (getter)Segment_get_read_only, NULL,
-     "True if opened with read_only=True: the calls that write raise "
-     "io.UnsupportedOperation.", NULL},
-    {"access", (getter)Segment_get_access, NULL,
-     "The sharedmem.Access a shared segment was opened with; None for a private one.", NULL},
+    SEGMENT_SHARED_GETSET,
     {NULL, NULL, NULL, NULL, NULL}};
 
 static PyTypeObject SegmentType = {
     PyVarObject_HEAD_INIT(NULL, 0).tp_name = "sharedmem.Segment",
-    .tp_basicsize = sizeof(SegmentObject),
-    .tp_dealloc = (destructor)Segment_dealloc,
+    SEGMENT_TYPE_SLOTS,
     .tp_repr = (reprfunc)Segment_repr,
-    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE,
     .tp_doc = "Segment(name, capacity=0, *, mode='open_or_create', access=None, "
               "read_only=False)\n--\n\n"
               "A named shared-memory segment holding one value: a byte string of 0 to "
@@ -476,11 +466,9 @@ static PyTypeObject SegmentType = {
               "segment that live processes hold, without write access: reads and waits work, "
               "write() and write_if() raise io.UnsupportedOperation; never creates (with "
               "mode='create': ValueError).",
-    .tp_weaklistoffset = offsetof(SegmentObject, weakrefs),
     .tp_methods = Segment_methods,
     .tp_getset = Segment_getset,
     .tp_init = (initproc)Segment_init,
-    .tp_new = PyType_GenericNew,
 };
 
 int segment_add_type(PyObject* module) {

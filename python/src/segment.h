@@ -83,4 +83,28 @@ PyObject* Segment_get_name(SegmentObject* self, void* closure);
 PyObject* Segment_get_read_only(SegmentObject* self, void* closure);
 PyObject* Segment_get_access(SegmentObject* self, void* closure);
 
+/* What the two type objects share: the object, its deallocation, weak
+ * references, construction (tp_new, then each type's own tp_init). */
+#define SEGMENT_TYPE_SLOTS                                      \
+  .tp_basicsize = sizeof(SegmentObject),                        \
+  .tp_dealloc = (destructor)Segment_dealloc,                    \
+  .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE,         \
+  .tp_weaklistoffset = offsetof(SegmentObject, weakrefs),       \
+  .tp_new = PyType_GenericNew
+
+/* The rows of the method and getter tables that the two types share word
+ * for word (context manager, pickling; closed, name, read_only, access). */
+#define SEGMENT_SHARED_METHODS                                  \
+  {"__enter__", (PyCFunction)Segment_enter, METH_NOARGS, NULL}, \
+  {"__exit__", (PyCFunction)Segment_exit, METH_VARARGS, NULL},  \
+  {"__reduce__", (PyCFunction)Segment_reduce, METH_NOARGS, NULL}
+#define SEGMENT_SHARED_GETSET                                                           \
+  {"closed", (getter)Segment_get_closed, NULL, "True once close() was called.", NULL},  \
+  {"name", (getter)Segment_get_name, NULL, "The segment's name.", NULL},                \
+  {"read_only", (getter)Segment_get_read_only, NULL,                                    \
+   "True if opened with read_only=True: the calls that write raise "                    \
+   "io.UnsupportedOperation.", NULL},                                                   \
+  {"access", (getter)Segment_get_access, NULL,                                          \
+   "The sharedmem.Access a shared segment was opened with; None for a private one.", NULL}
+
 #endif /* SHAREDMEM_PYTHON_SEGMENT_H */

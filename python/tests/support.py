@@ -7,6 +7,7 @@ import re
 import select
 import subprocess
 import sys
+import threading
 import time
 
 _counter = itertools.count()
@@ -69,4 +70,28 @@ def wait_until_sleeping(pid):
         with open(stat) as f:
             if f.read().rsplit(")", 1)[1].split()[0] == "S":
                 return
-    raise AssertionError("the child never went to sleep in wait()")
+    raise AssertionError("the child never went to sleep")
+
+
+def close_during(segment, blocking_call):
+    """Closes `segment` while another thread runs blocking_call(), a wait on
+    it that nothing else ends within seconds, and returns the ValueErrors
+    that call raised: close() comes before the call begins or during it, and
+    either way the call must end in ValueError, never use a freed handle."""
+    errors = []
+    started = threading.Event()
+
+    def run():
+        started.set()
+        try:
+            blocking_call()
+        except ValueError as error:
+            errors.append(error)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    assert started.wait(timeout(10))
+    segment.close()
+    thread.join(timeout(10))
+    assert not thread.is_alive()
+    return errors

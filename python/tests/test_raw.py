@@ -7,13 +7,12 @@ import multiprocessing
 import multiprocessing.shared_memory
 import pickle
 import signal
-import threading
 import warnings
 
 import pytest
 
 import sharedmem
-from support import Child, shm_files, timeout, wait_until_sleeping
+from support import Child, close_during, shm_files, timeout, wait_until_sleeping
 
 pytestmark = pytest.mark.skipif(not sharedmem.HAVE_RAW, reason="library without raw segments")
 START_METHODS = [m for m in ("fork", "spawn") if m in multiprocessing.get_all_start_methods()]
@@ -107,25 +106,7 @@ def test_lock_is_interrupted_by_ctrl_c(name):
 def test_closing_a_raw_segment_that_another_thread_locks_ends_the_lock(name):
     with sharedmem.RawSegment(name, 64) as seg:
         holder = hold_the_lock(name)
-        errors = []
-        started = threading.Event()
-
-        def lock_in_thread():
-            started.set()
-            try:
-                seg.lock(timeout=timeout(10))
-            except ValueError as error:
-                errors.append(error)
-
-        thread = threading.Thread(target=lock_in_thread)
-        thread.start()
-        assert started.wait(timeout(10))
-        seg.close()
-        thread.join(timeout(10))
-        assert not thread.is_alive()
-        # Closed before lock() began or during it: ValueError either way,
-        # never a lock taken on a freed handle.
-        assert len(errors) == 1
+        assert len(close_during(seg, lambda: seg.lock(timeout=timeout(10)))) == 1
         holder.say("done")
         assert holder.finish()[0] == 0
 

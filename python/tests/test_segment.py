@@ -15,7 +15,7 @@ import threading
 import pytest
 
 import sharedmem
-from support import Child, timeout, wait_until_sleeping
+from support import Child, close_during, timeout, wait_until_sleeping
 
 
 def test_the_package_is_the_installed_one():
@@ -188,25 +188,8 @@ def test_wait_is_interrupted_by_ctrl_c():
 
 def test_closing_a_segment_that_another_thread_waits_on_ends_the_wait(name):
     seg = sharedmem.Segment(name, 64)
-    errors = []
-    started = threading.Event()
-
-    def wait_in_thread():
-        started.set()
-        try:
-            seg.wait(timeout=timeout(10))
-        except ValueError as error:
-            errors.append(error)
-
-    thread = threading.Thread(target=wait_in_thread)
-    thread.start()
-    assert started.wait(timeout(10))
-    seg.close()
-    thread.join(timeout(10))
-    assert not thread.is_alive()
+    errors = close_during(seg, lambda: seg.wait(timeout=timeout(10)))
     assert seg.closed
-    # Either the close came first (the wait saw a closed segment) or during
-    # the wait: both end in ValueError, never in a freed handle.
     assert len(errors) == 1
 
 
