@@ -116,6 +116,21 @@ def test_write_if_writes_only_on_the_expected_version(name):
             seg.write_if(b"x", 1.5)
 
 
+def test_copies_past_the_gil_threshold_answer_as_small_ones(name):
+    # From 64 KiB on, copies run without the GIL: the same results and errors.
+    size = 100000
+    with sharedmem.Segment(name, size) as seg:
+        value = bytes(i % 251 for i in range(size))
+        assert seg.write_if(value, 0) is True
+        assert seg.write_if(value[::-1], 0) is False
+        buffer = bytearray(size + 10)
+        assert seg.read_into(buffer) == (size, 1) and buffer[:size] == value
+        with pytest.raises(ValueError) as info:
+            seg.write(bytes(size + 1))
+        assert info.value.sharedmem_error == sharedmem.ErrorCode.VALUE_TOO_LARGE
+        assert seg.read() == value and seg.version == 1
+
+
 def test_wait_returns_at_once_when_the_version_differs(name):
     with sharedmem.Segment(name, 64) as seg:
         seg.write(b"a")
