@@ -19,8 +19,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <boost/interprocess/exceptions.hpp>
-#include <boost/interprocess/shared_memory_object.hpp>
 #include <cerrno>
 #include <cstring>
 #include <new>
@@ -28,8 +26,6 @@
 #include "access_linux.hpp"
 #include "attachment_linux.hpp"
 #include "fault_injection.hpp"
-
-namespace bip = boost::interprocess;
 
 namespace sharedmem::platform {
 namespace {
@@ -78,9 +74,13 @@ sharedmem_error from_open_errno(int error, const std::string& os_name) {
 }
 
 // posix_fallocate restarts from scratch when a signal interrupts it, so a
-// steady signal (a profiler's timer) could keep it from ever finishing:
-// block the catchable signals for the call. SIGKILL and SIGSTOP still act.
+// steady signal (a profiler's timer) could keep it from ever finishing: once
+// interrupted, it runs again with the catchable signals blocked. SIGKILL and
+// SIGSTOP still act. (Blocking them up front would cost two system calls on
+// every creation.)
 int reserve(int fd, off_t size) {
+  const int first = ::posix_fallocate(fd, 0, size);
+  if (first != EINTR) return first;
   sigset_t all;
   sigset_t previous;
   ::sigfillset(&all);
@@ -107,7 +107,13 @@ sharedmem_error leave(Attachment& a) noexcept {
     a.gate_held = false;
     return result;
   }
-  if (a.joined && a.established && !a.read_only) {
+  if (a.user_exclusive && !a.established && a.gate_held && a.mapped == 0) {
+    // An empty object that this attach made or found, that nobody lives in
+    // and that the core refused or gave up (short of memory, OPEN_ONLY):
+    // it holds nothing, so it goes now rather than at the next sweep, and a
+    // refused create leaves no name behind.
+    (void)::shm_unlink(a.os_name.c_str());
+  } else if (a.joined && a.established && !a.read_only) {
     if (!a.gate_held) {
       result = take_gate(a.fd());
       a.gate_held = result == SHAREDMEM_OK;
@@ -135,18 +141,17 @@ sharedmem_error leave(Attachment& a) noexcept {
   // byte exclusively): it only lets go. Last out, it leaves the object dead.
   // Unlock explicitly rather than leave it to close(): a child forked
   // without exec may still share this description.
-  if (a.joined) ofd_lock(a.fd(), kUserByte, F_UNLCK);
-  if (a.gate_held) ofd_lock(a.fd(), kGateByte, F_UNLCK);
+  if (a.joined || a.gate_held) posix::ofd_unlock_gate_and_user(a.fd());
   a.joined = false;
   a.gate_held = false;
   return result;
 }
 
 // Stats the object open on `fd` into `status` and refuses it unless it is a
-// private regular file of the current user's.
-sharedmem_error refuse_foreign(int fd, struct stat& status) {
+// private regular file of `user`'s (the effective user).
+sharedmem_error refuse_foreign(int fd, uid_t user, struct stat& status) {
   if (::fstat(fd, &status) != 0) return from_errno(errno);
-  if (status.st_uid != ::geteuid()) return SHAREDMEM_E_NOT_OWNER;
+  if (status.st_uid != user) return SHAREDMEM_E_NOT_OWNER;
   // Ours, but no segment: a FIFO, a device, a directory.
   if (!S_ISREG(status.st_mode)) return SHAREDMEM_E_INCOMPATIBLE;
   if ((status.st_mode & 077) != 0) return SHAREDMEM_E_NOT_OWNER;
@@ -228,7 +233,7 @@ AttachResult begin_attach_read_only(const AttachRequest& request) {
       return result;
     }
     struct stat status {};
-    if (sharedmem_error e = refuse_foreign(attachment->fd(), status)) {
+    if (sharedmem_error e = refuse_foreign(attachment->fd(), ::geteuid(), status)) {
       result.error = e;
       return result;
     }
@@ -302,61 +307,59 @@ AttachResult begin_attach(const AttachRequest& request) {
   if (request.read_only && request.access == nullptr) return begin_attach_read_only(request);
   try {
     auto attachment = AttachmentPtr(new Attachment);
+    uid_t user = 0;  // the effective user, for a private object
     if (request.access != nullptr) {
       if (!open_shared(request, *attachment, result)) return result;
       if (request.read_only) return join_read_only(std::move(attachment));
     } else {
-      // Per-user namespace (object_linux.hpp).
-      attachment->os_name = posix::shm_name_of(request.name);
-      const char* os_name = attachment->os_name.c_str();
-      try {
-        bip::shared_memory_object existing(bip::open_only, os_name, bip::read_write);
-        attachment->object.swap(existing);
-      } catch (const bip::interprocess_exception& open_error) {
-        if (open_error.get_native_error() != ENOENT) {
-          result.error = from_open_errno(open_error.get_native_error(), attachment->os_name);
-          return result;
-        }
-        if (!request.may_create) {
+      // Per-user namespace (object_linux.hpp). One open finds the object or,
+      // when the request allows, makes it (empty: initialise_object sizes it),
+      // as glibc's shm_open would (O_NOFOLLOW); O_NONBLOCK so that a FIFO put
+      // under the name cannot block the open.
+      user = ::geteuid();
+      attachment->os_name = posix::shm_name_of(request.name, user);
+      const int flags = O_RDWR | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC | O_NONBLOCK |
+                        (request.may_create ? O_CREAT : 0);
+      attachment->own_fd = ::open(path_of(attachment->os_name).c_str(), flags, 0600);
+      if (attachment->own_fd < 0) {
+        if (errno == ENOENT && !request.may_create)
           result.status = AttachStatus::kAbsent;
-          return result;
-        }
-        try {
-          bip::shared_memory_object created(bip::create_only, os_name, bip::read_write,
-                                            bip::permissions(0600));
-          attachment->object.swap(created);
-        } catch (const bip::interprocess_exception& create_error) {
-          if (create_error.get_native_error() == EEXIST) {
-            result.status = AttachStatus::kVanished;  // someone created it first: look again
-            return result;
-          }
-          result.error = from_open_errno(create_error.get_native_error(), attachment->os_name);
-          return result;
-        }
+        else
+          result.error = from_open_errno(errno, attachment->os_name);
+        return result;
       }
     }
     const int fd = attachment->fd();
 
+    // The object's owner, type and permissions (a shared object's were
+    // checked as it was opened) and whether its name still leads to it.
     struct stat status {};
-    // (A shared object's owner, type and permissions were checked as it was
-    // opened.)
-    if (sharedmem_error e = attachment->shared
-                                ? (::fstat(fd, &status) == 0 ? SHAREDMEM_OK : from_errno(errno))
-                                : refuse_foreign(fd, status)) {
-      result.error = e;
-      return result;
-    }
-
+    const auto refusal = [&] {
+      return attachment->shared ? (::fstat(fd, &status) == 0 ? SHAREDMEM_OK : from_errno(errno))
+                                : refuse_foreign(fd, user, status);
+    };
     fault_point("attach_before_gate");
-    if (sharedmem_error e = take_gate(fd)) {
-      result.error = e;
-      return result;
+    // The gate is free but for a moment of a peer's attach or detach; before
+    // waiting for it, make sure the object is one to wait for.
+    if (ofd_lock(fd, kGateByte, F_WRLCK) != 0) {
+      if (sharedmem_error e = refusal()) {
+        result.error = e;
+        return result;
+      }
+      if (sharedmem_error e = take_gate(fd)) {
+        result.error = e;
+        return result;
+      }
     }
     attachment->gate_held = true;
     fault_point("attach_gate_held");
+    if (sharedmem_error e = refusal()) {
+      result.error = e;
+      return result;
+    }
     // The last user of this object may have unlinked it while we waited for
     // the gate; a newer object may stand under the name by now.
-    if (::fstat(fd, &status) != 0 || status.st_nlink == 0) {
+    if (status.st_nlink == 0) {
       result.status = AttachStatus::kVanished;
       return result;
     }
@@ -364,6 +367,13 @@ AttachResult begin_attach(const AttachRequest& request) {
     if (ofd_lock(fd, kUserByte, F_WRLCK) == 0) {
       attachment->user_exclusive = true;
       result.must_initialise = true;
+      // Made just now under a umask that took owner bits away: the rights
+      // every segment has (peers open it read-write).
+      if (!attachment->shared && status.st_size == 0 && (status.st_mode & 0777) != 0600 &&
+          ::fchmod(fd, 0600) != 0) {
+        result.error = from_errno(errno);
+        return result;
+      }
     } else if (int error = ofd_lock(fd, kUserByte, F_RDLCK)) {
       result.error = from_errno(error);
       return result;
@@ -404,13 +414,15 @@ NameState name_state(const Attachment& attachment) noexcept {
 sharedmem_error initialise_object(Attachment& attachment, std::size_t core_bytes) {
   // From here on the object is ours: a failure below leaves it to be removed.
   attachment.established = true;
+  const bool leftover = attachment.mapped != 0;
   attachment.unmap();
   const int fd = attachment.fd();
   const std::size_t size = core_bytes + kLockBytes;
-  if (::ftruncate(fd, 0) != 0) return from_errno(errno);
-  if (::ftruncate(fd, static_cast<off_t>(size)) != 0) return from_errno(errno);
-  // Tag first, so that even a creator killed while reserving leaves an object
-  // the sweep recognises.
+  // A leftover's content goes (a new object is empty already).
+  if (leftover && ::ftruncate(fd, 0) != 0) return from_errno(errno);
+  // The tag first, written at the object's end (which sizes the object), so
+  // that even a creator killed while reserving leaves an object the sweep
+  // recognises.
   if (::pwrite(fd, &kTag, sizeof kTag, static_cast<off_t>(size - sizeof kTag)) !=
       static_cast<ssize_t>(sizeof kTag))
     return from_errno(errno);

@@ -29,7 +29,6 @@
 #include <sys/types.h>
 #include <unistd.h>
 
-#include <boost/interprocess/shared_memory_object.hpp>
 #include <chrono>
 #include <string>
 
@@ -51,6 +50,10 @@ inline constexpr std::chrono::milliseconds kGateTimeout{10'000};
 // waiting. Returns 0 or errno (EAGAIN when another description holds it).
 int ofd_lock(int fd, off_t byte, short type) noexcept;
 
+// Releases the gate and the user byte in one call (they are adjacent).
+int ofd_unlock_gate_and_user(int fd) noexcept;
+static_assert(kUserByte == kGateByte + 1);
+
 // Takes the gate (F_WRLCK; F_RDLCK for a read-only descriptor), polling
 // with backoff: F_OFD_SETLKW cannot time out, and a stopped peer must not
 // hang us. The gate is only ever held for a few calls.
@@ -67,7 +70,6 @@ inline std::string path_of(const std::string& os_name) { return kShmDirectory + 
 
 struct Attachment {
   std::string os_name;
-  boost::interprocess::shared_memory_object object;
   bool shared = false;  // a shared segment's (access_linux.hpp), in own_fd
   void* base = nullptr;  // the whole object, mapped
   std::size_t mapped = 0;
@@ -77,8 +79,8 @@ struct Attachment {
   bool user_exclusive = false;  // first user, until end_attach downgrades
   bool keep_mapping = false;    // detached with Mapping::kKeep: never unmap
   bool read_only = false;       // SHAREDMEM_READ_ONLY: O_RDONLY, PROT_READ, never removes
-  // The descriptor when not opened through `object` (a read-only open, which
-  // needs O_NONBLOCK: Boost cannot pass it; a shared segment's); -1 otherwise.
+  // The object's open file description: this attachment's share of the
+  // lifetime (the lock bytes are held through it).
   int own_fd = -1;
   // Fork support (see the registry below).
   Attachment* previous = nullptr;  // all three under g_registry_mutex
@@ -101,7 +103,7 @@ struct Attachment {
     if (own_fd >= 0) ::close(own_fd);
   }
 
-  int fd() const noexcept { return own_fd >= 0 ? own_fd : object.get_mapping_handle().handle; }
+  int fd() const noexcept { return own_fd; }
 
   lock_word::Shared& writer() const noexcept {
     return *reinterpret_cast<lock_word::Shared*>(static_cast<unsigned char*>(base) + mapped -

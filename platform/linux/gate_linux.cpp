@@ -12,15 +12,23 @@
 
 namespace sharedmem::platform::posix {
 
-int ofd_lock(int fd, off_t byte, short type) noexcept {
+namespace {
+
+int ofd_lock_range(int fd, off_t start, off_t length, short type) noexcept {
   struct flock lock {};
   lock.l_type = type;
   lock.l_whence = SEEK_SET;
-  lock.l_start = byte;
-  lock.l_len = 1;
+  lock.l_start = start;
+  lock.l_len = length;
   lock.l_pid = 0;  // required to be 0 for OFD locks
   return ::fcntl(fd, F_OFD_SETLK, &lock) == 0 ? 0 : errno;
 }
+
+}  // namespace
+
+int ofd_lock(int fd, off_t byte, short type) noexcept { return ofd_lock_range(fd, byte, 1, type); }
+
+int ofd_unlock_gate_and_user(int fd) noexcept { return ofd_lock_range(fd, kGateByte, 2, F_UNLCK); }
 
 sharedmem_error take_gate(int fd, short type) noexcept {
   const auto deadline = std::chrono::steady_clock::now() + kGateTimeout;

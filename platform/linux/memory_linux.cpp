@@ -139,6 +139,9 @@ std::uint64_t cached_headroom(std::uint64_t needed) {
 
 }  // namespace
 
+// An object is created empty; its pages are reserved by initialise_object.
+bool creation_commits_memory() noexcept { return false; }
+
 std::uint64_t memory_headroom(std::uint64_t needed) noexcept {
   try {
     return cached_headroom(needed);
