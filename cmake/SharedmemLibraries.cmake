@@ -48,8 +48,8 @@ else()
 endif()
 
 # What the test variant of the core adds: the fault points' arming (from the
-# environment) and, on Windows, how a process kills or stops itself (POSIX
-# has that in segment_linux.cpp).
+# environment) and, on Windows, how a process kills or stops itself (Linux
+# has that in system_linux.cpp).
 set(SHAREDMEM_FAULT_SOURCES
   ${PROJECT_SOURCE_DIR}/platform/fault_injection.cpp
   ${PROJECT_SOURCE_DIR}/platform/${_sharedmem_os}/environment_${_sharedmem_os}.cpp
