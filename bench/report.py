@@ -123,8 +123,9 @@ def count_syscalls(probe, smoke, env):
         for mode in ("set", "get", "write", "read"):
             result[mode] = (strace_calls(probe, mode, calls, env) - base) / calls
         attaches = 100 if smoke else 2000
-        result["open_close"] = (strace_calls(probe, "open_close", attaches, env) -
-                                strace_calls(probe, "none", attaches, env)) / attaches
+        attach_base = strace_calls(probe, "none", attaches, env)
+        for mode in ("open_close", "create_close"):
+            result[mode] = (strace_calls(probe, mode, attaches, env) - attach_base) / attaches
         # One waiter in another process (not traced: no -f), writes paced by
         # one clock_nanosleep each so that it is asleep at every write.
         writes = 20 if smoke else 2000
@@ -931,7 +932,8 @@ def write_markdown(args, rep, data, out_dir, png):
             ("sharedmem_write (4 KiB)", f"{s['write']:.4f}"),
             ("sharedmem_read (4 KiB)", f"{s['read']:.4f}"),
             ("sharedmem_open + sharedmem_close of an existing segment", f"{s['open_close']:.1f}"),
-        ])
+        ] + ([("sharedmem_open (create) + sharedmem_close (last user: removes it)",
+               f"{s['create_close']:.1f}")] if "create_close" in s else []))
         if s.get("waiter"):
             w = s["waiter"]
             md += [f"| sharedmem_write (4 KiB) with one waiter in another process "
