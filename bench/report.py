@@ -123,8 +123,9 @@ def count_syscalls(probe, smoke, env):
         for mode in ("set", "get", "write", "read"):
             result[mode] = (strace_calls(probe, mode, calls, env) - base) / calls
         attaches = 100 if smoke else 2000
-        result["open_close"] = (strace_calls(probe, "open_close", attaches, env) -
-                                strace_calls(probe, "none", attaches, env)) / attaches
+        attach_base = strace_calls(probe, "none", attaches, env)
+        for mode in ("open_close", "create_close"):
+            result[mode] = (strace_calls(probe, mode, attaches, env) - attach_base) / attaches
         # One waiter in another process (not traced: no -f), writes paced by
         # one clock_nanosleep each so that it is asleep at every write.
         writes = 20 if smoke else 2000
@@ -486,6 +487,15 @@ def analyse(rep):
                      r is not None and r <= 1.3,
                      WHY["write_small" if op == "write" else "read_small"] if small else
                      "a fixed per-call cost that this size does not hide.")
+    # Small reads and writes against the locked peers (issue 19): a lock-free
+    # read at most half the pthread-mutex peer's, a write no slower than it.
+    ours_read = rep.ns("copy/sharedmem/read/64")
+    peer_read = rep.ns("copy/pthread/read/64")
+    if ours_read is not None and peer_read:
+        r = ours_read / peer_read
+        rep.goal("named read, 64 B <= 0.5x the process-shared pthread mutex peer's read",
+                 f"{r:.2f}x ({fmt_ns(ours_read)} against {fmt_ns(peer_read)})", r <= 0.5,
+                 WHY["read_small"])
     # Small writes against the locked peers (issue 10).
     ours = rep.ns("copy/sharedmem/write/64")
     peers = {k: rep.ns(f"copy/{k}/write/64") for k in ("boost", "pthread")}
@@ -526,8 +536,12 @@ def analyse(rep):
             sends = (f" (the writer's call: {fmt_ns(ours['send_median_ns'])} against the "
                      f"floor's {fmt_ns(floor['send_median_ns'])})")
         wine = bool(where)
-        rep.goal(f"wake latency{where}, median <= 1.2x the floor", f"{median:.2f}x" + sends,
-                 median <= 1.2, WHY["wake_wine" if wine else "wake"])
+        # Under Wine every kernel call is a wineserver round trip: the goal
+        # there (issue 19) is that an uncontended write makes none of its own.
+        median_goal = 1.5 if wine else 1.2
+        rep.goal(f"wake latency{where}, median <= {median_goal}x the floor",
+                 f"{median:.2f}x" + sends, median <= median_goal,
+                 WHY["wake_wine" if wine else "wake"])
         rep.goal(f"wake latency{where}, p99 <= 1.5x the floor", f"{p99:.2f}x", p99 <= 1.5,
                  WHY["wake_wine" if wine else "wake_p99"])
         peers = [k for k in ("boost", "pthread") if k in res]
@@ -562,10 +576,10 @@ def analyse(rep):
             measured += ")"
         rep.goal(f"reader rate under a {label} >= {bound}x alone", measured, r >= bound, why)
     # Attach and create.
-    for what in ("attach", "create"):
+    for what, bound in (("attach", 2.0), ("create", 2.5)):  # issue 19's goals
         r = rep.ratio(f"{what}/sharedmem/open_close/4096", f"{what}/posix/open_close/4096")
         if r is not None:
-            rep.goal(f"{what} <= 1.5x raw POSIX", fmt_ratio(r), r <= 1.5, WHY[what])
+            rep.goal(f"{what} <= {bound}x raw POSIX", fmt_ratio(r), r <= bound, WHY[what])
     return rows
 
 
@@ -918,7 +932,8 @@ def write_markdown(args, rep, data, out_dir, png):
             ("sharedmem_write (4 KiB)", f"{s['write']:.4f}"),
             ("sharedmem_read (4 KiB)", f"{s['read']:.4f}"),
             ("sharedmem_open + sharedmem_close of an existing segment", f"{s['open_close']:.1f}"),
-        ])
+        ] + ([("sharedmem_open (create) + sharedmem_close (last user: removes it)",
+               f"{s['create_close']:.1f}")] if "create_close" in s else []))
         if s.get("waiter"):
             w = s["waiter"]
             md += [f"| sharedmem_write (4 KiB) with one waiter in another process "

@@ -2,7 +2,9 @@
 // Makes N calls of one operation after the same setup, so that counting the
 // system calls of a run (strace -f -c) with N calls and with none gives the
 // system calls per call. bench/report.py runs it; usage:
-//   sharedmem_syscall_probe {none|set|get|write|read|open_close|write_waiter} N
+//   sharedmem_syscall_probe {none|set|get|write|read|open_close|create_close|write_waiter} N
+// create_close: each call creates a segment under a name nobody uses and
+// closes it (its only user, so the close removes it).
 // SHAREDMEM_DEFAULT_SEGMENT must name a private default segment.
 //
 // write_waiter: a child process (forked, so `strace` without -f does not
@@ -28,7 +30,7 @@ int main(int argc, char** argv) {
   const char* segment_name = std::getenv("SHAREDMEM_DEFAULT_SEGMENT");
   if (argc != 3 || segment_name == nullptr || *segment_name == '\0') {
     std::fprintf(stderr,
-                 "usage: SHAREDMEM_DEFAULT_SEGMENT=name %s {none|set|get|write|read|open_close|write_waiter} N\n",
+                 "usage: SHAREDMEM_DEFAULT_SEGMENT=name %s {none|set|get|write|read|open_close|create_close|write_waiter} N\n",
                  argv[0]);
     return 2;
   }
@@ -98,6 +100,13 @@ int main(int argc, char** argv) {
       sharedmem_segment* other = nullptr;
       if (sharedmem_open(name.c_str(), 4096, 0, &other) != SHAREDMEM_OK) return 4;
       sharedmem_close(other);
+    } else if (mode == "create_close") {
+      // A name nobody uses: created, then removed by its last (only) user.
+      const std::string fresh = name + ".c" + std::to_string(i);
+      sharedmem_segment* created = nullptr;
+      if (sharedmem_open(fresh.c_str(), 4096, SHAREDMEM_CREATE_ONLY, &created) != SHAREDMEM_OK)
+        return 4;
+      sharedmem_close(created);
     } else if (mode != "none") {
       std::fprintf(stderr, "unknown mode %s\n", mode.c_str());
       return 2;

@@ -31,17 +31,30 @@ set(SHAREDMEM_CORE_SOURCES
   ${PROJECT_SOURCE_DIR}/src/value.cpp
   ${PROJECT_SOURCE_DIR}/src/wait.cpp
   ${PROJECT_SOURCE_DIR}/platform/os_error.cpp
-  ${PROJECT_SOURCE_DIR}/platform/${_sharedmem_os}/inspect_${_sharedmem_os}.cpp
-  ${PROJECT_SOURCE_DIR}/platform/${_sharedmem_os}/segment_${_sharedmem_os}.cpp)
-if(NOT WIN32)
-  # The library's own writer lock (Windows keeps its named mutex for now).
-  list(APPEND SHAREDMEM_CORE_SOURCES ${PROJECT_SOURCE_DIR}/platform/linux/writer_lock_linux.cpp
+  ${PROJECT_SOURCE_DIR}/platform/${_sharedmem_os}/inspect_${_sharedmem_os}.cpp)
+if(WIN32)
+  list(APPEND SHAREDMEM_CORE_SOURCES ${PROJECT_SOURCE_DIR}/platform/windows/segment_windows.cpp)
+else()
+  # The Linux backend, one concern a file (shared internals in
+  # attachment_linux.hpp); the writer lock is the library's own (Windows keeps
+  # its named mutex for now).
+  list(APPEND SHAREDMEM_CORE_SOURCES
+       ${PROJECT_SOURCE_DIR}/platform/linux/attach_linux.cpp
+       ${PROJECT_SOURCE_DIR}/platform/linux/gate_linux.cpp
+       ${PROJECT_SOURCE_DIR}/platform/linux/fork_linux.cpp
+       ${PROJECT_SOURCE_DIR}/platform/linux/sweep_linux.cpp
+       ${PROJECT_SOURCE_DIR}/platform/linux/wait_linux.cpp
+       ${PROJECT_SOURCE_DIR}/platform/linux/writer_linux.cpp
+       ${PROJECT_SOURCE_DIR}/platform/linux/memory_linux.cpp
+       ${PROJECT_SOURCE_DIR}/platform/linux/cgroup_linux.cpp
+       ${PROJECT_SOURCE_DIR}/platform/linux/system_linux.cpp
+       ${PROJECT_SOURCE_DIR}/platform/linux/writer_lock_linux.cpp
        ${PROJECT_SOURCE_DIR}/platform/linux/access_linux.cpp)
 endif()
 
 # What the test variant of the core adds: the fault points' arming (from the
-# environment) and, on Windows, how a process kills or stops itself (POSIX
-# has that in segment_linux.cpp).
+# environment) and, on Windows, how a process kills or stops itself (Linux
+# has that in system_linux.cpp).
 set(SHAREDMEM_FAULT_SOURCES
   ${PROJECT_SOURCE_DIR}/platform/fault_injection.cpp
   ${PROJECT_SOURCE_DIR}/platform/${_sharedmem_os}/environment_${_sharedmem_os}.cpp

@@ -136,7 +136,8 @@ enum class Mapping {
 // its last user, and unmaps it or keeps it mapped. Idempotent; the attachment
 // object itself stays valid until destroyed. An attachment that never
 // reached end_attach or initialise_object (the core refused the object)
-// never frees it: it is not ours. An error means the object may outlive this
+// never frees it, it is not ours, unless it was empty and unused (made by
+// this attach or left so): that holds nothing and may go. An error means the object may outlive this
 // user (a peer held the gate too long, or the OS refused the removal); its
 // next first user resets it either way.
 sharedmem_error detach(Attachment& attachment, Mapping mapping) noexcept;
@@ -319,6 +320,15 @@ int take_os_error() noexcept;
 // Exact when below `needed`, the size about to be created; at or above it,
 // the backend may skip dear refinements that only raise the figure.
 std::uint64_t memory_headroom(std::uint64_t needed) noexcept;
+
+// Whether begin_attach, creating an object, commits its memory at once
+// (Windows: a section is created at its full size), so that the core checks
+// memory_headroom before it lets an attach create (a probe, then the
+// creating attach). False: a new object is created empty, holding no memory
+// until initialise_object sizes it (Linux), so that one attach opens or
+// creates under the gate and the core checks the headroom after it, as for
+// a leftover it must grow.
+bool creation_commits_memory() noexcept;
 
 // The size of a page of the mappings core_base returns (they start on one).
 std::size_t page_size() noexcept;

@@ -46,8 +46,11 @@ get_filename_component(archive_name ${archives} NAME)
 file(COPY ${archives} DESTINATION ${outside})
 file(ARCHIVE_EXTRACT INPUT ${outside}/${archive_name} DESTINATION ${outside}/unpacked)
 file(GLOB unpacked LIST_DIRECTORIES true ${outside}/unpacked/*)
+# Every file of the extensions' sources (src/: the C files setup.py lists
+# and the headers they include), beside the library's sources.
+file(GLOB extension_sources RELATIVE ${SOURCE_DIR}/python ${SOURCE_DIR}/python/src/*)
 foreach(carried library/CMakeLists.txt library/include/sharedmem/sharedmem.h library/src
-        src/core.c README.md)
+        ${extension_sources} README.md)
   if(NOT EXISTS ${unpacked}/${carried})
     message(FATAL_ERROR "sdist_test.cmake: the sdist lacks ${carried}")
   endif()

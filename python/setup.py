@@ -185,13 +185,25 @@ class SdistWithLibrary(sdist):
                     shutil.copyfile(path, target)
 
 
-def extension(name, source):
+def extension(name, sources):
     return Extension(
         name,
-        sources=[f"src/{source}"],
-        depends=["src/errors.h"],
-        extra_compile_args=[] if WINDOWS else ["-std=c11", "-Wall", "-Wextra", "-O2"],
+        sources=[f"src/{source}" for source in sources],
+        depends=sorted(f"src/{header.name}" for header in (PACKAGE_ROOT / "src").glob("*.h")),
+        # Hidden: the files of an extension call each other by plain names
+        # (segment_open, ...), which must bind within the extension, not to a
+        # symbol of the same name elsewhere in the process. PyInit_* is
+        # exported all the same (PyMODINIT_FUNC says so).
+        extra_compile_args=[] if WINDOWS else ["-std=c11", "-Wall", "-Wextra", "-O2",
+                                               "-fvisibility=hidden"],
     )
+
+
+# Each extension's C files (src/): _core one concern a file (core.c says
+# which), the exception mapping errors.c shared by both.
+CORE_SOURCES = ["core.c", "segment.c", "raw_segment.c", "mapping.c", "without_gil.c",
+                "sliced_wait.c", "arguments.c", "errors.c"]
+SETGET_SOURCES = ["setget.c", "errors.c"]
 
 
 options = {}
@@ -202,8 +214,8 @@ if os.environ.get("SHAREDMEM_BUILD_DIR"):
 
 setup(
     version=project_version(),
-    ext_modules=[extension("sharedmem._core", "core.c"),
-                 extension("sharedmem._setget", "setget.c")],
+    ext_modules=[extension("sharedmem._core", CORE_SOURCES),
+                 extension("sharedmem._setget", SETGET_SOURCES)],
     cmdclass={"build_ext": BuildExtWithLibraries, "sdist": SdistWithLibrary},
     options=options,
     zip_safe=False,

@@ -111,13 +111,18 @@ sharedmem_error check_existing(const platform::Attachment& attachment, std::uint
 }
 
 // Attaches to `name`, creating it (if `may_create`) only when the system
-// can back it.
+// can back it. Where creating commits the object's memory
+// (creation_commits_memory), the name is looked for first and the headroom
+// checked before the creating attach; elsewhere one attach opens or creates
+// under the gate, and open_segment checks the headroom of what it must
+// initialise, as for a leftover.
 platform::AttachResult attach(platform::AttachRequest& request, bool may_create,
                               std::uint64_t& headroom) {
+  const bool check_before_creating = may_create && platform::creation_commits_memory();
   for (int attempt = 0; attempt < kAttachAttempts; ++attempt) {
-    request.may_create = false;
+    request.may_create = may_create && !check_before_creating;
     platform::AttachResult result = platform::begin_attach(request);
-    if (result.status == platform::AttachStatus::kAbsent && may_create) {
+    if (result.status == platform::AttachStatus::kAbsent && check_before_creating) {
       // About to create: first reclaim what dead users left, and if the
       // system still cannot back the segment, everything they left, now.
       (void)platform::sweep_dead_objects(request.global_scope, request.access != nullptr,
@@ -224,8 +229,8 @@ sharedmem_error open_segment(const char* name, std::uint64_t capacity, std::uint
 
   // must_initialise says no live user completed an attach: the segment is
   // new or dead, which both open modes count as absent. A refused
-  // attachment is detached uninitialised, and the backend leaves it alone.
-  bool reused_leftover = false;
+  // attachment is detached uninitialised, and the backend leaves it as it
+  // was (or, empty, removes it).
   if (attached.must_initialise) {
     const std::size_t found = platform::core_size(attachment);
     // Something nobody lives in that is not a segment of ours is foreign,
@@ -240,16 +245,16 @@ sharedmem_error open_segment(const char* name, std::uint64_t capacity, std::uint
       if (shape.total_bytes - found > headroom) return SHAREDMEM_E_NO_MEMORY;
     }
     if (sharedmem_error e = initialise(attachment, shape)) return e;
-    reused_leftover = found != 0;
   } else if (create_only) {
     return SHAREDMEM_E_EXISTS;
   } else if (sharedmem_error e = check_existing(attachment, kind, capacity, shape)) {
     return e;
   }
   if (sharedmem_error e = platform::end_attach(attachment)) return e;
-  // This open found a dead object under its name: others may lie beside it.
-  // (After end_attach: no sweep runs under a gate of ours.)
-  if (reused_leftover)
+  // This open made the segment or found a dead object under its name: dead
+  // objects may lie beside it. (After end_attach: no sweep runs under a gate
+  // of ours.)
+  if (attached.must_initialise)
     (void)platform::sweep_dead_objects(request.global_scope, shared, platform::Sweep::kRateLimited,
                                        nullptr);
 

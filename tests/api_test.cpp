@@ -133,6 +133,7 @@ BOOST_AUTO_TEST_CASE(bad_sizes_are_refused) {
 BOOST_AUTO_TEST_CASE(capacity_beyond_memory_is_refused) {
   const std::string name = unique_name("huge");
   BOOST_TEST(open_error(name.c_str(), std::uint64_t{1} << 38) == SHAREDMEM_E_NO_MEMORY);
+  BOOST_TEST(!sharedmem_test::os_object_exists(name), "a refused create leaves nothing behind");
   sharedmem_close(open_ok(name, 64));  // the name is usable afterwards
 }
 

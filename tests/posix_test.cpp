@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "platform/linux/object_linux.hpp"
 #include "sharedmem/sharedmem.h"
 #include "sharedmem/sharedmem.hpp"
 #include "support/child_io.hpp"
@@ -273,7 +274,7 @@ BOOST_AUTO_TEST_CASE(posix_read_only_open_of_a_dead_object_touches_nothing) {
   ChildProcess holder = hold_in_child(name, "stale");
   const int fd = ::open(os_object_path(name).c_str(), O_RDONLY | O_CLOEXEC);
   BOOST_TEST_REQUIRE(fd >= 0);
-  struct flock gate = one_byte(F_RDLCK, 0);  // the gate byte, shared
+  struct flock gate = one_byte(F_RDLCK, sharedmem::platform::posix::kGateByte);  // shared
   BOOST_TEST_REQUIRE(::fcntl(fd, F_OFD_SETLK, &gate) == 0);
   holder.kill();
   struct stat before {};
@@ -294,7 +295,7 @@ BOOST_AUTO_TEST_CASE(posix_read_only_open_of_a_dead_object_touches_nothing) {
   std::vector<char> bytes_after(static_cast<std::size_t>(after.st_size));
   BOOST_TEST_REQUIRE(::pread(fd, bytes_after.data(), bytes_after.size(), 0) == after.st_size);
   BOOST_TEST(bytes_after == bytes_before, "a read-only open changed a dead object");
-  struct flock user = one_byte(F_WRLCK, 1);  // the user byte: does anyone hold it?
+  struct flock user = one_byte(F_WRLCK, sharedmem::platform::posix::kUserByte);  // does anyone hold it?
   BOOST_TEST_REQUIRE(::fcntl(fd, F_OFD_GETLK, &user) == 0);
   BOOST_TEST(user.l_type == F_UNLCK, "the read-only opener left a user lock");
   ::close(fd);  // drops the gate lock

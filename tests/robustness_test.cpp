@@ -41,6 +41,7 @@
 #include <thread>
 #include <vector>
 
+#include "platform/linux/object_linux.hpp"
 #include "platform/lock_word.hpp"
 #include "sharedmem/sharedmem.h"
 #include "sharedmem/sharedmem.hpp"
@@ -55,9 +56,9 @@ using namespace sharedmem_test;
 
 namespace {
 
-// The POSIX backend's area at the end of the object, the writer lock's words
-// first (platform/linux/segment_linux.cpp, platform/lock_word.hpp).
-constexpr std::size_t kLockBytes = 64;
+// The Linux backend's area at the end of the object, the writer lock's words
+// first (platform/linux/object_linux.hpp, platform/lock_word.hpp).
+using sharedmem::platform::posix::kLockBytes;
 // glibc's bit in a robust or PI mutex's futex word: its owner died.
 constexpr int kFutexOwnerDied = 0x40000000;
 
@@ -793,8 +794,8 @@ sharedmem_error try_open(const std::string& name, std::uint64_t capacity) {
   return e;
 }
 
-// Takes a shared OFD lock on byte 1 of segment `name`'s object, the lock each
-// user of a segment holds (platform/linux/segment_linux.cpp), so that no
+// Takes a shared OFD lock on the user byte of segment `name`'s object, the
+// lock each user of a segment holds (platform/linux/object_linux.hpp), so that no
 // sweep by another process can remove the object meanwhile. -1 on failure.
 int pin_object(const std::string& name) {
   const int fd = ::open(os_object_path(name).c_str(), O_RDWR | O_CLOEXEC | O_NOFOLLOW);
@@ -802,7 +803,7 @@ int pin_object(const std::string& name) {
   struct flock lock {};
   lock.l_type = F_RDLCK;
   lock.l_whence = SEEK_SET;
-  lock.l_start = 1;
+  lock.l_start = sharedmem::platform::posix::kUserByte;
   lock.l_len = 1;
   if (::fcntl(fd, F_OFD_SETLK, &lock) != 0) {
     ::close(fd);

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
-// The POSIX backend's naming scheme and lock bytes, shared by its attach
-// (segment_linux.cpp) and its inspection (inspect_linux.cpp).
+// The Linux backend's naming scheme, lock bytes and object layout, shared by
+// its attach (attach_linux.cpp), its sweep and its inspection, and included
+// by the tests that look at objects from outside, so that they cannot drift
+// from the backend.
 #ifndef SHAREDMEM_PLATFORM_LINUX_OBJECT_LINUX_HPP
 #define SHAREDMEM_PLATFORM_LINUX_OBJECT_LINUX_HPP
 
@@ -8,6 +10,8 @@
 #include <sys/types.h>
 #include <unistd.h>
 
+#include <cstddef>
+#include <cstdint>
 #include <string>
 
 namespace sharedmem::platform::posix {
@@ -16,6 +20,13 @@ namespace sharedmem::platform::posix {
 // lock, held shared by every attachment (so its holders are the users).
 inline constexpr off_t kGateByte = 0;
 inline constexpr off_t kUserByte = 1;
+// The backend's bytes at the end of the object: the writer lock's words
+// (platform/lock_word.hpp), then in the last 8 bytes a tag that marks the
+// object as made by this backend, so that the sweep of dead objects never
+// removes a foreign file that happens to bear our prefix.
+inline constexpr std::size_t kLockBytes = 64;
+inline constexpr std::uint64_t kTag = 0x5849'534f'504d'4853ull;  // "SHMPOSIX"
+
 // Whether an open file description other than `fd`'s holds a lock on the
 // user byte: 1 if one does, 0 if none, -1 if the kernel does not say.
 // F_OFD_GETLK sees the locks of every process, even those in other PID
@@ -33,12 +44,16 @@ inline int user_byte_locked(int fd) {
 // Where glibc keeps POSIX shared memory objects.
 inline constexpr const char* kShmDirectory = "/dev/shm";
 
-// The per-user prefix of object names in kShmDirectory: "sharedmem.<euid>.".
+// The per-user prefix of object names in kShmDirectory: "sharedmem.<uid>.".
 // Other users get their own objects, as each Windows session gets its own
 // Local\ namespace.
-inline std::string user_prefix() { return "sharedmem." + std::to_string(::geteuid()) + "."; }
-// The shm_open name of segment `name`: "/sharedmem.<euid>.<name>".
-inline std::string shm_name_of(const std::string& name) { return "/" + user_prefix() + name; }
+inline std::string user_prefix(uid_t user) { return "sharedmem." + std::to_string(user) + "."; }
+inline std::string user_prefix() { return user_prefix(::geteuid()); }
+// The shm_open name of segment `name` of user `user`: "/sharedmem.<uid>.<name>".
+inline std::string shm_name_of(const std::string& name, uid_t user) {
+  return "/" + user_prefix(user) + name;
+}
+inline std::string shm_name_of(const std::string& name) { return shm_name_of(name, ::geteuid()); }
 // The prefix of shared segments' objects (sharedmem_open_shared), one
 // namespace for every user, apart from the per-user ones.
 inline constexpr const char* kSharedPrefix = "sharedmem.shared.";

@@ -630,6 +630,8 @@ std::uint64_t memory_headroom(std::uint64_t /*needed*/) noexcept {
   return ::GlobalMemoryStatusEx(&memory) ? memory.ullAvailPageFile : UINT64_MAX;
 }
 
+bool creation_commits_memory() noexcept { return true; }
+
 std::size_t page_size() noexcept {
   SYSTEM_INFO system{};
   ::GetSystemInfo(&system);

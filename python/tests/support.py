@@ -7,6 +7,8 @@ import re
 import select
 import subprocess
 import sys
+import threading
+import time
 
 _counter = itertools.count()
 
@@ -54,3 +56,42 @@ class Child:
     def finish(self):
         out, err = self.process.communicate(timeout=timeout(30))
         return self.process.returncode, out, err
+
+
+def wait_until_sleeping(pid):
+    """Returns once the process sleeps (Linux: state S in /proc), so that the
+    signal reaches it inside wait() or lock() rather than before; elsewhere
+    at once."""
+    stat = f"/proc/{pid}/stat"
+    if not os.path.exists(stat):
+        return
+    deadline = time.monotonic() + timeout(10)
+    while time.monotonic() < deadline:
+        with open(stat) as f:
+            if f.read().rsplit(")", 1)[1].split()[0] == "S":
+                return
+    raise AssertionError("the child never went to sleep")
+
+
+def close_during(segment, blocking_call):
+    """Closes `segment` while another thread runs blocking_call(), a wait on
+    it that nothing else ends within seconds, and returns the ValueErrors
+    that call raised: close() comes before the call begins or during it, and
+    either way the call must end in ValueError, never use a freed handle."""
+    errors = []
+    started = threading.Event()
+
+    def run():
+        started.set()
+        try:
+            blocking_call()
+        except ValueError as error:
+            errors.append(error)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    assert started.wait(timeout(10))
+    segment.close()
+    thread.join(timeout(10))
+    assert not thread.is_alive()
+    return errors

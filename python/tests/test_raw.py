@@ -6,12 +6,13 @@ sharedmem.SharedMemory. Skipped when the library has no raw segments."""
 import multiprocessing
 import multiprocessing.shared_memory
 import pickle
+import signal
 import warnings
 
 import pytest
 
 import sharedmem
-from support import Child, shm_files, timeout
+from support import Child, close_during, shm_files, timeout, wait_until_sleeping
 
 pytestmark = pytest.mark.skipif(not sharedmem.HAVE_RAW, reason="library without raw segments")
 START_METHODS = [m for m in ("fork", "spawn") if m in multiprocessing.get_all_start_methods()]
@@ -49,17 +50,24 @@ def test_a_value_segment_is_not_raw(name):
         assert info.value.sharedmem_error == sharedmem.ErrorCode.WRONG_KIND
 
 
+def hold_the_lock(name):
+    """A child that holds the lock of the raw segment `name` until its stdin
+    ends."""
+    holder = Child("import sharedmem, sys\n"
+                   "seg = sharedmem.RawSegment(sys.argv[1], mode='open')\n"
+                   "seg.lock()\n"
+                   "print('locked', flush=True)\n"
+                   "sys.stdin.readline()\n", name)
+    holder.expect("locked")
+    return holder
+
+
 def test_lock_is_a_context_manager_and_times_out(name):
     with sharedmem.RawSegment(name, 64) as seg:
         with seg.lock(timeout=timeout(10)) as held:
             assert held.held and not held.owner_died
         assert not held.held
-        holder = Child("import sharedmem, sys\n"
-                       "seg = sharedmem.RawSegment(sys.argv[1], mode='open')\n"
-                       "seg.lock()\n"
-                       "print('locked', flush=True)\n"
-                       "sys.stdin.readline()\n", name)
-        holder.expect("locked")
+        holder = hold_the_lock(name)
         with pytest.raises(TimeoutError):
             seg.lock(timeout=0.05)
         holder.process.kill()  # dies holding the lock
@@ -72,6 +80,35 @@ def test_lock_is_a_context_manager_and_times_out(name):
             warnings.simplefilter("error")
             with seg.lock(timeout=timeout(10)) as again:  # a healthy lock afterwards
                 assert not again.owner_died
+
+
+def test_lock_is_interrupted_by_ctrl_c(name):
+    # As wait() (test_segment.py): lock() releases the GIL and looks at
+    # signals between short slices.
+    with sharedmem.RawSegment(name, 64):
+        holder = hold_the_lock(name)
+        locker = Child("import sharedmem, sys\n"
+                       "seg = sharedmem.RawSegment(sys.argv[1], mode='open')\n"
+                       "try:\n"
+                       "    print('locking', flush=True)\n"
+                       "    seg.lock()\n"
+                       "except KeyboardInterrupt:\n"
+                       "    print('interrupted', flush=True)\n", name)
+        locker.expect("locking")
+        wait_until_sleeping(locker.process.pid)
+        locker.process.send_signal(signal.SIGINT)
+        locker.expect("interrupted")
+        assert locker.finish()[0] == 0
+        holder.say("done")
+        assert holder.finish()[0] == 0
+
+
+def test_closing_a_raw_segment_that_another_thread_locks_ends_the_lock(name):
+    with sharedmem.RawSegment(name, 64) as seg:
+        holder = hold_the_lock(name)
+        assert len(close_during(seg, lambda: seg.lock(timeout=timeout(10)))) == 1
+        holder.say("done")
+        assert holder.finish()[0] == 0
 
 
 def add_under_lock(name, times):

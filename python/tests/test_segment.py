@@ -3,17 +3,19 @@
 closed handles and the error mapping."""
 import array
 import errno
+import importlib.util
 import os
 import pickle
+import shutil
 import signal
+import subprocess
 import sys
 import threading
-import time
 
 import pytest
 
 import sharedmem
-from support import Child, timeout
+from support import Child, close_during, timeout, wait_until_sleeping
 
 
 def test_the_package_is_the_installed_one():
@@ -31,6 +33,20 @@ def test_the_package_is_the_installed_one():
                                                       "rb") as bundled:
                 assert built.read() == bundled.read()
     assert sharedmem.backend() in ("posix", "windows")
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux") or shutil.which("nm") is None,
+                    reason="reads the extensions' ELF symbols with nm (binutils, Linux)")
+def test_the_extensions_export_only_their_init():
+    # Their C files call each other by plain names (segment_open, ...): hidden,
+    # those bind inside the extension, never to a like-named symbol of
+    # another library in the process. Found, not imported: importing _setget
+    # would attach the default segment.
+    for module in ("_core", "_setget"):
+        path = importlib.util.find_spec(f"sharedmem.{module}").origin
+        listing = subprocess.run(["nm", "-D", "--defined-only", path], check=True,
+                                 capture_output=True, text=True).stdout
+        assert [line.split()[-1] for line in listing.splitlines()] == [f"PyInit_{module}"]
 
 
 def test_write_then_read_gives_the_value_and_counts_versions(name):
@@ -100,6 +116,21 @@ def test_write_if_writes_only_on_the_expected_version(name):
             seg.write_if(b"x", 1.5)
 
 
+def test_copies_past_the_gil_threshold_answer_as_small_ones(name):
+    # From 64 KiB on, copies run without the GIL: the same results and errors.
+    size = 100000
+    with sharedmem.Segment(name, size) as seg:
+        value = bytes(i % 251 for i in range(size))
+        assert seg.write_if(value, 0) is True
+        assert seg.write_if(value[::-1], 0) is False
+        buffer = bytearray(size + 10)
+        assert seg.read_into(buffer) == (size, 1) and buffer[:size] == value
+        with pytest.raises(ValueError) as info:
+            seg.write(bytes(size + 1))
+        assert info.value.sharedmem_error == sharedmem.ErrorCode.VALUE_TOO_LARGE
+        assert seg.read() == value and seg.version == 1
+
+
 def test_wait_returns_at_once_when_the_version_differs(name):
     with sharedmem.Segment(name, 64) as seg:
         seg.write(b"a")
@@ -151,20 +182,6 @@ def test_wait_without_seen_waits_past_the_last_value_read(name):
             seg.wait(timeout=0.01)
 
 
-def wait_until_sleeping(pid):
-    """Returns once the process sleeps (Linux: state S in /proc), so that the
-    signal reaches it inside wait() rather than before it; elsewhere at once."""
-    stat = f"/proc/{pid}/stat"
-    if not os.path.exists(stat):
-        return
-    deadline = time.monotonic() + timeout(10)
-    while time.monotonic() < deadline:
-        with open(stat) as f:
-            if f.read().rsplit(")", 1)[1].split()[0] == "S":
-                return
-    raise AssertionError("the child never went to sleep in wait()")
-
-
 def test_wait_is_interrupted_by_ctrl_c():
     # A child waits with no timeout; SIGINT must end it with KeyboardInterrupt
     # (wait releases the GIL and looks at signals between short slices).
@@ -186,25 +203,8 @@ def test_wait_is_interrupted_by_ctrl_c():
 
 def test_closing_a_segment_that_another_thread_waits_on_ends_the_wait(name):
     seg = sharedmem.Segment(name, 64)
-    errors = []
-    started = threading.Event()
-
-    def wait_in_thread():
-        started.set()
-        try:
-            seg.wait(timeout=timeout(10))
-        except ValueError as error:
-            errors.append(error)
-
-    thread = threading.Thread(target=wait_in_thread)
-    thread.start()
-    assert started.wait(timeout(10))
-    seg.close()
-    thread.join(timeout(10))
-    assert not thread.is_alive()
+    errors = close_during(seg, lambda: seg.wait(timeout=timeout(10)))
     assert seg.closed
-    # Either the close came first (the wait saw a closed segment) or during
-    # the wait: both end in ValueError, never in a freed handle.
     assert len(errors) == 1
 
 

@@ -5,7 +5,8 @@
 // test can look for, scribble on or squat a segment's object. One
 // implementation per OS (os_object_posix.cpp, os_object_windows.cpp).
 //
-// The naming scheme mirrors the backends' (platform/linux/segment_linux.cpp,
+// The naming scheme is the backends' (POSIX: taken from
+// platform/linux/object_linux.hpp; Windows: mirrors
 // platform/windows/segment_windows.cpp):
 //   POSIX    shm name "/sharedmem.<euid>.<name>", file /dev/shm/sharedmem.<euid>.<name>
 //   Windows  "Local\sharedmem.<name>" (or Global\), and "#gate", "#writer",

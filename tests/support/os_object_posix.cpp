@@ -9,18 +9,21 @@
 #include <boost/test/unit_test.hpp>
 
 #include "os_object.hpp"
+#include "platform/linux/object_linux.hpp"
 
 namespace sharedmem_test {
 
 std::string os_object_name(const std::string& name, unsigned uid) {
-  return "/sharedmem." + std::to_string(uid) + "." + name;
+  return sharedmem::platform::posix::shm_name_of(name, static_cast<uid_t>(uid));
 }
 
 std::string os_object_name(const std::string& name) {
   return os_object_name(name, static_cast<unsigned>(::geteuid()));
 }
 
-std::string os_object_path(const std::string& name) { return "/dev/shm" + os_object_name(name); }
+std::string os_object_path(const std::string& name) {
+  return sharedmem::platform::posix::kShmDirectory + os_object_name(name);
+}
 
 bool os_object_exists(const std::string& name) {
   struct stat status {};

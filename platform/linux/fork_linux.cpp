@@ -1,0 +1,136 @@
+// SPDX-License-Identifier: MIT
+// Fork handling: a child forked without exec gets a share of every
+// attachment's lifetime of its own, never the parent's.
+#include <fcntl.h>
+#include <pthread.h>
+#include <unistd.h>
+
+#include <mutex>
+#include <system_error>
+
+#include "attachment_linux.hpp"
+
+namespace sharedmem::platform::posix {
+namespace {
+
+// Established attachments, so that a child forked without exec becomes a
+// user in its own right: before fork, each gets a new open file description
+// of its object holding a shared user lock; the child swaps it in for the
+// description it shares with the parent (so neither's detach can release the
+// other's share), the parent closes its copy. Near the descriptor limit some
+// get none before the fork; the child, which frees one descriptor per swap,
+// then makes its own one at a time, and where even that fails keeps the
+// shared one (Attachment::lent): never a silent loss of its share.
+std::mutex g_registry_mutex;
+Attachment* g_registry = nullptr;
+std::once_flag g_fork_handlers_once;
+
+// A new open file description of the object behind our descriptor `fd`,
+// holding a shared user lock; -1 if none can be had. Async-signal-safe (a
+// fork child of a threaded process may call nothing else).
+int reopen_with_user_lock(int fd) noexcept {
+  char path[32] = "/proc/self/fd/";
+  char digits[16];
+  int length = 0;
+  for (unsigned value = static_cast<unsigned>(fd); length == 0 || value != 0; value /= 10)
+    digits[length++] = static_cast<char>('0' + value % 10);
+  std::size_t at = sizeof "/proc/self/fd/" - 1;
+  while (length > 0) path[at++] = digits[--length];
+  path[at] = '\0';
+  // The same access as ours (a read-only attachment gets no write access).
+  const int flags = ::fcntl(fd, F_GETFL);
+  if (flags < 0) return -1;
+  // The /proc link names our own descriptor: following it is the point.
+  const int fresh = ::open(path, (flags & O_ACCMODE) | O_CLOEXEC);
+  if (fresh < 0) return -1;
+  // We hold a shared lock on the user byte, so nobody holds it exclusively.
+  if (ofd_lock(fresh, kUserByte, F_RDLCK) != 0) {
+    ::close(fresh);
+    return -1;
+  }
+  return fresh;
+}
+
+void fork_prepare() {
+  g_registry_mutex.lock();
+  for (Attachment* a = g_registry; a != nullptr; a = a->next)
+    a->fork_fd = a->joined ? reopen_with_user_lock(a->fd()) : -1;
+}
+
+void fork_parent() {
+  for (Attachment* a = g_registry; a != nullptr; a = a->next) {
+    if (a->fork_fd >= 0)
+      ::close(a->fork_fd);  // the child's copy keeps its lock
+    else if (a->joined)
+      a->lent = true;  // the child may have only the description we share
+    a->fork_fd = -1;
+  }
+  g_registry_mutex.unlock();
+}
+
+void fork_child() {
+  // First the prepared descriptions (each swap frees a descriptor) ...
+  constexpr int kSwapped = -2;
+  for (Attachment* a = g_registry; a != nullptr; a = a->next) {
+    if (a->fork_fd < 0) continue;
+    // Atomically closes the child's copy of the parent's description.
+    (void)::dup2(a->fork_fd, a->fd());
+    ::close(a->fork_fd);
+    a->fork_fd = kSwapped;
+    a->lent = false;
+  }
+  // ... then the rest, one at a time; while the shared description still
+  // holds its lock, no peer can find itself the last user meanwhile.
+  for (Attachment* a = g_registry; a != nullptr; a = a->next) {
+    const bool swapped = a->fork_fd == kSwapped;
+    a->fork_fd = -1;
+    bool own_description = swapped;
+    if (a->joined && !swapped) {
+      const int fresh = reopen_with_user_lock(a->fd());
+      if (fresh < 0) {
+        a->lent = true;  // keeps the description it shares with the parent
+      } else {
+        (void)::dup2(fresh, a->fd());
+        ::close(fresh);
+        a->lent = false;
+        own_description = true;
+      }
+    }
+    // The forking thread's hold on the writer lock stays the parent's; an
+    // attachment that still shares the parent's description may not claim an
+    // owner slot, whose liveness token would be the parent's lock too.
+    a->writer_owner.forget_after_fork(own_description);
+  }
+  g_registry_mutex.unlock();
+}
+
+}  // namespace
+
+sharedmem_error register_attachment(Attachment& attachment) noexcept {
+  try {
+    std::call_once(g_fork_handlers_once,
+                   [] { ::pthread_atfork(fork_prepare, fork_parent, fork_child); });
+    const std::lock_guard<std::mutex> lock(g_registry_mutex);
+    if (attachment.registered) return SHAREDMEM_OK;
+    attachment.next = g_registry;
+    if (g_registry) g_registry->previous = &attachment;
+    g_registry = &attachment;
+    attachment.registered = true;
+  } catch (...) {  // std::system_error from std::call_once or the mutex
+    return SHAREDMEM_E_SYSTEM;
+  }
+  return SHAREDMEM_OK;
+}
+
+// Safe to call for an attachment that was never registered.
+void unregister_attachment(Attachment& attachment) noexcept {
+  const std::lock_guard<std::mutex> lock(g_registry_mutex);
+  if (!attachment.registered) return;
+  if (attachment.previous) attachment.previous->next = attachment.next;
+  if (attachment.next) attachment.next->previous = attachment.previous;
+  if (g_registry == &attachment) g_registry = attachment.next;
+  attachment.previous = attachment.next = nullptr;
+  attachment.registered = false;
+}
+
+}  // namespace sharedmem::platform::posix
