@@ -22,9 +22,14 @@ endif()
 
 # The core's sources, shipped and test variant alike: edit only this list.
 set(SHAREDMEM_CORE_SOURCES
+  ${PROJECT_SOURCE_DIR}/src/api.cpp
   ${PROJECT_SOURCE_DIR}/src/errors.cpp
+  ${PROJECT_SOURCE_DIR}/src/handle.cpp
   ${PROJECT_SOURCE_DIR}/src/inspect.cpp
-  ${PROJECT_SOURCE_DIR}/src/segment.cpp
+  ${PROJECT_SOURCE_DIR}/src/open_close.cpp
+  ${PROJECT_SOURCE_DIR}/src/raw_lock.cpp
+  ${PROJECT_SOURCE_DIR}/src/value.cpp
+  ${PROJECT_SOURCE_DIR}/src/wait.cpp
   ${PROJECT_SOURCE_DIR}/platform/os_error.cpp
   ${PROJECT_SOURCE_DIR}/platform/${_sharedmem_os}/inspect_${_sharedmem_os}.cpp)
 if(WIN32)

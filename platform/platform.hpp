@@ -142,6 +142,35 @@ enum class Mapping {
 // next first user resets it either way.
 sharedmem_error detach(Attachment& attachment, Mapping mapping) noexcept;
 
+// When a lock or a wait gives up: the one deadline type of the seam. A
+// deadline made with after() reads the clock only when first asked for
+// (when()), so an uncontended lock never reads it: its timeout counts from
+// the moment the backend first finds the lock taken.
+class Deadline {
+ public:
+  using clock = std::chrono::steady_clock;
+  static Deadline never() noexcept { return Deadline(clock::time_point::max(), -1); }
+  static Deadline at(clock::time_point when) noexcept { return Deadline(when, -1); }
+  static Deadline after(std::chrono::milliseconds timeout) noexcept {
+    return Deadline(clock::time_point{}, timeout.count() < 0 ? 0 : timeout.count());
+  }
+  bool is_never() const noexcept { return pending_ms_ < 0 && when_ == clock::time_point::max(); }
+  // The moment itself (time_point::max() for never()).
+  clock::time_point when() noexcept {
+    if (pending_ms_ >= 0) {
+      when_ = clock::now() + std::chrono::milliseconds(pending_ms_);
+      pending_ms_ = -1;
+    }
+    return when_;
+  }
+
+ private:
+  Deadline(clock::time_point when, std::int64_t pending_ms) noexcept
+      : when_(when), pending_ms_(pending_ms) {}
+  clock::time_point when_;
+  std::int64_t pending_ms_;  // >= 0: after(), the clock not read yet
+};
+
 // The writer lock serialises writers of one segment across processes. It is
 // robust: if its holder dies, the next locker gets it with kOwnerDied. Its
 // state is the backend's (a kernel object, or bytes the backend keeps
@@ -166,15 +195,16 @@ enum class LockHold {
   kWithinCall,   // released before the public call that took it returns
   kAcrossCalls,  // sharedmem_lock, sharedmem_write_begin
 };
-LockResult lock_writer(Attachment& attachment, std::chrono::milliseconds timeout,
-                       LockHold hold) noexcept;
+// Gives up with kTimeout at `deadline` (never for Deadline::never()).
+LockResult lock_writer(Attachment& attachment, Deadline deadline, LockHold hold) noexcept;
 // Releases the writer lock if the calling thread holds it (through any
 // attachment of the same object) and returns true; returns false, changing
 // nothing, if it does not. The lock may be held across calls (an in-place
 // write, a raw segment's user lock), but never handed to another thread.
 // A release is a release operation (the holder's stores before it are
-// visible to the next holder); the full fence the wait protocol needs is the
-// core's (layout.hpp).
+// visible to the next holder), and no more is asked of it: the full fence
+// the wait protocol needs is the core's own, in every build (src/value.hpp:
+// publish, wake_waiters).
 bool unlock_writer(Attachment& attachment) noexcept;
 
 // Whether the attachment's name still leads to its object (sharedmem_check).
@@ -207,12 +237,13 @@ enum class WaitResult {
   kError,    // an OS error (noted for take_os_error)
 };
 // Sleeps while `word` holds `seen`, until a wake_all on it from any process,
-// or `deadline` (time_point::max(): none). May return kWoken early.
+// or `deadline`. May return kWoken early.
 WaitResult wait_for_change(Attachment& attachment, const std::atomic<std::uint32_t>& word,
-                           std::uint32_t seen,
-                           std::chrono::steady_clock::time_point deadline) noexcept;
-// Changes `word` and wakes every wait_for_change on it, in every process.
-void wake_all(Attachment& attachment, std::atomic<std::uint32_t>& word) noexcept;
+                           std::uint32_t seen, Deadline deadline) noexcept;
+// Wakes every wait_for_change on `word`, in every process. Only wakes: the
+// core changed the word before the call (a sleeper whose `seen` still
+// matches the word sleeps on).
+void wake_all(Attachment& attachment, const std::atomic<std::uint32_t>& word) noexcept;
 
 // Inspection (sharedmem_inspect, sharedmem_list): facts about the OS object
 // under a segment's name, gathered from outside. A backend never joins the

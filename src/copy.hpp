@@ -187,6 +187,26 @@ inline void copy_out(void* destination, const unsigned char* slot, std::uint64_t
   copy_impl::copy_bytes(destination, slot, static_cast<std::size_t>(size));
 }
 
+// Copies `size` bytes out of a slot as copy_out does, if that takes no call
+// (up to 64 bytes): true; false, copying nothing, otherwise. For the read's
+// common path, which stays a leaf function.
+inline bool copy_out_inline(void* destination, const unsigned char* slot, std::uint64_t size) {
+#if defined(SHAREDMEM_COPY_SSE2)
+  if (size - 16 <= 48) {  // 16 <= size <= 64
+    copy_impl::copy_small_sse2(static_cast<unsigned char*>(destination), slot,
+                               static_cast<std::size_t>(size));
+    return true;
+  }
+  return size == 0;
+#else
+  // Elsewhere (and in sanitizer builds, so that they run the same path):
+  // memcpy, a call, for the same sizes.
+  if (size > 64) return false;
+  if (size != 0) std::memcpy(destination, slot, static_cast<std::size_t>(size));
+  return true;
+#endif
+}
+
 }  // namespace sharedmem::detail
 
 #endif  // SHAREDMEM_SRC_COPY_HPP

@@ -1,8 +1,28 @@
 // SPDX-License-Identifier: MIT
-// Error messages and names, and the library's identification (version,
+// Error messages and names, the OS error behind a call's failure
+// (sharedmem_last_system_error), and the library's identification (version,
 // backend), for the public C API.
 #include "platform.hpp"
+#include "segment.hpp"
 #include "sharedmem/sharedmem.h"
+
+namespace sharedmem::detail {
+namespace {
+
+// sharedmem_last_system_error: the OS error behind this thread's last failure.
+SHAREDMEM_SIGNAL_SAFE_TLS thread_local int t_last_system_error = 0;
+
+}  // namespace
+
+sharedmem_error finish_call(sharedmem_error result) noexcept {
+  const int code = platform::take_os_error();
+  if (result != SHAREDMEM_OK) t_last_system_error = code;
+  return result;
+}
+
+int last_system_error() noexcept { return t_last_system_error; }
+
+}  // namespace sharedmem::detail
 
 // Both are generated from the one table, SHAREDMEM_ERRORS in sharedmem.h.
 extern "C" const char* SHAREDMEM_CALL sharedmem_strerror(sharedmem_error error) {

@@ -205,31 +205,3 @@ sharedmem_error list_segments(std::uint32_t flags, sharedmem_list_callback callb
 }
 
 }  // namespace sharedmem::detail
-
-extern "C" {
-
-using sharedmem::detail::finish_call;
-
-sharedmem_error SHAREDMEM_CALL sharedmem_inspect(const char* name, uint32_t flags,
-                                                 sharedmem_info* info) {
-  try {
-    return finish_call(sharedmem::detail::inspect_segment(name, flags, info));
-  } catch (const std::bad_alloc&) {
-    return finish_call(SHAREDMEM_E_NO_MEMORY);
-  } catch (...) {
-    return finish_call(SHAREDMEM_E_SYSTEM);
-  }
-}
-
-sharedmem_error SHAREDMEM_CALL sharedmem_list(uint32_t flags, sharedmem_list_callback callback,
-                                              void* context) {
-  try {
-    return finish_call(sharedmem::detail::list_segments(flags, callback, context));
-  } catch (const std::bad_alloc&) {
-    return finish_call(SHAREDMEM_E_NO_MEMORY);
-  } catch (...) {
-    return finish_call(SHAREDMEM_E_SYSTEM);
-  }
-}
-
-}  // extern "C"

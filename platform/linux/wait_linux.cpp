@@ -34,15 +34,14 @@ std::uint32_t* futex_of(const Attachment& attachment, const std::atomic<std::uin
 // in different processes); FUTEX_WAIT_BITSET takes an absolute deadline, on
 // CLOCK_MONOTONIC without FUTEX_CLOCK_REALTIME: steady_clock's clock.
 WaitResult wait_for_change(Attachment& attachment, const std::atomic<std::uint32_t>& word,
-                           std::uint32_t seen,
-                           std::chrono::steady_clock::time_point deadline) noexcept {
+                           std::uint32_t seen, Deadline deadline) noexcept {
   std::uint32_t* futex = futex_of(attachment, word);
   if (futex == nullptr) return WaitResult::kError;
   struct timespec until {};
   const struct timespec* timeout = nullptr;
-  if (deadline != std::chrono::steady_clock::time_point::max()) {
+  if (!deadline.is_never()) {
     const auto since = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                           deadline.time_since_epoch())
+                           deadline.when().time_since_epoch())
                            .count();
     until.tv_sec = static_cast<time_t>(since / 1'000'000'000);
     until.tv_nsec = static_cast<long>(since % 1'000'000'000);
@@ -63,10 +62,9 @@ WaitResult wait_for_change(Attachment& attachment, const std::atomic<std::uint32
   }
 }
 
-void wake_all(Attachment& attachment, std::atomic<std::uint32_t>& word) noexcept {
+void wake_all(Attachment& attachment, const std::atomic<std::uint32_t>& word) noexcept {
   std::uint32_t* futex = futex_of(attachment, word);
   if (futex == nullptr) return;
-  word.fetch_add(1, std::memory_order_seq_cst);
   ::syscall(SYS_futex, futex, FUTEX_WAKE, INT_MAX, nullptr, nullptr, 0);
 }
 

@@ -7,10 +7,9 @@ namespace sharedmem::platform {
 
 using posix::kLockBytes;
 
-LockResult lock_writer(Attachment& attachment, std::chrono::milliseconds timeout,
-                       LockHold hold) noexcept {
+LockResult lock_writer(Attachment& attachment, Deadline deadline, LockHold hold) noexcept {
   if (attachment.mapped < kLockBytes) return LockResult::kCorrupted;
-  return attachment.writer_owner.lock(attachment.writer(), timeout, hold);
+  return attachment.writer_owner.lock(attachment.writer(), deadline, hold);
 }
 
 bool unlock_writer(Attachment& attachment) noexcept {

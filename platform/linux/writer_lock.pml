@@ -2,8 +2,9 @@
  *
  * A SPIN model of the writer lock (platform/lock_word.hpp,
  * platform/linux/writer_lock_linux.cpp), the seqlock publish
- * (src/segment.cpp: claim_slot, publish, try_read) and the wait handshake
- * (src/segment.cpp: wait_segment, publish's look at the waiter count).
+ * (src/value.hpp: claim_slot, publish, read_value; value.cpp: try_read) and the wait
+ * handshake (src/wait.cpp: wait_segment; src/value.hpp: wake_waiters, the
+ * look at the waiter count after publish).
  * tests/CMakeLists.txt checks it exhaustively (test writer_lock_model) and
  * checks that each BREAK_* variant below fails (writer_lock_model_broken_*).
  *

@@ -173,20 +173,18 @@ void WriterLockOwner::forget_after_fork(bool own_description) noexcept {
   may_claim_ = own_description;
 }
 
-LockResult WriterLockOwner::lock(lock_word::Shared& shared, std::chrono::milliseconds timeout,
+LockResult WriterLockOwner::lock(lock_word::Shared& shared, Deadline deadline,
                                  LockHold hold) noexcept {
   if (shared.magic.load(std::memory_order_relaxed) != lock_word::kMagic)
     return LockResult::kCorrupted;
   const std::uintptr_t self = this_thread();
-  std::chrono::steady_clock::time_point deadline{};  // set when a wait begins
   // [L1] The holder word: which thread of this process holds the lock
   // through this attachment.
   std::uintptr_t holder = 0;
   if (!holder_.compare_exchange_strong(holder, self, std::memory_order_acquire,
                                        std::memory_order_relaxed)) {
     if (holder == self) return LockResult::kReentered;
-    deadline = std::chrono::steady_clock::now() + timeout;
-    if (const LockResult local = take_holder_word(shared, self, deadline);
+    if (const LockResult local = take_holder_word(shared, self, deadline.when());
         local != LockResult::kAcquired)
       return local;
   }
@@ -203,9 +201,7 @@ LockResult WriterLockOwner::lock(lock_word::Shared& shared, std::chrono::millise
   LockResult result = LockResult::kAcquired;
   if (!shared.state.compare_exchange_strong(seen, mine, std::memory_order_acquire,
                                             std::memory_order_relaxed)) {
-    if (deadline == std::chrono::steady_clock::time_point{})
-      deadline = std::chrono::steady_clock::now() + timeout;
-    result = lock_contended(shared, seen, deadline, self);
+    result = lock_contended(shared, seen, deadline.when(), self);
     if (result != LockResult::kAcquired && result != LockResult::kOwnerDied) {
       holder_.store(0, std::memory_order_release);
       return result;

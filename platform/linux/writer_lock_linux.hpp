@@ -43,8 +43,7 @@ class WriterLockOwner {
   // thread-exit hook and the re-entry check. Before this, locking fails.
   void bind(int fd, dev_t device, ino_t inode) noexcept;
 
-  LockResult lock(lock_word::Shared& shared, std::chrono::milliseconds timeout,
-                  LockHold hold) noexcept;
+  LockResult lock(lock_word::Shared& shared, Deadline deadline, LockHold hold) noexcept;
   bool unlock(lock_word::Shared& shared) noexcept;
   // True while some thread of this process holds the lock through it.
   bool held() const noexcept { return holder_.load(std::memory_order_acquire) != 0; }

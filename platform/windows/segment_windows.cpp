@@ -525,12 +525,17 @@ bool held_by_this_thread(const Attachment& attachment) noexcept {
 // and their state is the kernel's, so no process can corrupt it. The
 // kernel watches every holder thread's end, so `LockHold` changes nothing
 // here.
-LockResult lock_writer(Attachment& attachment, std::chrono::milliseconds timeout,
-                       LockHold) noexcept {
+LockResult lock_writer(Attachment& attachment, Deadline deadline, LockHold) noexcept {
   const DWORD self = ::GetCurrentThreadId();
   if (held_by_this_thread(attachment)) return LockResult::kReentered;
-  const auto ms = timeout.count();
-  const DWORD wait = ms <= 0 ? 0 : ms >= INFINITE ? INFINITE - 1 : static_cast<DWORD>(ms);
+  DWORD wait = INFINITE;
+  if (!deadline.is_never()) {
+    // Never a timeout before the deadline: the rest is rounded up.
+    const auto ms = std::chrono::ceil<std::chrono::milliseconds>(
+                        deadline.when() - std::chrono::steady_clock::now())
+                        .count();
+    wait = ms <= 0 ? 0 : ms >= INFINITE ? INFINITE - 1 : static_cast<DWORD>(ms);
+  }
   LockResult result;
   switch (::WaitForSingleObject(attachment.writer, wait)) {
     case WAIT_OBJECT_0:
@@ -580,15 +585,15 @@ sharedmem_error sweep_dead_objects(bool, bool, Sweep, std::uint32_t* removed) no
 // but the word unchanged (set for an earlier write) resets it and waits; a
 // read-only one, which may not, sleeps out its slice instead.
 WaitResult wait_for_change(Attachment& attachment, const std::atomic<std::uint32_t>& word,
-                           std::uint32_t seen,
-                           std::chrono::steady_clock::time_point deadline) noexcept {
+                           std::uint32_t seen, Deadline deadline) noexcept {
   DWORD slice = kWaitSliceMs;
-  if (deadline != std::chrono::steady_clock::time_point::max()) {
+  if (!deadline.is_never()) {
     // Never a timeout before the deadline: the rest is rounded up, and a
     // wait that ends early (timer granularity) only ends the slice.
     const auto now = std::chrono::steady_clock::now();
-    if (now >= deadline) return WaitResult::kTimeout;
-    const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - now).count();
+    const auto until = deadline.when();
+    if (now >= until) return WaitResult::kTimeout;
+    const auto left = std::chrono::ceil<std::chrono::milliseconds>(until - now).count();
     if (left < slice) slice = static_cast<DWORD>(left);
   }
   for (;;) {
@@ -613,8 +618,7 @@ WaitResult wait_for_change(Attachment& attachment, const std::atomic<std::uint32
   }
 }
 
-void wake_all(Attachment& attachment, std::atomic<std::uint32_t>& word) noexcept {
-  word.fetch_add(1, std::memory_order_seq_cst);
+void wake_all(Attachment& attachment, const std::atomic<std::uint32_t>&) noexcept {
   ::SetEvent(attachment.changed);
 }
 
