@@ -26,12 +26,12 @@ set(SHAREDMEM_CORE_SOURCES
   ${PROJECT_SOURCE_DIR}/src/inspect.cpp
   ${PROJECT_SOURCE_DIR}/src/segment.cpp
   ${PROJECT_SOURCE_DIR}/platform/os_error.cpp
+  ${PROJECT_SOURCE_DIR}/platform/writer_lock.cpp
   ${PROJECT_SOURCE_DIR}/platform/${_sharedmem_os}/inspect_${_sharedmem_os}.cpp
-  ${PROJECT_SOURCE_DIR}/platform/${_sharedmem_os}/segment_${_sharedmem_os}.cpp)
+  ${PROJECT_SOURCE_DIR}/platform/${_sharedmem_os}/segment_${_sharedmem_os}.cpp
+  ${PROJECT_SOURCE_DIR}/platform/${_sharedmem_os}/writer_lock_${_sharedmem_os}.cpp)
 if(NOT WIN32)
-  # The library's own writer lock (Windows keeps its named mutex for now).
-  list(APPEND SHAREDMEM_CORE_SOURCES ${PROJECT_SOURCE_DIR}/platform/linux/writer_lock_linux.cpp
-       ${PROJECT_SOURCE_DIR}/platform/linux/access_linux.cpp)
+  list(APPEND SHAREDMEM_CORE_SOURCES ${PROJECT_SOURCE_DIR}/platform/linux/access_linux.cpp)
 endif()
 
 # What the test variant of the core adds: the fault points' arming (from the

@@ -4,7 +4,7 @@
 // and 64-bit processes. Anything a scribbler writes here is either a state
 // this library writes or is reported as CORRUPTED; no value can aim a store.
 //
-// The state word (a futex on Linux):
+// The state word (a futex on Linux; on Windows lockers sleep on an event):
 //   0                        free
 //   kFreeOwnerDied           free; its last holder died holding it (the next
 //                            locker gets it as "owner died")
@@ -15,13 +15,14 @@
 // The owner slot names an attachment, not a thread or a process: a process
 // ID or thread ID is no identity across PID namespaces. Each attachment
 // claims a slot of its own with a liveness token the OS drops when the
-// attachment's process dies (on Linux: an OFD byte lock on the object,
-// writer_lock_linux.cpp); a locker that finds the lock held checks the
+// attachment's process dies (on Linux an OFD byte lock on the object, on
+// Windows a named event: linux/writer_lock_linux.cpp,
+// windows/writer_lock_windows.cpp); a locker that finds the lock held checks the
 // holder's token only while it waits. Which thread of the holder's process
 // holds it is that process's own business (process-local memory).
 //
-// The proof of the protocol is the Promela model next to this file
-// (platform/linux/writer_lock.pml).
+// The protocol is one implementation for every OS (writer_lock.cpp); its
+// proof is the Promela model platform/linux/writer_lock.pml.
 #ifndef SHAREDMEM_PLATFORM_LOCK_WORD_HPP
 #define SHAREDMEM_PLATFORM_LOCK_WORD_HPP
 
