@@ -13,13 +13,15 @@ namespace {
 // Every bound lock of this process. At namespace scope, as every object of
 // the library that is made once (tests/check_no_guarded_statics.cmake):
 // nothing is initialised on first use (std::mutex has no constant
-// initialisation on every platform).
-std::mutex g_registry_mutex;
+// initialisation on every platform). Never destroyed: a thread-exit hook
+// that runs after the library's static destructors (FlsFree at unload
+// calls it for every armed thread) still finds it.
+std::mutex* const g_registry_mutex = new std::mutex;
 WriterLock* g_registry_head = nullptr;
 }  // namespace
 
 struct WriterLockRegistry {
-  static std::mutex& mutex() { return g_registry_mutex; }
+  static std::mutex& mutex() { return *g_registry_mutex; }
   static WriterLock*& head() { return g_registry_head; }
   static void add(WriterLock& lock);
   static void remove(WriterLock& lock) noexcept;
