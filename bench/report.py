@@ -290,18 +290,16 @@ WHY = {
         "preemption, not the protocol; the floor is hit the same way, in other "
         "samples."),
     "wake_wine": (
-        "under Wine every kernel-object call is a round trip to the wineserver process, "
-        "and a sharedmem write makes three (the writer lock is a named mutex, robust "
-        "through WAIT_ABANDONED: WaitForSingleObject and ReleaseMutex; then SetEvent for "
-        "the waiter) where the floor makes one (SetEvent): the latency follows the "
-        "writer's call, shown next to the ratio. On Windows itself an uncontended mutex "
-        "is a system call of well under a microsecond; this says nothing about it, and "
-        "Wine's figures swing with the load of the machine."),
+        "under Wine every kernel-object call is a round trip to the wineserver process; "
+        "a sharedmem write makes one, as the floor does (SetEvent for the waiter: the "
+        "writer lock is the library's own, atomic operations on two words when "
+        "uncontended), so the latency follows the writer's call, shown next to the "
+        "ratio, and Wine's figures swing with the load of the machine."),
     "wake_wine_peers": (
         "Boost.Interprocess's waiter on Windows never sleeps in the kernel: it polls "
         "(spins, then yields and sleeps), so a write that lands while it spins is seen at "
         "once (see its minimum) and its writer makes no kernel call at all; sharedmem's "
-        "waiter sleeps on an event and its writer makes three wineserver round trips, "
+        "waiter sleeps on an event and its writer makes one wineserver round trip, "
         "whose cost under the load of this machine sets its tail."),
     "wake_peers": (
         "a condition variable's wake is the same futex wake plus its own mutex; "

@@ -31,13 +31,14 @@ set(SHAREDMEM_CORE_SOURCES
   ${PROJECT_SOURCE_DIR}/src/value.cpp
   ${PROJECT_SOURCE_DIR}/src/wait.cpp
   ${PROJECT_SOURCE_DIR}/platform/os_error.cpp
-  ${PROJECT_SOURCE_DIR}/platform/${_sharedmem_os}/inspect_${_sharedmem_os}.cpp)
+  ${PROJECT_SOURCE_DIR}/platform/writer_lock.cpp
+  ${PROJECT_SOURCE_DIR}/platform/${_sharedmem_os}/inspect_${_sharedmem_os}.cpp
+  ${PROJECT_SOURCE_DIR}/platform/${_sharedmem_os}/writer_lock_${_sharedmem_os}.cpp)
 if(WIN32)
   list(APPEND SHAREDMEM_CORE_SOURCES ${PROJECT_SOURCE_DIR}/platform/windows/segment_windows.cpp)
 else()
   # The Linux backend, one concern a file (shared internals in
-  # attachment_linux.hpp); the writer lock is the library's own (Windows keeps
-  # its named mutex for now).
+  # attachment_linux.hpp).
   list(APPEND SHAREDMEM_CORE_SOURCES
        ${PROJECT_SOURCE_DIR}/platform/linux/attach_linux.cpp
        ${PROJECT_SOURCE_DIR}/platform/linux/gate_linux.cpp
@@ -48,7 +49,6 @@ else()
        ${PROJECT_SOURCE_DIR}/platform/linux/memory_linux.cpp
        ${PROJECT_SOURCE_DIR}/platform/linux/cgroup_linux.cpp
        ${PROJECT_SOURCE_DIR}/platform/linux/system_linux.cpp
-       ${PROJECT_SOURCE_DIR}/platform/linux/writer_lock_linux.cpp
        ${PROJECT_SOURCE_DIR}/platform/linux/access_linux.cpp)
 endif()
 

@@ -4,7 +4,7 @@
 // and 64-bit processes. Anything a scribbler writes here is either a state
 // this library writes or is reported as CORRUPTED; no value can aim a store.
 //
-// The state word (a futex on Linux):
+// The state word (a futex on Linux; on Windows lockers sleep on an event):
 //   0                        free
 //   kFreeOwnerDied           free; its last holder died holding it (the next
 //                            locker gets it as "owner died")
@@ -15,13 +15,14 @@
 // The owner slot names an attachment, not a thread or a process: a process
 // ID or thread ID is no identity across PID namespaces. Each attachment
 // claims a slot of its own with a liveness token the OS drops when the
-// attachment's process dies (on Linux: an OFD byte lock on the object,
-// writer_lock_linux.cpp); a locker that finds the lock held checks the
+// attachment's process dies (on Linux an OFD byte lock on the object, on
+// Windows a named event: linux/writer_lock_linux.cpp,
+// windows/writer_lock_windows.cpp); a locker that finds the lock held checks the
 // holder's token only while it waits. Which thread of the holder's process
 // holds it is that process's own business (process-local memory).
 //
-// The proof of the protocol is the Promela model next to this file
-// (platform/linux/writer_lock.pml).
+// The protocol is one implementation for every OS (writer_lock.cpp); its
+// proof is the Promela model platform/linux/writer_lock.pml.
 #ifndef SHAREDMEM_PLATFORM_LOCK_WORD_HPP
 #define SHAREDMEM_PLATFORM_LOCK_WORD_HPP
 
@@ -52,6 +53,10 @@ constexpr Meaning meaning_of(std::uint32_t state) {
 // The slot of a kHeld state.
 constexpr std::uint32_t slot_of(std::uint32_t state) { return (state >> 1) - 1; }
 
+// The backend's area: the last kAreaBytes of every object, after the core's
+// bytes, on every backend (the tests find the lock words through it).
+inline constexpr std::size_t kAreaBytes = 64;
+
 // The lock's bytes, at the start of the backend's area after the core's
 // bytes. The rest of that area (up to kAreaBytes) is zero, apart from what
 // the backend keeps at its end. (Offset 16 stays zero: libraries of the
@@ -62,6 +67,7 @@ struct Shared {
 };
 static_assert(sizeof(Shared) == 8 && offsetof(Shared, magic) == 4,
               "one layout for 32-bit and 64-bit processes");
+static_assert(sizeof(Shared) <= kAreaBytes);
 
 }  // namespace sharedmem::platform::lock_word
 

@@ -173,8 +173,8 @@ class Deadline {
 
 // The writer lock serialises writers of one segment across processes. It is
 // robust: if its holder dies, the next locker gets it with kOwnerDied. Its
-// state is the backend's (a kernel object, or bytes the backend keeps
-// outside the core's part of the object). It belongs to the thread that took
+// state is the backend's (bytes it keeps outside the core's part of the
+// object: platform/writer_lock.hpp, one protocol for every backend). It belongs to the thread that took
 // it, which may keep it across calls (a raw segment's sharedmem_lock, an
 // in-place write) and must release it itself; a holder thread that ends
 // without releasing it counts as dead (kOwnerDied for the next locker).

@@ -41,12 +41,11 @@
 #include <thread>
 #include <vector>
 
-#include "platform/linux/object_linux.hpp"
-#include "platform/lock_word.hpp"
 #include "sharedmem/sharedmem.h"
 #include "sharedmem/sharedmem.hpp"
 #include "support/child_io.hpp"
 #include "support/conditions.hpp"
+#include "platform/linux/object_linux.hpp"
 #include "support/os_object.hpp"
 #include "support/process.hpp"
 #include "support/roles.hpp"
@@ -56,9 +55,6 @@ using namespace sharedmem_test;
 
 namespace {
 
-// The Linux backend's area at the end of the object, the writer lock's words
-// first (platform/linux/object_linux.hpp, platform/lock_word.hpp).
-using sharedmem::platform::posix::kLockBytes;
 // glibc's bit in a robust or PI mutex's futex word: its owner died.
 constexpr int kFutexOwnerDied = 0x40000000;
 
@@ -69,10 +65,6 @@ constexpr gid_t kOtherGid = 65534;
 // writer mutex after it.
 bool has_header_and_lock(const OsObjectView& view) {
   return view.has_header() && view.size() >= sharedmem::detail::kHeaderBytes + kLockBytes;
-}
-// The writer mutex in a mapping of a segment's object.
-unsigned char* writer_lock(const OsObjectView& view) {
-  return view.bytes() + view.size() - kLockBytes;
 }
 
 bool running_as_root() { return ::geteuid() == 0; }
@@ -1263,143 +1255,8 @@ BOOST_AUTO_TEST_CASE(open_error_codes_agree_with_inspection) {
 }
 
 // ---------------------------------------------------------------------------
-// The library's own writer lock (platform/lock_word.hpp) under scribbling and
-// across PID namespaces.
-
-namespace {
-
-namespace lw = sharedmem::platform::lock_word;
-
-// The writer lock's words in a mapping of a segment's object.
-lw::Shared& lock_words(const OsObjectView& view) {
-  return *reinterpret_cast<lw::Shared*>(writer_lock(view));
-}
-
-// What a scribbler writes into the lock's words: random values, and values
-// chosen to look like states the library writes (held by some slot, with
-// and without the waiters bit, free after a death) or to sit just outside
-// them.
-std::uint32_t scribble_value(std::mt19937& random) {
-  switch (random() % 10) {
-    case 0: return 0;
-    case 1: return lw::kWaiters;
-    case 2: return lw::kFreeOwnerDied;
-    case 3: return lw::kFreeOwnerDied | lw::kWaiters;
-    case 4: return lw::held_by(random() % lw::kOwnerSlots);
-    case 5: return lw::held_by(random() % lw::kOwnerSlots) | lw::kWaiters;
-    case 6: return lw::held_by(lw::kOwnerSlots);  // one past the last slot
-    case 7: return 0x7fffffffu;
-    case 8: return 0xffffffffu;
-    default: return static_cast<std::uint32_t>(random());
-  }
-}
-
-}  // namespace
-
-// Tests that scribbling on every byte of the writer lock's state, randomly
-// and with targeted values, while a holder and two contenders (each its own
-// attachment) lock and unlock a raw segment, never crashes anyone and never
-// makes a lock call wait past its timeout; that a lock area without the
-// library's mark is CORRUPTED to every caller and an impossible state word
-// too (never a permanent TIMEOUT or WOULD_DEADLOCK); and that the lock works
-// again once its words are reset.
-BOOST_AUTO_TEST_CASE(scribbled_writer_lock_is_reported_never_a_crash_or_a_hang) {
-  const std::string name = unique_name("scribble");
-  std::vector<sharedmem_segment*> handles(3, nullptr);
-  for (auto& handle : handles)
-    BOOST_TEST_REQUIRE(sharedmem_open(name.c_str(), 64, SHAREDMEM_RAW, &handle) == SHAREDMEM_OK);
-  OsObjectView view(name);
-  BOOST_TEST_REQUIRE(view.mapped());
-  BOOST_TEST_REQUIRE(view.size() >= kLockBytes);
-  lw::Shared& words = lock_words(view);
-  BOOST_TEST_REQUIRE(words.magic.load() == lw::kMagic, "the lock area is where the test looks");
-
-  constexpr std::uint32_t kLockTimeoutMs = 50;
-  const auto bound = std::chrono::milliseconds(kLockTimeoutMs) + scaled(std::chrono::seconds(2));
-  std::atomic<bool> stop{false};
-  std::atomic<long> calls{0};
-  std::atomic<long> late{0};
-  std::atomic<long> unexpected{0};
-  std::atomic<int> last_unexpected{0};
-  std::atomic<long> corrupted{0};
-  auto locker = [&](sharedmem_segment* handle) {
-    while (!stop.load()) {
-      const auto start = std::chrono::steady_clock::now();
-      const sharedmem_error e = sharedmem_lock(handle, kLockTimeoutMs);
-      if (std::chrono::steady_clock::now() - start > bound) ++late;
-      ++calls;
-      if (e == SHAREDMEM_OK || e == SHAREDMEM_E_OWNER_DIED) {
-        static_cast<volatile unsigned char*>(sharedmem_data(handle))[0] += 1;
-        if (sharedmem_unlock(handle) != SHAREDMEM_OK) ++unexpected;
-      } else if (e == SHAREDMEM_E_CORRUPTED) {
-        ++corrupted;
-      } else if (e != SHAREDMEM_E_TIMEOUT) {
-        ++unexpected;
-        last_unexpected = e;
-      }
-    }
-  };
-  std::vector<std::thread> lockers;
-  for (sharedmem_segment* handle : handles) lockers.emplace_back(locker, handle);
-
-  // Every byte of the state and the mark, random and targeted values.
-  std::mt19937 random(19);
-  const auto scribble_until = std::chrono::steady_clock::now() + std::chrono::milliseconds(1500);
-  auto* bytes = reinterpret_cast<unsigned char*>(&words);
-  while (std::chrono::steady_clock::now() < scribble_until) {
-    switch (random() % 4) {
-      case 0:
-        words.state.store(scribble_value(random));
-        break;
-      case 1:
-        bytes[random() % sizeof(lw::Shared)] = static_cast<unsigned char>(random());
-        break;
-      case 2:
-        words.magic.store(random() % 2 ? lw::kMagic : static_cast<std::uint32_t>(random()));
-        break;
-      default:  // back to a sane state for a while, so that lockers get through
-        words.magic.store(lw::kMagic);
-        words.state.store(0);
-        std::this_thread::sleep_for(std::chrono::milliseconds(2));
-        break;
-    }
-    std::this_thread::sleep_for(std::chrono::microseconds(200));
-  }
-  stop = true;
-  for (std::thread& t : lockers) t.join();
-  BOOST_TEST_MESSAGE(calls.load() << " lock calls, " << corrupted.load() << " CORRUPTED");
-  BOOST_TEST(calls.load() > 0);
-  BOOST_TEST(late.load() == 0, "no lock call waited past its timeout");
-  BOOST_TEST(unexpected.load() == 0, "last unexpected result " << last_unexpected.load());
-
-  // Targeted: no mark, then an impossible state: CORRUPTED at once, for
-  // every handle, every time.
-  for (const std::uint32_t magic : {0u, lw::kMagic ^ 1u}) {
-    words.state.store(0);
-    words.magic.store(magic);
-    for (sharedmem_segment* handle : handles)
-      BOOST_TEST(sharedmem_lock(handle, 0) == SHAREDMEM_E_CORRUPTED);
-  }
-  words.magic.store(lw::kMagic);
-  for (const std::uint32_t state :
-       {lw::kWaiters, lw::kFreeOwnerDied | lw::kWaiters, lw::held_by(lw::kOwnerSlots), 0xffffffffu}) {
-    words.state.store(state);
-    for (sharedmem_segment* handle : handles) {
-      BOOST_TEST(sharedmem_lock(handle, 0) == SHAREDMEM_E_CORRUPTED);
-    }
-  }
-  // A state naming a slot nobody holds: the next locker takes it over.
-  words.state.store(lw::held_by(12345));
-  BOOST_TEST(sharedmem_lock(handles[0], 2000) == SHAREDMEM_E_OWNER_DIED);
-  BOOST_TEST(sharedmem_unlock(handles[0]) == SHAREDMEM_OK);
-  // Reset: the lock works again.
-  words.state.store(0);
-  for (sharedmem_segment* handle : handles) {
-    BOOST_TEST(sharedmem_lock(handle, 1000) == SHAREDMEM_OK);
-    BOOST_TEST(sharedmem_unlock(handle) == SHAREDMEM_OK);
-  }
-  for (sharedmem_segment* handle : handles) sharedmem_close(handle);
-}
+// The library's own writer lock across PID namespaces (its scribbling test
+// is portable: hostile_test.cpp).
 
 namespace {
 

@@ -49,21 +49,20 @@ void check_owner_only(const std::wstring& name, Open open) {
   }
 }
 
-// Takes segment args[0]'s writer mutex directly (as a writer inside
-// sharedmem_write would hold it), reports "locked", and holds it until the
-// parent says so or kills it.
-SHAREDMEM_CHILD_ROLE(hold_writer_mutex) {
+// Takes segment args[0]'s writer lock (an in-place write, kept across
+// calls), reports "locked", and holds it until the parent says so or kills
+// it; then gives the write up.
+SHAREDMEM_CHILD_ROLE(hold_writer_lock) {
   sharedmem::segment segment = sharedmem::segment::open(args.at(0), 64);
-  HANDLE mutex = ::OpenMutexW(SYNCHRONIZE | MUTEX_MODIFY_STATE, FALSE,
-                              os_object_wide_name(args.at(0), L"#writer").c_str());
-  const auto wait = static_cast<DWORD>(scaled(std::chrono::seconds(10)).count());
-  if (mutex == nullptr || ::WaitForSingleObject(mutex, wait) != WAIT_OBJECT_0) {
-    report("error:cannot take the writer mutex");
+  std::error_code ec;
+  sharedmem::in_place_writer writer = segment.write_in_place(5, ec);
+  if (ec) {
+    report("error:cannot take the writer lock: " + ec.message());
     return 1;
   }
   report("locked");
   await_parent();
-  ::ReleaseMutex(mutex);
+  writer.abort();
   return 0;
 }
 
@@ -89,16 +88,16 @@ BOOST_AUTO_TEST_CASE(windows_default_capacity_is_2047_utf16_units) {
   BOOST_TEST(std::string(sharedmem_backend()) == "windows");
 }
 
-// Tests that the section, the mutexes and the #changed event are owned by
+// Tests that the section, the #gate mutex and the events are owned by
 // the current user and admit nobody else.
 BOOST_AUTO_TEST_CASE(windows_objects_admit_only_the_current_user) {
   const std::string name = unique_name("dacl");
   sharedmem::segment segment = sharedmem::segment::open(name, 64);
   check_owner_only(os_object_wide_name(name), ::OpenFileMappingW);
-  check_owner_only(os_object_wide_name(name, L"#writer"), ::OpenMutexW);
+  check_owner_only(os_object_wide_name(name, L"#writer"), ::OpenEventW);
   check_owner_only(os_object_wide_name(name, L"#changed"), ::OpenEventW);
-  // The gate mutex exists only while a process attaches; it is created with
-  // the same descriptor as the writer mutex.
+  // The gate mutex exists only while a process attaches, created with the
+  // same owner-only descriptor (windows_attach_waits_for_the_gate).
 }
 
 // Tests that attaching waits while another process holds the segment's
@@ -154,8 +153,8 @@ BOOST_AUTO_TEST_CASE(windows_section_open_to_others_is_refused_and_untouched) {
 }
 
 // Tests that a name taken by a kernel object of another type (a mutex or an
-// event where the section goes, an event where a mutex goes, a mutex where
-// the #changed event goes) is refused.
+// event where the section goes, an event where the #gate mutex goes, a mutex
+// where the #writer or #changed event goes) is refused.
 BOOST_AUTO_TEST_CASE(windows_name_taken_by_another_object_type_is_refused) {
   const std::string mutex_name = unique_name("mutex");
   Handle mutex(::CreateMutexW(nullptr, FALSE, os_object_wide_name(mutex_name).c_str()));
@@ -167,19 +166,19 @@ BOOST_AUTO_TEST_CASE(windows_name_taken_by_another_object_type_is_refused) {
   BOOST_TEST_REQUIRE(event.value != nullptr);
   BOOST_TEST(try_open(event_name, 64) == SHAREDMEM_E_INCOMPATIBLE);
 
-  for (const wchar_t* suffix : {L"#gate", L"#writer"}) {
-    const std::string name = unique_name("lock");
+  {
+    const std::string name = unique_name("gate");
     Handle squatter(
-        ::CreateEventW(nullptr, TRUE, FALSE, os_object_wide_name(name, suffix).c_str()));
+        ::CreateEventW(nullptr, TRUE, FALSE, os_object_wide_name(name, L"#gate").c_str()));
     BOOST_TEST_REQUIRE(squatter.value != nullptr);
-    BOOST_TEST(try_open(name, 64) == SHAREDMEM_E_INCOMPATIBLE);
+    BOOST_TEST(try_open(name, 64) == SHAREDMEM_E_INCOMPATIBLE, "an event under #gate");
     BOOST_TEST(!os_object_exists(name), "nothing was created");
   }
-  {
-    const std::string name = unique_name("changed");
-    Handle squatter(::CreateMutexW(nullptr, FALSE, os_object_wide_name(name, L"#changed").c_str()));
+  for (const wchar_t* suffix : {L"#writer", L"#changed"}) {
+    const std::string name = unique_name("event");
+    Handle squatter(::CreateMutexW(nullptr, FALSE, os_object_wide_name(name, suffix).c_str()));
     BOOST_TEST_REQUIRE(squatter.value != nullptr);
-    BOOST_TEST(try_open(name, 64) == SHAREDMEM_E_INCOMPATIBLE, "a mutex under #changed");
+    BOOST_TEST(try_open(name, 64) == SHAREDMEM_E_INCOMPATIBLE, "a mutex under an event's name");
     BOOST_TEST(!os_object_exists(name), "nothing was created");
   }
   // The error names the problem.
@@ -187,13 +186,14 @@ BOOST_AUTO_TEST_CASE(windows_name_taken_by_another_object_type_is_refused) {
              std::string::npos);
 }
 
-// Tests that a writer mutex left by a dead holder (abandoned) is taken over
-// at once by the next writer, and that one held by a live peer times out.
-BOOST_AUTO_TEST_CASE(windows_abandoned_writer_mutex_is_recovered) {
+// Tests that a writer lock whose holder was killed (TerminateProcess, which
+// wakes nobody) is taken over by the next writer within its sleep slices,
+// not after the writer's timeout.
+BOOST_AUTO_TEST_CASE(windows_killed_writer_lock_holder_is_recovered) {
   const std::string name = unique_name("abandon");
   sharedmem::segment segment = sharedmem::segment::open(name, 64);
   segment.write("before");
-  ChildProcess holder = start_role("hold_writer_mutex", {name});
+  ChildProcess holder = start_role("hold_writer_lock", {name});
   BOOST_TEST_REQUIRE(expect_line(holder) == "locked");
   holder.kill();
   std::error_code ec;
@@ -201,17 +201,17 @@ BOOST_AUTO_TEST_CASE(windows_abandoned_writer_mutex_is_recovered) {
   segment.write("after", 5, ec);
   BOOST_TEST(!ec, "write after the holder died: " << ec.message());
   BOOST_TEST((std::chrono::steady_clock::now() - start < std::chrono::seconds(5)),
-             "the abandoned mutex was taken at once, not after a timeout");
+             "the dead holder's lock was taken over, not after a timeout");
   BOOST_TEST(segment.read() == "after");
 }
 
-// Tests that a writer mutex held by a live peer makes a write fail with
+// Tests that a writer lock held by a live peer makes a write fail with
 // TIMEOUT (after 10 s) and leaves the value as it was.
-BOOST_AUTO_TEST_CASE(windows_writer_mutex_held_by_live_peer_times_out) {
+BOOST_AUTO_TEST_CASE(windows_writer_lock_held_by_live_peer_times_out) {
   const std::string name = unique_name("held");
   sharedmem::segment segment = sharedmem::segment::open(name, 64);
   segment.write("before");
-  ChildProcess holder = start_role("hold_writer_mutex", {name});
+  ChildProcess holder = start_role("hold_writer_lock", {name});
   BOOST_TEST_REQUIRE(expect_line(holder) == "locked");
   std::error_code ec;
   segment.write("after", 5, ec);

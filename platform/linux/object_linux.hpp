@@ -14,6 +14,8 @@
 #include <cstdint>
 #include <string>
 
+#include "../lock_word.hpp"
+
 namespace sharedmem::platform::posix {
 
 // OFD lock bytes of an object: byte 0, the attach gate; byte 1, the user
@@ -24,7 +26,7 @@ inline constexpr off_t kUserByte = 1;
 // (platform/lock_word.hpp), then in the last 8 bytes a tag that marks the
 // object as made by this backend, so that the sweep of dead objects never
 // removes a foreign file that happens to bear our prefix.
-inline constexpr std::size_t kLockBytes = 64;
+inline constexpr std::size_t kLockBytes = lock_word::kAreaBytes;
 inline constexpr std::uint64_t kTag = 0x5849'534f'504d'4853ull;  // "SHMPOSIX"
 
 // Whether an open file description other than `fd`'s holds a lock on the

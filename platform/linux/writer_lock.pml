@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT
  *
  * A SPIN model of the writer lock (platform/lock_word.hpp,
- * platform/linux/writer_lock_linux.cpp), the seqlock publish
- * (src/value.hpp: claim_slot, publish, read_value; value.cpp: try_read) and the wait
- * handshake (src/wait.cpp: wait_segment; src/value.hpp: wake_waiters, the
- * look at the waiter count after publish).
+ * platform/writer_lock.cpp, shared by the Linux and Windows backends), the
+ * seqlock publish (src/value.hpp: claim_slot, publish, read_value; value.cpp:
+ * try_read) and the wait handshake (src/wait.cpp: wait_segment;
+ * src/value.hpp: wake_waiters, the look at the waiter count after publish).
  * tests/CMakeLists.txt checks it exhaustively (test writer_lock_model) and
  * checks that each BREAK_* variant below fails (writer_lock_model_broken_*).
  *
@@ -18,7 +18,7 @@
  * Processes: NW writers, each its own attachment (process) with its own
  * owner slot; a reader; a waiter. A writer may die (SIGKILL) between any
  * two of its steps, at most MAXDEATHS times in all: the OS drops its slot's
- * liveness token (its OFD byte lock), its memory stays as it was, and it
+ * liveness token (its OFD byte lock; on Windows its #slot.<n> event), its memory stays as it was, and it
  * comes back as a new attachment that claims a free slot (maybe the same
  * one: the ABA case). A writer's thread may also end while it holds the lock
  * (the thread-exit hook, [T1]). Properties:

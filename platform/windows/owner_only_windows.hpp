@@ -129,7 +129,8 @@ class OwnerOnly {
   bool init(DWORD section_rights, DWORD mutex_rights, DWORD event_rights) {
     return init_user() && section_.init(user(), {{copy(user()), section_rights}}, false) &&
            mutex_.init(user(), {{copy(user()), mutex_rights}}, false) &&
-           event_.init(user(), {{copy(user()), event_rights}}, false);
+           event_.init(user(), {{copy(user()), event_rights}}, false) &&
+           owner_slot_.init(user(), {{copy(user()), EVENT_ALL_ACCESS}}, false);
   }
 
   // Shared: resolves the list's principals (SHAREDMEM_E_UNKNOWN_PRINCIPAL
@@ -152,7 +153,8 @@ class OwnerOnly {
     if (sharedmem_error e = resolve_all(list.creators, creators_)) return e;
     if (!section_.init(user(), expected(user(), ObjectKind::kSection), low_integrity_) ||
         !mutex_.init(user(), expected(user(), ObjectKind::kMutex), low_integrity_) ||
-        !event_.init(user(), expected(user(), ObjectKind::kEvent), low_integrity_))
+        !event_.init(user(), expected(user(), ObjectKind::kEvent), low_integrity_) ||
+        !owner_slot_.init(user(), {{copy(user()), EVENT_ALL_ACCESS}}, low_integrity_))
       return record_os_error(SHAREDMEM_E_SYSTEM, static_cast<int>(::GetLastError()));
     return SHAREDMEM_OK;
   }
@@ -164,6 +166,10 @@ class OwnerOnly {
   SECURITY_ATTRIBUTES* section() { return &section_.attributes; }
   SECURITY_ATTRIBUTES* mutex() { return &mutex_.attributes; }
   SECURITY_ATTRIBUTES* event() { return &event_.attributes; }
+  // The writer lock's owner-slot events: the current user alone, whatever
+  // the list (another principal that could open one could keep a dead
+  // holder's slot alive, and the lock held).
+  SECURITY_ATTRIBUTES* owner_slot() { return &owner_slot_.attributes; }
 
   // True when `object` is owned by the current user and its DACL grants
   // access to nobody else. Needs READ_CONTROL on the handle.
@@ -412,6 +418,7 @@ class OwnerOnly {
   Descriptor section_;
   Descriptor mutex_;
   Descriptor event_;
+  Descriptor owner_slot_;
 };
 
 }  // namespace sharedmem::platform::windows

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 // Windows implementation of the platform seam: Boost.Interprocess
 // windows_shared_memory and mapped_region for the object and its mapping,
-// named kernel objects for the attach gate, the writer lock and the count of
-// completed users.
+// named kernel objects for the attach gate, the writer lock's sleepers and
+// owner slots, and the count of completed users.
 //
 // The seed's lifetime is native here: a page-file-backed section lives while
 // some process holds a handle to it or a view of it, and the kernel closes a
@@ -15,7 +15,11 @@
 // (Local\) or, when asked, the machine's (Global\):
 //   <ns>\sharedmem.<name>         the section
 //   <ns>\sharedmem.<name>#gate    mutex: held from begin_attach to end_attach
-//   <ns>\sharedmem.<name>#writer  mutex: the writer lock
+//   <ns>\sharedmem.<name>#writer  auto-reset event: set by a writer lock
+//                                 release that finds sleepers
+//   <ns>\sharedmem.<name>#slot.<n> event: attachment's owner slot n of the
+//                                 writer lock, held while it lives
+//                                 (writer_lock_windows.hpp)
 //   <ns>\sharedmem.<name>#changed event: set by writers that find waiters
 //                                 (sharedmem_wait)
 //   <ns>\sharedmem.<name>#ready   event: a handle held by every user that
@@ -46,6 +50,12 @@
 // process's handles, so a waiter can see it briefly). Nobody else ever
 // resets a section, whatever its header says.
 //
+// Section layout: [0, core bytes) is the core's; the last kLockBytes of the
+// section (as the kernel reports its size: every user sees the same) hold
+// the writer lock's words (platform/lock_word.hpp), as on Linux. The lock
+// is the library's own (platform/writer_lock.hpp): uncontended, a write
+// locks and unlocks with atomic operations and no kernel call.
+//
 // Attaching can run from DLL_PROCESS_ATTACH (the Set/Get library's default
 // segment), under the loader lock: everything here is kernel32/advapi32
 // calls that load no DLL and start no thread, and the only waits are on
@@ -60,17 +70,15 @@
 #include <boost/interprocess/windows_shared_memory.hpp>
 #include <atomic>
 #include <cstring>
-#include <map>
-#include <memory>
-#include <mutex>
 #include <new>
 #include <string>
-#include <vector>
 
 #include "fault_injection.hpp"
+#include "lock_word.hpp"
 #include "os_error.hpp"
 #include "owner_only_windows.hpp"
 #include "platform.hpp"
+#include "writer_lock_windows.hpp"
 
 namespace bip = boost::interprocess;
 
@@ -80,8 +88,12 @@ namespace {
 // How long attaching waits for a live peer holding the gate.
 constexpr DWORD kGateTimeoutMs = 10'000;
 constexpr DWORD kMutexAccess = SYNCHRONIZE | MUTEX_MODIFY_STATE | READ_CONTROL;
+// The backend's bytes at the end of the section: the writer lock's words,
+// the rest zero (the same size and place as on Linux).
+constexpr std::size_t kLockBytes = lock_word::kAreaBytes;
 constexpr DWORD kEventAccess = SYNCHRONIZE | READ_CONTROL;
 constexpr DWORD kChangedAccess = kEventAccess | EVENT_MODIFY_STATE;
+constexpr DWORD kWriterAccess = kChangedAccess;
 // How long one wait on #changed lasts at most before the caller looks at
 // the version again (see wait_for_change).
 constexpr DWORD kWaitSliceMs = 50;
@@ -163,11 +175,14 @@ sharedmem_error open_mutex(OwnerOnly& security, const std::wstring& name, HANDLE
   return check_created(security, name, out, ObjectKind::kMutex);
 }
 
-// Creates or opens the manual-reset event `name` (#ready, #changed) with
-// `access`; refuses one that is not ours.
+enum class Reset { kManual, kAuto };
+
+// Creates or opens the event `name` (manual-reset: #ready, #changed;
+// auto-reset: #writer) with `access`; refuses one that is not ours.
 sharedmem_error open_event(OwnerOnly& security, const std::wstring& name, DWORD access,
-                           HANDLE& out) {
-  out = ::CreateEventExW(security.event(), name.c_str(), CREATE_EVENT_MANUAL_RESET, access);
+                           HANDLE& out, Reset reset = Reset::kManual) {
+  out = ::CreateEventExW(security.event(), name.c_str(),
+                         reset == Reset::kManual ? CREATE_EVENT_MANUAL_RESET : 0, access);
   return check_created(security, name, out, ObjectKind::kEvent);
 }
 
@@ -195,32 +210,6 @@ sharedmem_error ready_exists(const OwnerOnly& security, const std::wstring& name
   return error;
 }
 
-// Named mutexes are recursive: a thread that waits on a mutex it holds gets
-// it again, where a POSIX error-checking mutex says EDEADLK. So that a
-// thread that locks again (a raw segment's sharedmem_lock twice, through any
-// handle; a write from an APC inside a write) is told, this process keeps
-// one record of the holder thread per segment, shared by all its
-// attachments to it: one atomic load on the writer's path.
-// At namespace scope, as every object of the library that is made once
-// (tests/check_no_guarded_statics.cmake): nothing is initialised on first use.
-// Never destroyed: an open that races the process's exit still finds it.
-std::mutex g_holder_registry_mutex;
-auto* const g_holder_registry = new std::map<std::wstring, std::weak_ptr<std::atomic<DWORD>>>;
-
-std::shared_ptr<std::atomic<DWORD>> writer_holder_of(const std::wstring& name) {
-  const std::lock_guard<std::mutex> lock(g_holder_registry_mutex);
-  auto& registry = *g_holder_registry;
-  for (auto it = registry.begin(); it != registry.end();)
-    it = it->second.expired() ? registry.erase(it) : std::next(it);
-  std::weak_ptr<std::atomic<DWORD>>& slot = registry[name];
-  std::shared_ptr<std::atomic<DWORD>> holder = slot.lock();
-  if (!holder) {
-    holder = std::make_shared<std::atomic<DWORD>>(0);
-    slot = holder;
-  }
-  return holder;
-}
-
 }  // namespace
 
 struct Attachment {
@@ -229,7 +218,7 @@ struct Attachment {
   bip::windows_shared_memory object;
   bip::mapped_region region;
   HANDLE gate = nullptr;
-  HANDLE writer = nullptr;
+  HANDLE writer = nullptr;   // #writer: the writer lock's sleepers wait on it
   HANDLE changed = nullptr;  // #changed: set by writers that find waiters
   HANDLE ready = nullptr;  // held from end_attach on: a completed user
   bool gate_held = false;
@@ -238,9 +227,15 @@ struct Attachment {
   bool established = false;  // initialised or checked by the core
   bool keep_mapping = false;
   bool read_only = false;    // SHAREDMEM_READ_ONLY: no gate, no writer lock, a read-only view
-  // The thread that holds the writer mutex, shared by every attachment of
-  // this process to the same segment (see writer_holder_of).
-  std::shared_ptr<std::atomic<DWORD>> writer_holder;
+  windows::WriterLockOwner writer_owner;  // bound by end_attach (never when read-only)
+
+  // The backend's bytes at the end of the section (its size is at least kLockBytes).
+  unsigned char* lock_area() const noexcept {
+    return static_cast<unsigned char*>(region.get_address()) + region.get_size() - kLockBytes;
+  }
+  lock_word::Shared& writer_words() const noexcept {
+    return *reinterpret_cast<lock_word::Shared*>(lock_area());
+  }
 
   void release_gate() noexcept {
     if (gate_held) ::ReleaseMutex(gate);
@@ -253,14 +248,24 @@ struct Attachment {
 void AttachmentDeleter::operator()(Attachment* attachment) const noexcept {
   if (attachment == nullptr) return;
   (void)detach(*attachment, Mapping::kUnmap);
-  if (!attachment->keep_mapping && attachment->writer) ::CloseHandle(attachment->writer);
-  if (!attachment->keep_mapping && attachment->changed) ::CloseHandle(attachment->changed);
+  // A thread still holds the writer lock through it (a misuse: a close under
+  // another thread's in-place write or raw lock, which kept the mapping).
+  // The attachment stays, so that the thread's end still frees the lock
+  // (the thread-exit hook finds it); until then its slot is alive and the
+  // lock held, and no other writer can take the slot that thread may still
+  // be filling.
+  if (attachment->keep_mapping && attachment->writer_owner.held()) return;
+  if (!attachment->keep_mapping) {
+    if (attachment->writer) ::CloseHandle(attachment->writer);
+    if (attachment->changed) ::CloseHandle(attachment->changed);
+    attachment->writer_owner.close_token();
+  }
   delete attachment;
 }
 
 // Views and handles go before the gate, so that a first user that fails to
 // initialise destroys its section before the gate lets anyone see it. With
-// Mapping::kKeep, the view and the writer mutex stay for threads still inside
+// Mapping::kKeep, the view and the writer lock's handles stay for threads still inside
 // a call; the view keeps the section alive until the process ends.
 sharedmem_error detach(Attachment& attachment, Mapping mapping) noexcept {
   if (attachment.established) fault_point("detach_before_unlink");
@@ -360,7 +365,6 @@ AttachResult begin_attach(const AttachRequest& request) {
     Attachment& a = *attachment;
     a.wide_name = widen(os_name);
     a.read_only = request.read_only;
-    a.writer_holder = writer_holder_of(a.wide_name);
     if (request.access != nullptr) {
       result.error = a.security.init_shared(*request.access);
       if (result.error) return result;
@@ -388,7 +392,8 @@ AttachResult begin_attach(const AttachRequest& request) {
     }
     fault_point("attach_gate_held");
 
-    result.error = open_mutex(a.security, a.wide_name + L"#writer", a.writer);
+    result.error =
+        open_event(a.security, a.wide_name + L"#writer", kWriterAccess, a.writer, Reset::kAuto);
     if (result.error) return result;
     result.error = open_event(a.security, a.wide_name + L"#changed", kChangedAccess, a.changed);
     if (result.error) return result;
@@ -407,7 +412,7 @@ AttachResult begin_attach(const AttachRequest& request) {
       try {
         bip::permissions permissions(a.security.section());
         bip::windows_shared_memory created(bip::create_only, os_name.c_str(), bip::read_write,
-                                           request.core_bytes, permissions);
+                                           request.core_bytes + kLockBytes, permissions);
         a.object.swap(created);
         a.created = true;
       } catch (const bip::interprocess_exception& create_error) {
@@ -452,16 +457,25 @@ AttachResult begin_attach(const AttachRequest& request) {
 
 // A section cannot grow: a leftover smaller than needed is refused. A
 // section this attachment created is already zero; a leftover is zeroed.
+// Either gets a fresh writer lock.
 sharedmem_error initialise_object(Attachment& attachment, std::size_t core_bytes) {
   attachment.established = true;
-  if (attachment.region.get_size() < core_bytes) return SHAREDMEM_E_INCOMPATIBLE;
-  if (!attachment.created) std::memset(attachment.region.get_address(), 0, core_bytes);
+  const std::size_t size = attachment.region.get_size();
+  if (size < kLockBytes || size - kLockBytes < core_bytes) return SHAREDMEM_E_INCOMPATIBLE;
+  if (!attachment.created) {
+    std::memset(attachment.region.get_address(), 0, core_bytes);
+    std::memset(attachment.lock_area(), 0, kLockBytes);
+  }
+  windows::WriterLockOwner::initialise(attachment.writer_words());
   return SHAREDMEM_OK;
 }
 
 sharedmem_error end_attach(Attachment& attachment) noexcept {
   attachment.established = true;
   if (attachment.read_only) return SHAREDMEM_OK;  // holds #ready since begin_attach
+  // A read-only attachment never takes the writer lock: unbound, it cannot.
+  attachment.writer_owner.bind(attachment.writer, attachment.wide_name,
+                               attachment.security.owner_slot());
   const sharedmem_error error =
       open_event(attachment.security, attachment.wide_name + L"#ready", kEventAccess,
                  attachment.ready);
@@ -474,94 +488,18 @@ void* core_base(const Attachment& attachment) noexcept {
 }
 
 std::size_t core_size(const Attachment& attachment) noexcept {
-  return attachment.region.get_size();
+  const std::size_t size = attachment.region.get_size();
+  return size >= kLockBytes ? size - kLockBytes : 0;
 }
 
-namespace {
-
-// NtQueryMutant(MutantBasicInformation): whether the calling thread owns a
-// mutex, through any handle. ntdll is in every process from its start, so
-// looking it up loads nothing (safe under the loader lock).
-struct MutantBasicInformation {
-  LONG current_count;
-  BOOLEAN owned_by_caller;
-  BOOLEAN abandoned_state;
-};
-using QueryMutant = LONG(NTAPI*)(HANDLE, int, PVOID, ULONG, PULONG);
-
-// Looked up when the library is loaded: the writer's path (a write that an
-// APC may interrupt) runs no initialisation on first use.
-QueryMutant load_query_mutant() noexcept {
-  HMODULE ntdll = ::GetModuleHandleW(L"ntdll.dll");
-  return ntdll ? reinterpret_cast<QueryMutant>(
-                     reinterpret_cast<void*>(::GetProcAddress(ntdll, "NtQueryMutant")))
-               : nullptr;
-}
-const QueryMutant g_query_mutant = load_query_mutant();
-
-QueryMutant query_mutant() noexcept { return g_query_mutant; }
-
-// Whether this thread holds the writer mutex: the process's holder record
-// (writer_holder_of) names it. A record naming this thread is confirmed with
-// the kernel (NtQueryMutant: owned by the caller, through any handle),
-// because a thread that ended holding the mutex leaves its id behind, and
-// Windows may give that id to a new thread.
-bool held_by_this_thread(const Attachment& attachment) noexcept {
-  if (attachment.writer_holder->load() != ::GetCurrentThreadId()) return false;
-  if (QueryMutant query = query_mutant()) {
-    MutantBasicInformation information{};
-    ULONG length = 0;
-    if (query(attachment.writer, 0, &information, sizeof information, &length) >= 0)
-      return information.owned_by_caller != FALSE;
-  }
-  return true;
+LockResult lock_writer(Attachment& attachment, Deadline deadline, LockHold hold) noexcept {
+  if (attachment.region.get_size() < kLockBytes) return LockResult::kCorrupted;
+  return attachment.writer_owner.lock(attachment.writer_words(), deadline, hold);
 }
 
-}  // namespace
-
-// The writer lock is the named mutex opened by begin_attach: kernel mutexes
-// are robust by nature (a dead owner's mutex is "abandoned" and the next
-// waiter gets it with WAIT_ABANDONED; so is one whose owner thread ended)
-// and their state is the kernel's, so no process can corrupt it. The
-// kernel watches every holder thread's end, so `LockHold` changes nothing
-// here.
-LockResult lock_writer(Attachment& attachment, Deadline deadline, LockHold) noexcept {
-  const DWORD self = ::GetCurrentThreadId();
-  if (held_by_this_thread(attachment)) return LockResult::kReentered;
-  DWORD wait = INFINITE;
-  if (!deadline.is_never()) {
-    // Never a timeout before the deadline: the rest is rounded up.
-    const auto ms = std::chrono::ceil<std::chrono::milliseconds>(
-                        deadline.when() - std::chrono::steady_clock::now())
-                        .count();
-    wait = ms <= 0 ? 0 : ms >= INFINITE ? INFINITE - 1 : static_cast<DWORD>(ms);
-  }
-  LockResult result;
-  switch (::WaitForSingleObject(attachment.writer, wait)) {
-    case WAIT_OBJECT_0:
-      result = LockResult::kAcquired;
-      break;
-    case WAIT_ABANDONED:
-      result = LockResult::kOwnerDied;
-      break;
-    case WAIT_TIMEOUT:
-      return LockResult::kTimeout;
-    default:
-      (void)record_os_error(SHAREDMEM_E_SYSTEM, static_cast<int>(::GetLastError()));
-      return LockResult::kError;
-  }
-  attachment.writer_holder->store(self);
-  return result;
-}
-
-// Mutexes belong to the thread that took them: ReleaseMutex refuses
-// (ERROR_NOT_OWNER) any other thread, which settles a stale record without
-// asking the kernel first (a round trip per write under Wine); and the lock
-// is never taken recursively (see lock_writer), so one release frees it.
 bool unlock_writer(Attachment& attachment) noexcept {
-  if (attachment.writer_holder->load() != ::GetCurrentThreadId()) return false;
-  attachment.writer_holder->store(0);
-  return ::ReleaseMutex(attachment.writer) != FALSE;
+  return attachment.region.get_size() >= kLockBytes &&
+         attachment.writer_owner.unlock(attachment.writer_words());
 }
 
 // A named section cannot lose its name while a handle to it is open: the

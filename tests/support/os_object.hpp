@@ -10,7 +10,7 @@
 // platform/windows/segment_windows.cpp):
 //   POSIX    shm name "/sharedmem.<euid>.<name>", file /dev/shm/sharedmem.<euid>.<name>
 //   Windows  "Local\sharedmem.<name>" (or Global\), and "#gate", "#writer",
-//            "#ready" kernel objects under the same name plus the suffix;
+//            "#changed", "#ready" (and "#slot.<n>") kernel objects under the same name plus the suffix;
 //            shared segments "Local\sharedmem#shared.<name>" and the same
 //            suffixes (windows_sharing_test.cpp spells those)
 #ifndef SHAREDMEM_TESTS_SUPPORT_OS_OBJECT_HPP
@@ -22,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "platform/lock_word.hpp"
 #include "src/layout.hpp"
 
 #if defined(_WIN32)
@@ -72,6 +73,14 @@ class OsObjectView {
   int fd_ = -1;  // the object's descriptor
 #endif
 };
+
+// The backends' area at the end of a segment's object: its last kLockBytes
+// (of the size OsObjectView maps), the writer lock's words
+// (platform/lock_word.hpp) first, on Linux and Windows alike
+constexpr std::size_t kLockBytes = sharedmem::platform::lock_word::kAreaBytes;
+inline unsigned char* writer_lock(const OsObjectView& view) {
+  return view.bytes() + view.size() - kLockBytes;
+}
 
 // A foreign object planted under segment `name`'s object name before any
 // segment of that name exists: `size` bytes of `fill`, owner-only (POSIX:
