@@ -125,7 +125,28 @@ SHAREDMEM_CHILD_ROLE(rb_exit_without_close) {
 // "parent", forks without exec, and leaves the child to carry on:
 // - the parent reports "forked:<child pid>" and returns without closing;
 // - the child, on the same stdin/stdout, answers "write:<v>" with
-//   "code:<error>" and exits without closing on anything else.
+//   "code:<error>", "cloexec" with "cloexec:<how many of its descriptors of
+//   /dev/shm objects an exec would keep>", and exits without closing on
+//   anything else.
+// How many of this process's descriptors of objects in /dev/shm lack
+// FD_CLOEXEC (an exec would hand them, and the locks on them, to the new
+// program).
+int shm_descriptors_without_cloexec() {
+  int count = 0;
+  DIR* directory = ::opendir("/proc/self/fd");
+  if (directory == nullptr) return -1;
+  while (const dirent* entry = ::readdir(directory)) {
+    char target[4096] = {};
+    const std::string link = std::string("/proc/self/fd/") + entry->d_name;
+    if (::readlink(link.c_str(), target, sizeof target - 1) <= 0) continue;
+    if (std::strncmp(target, "/dev/shm/", 9) != 0) continue;
+    const int flags = ::fcntl(std::atoi(entry->d_name), F_GETFD);
+    if (flags >= 0 && (flags & FD_CLOEXEC) == 0) ++count;
+  }
+  ::closedir(directory);
+  return count;
+}
+
 SHAREDMEM_CHILD_ROLE(rb_fork_user) {
   sharedmem_segment* segment = nullptr;
   sharedmem_error e = sharedmem_open(args.at(0).c_str(), std::stoull(kChildCapacity), 0, &segment);
@@ -144,9 +165,14 @@ SHAREDMEM_CHILD_ROLE(rb_fork_user) {
     return 0;  // the parent leaves without closing
   }
   // The forked child is single-threaded: it may use the library and stdio.
-  for (std::string command = await_parent(); command.rfind("write:", 0) == 0;
-       command = await_parent()) {
-    report(code_line(sharedmem_write(segment, command.data() + 6, command.size() - 6)));
+  for (std::string command = await_parent();; command = await_parent()) {
+    if (command.rfind("write:", 0) == 0) {
+      report(code_line(sharedmem_write(segment, command.data() + 6, command.size() - 6)));
+    } else if (command == "cloexec") {
+      report("cloexec:" + std::to_string(shm_descriptors_without_cloexec()));
+    } else {
+      break;
+    }
   }
   return 0;  // the child leaves without closing too
 }
@@ -845,6 +871,8 @@ BOOST_AUTO_TEST_CASE(forked_child_is_a_user_of_its_own) {
   parent.write_line("write:child");  // the forked child shares the parent's stdin
   BOOST_TEST(expect_line(parent) == code_line(SHAREDMEM_OK));
   BOOST_TEST(read_in_child(name) == "value:child");
+  parent.write_line("cloexec");  // its own descriptions must not pass through an exec
+  BOOST_TEST(expect_line(parent) == "cloexec:0");
 
   parent.write_line("exit");
   BOOST_TEST_REQUIRE(child.exited(line_timeout()), "the forked child exited");

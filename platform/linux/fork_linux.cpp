@@ -74,7 +74,7 @@ void fork_child() {
   for (Attachment* a = g_registry; a != nullptr; a = a->next) {
     if (a->fork_fd < 0) continue;
     // Atomically closes the child's copy of the parent's description.
-    (void)::dup2(a->fork_fd, a->fd());
+    (void)::dup3(a->fork_fd, a->fd(), O_CLOEXEC);  // dup2 would clear FD_CLOEXEC
     ::close(a->fork_fd);
     a->fork_fd = kSwapped;
     a->lent = false;
@@ -90,7 +90,7 @@ void fork_child() {
       if (fresh < 0) {
         a->lent = true;  // keeps the description it shares with the parent
       } else {
-        (void)::dup2(fresh, a->fd());
+        (void)::dup3(fresh, a->fd(), O_CLOEXEC);
         ::close(fresh);
         a->lent = false;
         own_description = true;
