@@ -90,6 +90,10 @@ void WriterLock::abandon_all(std::uintptr_t thread) noexcept {
     lock->abandon_if_held_by(thread);
 }
 
+void WriterLock::hold_registry_for_fork() noexcept { WriterLockRegistry::mutex().lock(); }
+
+void WriterLock::release_registry_after_fork() noexcept { WriterLockRegistry::mutex().unlock(); }
+
 WriterLock::~WriterLock() { WriterLockRegistry::remove(*this); }
 
 void WriterLock::bind(WriterLockOs& os, ObjectIdentity object) noexcept {

@@ -105,6 +105,13 @@ class WriterLock {
   // `thread` holds through any attachment of this process.
   static void abandon_all(std::uintptr_t thread) noexcept;
 
+  // Around fork() (the backend's fork handlers): holds the registry of this
+  // process's locks from before the fork until after it in both processes,
+  // so that the child never inherits it taken by a thread it does not have
+  // (its next open, close or thread exit would wait for ever).
+  static void hold_registry_for_fork() noexcept;
+  static void release_registry_after_fork() noexcept;
+
  private:
   friend struct WriterLockRegistry;
 

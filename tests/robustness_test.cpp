@@ -586,6 +586,60 @@ class Grandchild {
   int pidfd_;
 };
 
+// While a thread opens and closes segment args[0] in a loop (each open and
+// close registers and unregisters its writer lock in the process's
+// registry) and two threads write segment args[0].hot through two handles
+// (a contended locker looks at that registry), forks args[1] children, each of which opens and closes a
+// segment of its own and exits. Reports "children:<n> hung:<m>" (it stops at
+// the first child that had not exited within a line timeout, killed: as a
+// child does that inherits a registry taken by a thread it does not have).
+SHAREDMEM_CHILD_ROLE(rb_fork_while_closing) {
+  std::atomic<bool> stop{false};
+  std::thread churner([&] {
+    while (!stop.load()) {
+      sharedmem_segment* segment = nullptr;
+      if (sharedmem_open(args.at(0).c_str(), 64, 0, &segment) == SHAREDMEM_OK)
+        sharedmem_close(segment);
+    }
+  });
+  // Two writers through two handles of one segment: a contended locker
+  // looks at the registry while it spins.
+  sharedmem_segment* hot[2] = {nullptr, nullptr};
+  for (sharedmem_segment*& handle : hot)
+    if (sharedmem_open((args.at(0) + ".hot").c_str(), 64, 0, &handle) != SHAREDMEM_OK) return 1;
+  std::vector<std::thread> writers;
+  for (sharedmem_segment* handle : hot)
+    writers.emplace_back([&stop, handle] {
+      while (!stop.load()) (void)sharedmem_write(handle, "contended", 9);
+    });
+  const int children = std::stoi(args.at(1));
+  int hung = 0;
+  for (int i = 0; i < children; ++i) {
+    const std::string own = args.at(0) + ".child" + std::to_string(i);
+    const pid_t child = ::fork();
+    if (child == 0) {
+      sharedmem_segment* segment = nullptr;
+      if (sharedmem_open(own.c_str(), 64, 0, &segment) == SHAREDMEM_OK) sharedmem_close(segment);
+      ::_exit(0);
+    }
+    if (child < 0) break;
+    {
+      Grandchild watched(child);
+      if (!watched.exited(line_timeout())) ++hung;  // killed by ~Grandchild
+    }
+    int status = 0;
+    while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
+    }
+    if (hung > 0) break;  // one is proof enough
+  }
+  stop.store(true);
+  churner.join();
+  for (std::thread& writer : writers) writer.join();
+  for (sharedmem_segment* handle : hot) sharedmem_close(handle);
+  report("children:" + std::to_string(children) + " hung:" + std::to_string(hung));
+  return 0;
+}
+
 bool write_file(const std::string& path, const std::string& text) {
   const int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
   if (fd < 0) return false;
@@ -878,6 +932,15 @@ BOOST_AUTO_TEST_CASE(forked_child_is_a_user_of_its_own) {
   BOOST_TEST_REQUIRE(child.exited(line_timeout()), "the forked child exited");
   BOOST_TEST(!os_object_exists(name), "the forked child's exit removed the object");
   BOOST_TEST(read_in_child(name) == "value:");
+}
+
+// Tests that a fork while another thread opens and closes segments hands the
+// child a usable library: no child hangs in its own open or close.
+BOOST_AUTO_TEST_CASE(fork_while_another_thread_opens_and_closes) {
+  ChildProcess forker = start_role("rb_fork_while_closing", {unique_name("forkchurn"), "300"});
+  const std::optional<std::string> line = forker.read_line(10 * line_timeout());
+  BOOST_TEST(line.value_or("<no line in time>") == "children:300 hung:0");
+  BOOST_TEST(expect_exit(forker) == 0);
 }
 
 // Tests that in a memory cgroup too small for a segment, opening it fails

@@ -53,6 +53,7 @@ int reopen_with_user_lock(int fd) noexcept {
 
 void fork_prepare() {
   g_registry_mutex.lock();
+  WriterLock::hold_registry_for_fork();
   for (Attachment* a = g_registry; a != nullptr; a = a->next)
     a->fork_fd = a->joined ? reopen_with_user_lock(a->fd()) : -1;
 }
@@ -65,6 +66,7 @@ void fork_parent() {
       a->lent = true;  // the child may have only the description we share
     a->fork_fd = -1;
   }
+  WriterLock::release_registry_after_fork();
   g_registry_mutex.unlock();
 }
 
@@ -101,6 +103,7 @@ void fork_child() {
     // owner slot, whose liveness token would be the parent's lock too.
     a->writer_owner.forget_after_fork(own_description);
   }
+  WriterLock::release_registry_after_fork();
   g_registry_mutex.unlock();
 }
 
