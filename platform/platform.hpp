@@ -21,6 +21,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -329,6 +330,12 @@ std::uint64_t memory_headroom(std::uint64_t needed) noexcept;
 // creates under the gate and the core checks the headroom after it, as for
 // a leftover it must grow.
 bool creation_commits_memory() noexcept;
+
+// The mutex of the core's process-wide registry of open handles. The
+// backend holds it across fork() where the OS has fork (before its own
+// registries: the core may call into the backend while holding it), so that
+// a child never inherits it taken by a thread the child does not have.
+std::mutex& handle_registry_mutex() noexcept;
 
 // The size of a page of the mappings core_base returns (they start on one).
 std::size_t page_size() noexcept;

@@ -5,6 +5,7 @@
 #include "writer_lock.hpp"
 
 #include <mutex>
+#include <new>
 #include <thread>
 
 namespace sharedmem::platform {
@@ -16,7 +17,9 @@ namespace {
 // initialisation on every platform). Never destroyed: a thread-exit hook
 // that runs after the library's static destructors (FlsFree at unload
 // calls it for every armed thread) still finds it.
-std::mutex* const g_registry_mutex = new std::mutex;
+// Made in static storage, not on the heap: an unloaded library leaks nothing.
+alignas(std::mutex) unsigned char g_registry_mutex_storage[sizeof(std::mutex)];
+std::mutex* const g_registry_mutex = new (g_registry_mutex_storage) std::mutex;
 WriterLock* g_registry_head = nullptr;
 }  // namespace
 

@@ -18,10 +18,11 @@ namespace {
 // `g_exit_detach` detaches them all, leaving their pages mapped for threads
 // that may still be inside a call. The list head is a plain pointer that is
 // never reset, so nothing is destroyed under those threads.
-std::mutex g_open_mutex;
+// g_open_segments is under platform::handle_registry_mutex() (held across
+// fork by the backend).
 sharedmem_segment* g_open_segments = nullptr;
 // Exit is final: once the exit detach has begun (g_exit_detach_begun, set
-// under g_open_mutex), an open fails, and one already past that check is
+// under the registry mutex), an open fails, and one already past that check is
 // detached as soon as it is done (remember). Opens and closes that hold an
 // attachment outside g_open_segments count themselves in flight, and the
 // exit detach waits (at most kExitWait) for them: a process that ended in
@@ -36,7 +37,7 @@ std::atomic<std::uint64_t> g_next_thread_token{1};
 struct ExitDetach {
   ~ExitDetach() {
     {
-      const std::lock_guard<std::mutex> lock(g_open_mutex);
+      const std::lock_guard<std::mutex> lock(platform::handle_registry_mutex());
       g_exit_detach_begun.store(true);
       for (sharedmem_segment* s = g_open_segments; s != nullptr; s = s->next) {
         if (s->detached_at_exit) continue;
@@ -63,7 +64,7 @@ InFlight::InFlight() noexcept { g_attachments_in_flight.fetch_add(1); }
 InFlight::~InFlight() { g_attachments_in_flight.fetch_sub(1); }
 
 void remember(sharedmem_segment* segment) {
-  const std::lock_guard<std::mutex> lock(g_open_mutex);
+  const std::lock_guard<std::mutex> lock(platform::handle_registry_mutex());
   if (g_exit_detach_begun.load()) {
     // Began before the exit detach and ended after it: not a user either,
     // like every other handle of this process; its pages stay mapped for
@@ -78,7 +79,7 @@ void remember(sharedmem_segment* segment) {
 }
 
 bool forget(sharedmem_segment* segment) {
-  const std::lock_guard<std::mutex> lock(g_open_mutex);
+  const std::lock_guard<std::mutex> lock(platform::handle_registry_mutex());
   if (segment->detached_at_exit) return false;
   if (segment->previous) segment->previous->next = segment->next;
   if (segment->next) segment->next->previous = segment->previous;

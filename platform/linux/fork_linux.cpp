@@ -51,7 +51,11 @@ int reopen_with_user_lock(int fd) noexcept {
   return fresh;
 }
 
+// The core's registry of open handles (platform.hpp: handle_registry_mutex).
+std::mutex g_handle_registry_mutex;
+
 void fork_prepare() {
+  g_handle_registry_mutex.lock();
   g_registry_mutex.lock();
   WriterLock::hold_registry_for_fork();
   for (Attachment* a = g_registry; a != nullptr; a = a->next)
@@ -68,6 +72,7 @@ void fork_parent() {
   }
   WriterLock::release_registry_after_fork();
   g_registry_mutex.unlock();
+  g_handle_registry_mutex.unlock();
 }
 
 void fork_child() {
@@ -105,9 +110,18 @@ void fork_child() {
   }
   WriterLock::release_registry_after_fork();
   g_registry_mutex.unlock();
+  g_handle_registry_mutex.unlock();
 }
 
 }  // namespace
+
+}  // namespace sharedmem::platform::posix
+
+namespace sharedmem::platform {
+std::mutex& handle_registry_mutex() noexcept { return posix::g_handle_registry_mutex; }
+}  // namespace sharedmem::platform
+
+namespace sharedmem::platform::posix {
 
 sharedmem_error register_attachment(Attachment& attachment) noexcept {
   try {

@@ -570,6 +570,13 @@ std::uint64_t memory_headroom(std::uint64_t /*needed*/) noexcept {
 
 bool creation_commits_memory() noexcept { return true; }
 
+// No fork on Windows. Never destroyed (MinGW's std::mutex has no constant
+// initialisation; made at load, not on first use): the exit detach may run
+// after other static destructors.
+alignas(std::mutex) unsigned char g_handle_registry_mutex_storage[sizeof(std::mutex)];
+std::mutex* const g_handle_registry_mutex = new (g_handle_registry_mutex_storage) std::mutex;
+std::mutex& handle_registry_mutex() noexcept { return *g_handle_registry_mutex; }
+
 std::size_t page_size() noexcept {
   SYSTEM_INFO system{};
   ::GetSystemInfo(&system);
