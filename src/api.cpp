@@ -18,6 +18,24 @@
 #include "segment.hpp"
 #include "value.hpp"
 
+namespace {
+
+// Runs `call` (the body of an entry point that may allocate) and hands its
+// error to finish_call; no exception leaves the library: an allocation
+// that failed is NO_MEMORY, anything else SYSTEM.
+template <typename Call>
+sharedmem_error without_exceptions(Call call) noexcept {
+  try {
+    return sharedmem::detail::finish_call(call());
+  } catch (const std::bad_alloc&) {
+    return sharedmem::detail::finish_call(SHAREDMEM_E_NO_MEMORY);
+  } catch (...) {
+    return sharedmem::detail::finish_call(SHAREDMEM_E_SYSTEM);
+  }
+}
+
+}  // namespace
+
 extern "C" {
 
 using sharedmem::detail::finish_call;
@@ -25,13 +43,8 @@ using sharedmem::detail::finish_call;
 sharedmem_error SHAREDMEM_CALL sharedmem_open(const char* name, uint64_t capacity, uint32_t flags,
                                               sharedmem_segment** out) {
   sharedmem::platform::clear_error_detail();
-  try {
-    return finish_call(sharedmem::detail::open_segment(name, capacity, flags, nullptr, out));
-  } catch (const std::bad_alloc&) {
-    return finish_call(SHAREDMEM_E_NO_MEMORY);
-  } catch (...) {
-    return finish_call(SHAREDMEM_E_SYSTEM);
-  }
+  return without_exceptions(
+      [&] { return sharedmem::detail::open_segment(name, capacity, flags, nullptr, out); });
 }
 
 namespace {
@@ -56,18 +69,14 @@ sharedmem_error SHAREDMEM_CALL sharedmem_open_shared(const char* name, uint64_t 
   if (access == nullptr || access->struct_size < kAccessV1 ||
       (access->flags & ~SHAREDMEM_ACCESS_LOW_INTEGRITY) != 0)
     return finish_call(SHAREDMEM_E_INVALID_ARGUMENT);
-  try {
+  return without_exceptions([&] {
     sharedmem::platform::AccessList list;
     list.read_write = principals(access->read_write);
     list.read_only = principals(access->read_only);
     list.creators = principals(access->creators);
     list.low_integrity = (access->flags & SHAREDMEM_ACCESS_LOW_INTEGRITY) != 0;
-    return finish_call(sharedmem::detail::open_segment(name, capacity, flags, &list, out));
-  } catch (const std::bad_alloc&) {
-    return finish_call(SHAREDMEM_E_NO_MEMORY);
-  } catch (...) {
-    return finish_call(SHAREDMEM_E_SYSTEM);
-  }
+    return sharedmem::detail::open_segment(name, capacity, flags, &list, out);
+  });
 }
 
 const char* SHAREDMEM_CALL sharedmem_last_error_detail(void) {
@@ -226,24 +235,14 @@ sharedmem_error SHAREDMEM_CALL sharedmem_notify(sharedmem_segment* segment,
 
 sharedmem_error SHAREDMEM_CALL sharedmem_inspect(const char* name, uint32_t flags,
                                                  sharedmem_info* info) {
-  try {
-    return finish_call(sharedmem::detail::inspect_segment(name, flags, info));
-  } catch (const std::bad_alloc&) {
-    return finish_call(SHAREDMEM_E_NO_MEMORY);
-  } catch (...) {
-    return finish_call(SHAREDMEM_E_SYSTEM);
-  }
+  return without_exceptions(
+      [&] { return sharedmem::detail::inspect_segment(name, flags, info); });
 }
 
 sharedmem_error SHAREDMEM_CALL sharedmem_list(uint32_t flags, sharedmem_list_callback callback,
                                               void* context) {
-  try {
-    return finish_call(sharedmem::detail::list_segments(flags, callback, context));
-  } catch (const std::bad_alloc&) {
-    return finish_call(SHAREDMEM_E_NO_MEMORY);
-  } catch (...) {
-    return finish_call(SHAREDMEM_E_SYSTEM);
-  }
+  return without_exceptions(
+      [&] { return sharedmem::detail::list_segments(flags, callback, context); });
 }
 
 }  // extern "C"
