@@ -28,6 +28,7 @@ set(SHAREDMEM_CORE_SOURCES
   ${PROJECT_SOURCE_DIR}/src/inspect.cpp
   ${PROJECT_SOURCE_DIR}/src/open_close.cpp
   ${PROJECT_SOURCE_DIR}/src/raw_lock.cpp
+  ${PROJECT_SOURCE_DIR}/src/reclaim.cpp
   ${PROJECT_SOURCE_DIR}/src/value.cpp
   ${PROJECT_SOURCE_DIR}/src/wait.cpp
   ${PROJECT_SOURCE_DIR}/platform/os_error.cpp
@@ -91,6 +92,9 @@ function(_sharedmem_finish_library target base_name)
       ${PROJECT_SOURCE_DIR}/src
       ${PROJECT_SOURCE_DIR}/platform)
   target_compile_features(${target} PUBLIC cxx_std_17)
+  # The backend's build-time facts (platform.hpp, Capabilities).
+  target_compile_definitions(${target} PRIVATE
+    "SHAREDMEM_PLATFORM_CAPABILITIES=\"${_sharedmem_os}/capabilities_${_sharedmem_os}.hpp\"")
   sharedmem_set_warnings(${target})
 
   if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU" AND NOT WIN32)

@@ -11,7 +11,8 @@
 // vanished while you attached", "this much memory can still be backed"); the
 // core decides what they mean (initialise or check, retry or fail, refuse
 // what is not ours). Every function below is implemented in full by every
-// backend.
+// backend, but sweep_dead_objects and name_state, which exist only where
+// they have something to find (kCapabilities).
 #ifndef SHAREDMEM_PLATFORM_PLATFORM_HPP
 #define SHAREDMEM_PLATFORM_PLATFORM_HPP
 
@@ -40,6 +41,44 @@
 
 namespace sharedmem::platform {
 
+// Where a segment's name lives: among the current user's private names or
+// the shared ones (sharedmem_open_shared, SHAREDMEM_SHARED), in the
+// session's namespace or in the global one (SHAREDMEM_SCOPE_GLOBAL). A
+// global namespace reaches only a backend with kCapabilities.global_scope:
+// the core refuses it elsewhere.
+enum class Namespace { kPrivate, kShared, kGlobalPrivate, kGlobalShared };
+constexpr bool is_shared(Namespace space) noexcept {
+  return space == Namespace::kShared || space == Namespace::kGlobalShared;
+}
+constexpr bool is_global(Namespace space) noexcept {
+  return space == Namespace::kGlobalPrivate || space == Namespace::kGlobalShared;
+}
+
+// What a platform's objects can do, fixed at build time so that the core
+// compiles in only what the platform has. Each backend defines
+// `inline constexpr Capabilities kCapabilities` in its own header, which
+// CMake names in SHAREDMEM_PLATFORM_CAPABILITIES (included below).
+struct Capabilities {
+  // A global namespace apart from the session's own (Windows' Global\).
+  // Without it the core refuses SHAREDMEM_SCOPE_GLOBAL (UNSUPPORTED).
+  bool global_scope;
+  // Objects outlive users that were all killed (Linux: files in /dev/shm).
+  // With it the backend defines sweep_dead_objects and the core runs it;
+  // without it objects die with their last user, and nothing needs a sweep.
+  bool leftovers_persist;
+  // A name can be removed, or lead to another object, while its object is
+  // held (Linux: an unlink in /dev/shm). With it the backend defines
+  // name_state and the core asks it.
+  bool names_removable;
+  // The OS tells how many attachments hold an object (Linux: its OFD locks
+  // in /proc/locks): inspect_object fills ObjectFacts::holders. Without it
+  // the core reports SHAREDMEM_HOLDERS_UNKNOWN.
+  bool countable_holders;
+  // Objects carry a mandatory integrity label (Windows): a shared segment's
+  // may be made low, for sandboxed processes (AccessList::low_integrity).
+  bool integrity_labels;
+};
+
 // One process's attachment to a named OS shared-memory object: the object,
 // its mapping, its share of the lifetime and its writer lock. Defined per OS.
 struct Attachment;
@@ -59,16 +98,18 @@ struct AccessList {
   std::vector<std::string> read_write;
   std::vector<std::string> read_only;
   std::vector<std::string> creators;
-  bool low_integrity = false;  // SHAREDMEM_ACCESS_LOW_INTEGRITY
+  // SHAREDMEM_ACCESS_LOW_INTEGRITY, where kCapabilities.integrity_labels
+  // (elsewhere never set).
+  bool low_integrity = false;
 };
 
 struct AttachRequest {
-  std::string name;          // validated segment name
-  bool global_scope = false;  // SHAREDMEM_SCOPE_GLOBAL
-  // Null: a private segment. Otherwise a shared one, in a namespace apart
-  // from the private one, created with exactly this access, and an object
-  // found there is accepted only if its owner and permissions match it
-  // (else SHAREDMEM_E_NOT_OWNER, untouched).
+  std::string name;  // validated segment name
+  Namespace space = Namespace::kPrivate;
+  // Set exactly when `space` is a shared namespace: an object is created
+  // there with exactly this access, and one found there is accepted only if
+  // its owner and permissions match it (else SHAREDMEM_E_NOT_OWNER,
+  // untouched).
   const AccessList* access = nullptr;
   // SHAREDMEM_READ_ONLY: opened and mapped without write access; never
   // creates (may_create is false), never initialises: a read-only request
@@ -76,23 +117,53 @@ struct AttachRequest {
   // object alone. Takes part in the lifetime like any other attachment.
   bool read_only = false;
   bool may_create = true;     // false: attach only to an object that exists
-  // The bytes the core needs (header and slots). A backend that must size
-  // an object when it creates it (Windows) uses this; the others size it in
-  // initialise_object.
-  std::size_t core_bytes = 0;
+};
+
+// Whether a process lives in an object (inspect_object).
+enum class Liveness {
+  kLive,     // a process that completed its attach still holds it
+  kNone,     // no such process: it is a leftover, or its creator is still at work
+  kUnknown,  // the OS cannot tell
+};
+
+// What a backend learned of an object: one it would not join (begin_attach,
+// kNotJoinable) or one it inspected (inspect_object).
+struct ObjectFacts {
+  std::string os_name;      // the OS object's name (a path on POSIX)
+  bool shared_memory = false;   // of the shared-memory type (a regular file, a section)
+  bool owned_by_user = false;   // the current user owns it (false if unknown)
+  bool private_to_user = false;  // nobody else may open it
+  std::uint64_t size = 0;        // its size in bytes (0 if not known)
+  std::uint32_t mode = 0;        // POSIX permission bits; 0 elsewhere
+  // Attachments that hold it (where kCapabilities.countable_holders; else,
+  // or when the OS cannot tell this time, SHAREDMEM_HOLDERS_UNKNOWN).
+  std::uint32_t holders = SHAREDMEM_HOLDERS_UNKNOWN;
+  Liveness liveness = Liveness::kUnknown;
+  std::string owner;        // "uid 1000", a SID; empty if unknown
+  std::string permissions;  // readable form; empty if unknown
+  // kNotJoinable: what about it differs from the request, in words, for the
+  // error detail ("/dev/shm/x grants everyone rw-"); may be empty.
+  std::string mismatch;
 };
 
 enum class AttachStatus {
   kAttached,  // attachment is set; see must_initialise
   kAbsent,    // no object has the name and the request did not allow creating one
   kVanished,  // the object went away while we attached (its last user left): try again
-  kFailed,    // see error
+  // Something stands under the name that the request may not join: not the
+  // current user's (in a shared namespace: not a listed creator's), not a
+  // shared-memory object, or open to others than the request says. It was
+  // left as it was; `facts` say what it is, for the core to judge
+  // (SHAREDMEM_E_NOT_OWNER, _INCOMPATIBLE).
+  kNotJoinable,
+  kFailed,  // see error
 };
 
 struct AttachResult {
   AttachStatus status = AttachStatus::kFailed;
   sharedmem_error error = SHAREDMEM_OK;
   AttachmentPtr attachment;
+  ObjectFacts facts;  // kNotJoinable only
   // True when no live process has completed an attach to this object: it is
   // new, or left behind by users who all died, or by a creator that died
   // before end_attach. The caller owns its content and must either call
@@ -101,25 +172,43 @@ struct AttachResult {
   bool must_initialise = false;
 };
 
+// How long an attach or a detach waits for a peer holding the object's
+// attach gate (a peer's attach or detach takes a moment; one that holds it
+// longer is stuck) before it gives up with SHAREDMEM_E_TIMEOUT. The same
+// bound on every platform.
+inline constexpr std::chrono::milliseconds kGateWait{10'000};
+
 // Opens the object for `request`, joins its lifetime, and maps it at its own
-// size (core_size() may be 0 for an empty object). Returns with the attach
-// gate held: no other process attaches or detaches until end_attach() or
-// detach(), so "am I alone" stays true while the caller initialises. Refuses
-// objects owned by another user or open to other users (SHAREDMEM_E_NOT_OWNER)
-// and names taken by objects of another type (SHAREDMEM_E_INCOMPATIBLE),
-// without touching them.
+// size (core_size() may be 0 for an empty object). An absent name that the
+// request may create comes back as must_initialise: made empty, or (where an
+// object cannot exist without its size, Windows' sections) not made at all
+// yet, with core_size() 0, for initialise_object to make; either way no
+// memory is committed before the core has checked can_back. Returns with the
+// attach gate held: no other process attaches or detaches until end_attach() or
+// detach(), so "am I alone" stays true while the caller initialises. Never
+// joins or changes an object owned by another user, open to other users than
+// the request says, or of another type: it reports it (kNotJoinable).
 AttachResult begin_attach(const AttachRequest& request);
 
 // For must_initialise only: makes the object exactly what a new segment of
-// `core_bytes` needs, all zero, with a fresh writer lock, and maps it afresh
-// (previous core_base values are invalid). SHAREDMEM_E_NO_MEMORY when the
-// system cannot back it (nothing then faults later on first touch).
+// `core_bytes` needs, all zero, with a fresh writer lock (creating it where
+// begin_attach left none, replacing a leftover that is too small), and maps
+// it afresh (previous core_base values are invalid). SHAREDMEM_E_NO_MEMORY
+// when the system cannot back it (nothing then faults later on first touch).
+// SHAREDMEM_E_EXISTS when an object appeared under the name meanwhile, made
+// by a process outside the attach protocol (only a backend that leaves the
+// name empty in begin_attach can see this): the core detaches and attaches
+// again, and judges that object as it would any other.
 sharedmem_error initialise_object(Attachment& attachment, std::size_t core_bytes);
 
 // The caller has initialised or checked the object and will use it: counts
 // this attachment as a completed user and releases the attach gate. On an
 // error the attachment is not counted; the caller must detach it.
-sharedmem_error end_attach(Attachment& attachment) noexcept;
+// `change_word` is the 32-bit word in the core's part of the mapping that
+// changes with every change waiters should see: the word wait_for_change
+// watches and wake_all wakes sleepers on, for the attachment's life.
+sharedmem_error end_attach(Attachment& attachment,
+                           const std::atomic<std::uint32_t>& change_word) noexcept;
 
 // The core's part of the mapping (page-aligned) and its length.
 void* core_base(const Attachment& attachment) noexcept;
@@ -208,43 +297,43 @@ LockResult lock_writer(Attachment& attachment, Deadline deadline, LockHold hold)
 // publish, wake_waiters).
 bool unlock_writer(Attachment& attachment) noexcept;
 
-// Whether the attachment's name still leads to its object (sharedmem_check).
-// kRemoved: the name was removed under the attachment (on Linux, by systemd-
-// logind's RemoveIPC or a manual rm in /dev/shm) or now leads to another
-// object; the attachment keeps working, but newcomers no longer reach it.
-// A backend whose names cannot be removed while held always answers
-// kLeadsHere. kError: the OS could not tell (noted for take_os_error).
+// Where kCapabilities.names_removable (declared for every backend, defined
+// and called only there): whether the attachment's name still leads to its
+// object (sharedmem_check). kRemoved: the name was removed under the
+// attachment (on Linux, by systemd-logind's RemoveIPC or a manual rm in
+// /dev/shm) or now leads to another object; the attachment keeps working,
+// but newcomers no longer reach it. kError: the OS could not tell (noted
+// for take_os_error). Elsewhere a name lives as long as its object's
+// holders, and the core takes it as leading there.
 enum class NameState { kLeadsHere, kRemoved, kError };
 NameState name_state(const Attachment& attachment) noexcept;
 
-// Removing dead objects: objects of the current user's segments in the scope
-// (`shared`: in the shared namespace, of which the current user owns)
-// that no process uses any more (every user was killed). Never touches a live
+// Where kCapabilities.leftovers_persist (declared for every backend, defined
+// and called only there): removes dead objects of the current user's
+// segments in `space` (in a shared one: those the current user owns) that
+// no process uses any more (every user was killed). Never touches a live
 // object, another user's, or one this backend did not make, and never waits
-// for a gate (an object being attached or detached is skipped). kRateLimited:
-// at most one such sweep a second per process, looking at a bounded number of
-// the user's own objects (others' never count); kNow: every object, now.
-// *removed (if not null) gets how many were removed. A backend whose objects
-// die with their last user (Windows) removes none and reports 0.
-enum class Sweep { kRateLimited, kNow };
-sharedmem_error sweep_dead_objects(bool global_scope, bool shared, Sweep when,
+// for a gate (an object being attached or detached is skipped). Looks at no
+// more than `look_at_most` of the user's own objects (others' never count);
+// *removed (if not null) gets how many it removed. When and how often to
+// sweep is the core's choice (src/reclaim.cpp).
+sharedmem_error sweep_dead_objects(Namespace space, std::uint32_t look_at_most,
                                    std::uint32_t* removed) noexcept;
 
-// Waiting for a change (sharedmem_wait). `word` is a 32-bit word in the
-// attachment's shared mapping.
+// Waiting for a change (sharedmem_wait) of the attachment's change word
+// (end_attach).
 enum class WaitResult {
   kWoken,    // woken, the word changed, or the backend's wait slice ended: look again
   kTimeout,  // `deadline` passed
   kError,    // an OS error (noted for take_os_error)
 };
-// Sleeps while `word` holds `seen`, until a wake_all on it from any process,
-// or `deadline`. May return kWoken early.
-WaitResult wait_for_change(Attachment& attachment, const std::atomic<std::uint32_t>& word,
-                           std::uint32_t seen, Deadline deadline) noexcept;
-// Wakes every wait_for_change on `word`, in every process. Only wakes: the
-// core changed the word before the call (a sleeper whose `seen` still
-// matches the word sleeps on).
-void wake_all(Attachment& attachment, const std::atomic<std::uint32_t>& word) noexcept;
+// Sleeps while the change word holds `seen`, until a wake_all on the same
+// object from any process, or `deadline`. May return kWoken early.
+WaitResult wait_for_change(Attachment& attachment, std::uint32_t seen, Deadline deadline) noexcept;
+// Wakes every wait_for_change on the attachment's object, in every process.
+// Only wakes: the core changed the change word before the call (a sleeper
+// whose `seen` still matches the word sleeps on).
+void wake_all(Attachment& attachment) noexcept;
 
 // Inspection (sharedmem_inspect, sharedmem_list): facts about the OS object
 // under a segment's name, gathered from outside. A backend never joins the
@@ -257,25 +346,6 @@ struct InspectionDeleter {
   void operator()(Inspection* inspection) const noexcept;
 };
 using InspectionPtr = std::unique_ptr<Inspection, InspectionDeleter>;
-
-enum class Liveness {
-  kLive,     // a process that completed its attach still holds it
-  kNone,     // no such process: it is a leftover, or its creator is still at work
-  kUnknown,  // the OS cannot tell
-};
-
-struct ObjectFacts {
-  std::string os_name;      // the OS object's name (a path on POSIX)
-  bool shared_memory = false;   // of the shared-memory type (a regular file, a section)
-  bool owned_by_user = false;   // the current user owns it (false if unknown)
-  bool private_to_user = false;  // nobody else may open it
-  std::uint64_t size = 0;        // its size in bytes (0 if not known)
-  std::uint32_t mode = 0;        // POSIX permission bits; 0 elsewhere
-  std::uint32_t holders = SHAREDMEM_HOLDERS_UNKNOWN;  // attachments that hold it
-  Liveness liveness = Liveness::kUnknown;
-  std::string owner;        // "uid 1000", a SID; empty if unknown
-  std::string permissions;  // readable form; empty if unknown
-};
 
 enum class InspectStatus {
   kFound,   // facts are set; inspection is set when its bytes may be read
@@ -291,10 +361,9 @@ struct InspectResult {
   InspectionPtr inspection;
 };
 
-// Looks at the object under segment `name` (validated) in the scope, in the
-// shared namespace if `shared`. A shared object's bytes may be read when
-// the current user may open it for reading.
-InspectResult inspect_object(const std::string& name, bool global_scope, bool shared);
+// Looks at the object under segment `name` (validated) in `space`. A shared
+// object's bytes may be read when the current user may open it for reading.
+InspectResult inspect_object(const std::string& name, Namespace space);
 
 // Copies up to `size` bytes at `offset` of the object into `buffer` and
 // returns how many it copied (fewer where the object ends; 0 on an error).
@@ -304,9 +373,9 @@ std::size_t read_object(Inspection& inspection, std::uint64_t offset, void* buff
                         std::size_t size) noexcept;
 
 // Calls `visit` with the segment name of each object of the naming scheme
-// in the scope (any type, valid segment name or not: the core filters),
+// in `space` (any type, valid segment name or not: the core filters),
 // until it returns false. An error when the namespace cannot be read.
-sharedmem_error list_objects(bool global_scope, bool shared,
+sharedmem_error list_objects(Namespace space,
                              const std::function<bool(const std::string& name)>& visit);
 
 // The OS error code (errno, GetLastError) behind the last failure that the
@@ -315,21 +384,14 @@ sharedmem_error list_objects(bool global_scope, bool shared,
 // the core hands each public call only its own (platform/os_error.cpp).
 int take_os_error() noexcept;
 
-// Bytes of new shared memory the system can still back for this process
-// (free space of the shm file system and the memory cgroups' headroom on
-// Linux, available commit on Windows); UINT64_MAX when no bound is known.
-// Exact when below `needed`, the size about to be created; at or above it,
-// the backend may skip dear refinements that only raise the figure.
-std::uint64_t memory_headroom(std::uint64_t needed) noexcept;
-
-// Whether begin_attach, creating an object, commits its memory at once
-// (Windows: a section is created at its full size), so that the core checks
-// memory_headroom before it lets an attach create (a probe, then the
-// creating attach). False: a new object is created empty, holding no memory
-// until initialise_object sizes it (Linux), so that one attach opens or
-// creates under the gate and the core checks the headroom after it, as for
-// a leftover it must grow.
-bool creation_commits_memory() noexcept;
+// Whether the system can still back `bytes` more bytes of shared memory
+// for this process: the free space of the shm file system and the memory
+// cgroups' headroom on Linux (read at most once a second, each answer's
+// bytes counted against the figure meanwhile), the available commit on
+// Windows. The core asks before it makes or grows an object, so that a
+// limit gives SHAREDMEM_E_NO_MEMORY rather than a fault on first touch or
+// the OOM killer.
+bool can_back(std::uint64_t bytes) noexcept;
 
 // The mutex of the core's process-wide registry of open handles. The
 // backend holds it across fork() where the OS has fork (before its own
@@ -347,5 +409,7 @@ std::uint64_t max_object_size() noexcept;
 const char* backend_name() noexcept;
 
 }  // namespace sharedmem::platform
+
+#include SHAREDMEM_PLATFORM_CAPABILITIES
 
 #endif  // SHAREDMEM_PLATFORM_PLATFORM_HPP

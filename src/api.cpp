@@ -74,7 +74,10 @@ sharedmem_error SHAREDMEM_CALL sharedmem_open_shared(const char* name, uint64_t 
     list.read_write = principals(access->read_write);
     list.read_only = principals(access->read_only);
     list.creators = principals(access->creators);
-    list.low_integrity = (access->flags & SHAREDMEM_ACCESS_LOW_INTEGRITY) != 0;
+    // Where objects carry no integrity label (Linux) the flag means nothing:
+    // ignored, as the header says.
+    list.low_integrity = sharedmem::platform::kCapabilities.integrity_labels &&
+                         (access->flags & SHAREDMEM_ACCESS_LOW_INTEGRITY) != 0;
     return sharedmem::detail::open_segment(name, capacity, flags, &list, out);
   });
 }
@@ -193,9 +196,12 @@ sharedmem_error SHAREDMEM_CALL sharedmem_prune(uint32_t flags, uint32_t* removed
   if (removed != nullptr) *removed = 0;
   if ((flags & ~(SHAREDMEM_SCOPE_GLOBAL | SHAREDMEM_SHARED)) != 0)
     return finish_call(SHAREDMEM_E_INVALID_ARGUMENT);
-  return finish_call(sharedmem::platform::sweep_dead_objects(
-      (flags & SHAREDMEM_SCOPE_GLOBAL) != 0, (flags & SHAREDMEM_SHARED) != 0,
-      sharedmem::platform::Sweep::kNow, removed));
+  sharedmem::platform::Namespace space;
+  if (sharedmem_error e =
+          sharedmem::detail::namespace_of(flags, (flags & SHAREDMEM_SHARED) != 0, space))
+    return finish_call(e);
+  return finish_call(
+      sharedmem::detail::reclaim_dead_objects(space, sharedmem::detail::Reclaim::kNow, removed));
 }
 
 uint64_t SHAREDMEM_CALL sharedmem_version(const sharedmem_segment* segment) {

@@ -93,7 +93,8 @@ void classify(const platform::InspectResult& found, sharedmem_info& info) {
   const platform::ObjectFacts& facts = found.facts;
   info.object_size = facts.size;
   info.mode = facts.mode;
-  info.holders = facts.holders;
+  info.holders =
+      platform::kCapabilities.countable_holders ? facts.holders : SHAREDMEM_HOLDERS_UNKNOWN;
   if (copy_text(info.owner, sizeof info.owner, facts.owner))
     info.truncated |= SHAREDMEM_INFO_OWNER_TRUNCATED;
   if (copy_text(info.permissions, sizeof info.permissions, facts.permissions))
@@ -148,9 +149,9 @@ void classify(const platform::InspectResult& found, sharedmem_info& info) {
 }
 
 // Inspects validated `name` into `info` (struct_size set, the rest zero).
-sharedmem_error inspect_one(const std::string& name, std::uint32_t flags, sharedmem_info& info) {
-  platform::InspectResult found = platform::inspect_object(
-      name, (flags & SHAREDMEM_SCOPE_GLOBAL) != 0, (flags & SHAREDMEM_SHARED) != 0);
+sharedmem_error inspect_one(const std::string& name, platform::Namespace space,
+                            sharedmem_info& info) {
+  platform::InspectResult found = platform::inspect_object(name, space);
   (void)copy_text(info.name, sizeof info.name, name);  // validated: it fits
   if (copy_text(info.os_name, sizeof info.os_name, found.facts.os_name))
     info.truncated |= SHAREDMEM_INFO_OS_NAME_TRUNCATED;
@@ -166,9 +167,11 @@ sharedmem_error inspect_one(const std::string& name, std::uint32_t flags, shared
   return SHAREDMEM_OK;
 }
 
-sharedmem_error check_flags(std::uint32_t flags) {
-  return (flags & ~(SHAREDMEM_SCOPE_GLOBAL | SHAREDMEM_SHARED)) != 0 ? SHAREDMEM_E_INVALID_ARGUMENT
-                                                                     : SHAREDMEM_OK;
+// The namespace sharedmem_inspect's and sharedmem_list's `flags` name.
+sharedmem_error check_flags(std::uint32_t flags, platform::Namespace& space) {
+  if ((flags & ~(SHAREDMEM_SCOPE_GLOBAL | SHAREDMEM_SHARED)) != 0)
+    return SHAREDMEM_E_INVALID_ARGUMENT;
+  return namespace_of(flags, (flags & SHAREDMEM_SHARED) != 0, space);
 }
 
 }  // namespace
@@ -176,11 +179,12 @@ sharedmem_error check_flags(std::uint32_t flags) {
 sharedmem_error inspect_segment(const char* name, std::uint32_t flags, sharedmem_info* out) {
   platform::clear_error_detail();
   if (out == nullptr || out->struct_size < kInfoMinimumSize) return SHAREDMEM_E_INVALID_ARGUMENT;
-  if (sharedmem_error e = check_flags(flags)) return e;
+  platform::Namespace space;
+  if (sharedmem_error e = check_flags(flags, space)) return e;
   if (sharedmem_error e = validate_name(name)) return e;
   sharedmem_info info{};
   info.struct_size = out->struct_size;
-  const sharedmem_error e = inspect_one(name, flags, info);
+  const sharedmem_error e = inspect_one(name, space, info);
   // Only what the caller's struct has room for; its struct_size stays.
   std::memcpy(reinterpret_cast<unsigned char*>(out) + sizeof info.struct_size,
               reinterpret_cast<const unsigned char*>(&info) + sizeof info.struct_size,
@@ -191,15 +195,14 @@ sharedmem_error inspect_segment(const char* name, std::uint32_t flags, sharedmem
 sharedmem_error list_segments(std::uint32_t flags, sharedmem_list_callback callback,
                               void* context) {
   if (callback == nullptr) return SHAREDMEM_E_INVALID_ARGUMENT;
-  if (sharedmem_error e = check_flags(flags)) return e;
-  return platform::list_objects(
-      (flags & SHAREDMEM_SCOPE_GLOBAL) != 0, (flags & SHAREDMEM_SHARED) != 0,
-      [&](const std::string& name) {
+  platform::Namespace space;
+  if (sharedmem_error e = check_flags(flags, space)) return e;
+  return platform::list_objects(space, [&](const std::string& name) {
     if (validate_name(name.c_str()) != SHAREDMEM_OK) return true;
     sharedmem_info info{};
     info.struct_size = sizeof info;
     // Gone meanwhile, or unreadable for a reason of its own: not listed.
-    if (inspect_one(name, flags, info) != SHAREDMEM_OK) return true;
+    if (inspect_one(name, space, info) != SHAREDMEM_OK) return true;
     return callback(&info, context) == 0;
   });
 }

@@ -110,38 +110,29 @@ sharedmem_error check_existing(const platform::Attachment& attachment, std::uint
   return SHAREDMEM_OK;
 }
 
-// Attaches to `name`, creating it (if `may_create`) only when the system
-// can back it. Where creating commits the object's memory
-// (creation_commits_memory), the name is looked for first and the headroom
-// checked before the creating attach; elsewhere one attach opens or creates
-// under the gate, and open_segment checks the headroom of what it must
-// initialise, as for a leftover.
-platform::AttachResult attach(platform::AttachRequest& request, bool may_create,
-                              std::uint64_t& headroom) {
-  const bool check_before_creating = may_create && platform::creation_commits_memory();
+// The error for an object the backend would not join, judged on its facts
+// in the order inspection classifies them: whose it is, what it is, who else
+// may open it. The user's own object of another type (or one whose owner
+// the OS would not tell: Windows, for a name taken by another type of
+// kernel object) in a private namespace is INCOMPATIBLE: the user put
+// something else there. Anything else is NOT_OWNER: another user's object,
+// one open to others, and in a shared namespace, whatever is not exactly
+// what the access list says.
+sharedmem_error refusal_for(const platform::ObjectFacts& facts, bool shared) {
+  const bool users_own = facts.owned_by_user || facts.owner.empty();
+  const sharedmem_error refusal = users_own && !facts.shared_memory && !shared
+                                      ? SHAREDMEM_E_INCOMPATIBLE
+                                      : SHAREDMEM_E_NOT_OWNER;
+  if (facts.mismatch.empty()) return refusal;
+  return platform::record_error_detail(refusal, facts.mismatch.c_str());
+}
+
+// Attaches for `request`, going back to the start (a bounded number of
+// times) when the object found vanished under it: each time, another user
+// left or arrived meanwhile.
+platform::AttachResult attach(const platform::AttachRequest& request) {
   for (int attempt = 0; attempt < kAttachAttempts; ++attempt) {
-    request.may_create = may_create && !check_before_creating;
     platform::AttachResult result = platform::begin_attach(request);
-    if (result.status == platform::AttachStatus::kAbsent && check_before_creating) {
-      // About to create: first reclaim what dead users left, and if the
-      // system still cannot back the segment, everything they left, now.
-      (void)platform::sweep_dead_objects(request.global_scope, request.access != nullptr,
-                                         platform::Sweep::kRateLimited,
-                                         nullptr);
-      headroom = platform::memory_headroom(request.core_bytes);
-      if (request.core_bytes > headroom) {
-        (void)platform::sweep_dead_objects(request.global_scope, request.access != nullptr,
-                                           platform::Sweep::kNow, nullptr);
-        headroom = platform::memory_headroom(request.core_bytes);
-      }
-      if (request.core_bytes > headroom) {
-        result.status = platform::AttachStatus::kFailed;
-        result.error = SHAREDMEM_E_NO_MEMORY;
-        return result;
-      }
-      request.may_create = true;
-      result = platform::begin_attach(request);
-    }
     if (result.status != platform::AttachStatus::kVanished) return result;
   }
   platform::AttachResult gave_up;
@@ -158,6 +149,15 @@ sharedmem_error validate_name(const char* name) {
     return SHAREDMEM_E_INVALID_NAME;
   for (std::size_t i = 0; i < length; ++i)
     if (!is_name_char(name[i])) return SHAREDMEM_E_INVALID_NAME;
+  return SHAREDMEM_OK;
+}
+
+sharedmem_error namespace_of(std::uint32_t flags, bool shared, platform::Namespace& space) {
+  const bool global = (flags & SHAREDMEM_SCOPE_GLOBAL) != 0;
+  if (global && !platform::kCapabilities.global_scope) return SHAREDMEM_E_UNSUPPORTED;
+  using platform::Namespace;
+  space = global ? (shared ? Namespace::kGlobalShared : Namespace::kGlobalPrivate)
+                 : (shared ? Namespace::kShared : Namespace::kPrivate);
   return SHAREDMEM_OK;
 }
 
@@ -197,66 +197,68 @@ sharedmem_error open_segment(const char* name, std::uint64_t capacity, std::uint
   if (!segment) return SHAREDMEM_E_NO_MEMORY;
   platform::AttachRequest request;
   request.name = name;
-  request.global_scope = (flags & SHAREDMEM_SCOPE_GLOBAL) != 0;
+  if (sharedmem_error e = namespace_of(flags, access != nullptr, request.space)) return e;
   request.access = access;
   request.read_only = read_only;
-  request.core_bytes = static_cast<std::size_t>(shape.total_bytes);
-  const bool shared = access != nullptr;
-  std::uint64_t headroom = UINT64_MAX;
+  request.may_create = !open_only;
   // An open that only looks for a live segment reclaims dead objects first:
   // one of them may stand under its very name.
-  if (open_only)
-    (void)platform::sweep_dead_objects(request.global_scope, shared, platform::Sweep::kRateLimited,
-                                       nullptr);
+  if (open_only) (void)reclaim_dead_objects(request.space, Reclaim::kRateLimited, nullptr);
   platform::AttachResult attached;
-  for (int round = 0;; ++round) {
-    attached = attach(request, !open_only, headroom);
+  bool reclaimed = false;  // every dead object was reclaimed for want of memory
+  for (int attempt = 0;; ++attempt) {
+    attached = attach(request);
     if (attached.status == platform::AttachStatus::kAbsent) return SHAREDMEM_E_NOT_FOUND;
+    if (attached.status == platform::AttachStatus::kNotJoinable)
+      return refusal_for(attached.facts, platform::is_shared(request.space));
     if (attached.status != platform::AttachStatus::kAttached) return attached.error;
-    if (!attached.must_initialise || open_only || round > 0) break;
-    const std::size_t found = platform::core_size(*attached.attachment);
-    if (found >= shape.total_bytes) break;
-    // Growing a leftover needs memory too (its own pages are freed first).
-    if (headroom == UINT64_MAX) headroom = platform::memory_headroom(shape.total_bytes - found);
-    if (shape.total_bytes - found <= headroom) break;
-    // Short of it: let go of the leftover (and its gate, so that no sweep
-    // runs under it), reclaim every dead object now, and look again.
-    attached.attachment.reset();
-    (void)platform::sweep_dead_objects(request.global_scope, shared, platform::Sweep::kNow, nullptr);
-    headroom = UINT64_MAX;
-  }
-  platform::Attachment& attachment = *attached.attachment;
-
-  // must_initialise says no live user completed an attach: the segment is
-  // new or dead, which both open modes count as absent. A refused
-  // attachment is detached uninitialised, and the backend leaves it as it
-  // was (or, empty, removes it).
-  if (attached.must_initialise) {
-    const std::size_t found = platform::core_size(attachment);
-    // Something nobody lives in that is not a segment of ours is foreign,
-    // whatever the open mode: refused as such, and left as it was.
-    if (!is_ours_to_reset(platform::core_base(attachment), found))
+    platform::Attachment& found = *attached.attachment;
+    if (!attached.must_initialise) {
+      if (create_only) return SHAREDMEM_E_EXISTS;
+      if (sharedmem_error e = check_existing(found, kind, capacity, shape)) return e;
+      break;
+    }
+    // must_initialise says no live user completed an attach: the segment is
+    // new or dead, which both open modes count as absent. A refused
+    // attachment is detached uninitialised, and the backend leaves it as it
+    // was (or, empty, removes it). Something nobody lives in that is not a
+    // segment of ours is foreign, whatever the open mode: refused as such,
+    // and left as it was.
+    const std::size_t found_bytes = platform::core_size(found);
+    if (!is_ours_to_reset(platform::core_base(found), found_bytes))
       return SHAREDMEM_E_INCOMPATIBLE;
     if (open_only) return SHAREDMEM_E_NOT_FOUND;
-    platform::fault_point("attach_before_init");
-    if (found < shape.total_bytes) {
-      if (headroom == UINT64_MAX)
-        headroom = platform::memory_headroom(shape.total_bytes - found);
-      if (shape.total_bytes - found > headroom) return SHAREDMEM_E_NO_MEMORY;
+    // What the segment adds to the object found (whose own pages are freed
+    // first) must be backed before anything is committed. Short of it, the
+    // object is let go (and its gate, so that no sweep runs under it), every
+    // dead object reclaimed, and the name looked at once more.
+    if (found_bytes < shape.total_bytes && !platform::can_back(shape.total_bytes - found_bytes)) {
+      if (reclaimed) return SHAREDMEM_E_NO_MEMORY;
+      attached.attachment.reset();
+      (void)reclaim_dead_objects(request.space, Reclaim::kNow, nullptr);
+      reclaimed = true;
+      continue;
     }
-    if (sharedmem_error e = initialise(attachment, shape)) return e;
-  } else if (create_only) {
-    return SHAREDMEM_E_EXISTS;
-  } else if (sharedmem_error e = check_existing(attachment, kind, capacity, shape)) {
-    return e;
+    platform::fault_point("attach_before_init");
+    const sharedmem_error e = initialise(found, shape);
+    // A process outside the protocol made an object under the name meanwhile
+    // (platform.hpp): look again, and judge that one.
+    if (e == SHAREDMEM_E_EXISTS && attempt < kAttachAttempts) {
+      attached.attachment.reset();
+      continue;
+    }
+    if (e != SHAREDMEM_OK) return e;
+    break;
   }
-  if (sharedmem_error e = platform::end_attach(attachment)) return e;
+  platform::Attachment& attachment = *attached.attachment;
+  if (sharedmem_error e = platform::end_attach(
+          attachment, static_cast<const Header*>(platform::core_base(attachment))->change_word))
+    return e;
   // This open made the segment or found a dead object under its name: dead
   // objects may lie beside it. (After end_attach: no sweep runs under a gate
   // of ours.)
   if (attached.must_initialise)
-    (void)platform::sweep_dead_objects(request.global_scope, shared, platform::Sweep::kRateLimited,
-                                       nullptr);
+    (void)reclaim_dead_objects(request.space, Reclaim::kRateLimited, nullptr);
 
   auto* const base = static_cast<unsigned char*>(platform::core_base(attachment));
   segment->header = reinterpret_cast<Header*>(base);

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 // The core's segment operations behind the public C API (api.cpp, which
 // checks every argument before it calls them: they check nothing again).
-// Where each lives: open_close.cpp, value.hpp/.cpp, raw_lock.hpp/.cpp, wait.cpp,
+// Where each lives: open_close.cpp, reclaim.cpp, value.hpp/.cpp, raw_lock.hpp/.cpp, wait.cpp,
 // inspect.cpp, errors.cpp; the handle itself in handle.hpp.
 #ifndef SHAREDMEM_SRC_SEGMENT_HPP
 #define SHAREDMEM_SRC_SEGMENT_HPP
@@ -14,6 +14,19 @@
 namespace sharedmem::detail {
 
 sharedmem_error validate_name(const char* name);
+// The namespace `flags` (SHAREDMEM_SCOPE_GLOBAL) and `shared` name, or
+// SHAREDMEM_E_UNSUPPORTED where the platform has no global scope.
+sharedmem_error namespace_of(std::uint32_t flags, bool shared, platform::Namespace& space);
+
+// Reclaiming what killed users left (reclaim.cpp), where objects outlive
+// them (platform::kCapabilities.leftovers_persist; elsewhere it does
+// nothing). kRateLimited: at most once a second per process, looking at a
+// bounded number of the user's objects, on the way of an open; kNow: every
+// object, now (sharedmem_prune, or an open short of memory). Never call it
+// while holding an attach gate.
+enum class Reclaim { kRateLimited, kNow };
+sharedmem_error reclaim_dead_objects(platform::Namespace space, Reclaim when,
+                                     std::uint32_t* removed);
 // `access`: null for a private segment (sharedmem_open), the access list of a
 // shared one (sharedmem_open_shared).
 sharedmem_error open_segment(const char* name, std::uint64_t capacity, std::uint32_t flags,

@@ -95,7 +95,7 @@ inline void wake_waiters(sharedmem_segment& segment) noexcept {
   // The bump first, then the wake: a waiter sleeps only while the word holds
   // what it read before its re-check.
   header.change_word.fetch_add(1, std::memory_order_seq_cst);
-  platform::wake_all(*segment.attachment, header.change_word);
+  platform::wake_all(*segment.attachment);
 }
 
 // Publishes the claimed slot, filled with a value of `length` bytes, as the

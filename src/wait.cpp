@@ -14,13 +14,24 @@
 namespace sharedmem::detail {
 namespace {
 
+// Whether the segment's name still leads to its object, where names can be
+// removed under their holders (platform::kCapabilities.names_removable).
+platform::NameState name_state_of(const sharedmem_segment& segment) noexcept {
+  if constexpr (platform::kCapabilities.names_removable) {
+    return platform::name_state(*segment.attachment);
+  } else {
+    (void)segment;
+    return platform::NameState::kLeadsHere;
+  }
+}
+
 // A wait that slept and woke (or timed out) with `result` tells a
 // long-running holder whether its segment's name was removed under it:
 // SHAREDMEM_E_REMOVED then, whatever it found (*version still says whether
 // the version moved). Only after a sleep: a wait that returns at once costs
 // no system call.
 sharedmem_error finish_wait(const sharedmem_segment& segment, sharedmem_error result) {
-  return platform::name_state(*segment.attachment) == platform::NameState::kRemoved
+  return name_state_of(segment) == platform::NameState::kRemoved
              ? SHAREDMEM_E_REMOVED
              : result;
 }
@@ -46,7 +57,7 @@ sharedmem_error wait_read_only(const sharedmem_segment& segment, std::uint64_t s
     const clock::time_point now = clock::now();
     if (now >= until) return finish_wait(segment, SHAREDMEM_E_TIMEOUT);
     platform::Deadline wake = platform::Deadline::at(until - now > slice ? now + slice : until);
-    if (platform::wait_for_change(*segment.attachment, header.change_word, word, wake) ==
+    if (platform::wait_for_change(*segment.attachment, word, wake) ==
         platform::WaitResult::kError)
       return SHAREDMEM_E_SYSTEM;
     slept = true;
@@ -78,7 +89,7 @@ sharedmem_error wait_segment(const sharedmem_segment* segment, std::uint64_t see
       // Counted in, the version seen unchanged: from here on only the
       // writer's wake (a changed word) ends the wait before the deadline.
       platform::fault_point("wait_before_sleep");
-      result = platform::wait_for_change(*segment->attachment, header.change_word, word, deadline);
+      result = platform::wait_for_change(*segment->attachment, word, deadline);
     }
     header.waiters.fetch_sub(1, std::memory_order_seq_cst);
     if (result == platform::WaitResult::kError) return SHAREDMEM_E_SYSTEM;
@@ -92,7 +103,7 @@ sharedmem_error wait_segment(const sharedmem_segment* segment, std::uint64_t see
 }
 
 sharedmem_error check_segment(const sharedmem_segment* segment) {
-  switch (platform::name_state(*segment->attachment)) {
+  switch (name_state_of(*segment)) {
     case platform::NameState::kLeadsHere:
       return SHAREDMEM_OK;
     case platform::NameState::kRemoved:

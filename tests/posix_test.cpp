@@ -484,4 +484,32 @@ BOOST_AUTO_TEST_CASE(posix_last_system_error_names_the_errno, only_if(kWithoutAd
   BOOST_TEST(directory.find("(system error") == std::string::npos, directory);
 }
 
+// Tests that the global scope, which Linux has not (one namespace serves
+// every session), is refused as UNSUPPORTED by every call that takes a
+// scope, before anything is created: the name stays absent.
+BOOST_AUTO_TEST_CASE(posix_global_scope_is_unsupported_everywhere) {
+  const std::string name = unique_name("global");
+  sharedmem_segment* segment = nullptr;
+  BOOST_TEST(sharedmem_open(name.c_str(), 64, SHAREDMEM_SCOPE_GLOBAL, &segment) ==
+             SHAREDMEM_E_UNSUPPORTED);
+  BOOST_TEST(segment == nullptr);
+  BOOST_TEST(!os_object_exists(name), "nothing was created");
+  sharedmem_info info{};
+  info.struct_size = sizeof info;
+  BOOST_TEST(sharedmem_inspect(name.c_str(), SHAREDMEM_SCOPE_GLOBAL, &info) ==
+             SHAREDMEM_E_UNSUPPORTED);
+  int listed = 0;
+  BOOST_TEST(sharedmem_list(
+                 SHAREDMEM_SCOPE_GLOBAL,
+                 [](const sharedmem_info*, void* context) {
+                   ++*static_cast<int*>(context);
+                   return 0;
+                 },
+                 &listed) == SHAREDMEM_E_UNSUPPORTED);
+  BOOST_TEST(listed == 0);
+  std::uint32_t removed = 7;
+  BOOST_TEST(sharedmem_prune(SHAREDMEM_SCOPE_GLOBAL, &removed) == SHAREDMEM_E_UNSUPPORTED);
+  BOOST_TEST(removed == 0u);
+}
+
 BOOST_AUTO_TEST_SUITE_END()

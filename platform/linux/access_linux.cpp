@@ -227,17 +227,24 @@ std::string entries_differ(const char* kind, const std::map<std::uint32_t, unsig
 }
 
 // Checks the object described by `status` (its ACL read through `fd`, or
-// `path` if fd < 0) against the list: SHAREDMEM_OK, or SHAREDMEM_E_NOT_OWNER
-// with the reason as the error detail.
-sharedmem_error check_object(int fd, const std::string& path, const struct stat& status,
-                             const ResolvedAccess& access) {
-  auto refuse = [&](const std::string& why) {
-    const std::string text = path + " " + why;
-    return record_error_detail(SHAREDMEM_E_NOT_OWNER, text.c_str());
-  };
+// `path` if fd < 0) against the list: true when it matches; otherwise false,
+// with its facts and the first difference, in words, in `facts`.
+bool check_object(int fd, const std::string& path, const struct stat& status,
+                  const ResolvedAccess& access, ObjectFacts& facts) {
   const std::uint32_t owner = static_cast<std::uint32_t>(status.st_uid);
-  if (owner != static_cast<std::uint32_t>(::geteuid()) &&
-      std::find(access.creators.begin(), access.creators.end(), owner) == access.creators.end())
+  facts.os_name = path;
+  facts.owner = "uid " + std::to_string(owner);
+  facts.mode = static_cast<std::uint32_t>(status.st_mode & 07777);
+  facts.owned_by_user =
+      owner == static_cast<std::uint32_t>(::geteuid()) ||
+      std::find(access.creators.begin(), access.creators.end(), owner) != access.creators.end();
+  facts.shared_memory = S_ISREG(status.st_mode);
+  facts.private_to_user = false;  // to the list's principals: known below
+  auto refuse = [&](const std::string& why) {
+    facts.mismatch = path + " " + why;
+    return false;
+  };
+  if (!facts.owned_by_user)
     return refuse("is owned by uid " + std::to_string(owner) + ", not a listed creator");
   if (!S_ISREG(status.st_mode)) return refuse("is " + type_of(status.st_mode));
   if ((status.st_mode & 07000) != 0) {
@@ -249,7 +256,10 @@ sharedmem_error check_object(int fd, const std::string& path, const struct stat&
   if (!read_acl(fd, path, status.st_mode, found))
     return refuse("has an access ACL that cannot be read");
   const Acl wanted = expected_acl(access, owner);
-  if (found == wanted) return SHAREDMEM_OK;
+  if (found == wanted) {
+    facts.private_to_user = true;
+    return true;
+  }
   if (found.owner != wanted.owner)
     return refuse("gives its owner " + perms_text(found.owner) + ", not rw-");
   if (found.other != 0) return refuse("grants everyone " + perms_text(found.other));
@@ -349,7 +359,7 @@ sharedmem_error resolve_access(const AccessList& list, ResolvedAccess& out) {
 }
 
 SharedOpen open_shared_object(const std::string& path, const ResolvedAccess& access,
-                              bool read_only, bool may_create, int* fd,
+                              bool read_only, bool may_create, int* fd, ObjectFacts* facts,
                               sharedmem_error* error) {
   *fd = -1;
   *error = SHAREDMEM_OK;
@@ -371,21 +381,20 @@ SharedOpen open_shared_object(const std::string& path, const ResolvedAccess& acc
       *error = record_os_error(SHAREDMEM_E_SYSTEM, errno);
       return SharedOpen::kFailed;
     }
-    *error = check_object(-1, path, status, access);
-    if (*error == SHAREDMEM_OK)
-      *error = open_error == EACCES ? denied("in at all")
-                                    : record_os_error(SHAREDMEM_E_SYSTEM, open_error);
+    if (!check_object(-1, path, status, access, *facts)) return SharedOpen::kNotJoinable;
+    *error = open_error == EACCES ? denied("in at all")
+                                  : record_os_error(SHAREDMEM_E_SYSTEM, open_error);
     return SharedOpen::kFailed;
   }
   struct stat status {};
   if (::fstat(looked, &status) != 0) {
     *error = record_os_error(SHAREDMEM_E_SYSTEM, errno);
-  } else {
-    *error = check_object(looked, path, status, access);
-  }
-  if (*error != SHAREDMEM_OK) {
     ::close(looked);
     return SharedOpen::kFailed;
+  }
+  if (!check_object(looked, path, status, access, *facts)) {
+    ::close(looked);
+    return SharedOpen::kNotJoinable;
   }
   if (read_only) {
     (void)::fcntl(looked, F_SETFL, 0);  // O_NONBLOCK was for the look only

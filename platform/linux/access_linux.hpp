@@ -40,19 +40,21 @@ enum class SharedOpen {
   kCreated,  // *fd: a new object with exactly the declared access
   kAbsent,   // nothing has the name and creating was not allowed
   kRaced,    // another process created the name meanwhile: look again
-  kFailed,   // *error (NOT_OWNER, ACCESS_DENIED: with record_error_detail)
+  kNotJoinable,  // *facts: an object that is not what the list says, untouched
+  kFailed,   // *error (ACCESS_DENIED: with record_error_detail)
 };
 
 // Opens (or creates, if `may_create`) the shared object at `path`:
 // read-write, or read-only if `read_only`. An existing object is checked
 // through a read-only, non-following, non-blocking descriptor before anything
-// else: refused (NOT_OWNER) unless it is a regular file owned by the current
+// else: not joined (kNotJoinable, its facts and the first difference in
+// *facts) unless it is a regular file owned by the current
 // user or a listed creator whose mode and ACL grant exactly the list; only
 // then is it reopened for writing (ACCESS_DENIED when the list lets this user
 // read only, or not at all). A new object appears under its name with its ACL
 // already in place (made as an O_TMPFILE, then linked). *fd is close-on-exec.
 SharedOpen open_shared_object(const std::string& path, const ResolvedAccess& access,
-                              bool read_only, bool may_create, int* fd,
+                              bool read_only, bool may_create, int* fd, ObjectFacts* facts,
                               sharedmem_error* error);
 
 // The named entries and mask of the ACL of the object at `path`, as getfacl

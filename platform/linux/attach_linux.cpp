@@ -40,36 +40,47 @@ using posix::ofd_lock;
 using posix::path_of;
 using posix::take_gate;
 
-// What stands under the name when opening it failed or found no regular
-// file: something another user made (NOT_OWNER), or something of ours that
-// is not a segment (INCOMPATIBLE): a directory, a symlink, a socket, a FIFO.
-sharedmem_error classify_squat(const std::string& os_name) {
-  struct stat status {};
-  if (::lstat(path_of(os_name).c_str(), &status) != 0)
-    return record_os_error(SHAREDMEM_E_SYSTEM, errno);
-  return status.st_uid == ::geteuid() ? SHAREDMEM_E_INCOMPATIBLE : SHAREDMEM_E_NOT_OWNER;
+// Reports the object `status` describes as not joinable (kNotJoinable),
+// with its facts. `usable`: it is of a type and mode a segment can be.
+void report_not_joinable(const std::string& os_name, const struct stat& status, bool usable,
+                         AttachResult& result) {
+  result.status = AttachStatus::kNotJoinable;
+  ObjectFacts& facts = result.facts;
+  facts.os_name = path_of(os_name);
+  facts.owned_by_user = status.st_uid == ::geteuid();
+  facts.shared_memory = usable;
+  facts.private_to_user = (status.st_mode & 077) == 0;
+  facts.mode = static_cast<std::uint32_t>(status.st_mode & 07777);
+  facts.owner = "uid " + std::to_string(status.st_uid);
 }
 
-// shm_open's errors, where the name is what ENAMETOOLONG is about, EACCES
-// means the object exists but refuses us (another user's: NOT_OWNER; the
-// user's own without write permission, which no segment has: INCOMPATIBLE,
-// as inspection calls it FOREIGN), and the rest mean something other than an
-// object stands there (glibc turns EISDIR into EINVAL; ELOOP is a symlink,
-// ENXIO a socket).
-sharedmem_error from_open_errno(int error, const std::string& os_name) {
+// An open's errors, where the name is what ENAMETOOLONG is about, EACCES
+// means the object exists but refuses us (another user's, or the user's own
+// without write permission, which no segment has), and the rest mean
+// something other than an object stands there (glibc turns EISDIR into
+// EINVAL; ELOOP is a symlink, ENXIO a socket): reported, with what lstat
+// says of it, as not joinable.
+void report_open_error(int error, const std::string& os_name, AttachResult& result) {
   switch (error) {
     case ENAMETOOLONG:
-      return SHAREDMEM_E_INVALID_NAME;
+      result.error = SHAREDMEM_E_INVALID_NAME;
+      return;
     case EACCES:
     case EINVAL:
     case EISDIR:
     case ELOOP:
     case ENXIO:
     case ENODEV:
-    case ENOTDIR:
-      return classify_squat(os_name);
+    case ENOTDIR: {
+      struct stat status {};
+      if (::lstat(path_of(os_name).c_str(), &status) != 0)
+        result.error = record_os_error(SHAREDMEM_E_SYSTEM, errno);
+      else
+        report_not_joinable(os_name, status, false, result);
+      return;
+    }
     default:
-      return from_errno(error);
+      result.error = from_errno(error);
   }
 }
 
@@ -147,15 +158,14 @@ sharedmem_error leave(Attachment& a) noexcept {
   return result;
 }
 
-// Stats the object open on `fd` into `status` and refuses it unless it is a
-// private regular file of `user`'s (the effective user).
-sharedmem_error refuse_foreign(int fd, uid_t user, struct stat& status) {
-  if (::fstat(fd, &status) != 0) return from_errno(errno);
-  if (status.st_uid != user) return SHAREDMEM_E_NOT_OWNER;
-  // Ours, but no segment: a FIFO, a device, a directory.
-  if (!S_ISREG(status.st_mode)) return SHAREDMEM_E_INCOMPATIBLE;
-  if ((status.st_mode & 077) != 0) return SHAREDMEM_E_NOT_OWNER;
-  return SHAREDMEM_OK;
+// Whether the object `status` describes may be joined as a private segment
+// of `user`'s (the effective user): a regular file of theirs that nobody
+// else may open. Otherwise `result` reports it (kNotJoinable).
+bool joinable_private(const std::string& os_name, const struct stat& status, uid_t user,
+                      AttachResult& result) {
+  if (status.st_uid == user && S_ISREG(status.st_mode) && (status.st_mode & 077) == 0) return true;
+  report_not_joinable(os_name, status, S_ISREG(status.st_mode), result);
+  return false;
 }
 
 // The last step of begin_attach for a joined attachment of the object
@@ -229,14 +239,15 @@ AttachResult begin_attach_read_only(const AttachRequest& request) {
       if (errno == ENOENT)
         result.status = AttachStatus::kAbsent;
       else
-        result.error = from_open_errno(errno, attachment->os_name);
+        report_open_error(errno, attachment->os_name, result);
       return result;
     }
     struct stat status {};
-    if (sharedmem_error e = refuse_foreign(attachment->fd(), ::geteuid(), status)) {
-      result.error = e;
+    if (::fstat(attachment->fd(), &status) != 0) {
+      result.error = from_errno(errno);
       return result;
     }
+    if (!joinable_private(attachment->os_name, status, ::geteuid(), result)) return result;
     return join_read_only(std::move(attachment));
   } catch (const std::bad_alloc&) {
     result.error = SHAREDMEM_E_NO_MEMORY;
@@ -280,10 +291,14 @@ bool open_shared(const AttachRequest& request, Attachment& attachment, AttachRes
   attachment.read_only = request.read_only;
   attachment.os_name = "/" + std::string(posix::kSharedPrefix) + request.name;
   switch (posix::open_shared_object(path_of(attachment.os_name), access, request.read_only,
-                                    request.may_create, &attachment.own_fd, &result.error)) {
+                                    request.may_create, &attachment.own_fd, &result.facts,
+                                    &result.error)) {
     case posix::SharedOpen::kOpened:
     case posix::SharedOpen::kCreated:
       return true;
+    case posix::SharedOpen::kNotJoinable:
+      result.status = AttachStatus::kNotJoinable;
+      return false;
     case posix::SharedOpen::kAbsent:
       result.status = AttachStatus::kAbsent;
       return false;
@@ -300,15 +315,12 @@ bool open_shared(const AttachRequest& request, Attachment& attachment, AttachRes
 
 AttachResult begin_attach(const AttachRequest& request) {
   AttachResult result;
-  if (request.global_scope) {
-    result.error = SHAREDMEM_E_UNSUPPORTED;
-    return result;
-  }
-  if (request.read_only && request.access == nullptr) return begin_attach_read_only(request);
+  const bool shared = is_shared(request.space);
+  if (request.read_only && !shared) return begin_attach_read_only(request);
   try {
     auto attachment = AttachmentPtr(new Attachment);
     uid_t user = 0;  // the effective user, for a private object
-    if (request.access != nullptr) {
+    if (shared) {
       if (!open_shared(request, *attachment, result)) return result;
       if (request.read_only) return join_read_only(std::move(attachment));
     } else {
@@ -325,27 +337,28 @@ AttachResult begin_attach(const AttachRequest& request) {
         if (errno == ENOENT && !request.may_create)
           result.status = AttachStatus::kAbsent;
         else
-          result.error = from_open_errno(errno, attachment->os_name);
+          report_open_error(errno, attachment->os_name, result);
         return result;
       }
     }
     const int fd = attachment->fd();
 
     // The object's owner, type and permissions (a shared object's were
-    // checked as it was opened) and whether its name still leads to it.
+    // checked as it was opened) and whether its name still leads to it:
+    // false when `result` says why not to go on.
     struct stat status {};
-    const auto refusal = [&] {
-      return attachment->shared ? (::fstat(fd, &status) == 0 ? SHAREDMEM_OK : from_errno(errno))
-                                : refuse_foreign(fd, user, status);
+    const auto joinable = [&] {
+      if (::fstat(fd, &status) != 0) {
+        result.error = from_errno(errno);
+        return false;
+      }
+      return attachment->shared || joinable_private(attachment->os_name, status, user, result);
     };
     fault_point("attach_before_gate");
     // The gate is free but for a moment of a peer's attach or detach; before
     // waiting for it, make sure the object is one to wait for.
     if (ofd_lock(fd, kGateByte, F_WRLCK) != 0) {
-      if (sharedmem_error e = refusal()) {
-        result.error = e;
-        return result;
-      }
+      if (!joinable()) return result;
       if (sharedmem_error e = take_gate(fd)) {
         result.error = e;
         return result;
@@ -353,10 +366,7 @@ AttachResult begin_attach(const AttachRequest& request) {
     }
     attachment->gate_held = true;
     fault_point("attach_gate_held");
-    if (sharedmem_error e = refusal()) {
-      result.error = e;
-      return result;
-    }
+    if (!joinable()) return result;
     // The last user of this object may have unlinked it while we waited for
     // the gate; a newer object may stand under the name by now.
     if (status.st_nlink == 0) {
@@ -437,8 +447,17 @@ sharedmem_error initialise_object(Attachment& attachment, std::size_t core_bytes
   return SHAREDMEM_OK;
 }
 
-sharedmem_error end_attach(Attachment& attachment) noexcept {
+sharedmem_error end_attach(Attachment& attachment,
+                           const std::atomic<std::uint32_t>& change_word) noexcept {
   attachment.established = true;
+  // A process-shared futex keys on the mapped page: a word outside the
+  // mapping would wait on, or wake, the wrong memory.
+  static_assert(sizeof(std::atomic<std::uint32_t>) == sizeof(std::uint32_t));
+  const auto* at = reinterpret_cast<const unsigned char*>(&change_word);
+  const auto* base = static_cast<const unsigned char*>(attachment.base);
+  if (base == nullptr || at < base || at + sizeof(std::uint32_t) > base + attachment.mapped)
+    return SHAREDMEM_E_INVALID_ARGUMENT;
+  attachment.change_futex = reinterpret_cast<std::uint32_t*>(const_cast<unsigned char*>(at));
   if (attachment.user_exclusive) {
     ofd_lock(attachment.fd(), kUserByte, F_RDLCK);  // atomic downgrade
     attachment.user_exclusive = false;

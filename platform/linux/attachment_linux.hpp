@@ -43,9 +43,6 @@ namespace posix {
 
 static_assert(sizeof(lock_word::Shared) <= kLockBytes - sizeof kTag);
 
-// How long attach and detach wait for a live peer holding the gate.
-inline constexpr std::chrono::milliseconds kGateTimeout{10'000};
-
 // Sets (F_RDLCK/F_WRLCK) or clears (F_UNLCK) an OFD lock on one byte without
 // waiting. Returns 0 or errno (EAGAIN when another description holds it).
 int ofd_lock(int fd, off_t byte, short type) noexcept;
@@ -56,7 +53,7 @@ static_assert(kUserByte == kGateByte + 1);
 
 // Takes the gate (F_WRLCK; F_RDLCK for a read-only descriptor), polling
 // with backoff: F_OFD_SETLKW cannot time out, and a stopped peer must not
-// hang us. The gate is only ever held for a few calls.
+// hang us (it gives up after kGateWait). The gate is only ever held for a few calls.
 sharedmem_error take_gate(int fd, short type = F_WRLCK) noexcept;
 
 // errno as the library's error (ACCESS_DENIED, NO_MEMORY, else SYSTEM),
@@ -82,6 +79,9 @@ struct Attachment {
   // The object's open file description: this attachment's share of the
   // lifetime (the lock bytes are held through it).
   int own_fd = -1;
+  // The core's change word (end_attach) as a futex in the mapping: what
+  // waiters sleep on and writers wake. Null until end_attach.
+  std::uint32_t* change_futex = nullptr;
   // Fork support (see the registry below).
   Attachment* previous = nullptr;  // all three under g_registry_mutex
   Attachment* next = nullptr;

@@ -31,7 +31,7 @@ int ofd_lock(int fd, off_t byte, short type) noexcept { return ofd_lock_range(fd
 int ofd_unlock_gate_and_user(int fd) noexcept { return ofd_lock_range(fd, kGateByte, 2, F_UNLCK); }
 
 sharedmem_error take_gate(int fd, short type) noexcept {
-  const auto deadline = std::chrono::steady_clock::now() + kGateTimeout;
+  const auto deadline = std::chrono::steady_clock::now() + kGateWait;
   std::chrono::microseconds pause{20};
   for (;;) {
     const int error = ofd_lock(fd, kGateByte, type);

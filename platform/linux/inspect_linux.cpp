@@ -121,13 +121,10 @@ void count_holders(int fd, const struct stat& status, ObjectFacts& facts) {
 
 }  // namespace
 
-InspectResult inspect_object(const std::string& name, bool global_scope, bool shared) {
+InspectResult inspect_object(const std::string& name, Namespace space) {
   InspectResult result;
+  const bool shared = is_shared(space);
   result.facts.os_name = std::string(posix::kShmDirectory) + "/" + posix::prefix_of(shared) + name;
-  if (global_scope) {
-    result.error = SHAREDMEM_E_UNSUPPORTED;
-    return result;
-  }
   const char* path = result.facts.os_name.c_str();
   struct stat status {};
   if (::lstat(path, &status) != 0) {
@@ -183,14 +180,13 @@ std::size_t read_object(Inspection& inspection, std::uint64_t offset, void* buff
   return done;
 }
 
-sharedmem_error list_objects(bool global_scope, bool shared,
+sharedmem_error list_objects(Namespace space,
                              const std::function<bool(const std::string& name)>& visit) {
-  if (global_scope) return SHAREDMEM_E_UNSUPPORTED;
   DIR* directory = ::opendir(posix::kShmDirectory);
   if (directory == nullptr)
     return record_os_error(errno == EACCES ? SHAREDMEM_E_ACCESS_DENIED : SHAREDMEM_E_SYSTEM,
                            errno);
-  const std::string prefix = posix::prefix_of(shared);
+  const std::string prefix = posix::prefix_of(is_shared(space));
   try {
     while (const dirent* entry = ::readdir(directory)) {
       if (std::strncmp(entry->d_name, prefix.c_str(), prefix.size()) != 0) continue;

@@ -139,16 +139,13 @@ std::uint64_t cached_headroom(std::uint64_t needed) {
 
 }  // namespace
 
-// An object is created empty; its pages are reserved by initialise_object.
-bool creation_commits_memory() noexcept { return false; }
-
-std::uint64_t memory_headroom(std::uint64_t needed) noexcept {
+bool can_back(std::uint64_t bytes) noexcept {
   try {
-    return cached_headroom(needed);
+    return bytes <= cached_headroom(bytes);
   } catch (...) {  // std::bad_alloc: go by the file system alone
     struct statvfs space {};
-    if (::statvfs(posix::kShmDirectory, &space) != 0) return kUnlimited;
-    return cgroup::filesystem_headroom(space.f_bavail, space.f_frsize, space.f_blocks);
+    if (::statvfs(posix::kShmDirectory, &space) != 0) return true;
+    return bytes <= cgroup::filesystem_headroom(space.f_bavail, space.f_frsize, space.f_blocks);
   }
 }
 

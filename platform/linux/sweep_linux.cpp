@@ -8,9 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <cerrno>
-#include <chrono>
 #include <cstdio>
 #include <cstring>
 
@@ -25,11 +23,6 @@ using posix::kShmDirectory;
 using posix::kTag;
 using posix::kUserByte;
 using posix::ofd_lock;
-
-// Sweeping dead objects: at most this many of this user's names are looked
-// at per sweep, and a process sweeps at most once per interval.
-constexpr int kSweepLimit = 256;
-constexpr std::chrono::seconds kSweepInterval{1};
 
 // True for an object this backend made (or began to make): empty, or tagged.
 bool made_by_us(int fd, const struct stat& status) {
@@ -69,29 +62,17 @@ bool remove_if_dead(int directory_fd, const char* entry, bool shared) {
   return removed;
 }
 
-// The time of this process's last rate-limited sweep (seconds of
-// steady_clock; 0: none yet).
-std::atomic<std::int64_t> g_last_sweep{0};
-
 }  // namespace
 
 // Looks at this user's entries only: an entry of another user, or anything
 // but a regular private file (in the shared namespace: a regular file the
 // user owns, whatever its ACL), is skipped before it is opened and never
-// counts toward kSweepLimit, so that nobody else's files can use up a
+// counts toward `look_at_most`, so that nobody else's files can use up a
 // sweep (readdir's order is the file system's: newest first on tmpfs).
-sharedmem_error sweep_dead_objects(bool global_scope, bool shared, Sweep when,
+sharedmem_error sweep_dead_objects(Namespace space, std::uint32_t look_at_most,
                                    std::uint32_t* removed) noexcept {
   if (removed != nullptr) *removed = 0;
-  if (global_scope) return SHAREDMEM_E_UNSUPPORTED;
-  if (when == Sweep::kRateLimited) {
-    const std::int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
-                                 std::chrono::steady_clock::now().time_since_epoch())
-                                 .count();
-    std::int64_t previous = g_last_sweep.load();
-    if (previous != 0 && now - previous < kSweepInterval.count()) return SHAREDMEM_OK;
-    if (!g_last_sweep.compare_exchange_strong(previous, now)) return SHAREDMEM_OK;
-  }
+  const bool shared = is_shared(space);
   DIR* directory = ::opendir(kShmDirectory);
   if (directory == nullptr) return posix::from_errno(errno);
   char prefix[64];
@@ -101,7 +82,7 @@ sharedmem_error sweep_dead_objects(bool global_scope, bool shared, Sweep when,
                              static_cast<unsigned long>(::geteuid()));
   const uid_t user = ::geteuid();
   std::uint32_t count = 0;
-  int looked_at = 0;
+  std::uint32_t looked_at = 0;
   while (const dirent* entry = ::readdir(directory)) {
     if (std::strncmp(entry->d_name, prefix, static_cast<std::size_t>(prefix_length)) != 0)
       continue;
@@ -110,7 +91,7 @@ sharedmem_error sweep_dead_objects(bool global_scope, bool shared, Sweep when,
         !S_ISREG(status.st_mode) || status.st_uid != user ||
         (!shared && (status.st_mode & 077) != 0))
       continue;
-    if (when == Sweep::kRateLimited && ++looked_at > kSweepLimit) break;
+    if (looked_at++ == look_at_most) break;
     if (remove_if_dead(::dirfd(directory), entry->d_name, shared)) ++count;
   }
   ::closedir(directory);

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
-// Waiting for a change and waking the waiters: process-shared futexes on
-// words in the attachment's mapping.
+// Waiting for a change and waking the waiters: a process-shared futex on the
+// core's change word (end_attach checked that it lies in the mapping).
 #include <linux/futex.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -15,28 +15,12 @@
 #include "attachment_linux.hpp"
 
 namespace sharedmem::platform {
-namespace {
-
-// The futex of a word in the attachment's mapping, or null if the word is
-// not in it (a shared futex keys on the mapped page: a word elsewhere would
-// wait on, or wake, the wrong memory).
-std::uint32_t* futex_of(const Attachment& attachment, const std::atomic<std::uint32_t>& word) {
-  const auto* at = reinterpret_cast<const unsigned char*>(&word);
-  const auto* base = static_cast<const unsigned char*>(attachment.base);
-  if (base == nullptr || at < base || at + sizeof(std::uint32_t) > base + attachment.mapped)
-    return nullptr;
-  return reinterpret_cast<std::uint32_t*>(const_cast<unsigned char*>(at));
-}
-
-}  // namespace
 
 // A process-shared futex (never FUTEX_PRIVATE_FLAG: waiters and wakers are
 // in different processes); FUTEX_WAIT_BITSET takes an absolute deadline, on
 // CLOCK_MONOTONIC without FUTEX_CLOCK_REALTIME: steady_clock's clock.
-WaitResult wait_for_change(Attachment& attachment, const std::atomic<std::uint32_t>& word,
-                           std::uint32_t seen, Deadline deadline) noexcept {
-  std::uint32_t* futex = futex_of(attachment, word);
-  if (futex == nullptr) return WaitResult::kError;
+WaitResult wait_for_change(Attachment& attachment, std::uint32_t seen, Deadline deadline) noexcept {
+  std::uint32_t* const futex = attachment.change_futex;
   struct timespec until {};
   const struct timespec* timeout = nullptr;
   if (!deadline.is_never()) {
@@ -62,10 +46,8 @@ WaitResult wait_for_change(Attachment& attachment, const std::atomic<std::uint32
   }
 }
 
-void wake_all(Attachment& attachment, const std::atomic<std::uint32_t>& word) noexcept {
-  std::uint32_t* futex = futex_of(attachment, word);
-  if (futex == nullptr) return;
-  ::syscall(SYS_futex, futex, FUTEX_WAKE, INT_MAX, nullptr, nullptr, 0);
+void wake_all(Attachment& attachment) noexcept {
+  ::syscall(SYS_futex, attachment.change_futex, FUTEX_WAKE, INT_MAX, nullptr, nullptr, 0);
 }
 
 }  // namespace sharedmem::platform

@@ -198,7 +198,9 @@ std::wstring directory_of(bool global_scope) {
 
 }  // namespace
 
-InspectResult inspect_object(const std::string& name, bool global_scope, bool shared) {
+InspectResult inspect_object(const std::string& name, Namespace space) {
+  const bool global_scope = is_global(space);
+  const bool shared = is_shared(space);
   InspectResult result;
   try {
     result.facts.os_name = std::string(global_scope ? "Global\\" : "Local\\") +
@@ -279,7 +281,7 @@ std::size_t read_object(Inspection& inspection, std::uint64_t offset, void* buff
   return count;
 }
 
-sharedmem_error list_objects(bool global_scope, bool shared,
+sharedmem_error list_objects(Namespace space,
                              const std::function<bool(const std::string& name)>& visit) {
   HMODULE ntdll = ::GetModuleHandleW(L"ntdll.dll");
   const auto open_directory = reinterpret_cast<NtOpenDirectoryObjectFn>(
@@ -288,7 +290,7 @@ sharedmem_error list_objects(bool global_scope, bool shared,
       ntdll ? ::GetProcAddress(ntdll, "NtQueryDirectoryObject") : nullptr));
   if (open_directory == nullptr || query_directory == nullptr) return SHAREDMEM_E_UNSUPPORTED;
 
-  std::wstring path = directory_of(global_scope);
+  std::wstring path = directory_of(is_global(space));
   UNICODE_STRING path_string{};
   path_string.Buffer = path.data();
   path_string.Length = static_cast<USHORT>(path.size() * sizeof(wchar_t));
@@ -309,7 +311,7 @@ sharedmem_error list_objects(bool global_scope, bool shared,
   // earlier ones missed, and the names are visited once the passes end.
   constexpr int kListPasses = 4;
   // Shared segments' names begin "sharedmem#", which no private one does.
-  const std::wstring prefix = shared ? L"sharedmem#shared." : L"sharedmem.";
+  const std::wstring prefix = is_shared(space) ? L"sharedmem#shared." : L"sharedmem.";
   std::vector<unsigned char> buffer(4096);
   std::set<std::string> names;
   sharedmem_error result = SHAREDMEM_OK;

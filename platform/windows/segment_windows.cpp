@@ -85,8 +85,6 @@ namespace bip = boost::interprocess;
 namespace sharedmem::platform {
 namespace {
 
-// How long attaching waits for a live peer holding the gate.
-constexpr DWORD kGateTimeoutMs = 10'000;
 constexpr DWORD kMutexAccess = SYNCHRONIZE | MUTEX_MODIFY_STATE | READ_CONTROL;
 // The backend's bytes at the end of the section: the writer lock's words,
 // the rest zero (the same size and place as on Linux).
@@ -109,8 +107,6 @@ sharedmem_error mapped_win32(DWORD error) {
     case ERROR_NO_SYSTEM_RESOURCES:
     case ERROR_DISK_FULL:
       return SHAREDMEM_E_NO_MEMORY;
-    case ERROR_INVALID_HANDLE:  // the name belongs to an object of another type
-      return SHAREDMEM_E_INCOMPATIBLE;
     case ERROR_INVALID_NAME:
     case ERROR_BAD_PATHNAME:
     case ERROR_FILENAME_EXCED_RANGE:
@@ -132,7 +128,7 @@ using windows::OwnerOnly;
 
 // Whether a kernel object of any type exists under `name`: tells "the
 // creation was refused" (ACCESS_DENIED) from "the object there refused us"
-// (NOT_OWNER) after ERROR_ACCESS_DENIED.
+// after ERROR_ACCESS_DENIED.
 bool name_in_use(const std::wstring& name) {
   HANDLE probe = ::OpenMutexW(SYNCHRONIZE, FALSE, name.c_str());
   const DWORD error = probe ? ERROR_SUCCESS : ::GetLastError();
@@ -140,39 +136,62 @@ bool name_in_use(const std::wstring& name) {
   return error != ERROR_FILE_NOT_FOUND;
 }
 
-// ERROR_ACCESS_DENIED on `name`. Private: an object there that is not ours
-// (NOT_OWNER), or the creation was refused. Shared: the object's DACL does
-// not let this user in (ACCESS_DENIED), as for anyone the list leaves out.
-sharedmem_error refused_access(const OwnerOnly& security, const std::wstring& name) {
-  return !security.shared() && name_in_use(name) ? SHAREDMEM_E_NOT_OWNER
-                                                 : from_win32(ERROR_ACCESS_DENIED);
+// The helpers below report an object that the attach may not join by
+// returning kNotJoinable with its facts in `found` (begin_attach passes them
+// on as AttachStatus::kNotJoinable, for the core to judge); they never join
+// or change it.
+constexpr sharedmem_error kNotJoinable = SHAREDMEM_E_NOT_OWNER;
+
+sharedmem_error not_joinable(const std::wstring& name, bool shared_memory, std::string owner,
+                             std::string mismatch, ObjectFacts& found) {
+  found.os_name = std::string(name.begin(), name.end());
+  found.shared_memory = shared_memory;
+  found.owned_by_user = false;
+  found.owner = std::move(owner);
+  found.mismatch = std::move(mismatch);
+  return kNotJoinable;
 }
 
-// Refuses an existing object that `security` does not accept, with a detail.
+// Opening or creating `name` failed with `error`. ERROR_ACCESS_DENIED:
+// private, an object there that refuses this user (not joinable), or the
+// creation was refused; shared, the object's DACL does not let this user in
+// (ACCESS_DENIED), as for anyone the list leaves out. ERROR_INVALID_HANDLE:
+// a kernel object of another type has the name (whose, the OS does not
+// tell). Anything else is an OS error.
+sharedmem_error name_refused(const OwnerOnly& security, const std::wstring& name, DWORD error,
+                             ObjectFacts& found) {
+  if (error == ERROR_ACCESS_DENIED && !security.shared() && name_in_use(name))
+    return not_joinable(name, true, "another principal (the object refuses this user)", {}, found);
+  if (error == ERROR_INVALID_HANDLE) return not_joinable(name, false, {}, {}, found);
+  return from_win32(error);
+}
+
+// An existing object that `security` does not accept is not joinable; the
+// reason goes into the facts.
 sharedmem_error check_existing(const OwnerOnly& security, const std::wstring& name, HANDLE object,
-                               ObjectKind kind) {
+                               ObjectKind kind, ObjectFacts& found) {
   std::string why;
   if (security.accepts(object, kind, why)) return SHAREDMEM_OK;
-  return record_error_detail(SHAREDMEM_E_NOT_OWNER,
-                             (std::string(name.begin(), name.end()) + ": " + why).c_str());
+  return not_joinable(name, true, "not as asked (see the detail)",
+                      std::string(name.begin(), name.end()) + ": " + why, found);
 }
 
 // Judges what CreateMutexExW/CreateEventExW returned for `name`, read with
-// GetLastError right after: a refused creation, or an existing object that is
-// not one `security` accepts, is an error.
+// GetLastError right after: a refused creation is an error, an existing
+// object that `security` does not accept is not joinable.
 sharedmem_error check_created(const OwnerOnly& security, const std::wstring& name, HANDLE object,
-                              ObjectKind kind) {
+                              ObjectKind kind, ObjectFacts& found) {
   const DWORD error = ::GetLastError();
-  if (object == nullptr)
-    return error == ERROR_ACCESS_DENIED ? refused_access(security, name) : from_win32(error);
-  if (error == ERROR_ALREADY_EXISTS) return check_existing(security, name, object, kind);
+  if (object == nullptr) return name_refused(security, name, error, found);
+  if (error == ERROR_ALREADY_EXISTS) return check_existing(security, name, object, kind, found);
   return SHAREDMEM_OK;
 }
 
 // Creates or opens the mutex `name`; refuses one that is not ours.
-sharedmem_error open_mutex(OwnerOnly& security, const std::wstring& name, HANDLE& out) {
+sharedmem_error open_mutex(OwnerOnly& security, const std::wstring& name, HANDLE& out,
+                           ObjectFacts& found) {
   out = ::CreateMutexExW(security.mutex(), name.c_str(), 0, kMutexAccess);
-  return check_created(security, name, out, ObjectKind::kMutex);
+  return check_created(security, name, out, ObjectKind::kMutex, found);
 }
 
 enum class Reset { kManual, kAuto };
@@ -180,31 +199,32 @@ enum class Reset { kManual, kAuto };
 // Creates or opens the event `name` (manual-reset: #ready, #changed;
 // auto-reset: #writer) with `access`; refuses one that is not ours.
 sharedmem_error open_event(OwnerOnly& security, const std::wstring& name, DWORD access,
-                           HANDLE& out, Reset reset = Reset::kManual) {
+                           HANDLE& out, ObjectFacts& found, Reset reset = Reset::kManual) {
   out = ::CreateEventExW(security.event(), name.c_str(),
                          reset == Reset::kManual ? CREATE_EVENT_MANUAL_RESET : 0, access);
-  return check_created(security, name, out, ObjectKind::kEvent);
+  return check_created(security, name, out, ObjectKind::kEvent, found);
 }
 
 // Opens the existing event `name` with `access` (SYNCHRONIZE | READ_CONTROL
-// at least), never creating it: `out` stays null when there is none. Fails
-// (NOT_OWNER) when something not ours stands under that name.
+// at least), never creating it: `out` stays null when there is none.
+// kNotJoinable when something not ours stands under that name.
 sharedmem_error open_existing_event(const OwnerOnly& security, const std::wstring& name,
-                                    DWORD access, HANDLE& out) {
+                                    DWORD access, HANDLE& out, ObjectFacts& found) {
   out = ::OpenEventW(access, FALSE, name.c_str());
   if (out == nullptr) {
     const DWORD error = ::GetLastError();
     if (error == ERROR_FILE_NOT_FOUND) return SHAREDMEM_OK;
-    return error == ERROR_ACCESS_DENIED ? refused_access(security, name) : from_win32(error);
+    return name_refused(security, name, error, found);
   }
-  return check_existing(security, name, out, ObjectKind::kEvent);
+  return check_existing(security, name, out, ObjectKind::kEvent, found);
 }
 
 // Whether some process holds the #ready event `name`: a live completed user.
-// Fails (NOT_OWNER) when something not ours stands under that name.
-sharedmem_error ready_exists(const OwnerOnly& security, const std::wstring& name, bool& exists) {
+// kNotJoinable when something not ours stands under that name.
+sharedmem_error ready_exists(const OwnerOnly& security, const std::wstring& name, bool& exists,
+                             ObjectFacts& found) {
   HANDLE probe = nullptr;
-  const sharedmem_error error = open_existing_event(security, name, kEventAccess, probe);
+  const sharedmem_error error = open_existing_event(security, name, kEventAccess, probe, found);
   exists = probe != nullptr;
   if (probe) ::CloseHandle(probe);
   return error;
@@ -221,8 +241,11 @@ struct Attachment {
   HANDLE writer = nullptr;   // #writer: the writer lock's sleepers wait on it
   HANDLE changed = nullptr;  // #changed: set by writers that find waiters
   HANDLE ready = nullptr;  // held from end_attach on: a completed user
+  // The core's change word (end_attach): what a waiter looks at between
+  // waits on #changed.
+  const std::atomic<std::uint32_t>* change_word = nullptr;
   bool gate_held = false;
-  bool created = false;      // this attachment created the section: zero-filled
+  std::string os_name;       // the section's name
   bool gate_abandoned = false;  // the gate's previous holder died holding it
   bool established = false;  // initialised or checked by the core
   bool keep_mapping = false;
@@ -287,8 +310,8 @@ namespace {
 // begin a private name ('#' is outside the segment name alphabet), so no
 // private segment, whatever its name, meets a shared one.
 std::string section_name(const AttachRequest& request) {
-  return std::string(request.global_scope ? "Global\\" : "Local\\") +
-         (request.access != nullptr ? "sharedmem#shared." : "sharedmem.") + request.name;
+  return std::string(is_global(request.space) ? "Global\\" : "Local\\") +
+         (is_shared(request.space) ? "sharedmem#shared." : "sharedmem.") + request.name;
 }
 
 // Opens the existing section `os_name` for mapping with `mode`, after
@@ -298,22 +321,23 @@ std::string section_name(const AttachRequest& request) {
 // kAbsent when there is none.
 AttachStatus open_checked_section(const OwnerOnly& security, const std::string& os_name,
                                   const std::wstring& wide_name, bip::mode_t mode,
-                                  bip::windows_shared_memory& out, sharedmem_error& error) {
+                                  bip::windows_shared_memory& out, sharedmem_error& error,
+                                  ObjectFacts& found) {
   HANDLE control = ::OpenFileMappingW(READ_CONTROL, FALSE, wide_name.c_str());
   if (control == nullptr) {
     const DWORD code = ::GetLastError();
     if (code == ERROR_FILE_NOT_FOUND) return AttachStatus::kAbsent;
-    error = code == ERROR_ACCESS_DENIED ? refused_access(security, wide_name) : from_win32(code);
+    error = name_refused(security, wide_name, code, found);
     return AttachStatus::kFailed;
   }
-  error = check_existing(security, wide_name, control, ObjectKind::kSection);
+  error = check_existing(security, wide_name, control, ObjectKind::kSection, found);
   if (error == SHAREDMEM_OK) {
     try {
       bip::windows_shared_memory existing(bip::open_only, os_name.c_str(), mode);
       out.swap(existing);
     } catch (const bip::interprocess_exception& e) {
       const DWORD code = static_cast<DWORD>(e.get_native_error());
-      error = code == ERROR_ACCESS_DENIED ? refused_access(security, wide_name) : from_win32(code);
+      error = name_refused(security, wide_name, code, found);
     }
   }
   ::CloseHandle(control);
@@ -333,16 +357,18 @@ AttachResult begin_read_only_attach(AttachmentPtr attachment, const std::string&
   AttachResult result;
   Attachment& a = *attachment;
   result.status = open_checked_section(a.security, os_name, a.wide_name, bip::read_only, a.object,
-                                       result.error);
+                                       result.error, result.facts);
   if (result.status != AttachStatus::kAttached) return result;
   result.status = AttachStatus::kFailed;
-  result.error = open_existing_event(a.security, a.wide_name + L"#changed", kEventAccess, a.changed);
+  result.error = open_existing_event(a.security, a.wide_name + L"#changed", kEventAccess, a.changed,
+                                     result.facts);
   if (result.error) return result;
   if (a.changed == nullptr) {
     result.status = AttachStatus::kAbsent;
     return result;
   }
-  result.error = open_existing_event(a.security, a.wide_name + L"#ready", kEventAccess, a.ready);
+  result.error = open_existing_event(a.security, a.wide_name + L"#ready", kEventAccess, a.ready,
+                                     result.facts);
   if (result.error) return result;
   if (a.ready == nullptr) {
     result.status = AttachStatus::kAbsent;
@@ -355,9 +381,9 @@ AttachResult begin_read_only_attach(AttachmentPtr attachment, const std::string&
   return result;
 }
 
-}  // namespace
-
-AttachResult begin_attach(const AttachRequest& request) {
+// begin_attach, with what the helpers found not joinable still an error
+// (kNotJoinable).
+AttachResult attach_or_refuse(const AttachRequest& request) {
   AttachResult result;
   try {
     const std::string os_name = section_name(request);
@@ -365,7 +391,8 @@ AttachResult begin_attach(const AttachRequest& request) {
     Attachment& a = *attachment;
     a.wide_name = widen(os_name);
     a.read_only = request.read_only;
-    if (request.access != nullptr) {
+    a.os_name = os_name;
+    if (is_shared(request.space)) {
       result.error = a.security.init_shared(*request.access);
       if (result.error) return result;
     } else if (!a.security.init(SECTION_ALL_ACCESS, MUTEX_ALL_ACCESS, EVENT_ALL_ACCESS)) {
@@ -374,9 +401,9 @@ AttachResult begin_attach(const AttachRequest& request) {
     }
     if (request.read_only) return begin_read_only_attach(std::move(attachment), os_name);
 
-    result.error = open_mutex(a.security, a.wide_name + L"#gate", a.gate);
+    result.error = open_mutex(a.security, a.wide_name + L"#gate", a.gate, result.facts);
     if (result.error) return result;
-    switch (::WaitForSingleObject(a.gate, kGateTimeoutMs)) {
+    switch (::WaitForSingleObject(a.gate, static_cast<DWORD>(kGateWait.count()))) {
       case WAIT_ABANDONED:  // its holder died mid-attach; #ready tells what it left
         a.gate_abandoned = true;
         [[fallthrough]];
@@ -393,45 +420,37 @@ AttachResult begin_attach(const AttachRequest& request) {
     fault_point("attach_gate_held");
 
     result.error =
-        open_event(a.security, a.wide_name + L"#writer", kWriterAccess, a.writer, Reset::kAuto);
+        open_event(a.security, a.wide_name + L"#writer", kWriterAccess, a.writer, result.facts,
+                   Reset::kAuto);
     if (result.error) return result;
-    result.error = open_event(a.security, a.wide_name + L"#changed", kChangedAccess, a.changed);
+    result.error =
+        open_event(a.security, a.wide_name + L"#changed", kChangedAccess, a.changed, result.facts);
     if (result.error) return result;
 
     // Under the gate nobody else attaches, but users detach without it
     // (closing a handle cannot wait for one): a section found here can
     // still vanish, and the core then starts over.
     const AttachStatus found = open_checked_section(a.security, os_name, a.wide_name,
-                                                    bip::read_write, a.object, result.error);
+                                                    bip::read_write, a.object, result.error,
+                                                    result.facts);
     if (found == AttachStatus::kFailed) return result;
     if (found == AttachStatus::kAbsent) {
-      if (!request.may_create) {
+      if (request.may_create) {
+        // A section commits its memory when it is made: initialise_object
+        // makes it, once the core has checked that it can be backed.
+        result.must_initialise = true;
+        result.status = AttachStatus::kAttached;
+        result.attachment = std::move(attachment);
+      } else {
         result.status = AttachStatus::kAbsent;
-        return result;
       }
-      try {
-        bip::permissions permissions(a.security.section());
-        bip::windows_shared_memory created(bip::create_only, os_name.c_str(), bip::read_write,
-                                           request.core_bytes + kLockBytes, permissions);
-        a.object.swap(created);
-        a.created = true;
-      } catch (const bip::interprocess_exception& create_error) {
-        const DWORD code = static_cast<DWORD>(create_error.get_native_error());
-        if (code == ERROR_ALREADY_EXISTS) {
-          result.status = AttachStatus::kVanished;
-          return result;
-        }
-        result.error = code == ERROR_ACCESS_DENIED ? refused_access(a.security, a.wide_name)
-                                                   : from_win32(code);
-        return result;
-      }
+      return result;
     }
 
     bool completed_user_lives = false;
-    if (!a.created) {
-      result.error = ready_exists(a.security, a.wide_name + L"#ready", completed_user_lives);
-      if (result.error) return result;
-    }
+    result.error =
+        ready_exists(a.security, a.wide_name + L"#ready", completed_user_lives, result.facts);
+    if (result.error) return result;
 
     // Map the whole section, at its own (page-rounded) size; the core checks
     // an existing one's header before trusting its size.
@@ -440,7 +459,7 @@ AttachResult begin_attach(const AttachRequest& request) {
     // A section with no completed user behind an abandoned gate is a dead
     // creator's. Without the abandonment it is either a foreign section or
     // one whose last users are closing: checked like any other, never reset.
-    result.must_initialise = a.created || (a.gate_abandoned && !completed_user_lives);
+    result.must_initialise = a.gate_abandoned && !completed_user_lives;
     result.status = AttachStatus::kAttached;
     result.attachment = std::move(attachment);
     return result;
@@ -455,30 +474,76 @@ AttachResult begin_attach(const AttachRequest& request) {
   return result;
 }
 
-// A section cannot grow: a leftover smaller than needed is refused. A
-// section this attachment created is already zero; a leftover is zeroed.
-// Either gets a fresh writer lock.
+}  // namespace
+
+AttachResult begin_attach(const AttachRequest& request) {
+  AttachResult result = attach_or_refuse(request);
+  if (result.status == AttachStatus::kFailed && result.error == kNotJoinable) {
+    result.status = AttachStatus::kNotJoinable;
+    result.error = SHAREDMEM_OK;
+    result.attachment.reset();
+  }
+  return result;
+}
+
+// A section cannot grow, and is made at its size: a new one is made here
+// (zero-filled by the system), and so is one for a dead creator's leftover
+// too small to hold the segment (which goes with our handles to it, unless
+// someone else holds it still: then the name is taken, SHAREDMEM_E_EXISTS,
+// as when a process outside the protocol made a section meanwhile). A
+// leftover large enough is zeroed. Either gets a fresh writer lock.
 sharedmem_error initialise_object(Attachment& attachment, std::size_t core_bytes) {
   attachment.established = true;
-  const std::size_t size = attachment.region.get_size();
-  if (size < kLockBytes || size - kLockBytes < core_bytes) return SHAREDMEM_E_INCOMPATIBLE;
-  if (!attachment.created) {
+  const std::size_t size = core_bytes + kLockBytes;
+  if (attachment.region.get_size() >= size) {
     std::memset(attachment.region.get_address(), 0, core_bytes);
     std::memset(attachment.lock_area(), 0, kLockBytes);
+  } else {
+    bip::mapped_region().swap(attachment.region);
+    bip::windows_shared_memory().swap(attachment.object);
+    try {
+      bip::permissions permissions(attachment.security.section());
+      bip::windows_shared_memory made(bip::create_only, attachment.os_name.c_str(),
+                                      bip::read_write, size, permissions);
+      bip::mapped_region mapped(made, bip::read_write);
+      attachment.object.swap(made);
+      attachment.region.swap(mapped);
+    } catch (const bip::interprocess_exception& e) {
+      bip::windows_shared_memory().swap(attachment.object);
+      const DWORD code = static_cast<DWORD>(e.get_native_error());
+      if (code == ERROR_ALREADY_EXISTS) return SHAREDMEM_E_EXISTS;
+      // Refused: a section someone else made meanwhile refuses this user.
+      if (code == ERROR_ACCESS_DENIED && !attachment.security.shared() &&
+          name_in_use(attachment.wide_name))
+        return SHAREDMEM_E_EXISTS;
+      return from_win32(code);
+    } catch (const std::bad_alloc&) {
+      return SHAREDMEM_E_NO_MEMORY;
+    }
   }
   windows::WriterLockOwner::initialise(attachment.writer_words());
   return SHAREDMEM_OK;
 }
 
-sharedmem_error end_attach(Attachment& attachment) noexcept {
+sharedmem_error end_attach(Attachment& attachment,
+                           const std::atomic<std::uint32_t>& change_word) noexcept {
   attachment.established = true;
+  attachment.change_word = &change_word;
   if (attachment.read_only) return SHAREDMEM_OK;  // holds #ready since begin_attach
   // A read-only attachment never takes the writer lock: unbound, it cannot.
   attachment.writer_owner.bind(attachment.writer, attachment.wide_name,
                                attachment.security.owner_slot());
-  const sharedmem_error error =
-      open_event(attachment.security, attachment.wide_name + L"#ready", kEventAccess,
-                 attachment.ready);
+  // A #ready that someone outside the protocol made since begin_attach is
+  // the one thing that can still be found not joinable here: the error
+  // stays SHAREDMEM_E_NOT_OWNER (the attach is not counted).
+  sharedmem_error error;
+  try {
+    ObjectFacts found;
+    error = open_event(attachment.security, attachment.wide_name + L"#ready", kEventAccess,
+                       attachment.ready, found);
+  } catch (const std::bad_alloc&) {
+    error = SHAREDMEM_E_NO_MEMORY;
+  }
   attachment.release_gate();
   return error;
 }
@@ -502,18 +567,6 @@ bool unlock_writer(Attachment& attachment) noexcept {
          attachment.writer_owner.unlock(attachment.writer_words());
 }
 
-// A named section cannot lose its name while a handle to it is open: the
-// name dies with the section's last handle, so a holder's name always leads
-// to its own section.
-NameState name_state(const Attachment&) noexcept { return NameState::kLeadsHere; }
-
-// Sections die with their last handle, even when every holder is killed:
-// there are never dead objects to remove.
-sharedmem_error sweep_dead_objects(bool, bool, Sweep, std::uint32_t* removed) noexcept {
-  if (removed != nullptr) *removed = 0;
-  return SHAREDMEM_OK;
-}
-
 // #changed is a manual-reset event that writers set and nobody pulses (a
 // SetEvent/ResetEvent pair, like PulseEvent, can miss a waiter that is
 // briefly not waiting). A waiter waits on it at most kWaitSliceMs at a time
@@ -522,8 +575,8 @@ sharedmem_error sweep_dead_objects(bool, bool, Sweep, std::uint32_t* removed) no
 // at most one slice, and none is lost. A waiter that finds the event set
 // but the word unchanged (set for an earlier write) resets it and waits; a
 // read-only one, which may not, sleeps out its slice instead.
-WaitResult wait_for_change(Attachment& attachment, const std::atomic<std::uint32_t>& word,
-                           std::uint32_t seen, Deadline deadline) noexcept {
+WaitResult wait_for_change(Attachment& attachment, std::uint32_t seen, Deadline deadline) noexcept {
+  const std::atomic<std::uint32_t>& word = *attachment.change_word;
   DWORD slice = kWaitSliceMs;
   if (!deadline.is_never()) {
     // Never a timeout before the deadline: the rest is rounded up, and a
@@ -556,19 +609,17 @@ WaitResult wait_for_change(Attachment& attachment, const std::atomic<std::uint32
   }
 }
 
-void wake_all(Attachment& attachment, const std::atomic<std::uint32_t>&) noexcept {
+void wake_all(Attachment& attachment) noexcept {
   ::SetEvent(attachment.changed);
 }
 
-std::uint64_t memory_headroom(std::uint64_t /*needed*/) noexcept {
+bool can_back(std::uint64_t bytes) noexcept {
   // Windows commits a section's pages when it creates it; what the commit
   // limit can still hold is the bound (Wine does not enforce it itself).
   MEMORYSTATUSEX memory{};
   memory.dwLength = sizeof memory;
-  return ::GlobalMemoryStatusEx(&memory) ? memory.ullAvailPageFile : UINT64_MAX;
+  return !::GlobalMemoryStatusEx(&memory) || bytes <= memory.ullAvailPageFile;
 }
-
-bool creation_commits_memory() noexcept { return true; }
 
 // No fork on Windows. Never destroyed (MinGW's std::mutex has no constant
 // initialisation; made at load, not on first use): the exit detach may run
