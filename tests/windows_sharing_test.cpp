@@ -587,6 +587,28 @@ BOOST_AUTO_TEST_CASE(squatted_kernel_objects_are_refused) {
   }
 }
 
+// Tests that a kernel object of another type under a shared segment's name
+// (a mutex where the section goes, an event where the #gate mutex goes) is
+// refused as NOT_OWNER, like every squat in the shared namespace (in the
+// private one it is the user's own mistake: INCOMPATIBLE), and that no
+// section is made.
+BOOST_AUTO_TEST_CASE(another_type_under_a_shared_name_is_not_owner) {
+  for (const wchar_t* suffix : {L"", L"#gate"}) {
+    BOOST_TEST_CONTEXT("under " << (*suffix ? "#gate" : "the section's name")) {
+      const std::string name = unique_name("squattype");
+      Handle squatter(*suffix ? ::CreateEventW(nullptr, TRUE, FALSE,
+                                               shared_object_name(name, suffix).c_str())
+                              : ::CreateMutexW(nullptr, FALSE, shared_object_name(name).c_str()));
+      BOOST_TEST_REQUIRE(squatter.value != nullptr);
+      Segment segment;
+      const Access access{{"sid:" + kUsers}, {}, {}};
+      BOOST_TEST(access.open(name, 64, 0, segment) == SHAREDMEM_E_NOT_OWNER);
+      Handle section(::OpenFileMappingW(FILE_MAP_READ, FALSE, shared_object_name(name).c_str()));
+      BOOST_TEST(section.value == nullptr, "no section was made");
+    }
+  }
+}
+
 // Tests that a section of the exact listed DACL but owned by another
 // principal (BUILTIN\Administrators) is refused unless that principal is a
 // listed creator; listed, the owner check passes and the section is judged
