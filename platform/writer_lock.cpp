@@ -120,20 +120,25 @@ void WriterLock::forget_after_fork(bool may_claim) noexcept {
   may_claim_ = may_claim;
 }
 
-LockResult WriterLock::lock(lock_word::Shared& shared, Deadline deadline,
-                            LockHold hold) noexcept {
-  if (shared.magic.load(std::memory_order_relaxed) != lock_word::kMagic)
-    return LockResult::kCorrupted;
-  const std::uintptr_t self = current_thread();
-  // [L1] The holder word: which thread of this process holds the lock
-  // through this attachment.
-  std::uintptr_t holder = 0;
-  if (!holder_.compare_exchange_strong(holder, self, std::memory_order_acquire,
-                                       std::memory_order_relaxed)) {
-    if (holder == self) return LockResult::kReentered;
-    if (const LockResult local = take_holder_word(shared, self, deadline.when());
-        local != LockResult::kAcquired)
-      return local;
+// The uncontended attempt (writer_lock.hpp: lock) found something in its
+// way; this does its steps again, each one ready for what it may find.
+SHAREDMEM_LOCK_SLOW_PATH LockResult WriterLock::lock_slow(lock_word::Shared& shared,
+                                                          Deadline deadline, LockHold hold,
+                                                          std::uintptr_t self,
+                                                          bool holding) noexcept {
+  if (!holding) {
+    if (shared.magic.load(std::memory_order_relaxed) != lock_word::kMagic)
+      return LockResult::kCorrupted;
+    // [L1] The holder word: which thread of this process holds the lock
+    // through this attachment.
+    std::uintptr_t holder = 0;
+    if (!holder_.compare_exchange_strong(holder, self, std::memory_order_acquire,
+                                         std::memory_order_relaxed)) {
+      if (holder == self) return LockResult::kReentered;
+      if (const LockResult local = take_holder_word(shared, self, deadline.when());
+          local != LockResult::kAcquired)
+        return local;
+    }
   }
   std::uint32_t mine = mine_.load(std::memory_order_relaxed);
   if (mine == 0) {
@@ -303,25 +308,17 @@ bool WriterLock::held_elsewhere_by(std::uint32_t slot, std::uintptr_t self) cons
   return false;
 }
 
-// [U1] Frees the shared word, held by this attachment's slot, into `to`
-// (free, or free with "owner died"); wakes one sleeper if any announced
-// itself. False, changing nothing, when the word is not this slot's (a
-// scribbler changed it: it stays as it is, CORRUPTED or held, for everyone).
-bool WriterLock::release_shared(lock_word::Shared& shared, std::uint32_t to) noexcept {
+// [U1] with a word that was not exactly this slot's when release_shared
+// (writer_lock.hpp) looked: keeps the waiters bit's news, then [U2].
+SHAREDMEM_LOCK_SLOW_PATH bool WriterLock::release_announced(lock_word::Shared& shared,
+                                                            std::uint32_t seen,
+                                                            std::uint32_t to) noexcept {
   const std::uint32_t mine = mine_.load(std::memory_order_relaxed);
-  std::uint32_t seen = mine;
-  while (!shared.state.compare_exchange_weak(seen, to, std::memory_order_release,
-                                             std::memory_order_relaxed)) {
+  do {
     if ((seen & ~kWaiters) != mine) return false;
-  }
+  } while (!shared.state.compare_exchange_weak(seen, to, std::memory_order_release,
+                                               std::memory_order_relaxed));
   if ((seen & kWaiters) != 0) os_->wake_one(shared.state);  // [U2]
-  return true;
-}
-
-bool WriterLock::unlock(lock_word::Shared& shared) noexcept {
-  if (holder_.load(std::memory_order_relaxed) != current_thread()) return false;
-  (void)release_shared(shared, 0);
-  holder_.store(0, std::memory_order_release);  // [U3] after the shared word
   return true;
 }
 

@@ -15,8 +15,12 @@
 // owner of the slot, or a scribble) and takes it over.
 //
 // The uncontended lock and unlock are atomic operations on these words
-// only; WriterLockOs is called only when the lock is contended (or, for a
-// lock kept across calls, to arm the thread-exit hook).
+// only, inline below, so that a backend's lock_writer and unlock_writer are
+// one function each down to the words; everything else (a contended,
+// corrupted or re-entered lock, the first lock that claims an owner slot, a
+// release that must wake a sleeper) is out of line in writer_lock.cpp.
+// WriterLockOs is called only when the lock is contended (or, for a lock
+// kept across calls, to arm the thread-exit hook).
 #ifndef SHAREDMEM_PLATFORM_WRITER_LOCK_HPP
 #define SHAREDMEM_PLATFORM_WRITER_LOCK_HPP
 
@@ -26,6 +30,12 @@
 
 #include "lock_word.hpp"
 #include "platform.hpp"
+
+#if defined(__GNUC__)
+#define SHAREDMEM_LOCK_SLOW_PATH __attribute__((noinline, cold))
+#else
+#define SHAREDMEM_LOCK_SLOW_PATH
+#endif
 
 namespace sharedmem::platform {
 
@@ -87,8 +97,16 @@ class WriterLock {
   // the re-entry check. Before this, locking fails.
   void bind(WriterLockOs& os, ObjectIdentity object) noexcept;
 
-  LockResult lock(lock_word::Shared& shared, Deadline deadline, LockHold hold) noexcept;
-  bool unlock(lock_word::Shared& shared) noexcept;
+  // lock_writer and unlock_writer (platform.hpp) on the words `shared`, for
+  // the calling thread. `self` is its current_thread(), for a backend that
+  // has it at hand more cheaply than a call (Linux: the thread pointer).
+  LockResult lock(lock_word::Shared& shared, Deadline deadline, LockHold hold) noexcept {
+    return lock(shared, deadline, hold, current_thread());
+  }
+  LockResult lock(lock_word::Shared& shared, Deadline deadline, LockHold hold,
+                  std::uintptr_t self) noexcept;
+  bool unlock(lock_word::Shared& shared) noexcept { return unlock(shared, current_thread()); }
+  bool unlock(lock_word::Shared& shared, std::uintptr_t self) noexcept;
   // True while some thread of this process holds the lock through it.
   bool held() const noexcept { return holder_.load(std::memory_order_acquire) != 0; }
 
@@ -116,6 +134,11 @@ class WriterLock {
   friend struct WriterLockRegistry;
 
   void abandon_if_held_by(std::uintptr_t thread) noexcept;
+  // lock() when its uncontended attempt did not get the lock: `holding`
+  // when this thread took the holder word already.
+  SHAREDMEM_LOCK_SLOW_PATH LockResult lock_slow(lock_word::Shared& shared, Deadline deadline,
+                                                LockHold hold, std::uintptr_t self,
+                                                bool holding) noexcept;
   LockResult lock_contended(lock_word::Shared& shared, std::uint32_t seen,
                             std::chrono::steady_clock::time_point deadline,
                             std::uintptr_t self) noexcept;
@@ -124,6 +147,10 @@ class WriterLock {
   bool claim_slot() noexcept;
   bool held_elsewhere_by(std::uint32_t slot, std::uintptr_t self) const noexcept;
   bool release_shared(lock_word::Shared& shared, std::uint32_t to) noexcept;
+  // release_shared when the word was not exactly this slot's (`seen`): a
+  // sleeper announced itself, or a scribbler changed it.
+  SHAREDMEM_LOCK_SLOW_PATH bool release_announced(lock_word::Shared& shared, std::uint32_t seen,
+                                                  std::uint32_t to) noexcept;
 
   // The thread (current_thread) that holds the lock through this attachment, 0: none.
   std::atomic<std::uintptr_t> holder_{0};
@@ -140,6 +167,47 @@ class WriterLock {
   WriterLock* next_ = nullptr;
   bool registered_ = false;
 };
+
+// The uncontended lock: the holder word free -> this thread ([L1]), then the
+// shared word free -> this attachment's slot ([L2]). Anything else (a
+// corrupted lock area, the holder word taken, no slot claimed yet, the
+// shared word not free) goes to lock_slow, which looks at it all again.
+inline LockResult WriterLock::lock(lock_word::Shared& shared, Deadline deadline, LockHold hold,
+                                   std::uintptr_t self) noexcept {
+  if (shared.magic.load(std::memory_order_relaxed) != lock_word::kMagic)
+    return lock_slow(shared, deadline, hold, self, false);
+  std::uintptr_t holder = 0;
+  if (!holder_.compare_exchange_strong(holder, self, std::memory_order_acquire,
+                                       std::memory_order_relaxed))
+    return lock_slow(shared, deadline, hold, self, false);
+  const std::uint32_t mine = mine_.load(std::memory_order_relaxed);
+  std::uint32_t seen = 0;
+  if (mine == 0 || !shared.state.compare_exchange_strong(seen, mine, std::memory_order_acquire,
+                                                         std::memory_order_relaxed))
+    return lock_slow(shared, deadline, hold, self, true);
+  shared_ = &shared;
+  if (hold == LockHold::kAcrossCalls) arm_thread_exit_hook();
+  return LockResult::kAcquired;
+}
+
+// [U1] Frees the shared word, held by this attachment's slot, into `to`
+// (free, or free with "owner died"); wakes one sleeper if any announced
+// itself ([U2], in release_announced). False, changing nothing, when the
+// word is not this slot's (a scribbler changed it: it stays as it is,
+// CORRUPTED or held, for everyone).
+inline bool WriterLock::release_shared(lock_word::Shared& shared, std::uint32_t to) noexcept {
+  std::uint32_t seen = mine_.load(std::memory_order_relaxed);
+  return shared.state.compare_exchange_strong(seen, to, std::memory_order_release,
+                                              std::memory_order_relaxed) ||
+         release_announced(shared, seen, to);
+}
+
+inline bool WriterLock::unlock(lock_word::Shared& shared, std::uintptr_t self) noexcept {
+  if (holder_.load(std::memory_order_relaxed) != self) return false;
+  (void)release_shared(shared, 0);
+  holder_.store(0, std::memory_order_release);  // [U3] after the shared word
+  return true;
+}
 
 }  // namespace sharedmem::platform
 

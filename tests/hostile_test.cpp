@@ -328,4 +328,29 @@ BOOST_AUTO_TEST_CASE(scribbled_writer_lock_is_reported_never_a_crash_or_a_hang) 
   for (sharedmem_segment* handle : handles) sharedmem_close(handle);
 }
 
+// Tests that a scribble on the lock word while a thread holds the lock
+// outlives the holder's unlock: a release changes the word only while it
+// names the releaser's own slot, so the next locker still finds the
+// scribble (CORRUPTED), never a lock freed under it.
+BOOST_AUTO_TEST_CASE(a_scribble_while_held_outlives_the_holders_unlock) {
+  const std::string name = unique_name("scribheld");
+  sharedmem_segment* segment = nullptr;
+  BOOST_TEST_REQUIRE(sharedmem_open(name.c_str(), 64, SHAREDMEM_RAW, &segment) == SHAREDMEM_OK);
+  OsObjectView view(name);
+  BOOST_TEST_REQUIRE(view.mapped());
+  BOOST_TEST_REQUIRE(view.size() >= kLockBytes);
+  lw::Shared& words = lock_words(view);
+  for (const std::uint32_t scribble : {0xffffffffu, lw::kWaiters, lw::kWaiters | 0x8000'0000u}) {
+    BOOST_TEST_CONTEXT("scribble " << scribble) {
+      BOOST_TEST_REQUIRE(sharedmem_lock(segment, 1000) == SHAREDMEM_OK);
+      words.state.store(scribble);
+      (void)sharedmem_unlock(segment);
+      BOOST_TEST(words.state.load() == scribble, "the release left the scribble as it was");
+      BOOST_TEST(sharedmem_lock(segment, 0) == SHAREDMEM_E_CORRUPTED);
+      words.state.store(0);
+    }
+  }
+  sharedmem_close(segment);
+}
+
 BOOST_AUTO_TEST_SUITE_END()

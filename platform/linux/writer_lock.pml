@@ -8,7 +8,10 @@
  * tests/CMakeLists.txt checks it exhaustively (test writer_lock_model) and
  * checks that each BREAK_* variant below fails (writer_lock_model_broken_*).
  *
- * Labels in brackets name the steps marked the same way in the code.
+ * Labels in brackets name the steps marked the same way in the code: the
+ * uncontended lock ([L1], [L2]) and release ([U1], [U3]) are inline in
+ * platform/writer_lock.hpp, and writer_lock.cpp repeats [L1] and [L2] in
+ * lock_slow, where every other step is.
  * Promela executes statements one at a time in one global order: the model
  * is the sequentially consistent execution the code asks for where it
  * matters (seq_cst generation store and waiter count; the lock word's

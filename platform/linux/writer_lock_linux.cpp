@@ -6,13 +6,11 @@
 
 #include <fcntl.h>
 #include <linux/futex.h>
-#include <pthread.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstring>
 
 #include "os_error.hpp"
 
@@ -45,17 +43,21 @@ struct ThreadExitHook {
   }
 };
 thread_local ThreadExitHook t_exit_hook;
+// Whether the calling thread armed t_exit_hook already. Every raw lock arms
+// the hook: this flag, initial-exec and trivially destructible, is read
+// without a call, where t_exit_hook itself is reached through
+// __tls_get_addr (its destructor makes a first access register it).
+SHAREDMEM_SIGNAL_SAFE_TLS thread_local bool t_exit_hook_armed = false;
 
 }  // namespace
 
-std::uintptr_t current_thread() noexcept {
-  const pthread_t self = ::pthread_self();
-  std::uintptr_t id = 0;
-  std::memcpy(&id, &self, sizeof self < sizeof id ? sizeof self : sizeof id);
-  return id;
-}
+std::uintptr_t current_thread() noexcept { return posix::this_thread(); }
 
-void arm_thread_exit_hook() noexcept { t_exit_hook.armed = true; }
+void arm_thread_exit_hook() noexcept {
+  if (t_exit_hook_armed) return;
+  t_exit_hook.armed = true;
+  t_exit_hook_armed = true;
+}
 
 namespace posix {
 

@@ -5,11 +5,13 @@
 #ifndef SHAREDMEM_PLATFORM_LINUX_WRITER_LOCK_LINUX_HPP
 #define SHAREDMEM_PLATFORM_LINUX_WRITER_LOCK_LINUX_HPP
 
+#include <pthread.h>
 #include <sys/types.h>
 
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <cstring>
 
 #include "lock_word.hpp"
 #include "platform.hpp"
@@ -21,6 +23,22 @@ namespace sharedmem::platform::posix {
 // the object, far past any object's end (max_object_size is 2^40), where no
 // other lock of this backend lies.
 inline constexpr off_t kSlotTokenBase = off_t{1} << 41;
+
+// current_thread() (writer_lock.hpp), inline for the lock's uncontended
+// path: the thread pointer, the address of the thread's control block,
+// which no other live thread of the process shares (glibc's pthread_self
+// returns it on x86-64) and which stays the same until the thread has
+// ended, its thread_local destructors (the thread-exit hook) included.
+inline std::uintptr_t this_thread() noexcept {
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__aarch64__))
+  return reinterpret_cast<std::uintptr_t>(__builtin_thread_pointer());
+#else
+  const pthread_t self = ::pthread_self();
+  std::uintptr_t id = 0;
+  std::memcpy(&id, &self, sizeof self < sizeof id ? sizeof self : sizeof id);
+  return id;
+#endif
+}
 
 // One attachment's side of the writer lock, process-local (WriterLock: lock,
 // unlock, held, forget_after_fork, initialise). It must not move while it
