@@ -126,6 +126,12 @@ SHAREDMEM_LOCK_SLOW_PATH LockResult WriterLock::lock_slow(lock_word::Shared& sha
                                                           Deadline deadline, LockHold hold,
                                                           std::uintptr_t self,
                                                           bool holding) noexcept {
+  // A thread that slept on the shared word waiting for the holder word may
+  // have taken the one wake a release gave, meant for a locker of another
+  // attachment: it then takes the shared word with the waiters bit, so
+  // that its own release wakes the next sleeper rather than leave it to
+  // the end of its slice.
+  bool slept = false;
   if (!holding) {
     if (shared.magic.load(std::memory_order_relaxed) != lock_word::kMagic)
       return LockResult::kCorrupted;
@@ -135,7 +141,7 @@ SHAREDMEM_LOCK_SLOW_PATH LockResult WriterLock::lock_slow(lock_word::Shared& sha
     if (!holder_.compare_exchange_strong(holder, self, std::memory_order_acquire,
                                          std::memory_order_relaxed)) {
       if (holder == self) return LockResult::kReentered;
-      if (const LockResult local = take_holder_word(shared, self, deadline.when());
+      if (const LockResult local = take_holder_word(shared, self, deadline.when(), slept);
           local != LockResult::kAcquired)
         return local;
     }
@@ -151,9 +157,10 @@ SHAREDMEM_LOCK_SLOW_PATH LockResult WriterLock::lock_slow(lock_word::Shared& sha
   // [L2] The shared word, uncontended: free -> held by this attachment's slot.
   std::uint32_t seen = 0;
   LockResult result = LockResult::kAcquired;
-  if (!shared.state.compare_exchange_strong(seen, mine, std::memory_order_acquire,
+  if (!shared.state.compare_exchange_strong(seen, slept ? (mine | kWaiters) : mine,
+                                            std::memory_order_acquire,
                                             std::memory_order_relaxed)) {
-    result = lock_contended(shared, seen, deadline.when(), self);
+    result = lock_contended(shared, seen, deadline.when(), self, slept);
     if (result != LockResult::kAcquired && result != LockResult::kOwnerDied) {
       holder_.store(0, std::memory_order_release);
       return result;
@@ -165,7 +172,8 @@ SHAREDMEM_LOCK_SLOW_PATH LockResult WriterLock::lock_slow(lock_word::Shared& sha
 }
 
 LockResult WriterLock::take_holder_word(lock_word::Shared& shared, std::uintptr_t self,
-                                        std::chrono::steady_clock::time_point deadline) noexcept {
+                                        std::chrono::steady_clock::time_point deadline,
+                                        bool& slept) noexcept {
   for (int attempt = 0;; ++attempt) {
     std::uintptr_t holder = 0;
     if (holder_.compare_exchange_strong(holder, self, std::memory_order_acquire,
@@ -190,14 +198,14 @@ LockResult WriterLock::take_holder_word(lock_word::Shared& shared, std::uintptr_
     if (!announce_sleeper(shared.state, state)) continue;
     const auto left = deadline - now;
     (void)os_->sleep(shared.state, state, left < kLongestSlice ? left : kLongestSlice);
+    slept = true;
   }
 }
 
 LockResult WriterLock::lock_contended(lock_word::Shared& shared, std::uint32_t seen,
                                       std::chrono::steady_clock::time_point deadline,
-                                      std::uintptr_t self) noexcept {
+                                      std::uintptr_t self, bool waited) noexcept {
   const std::uint32_t mine = mine_.load(std::memory_order_relaxed);
-  bool waited = false;
   int spins = 0;
   std::chrono::milliseconds slice = kFirstSlice;
   for (;;) {

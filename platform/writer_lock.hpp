@@ -139,11 +139,16 @@ class WriterLock {
   SHAREDMEM_LOCK_SLOW_PATH LockResult lock_slow(lock_word::Shared& shared, Deadline deadline,
                                                 LockHold hold, std::uintptr_t self,
                                                 bool holding) noexcept;
+  // `waited`: this locker slept on the shared word already (it keeps the
+  // waiters bit from then on).
   LockResult lock_contended(lock_word::Shared& shared, std::uint32_t seen,
-                            std::chrono::steady_clock::time_point deadline,
-                            std::uintptr_t self) noexcept;
+                            std::chrono::steady_clock::time_point deadline, std::uintptr_t self,
+                            bool waited) noexcept;
+  // [L1] when another thread of this process holds the holder word; sets
+  // `slept` when it slept on the shared word meanwhile.
   LockResult take_holder_word(lock_word::Shared& shared, std::uintptr_t self,
-                              std::chrono::steady_clock::time_point deadline) noexcept;
+                              std::chrono::steady_clock::time_point deadline,
+                              bool& slept) noexcept;
   bool claim_slot() noexcept;
   bool held_elsewhere_by(std::uint32_t slot, std::uintptr_t self) const noexcept;
   bool release_shared(lock_word::Shared& shared, std::uint32_t to) noexcept;

@@ -11,7 +11,10 @@
  * Labels in brackets name the steps marked the same way in the code: the
  * uncontended lock ([L1], [L2]) and release ([U1], [U3]) are inline in
  * platform/writer_lock.hpp, and writer_lock.cpp repeats [L1] and [L2] in
- * lock_slow, where every other step is.
+ * lock_slow, where every other step is. Each writer here is one thread: the
+ * holder word ([L1], which threads of one process take in turn) is not
+ * modelled, nor the waiters bit that [L2] sets after a thread slept for it
+ * (the same word value as a sleeper's at [L3]).
  * Promela executes statements one at a time in one global order: the model
  * is the sequentially consistent execution the code asks for where it
  * matters (seq_cst generation store and waiter count; the lock word's
