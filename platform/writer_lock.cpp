@@ -208,6 +208,13 @@ LockResult WriterLock::lock_contended(lock_word::Shared& shared, std::uint32_t s
   const std::uint32_t mine = mine_.load(std::memory_order_relaxed);
   int spins = 0;
   std::chrono::milliseconds slice = kFirstSlice;
+  // When the current slice ends, in time elapsed, not in sleeps: a sleep
+  // cut short (a signal whose handler does not restart calls, a wake for
+  // another locker, the word changing) goes back to sleep only for the rest
+  // of the slice, so that a stream of interruptions cannot keep [L7] from
+  // ever looking at the holder. Unset (the epoch) until the first sleep.
+  using clock = std::chrono::steady_clock;
+  clock::time_point slice_end{};
   for (;;) {
     // Once this locker has slept, others may sleep too: it keeps the
     // waiters bit, so that its release wakes the next.
@@ -248,12 +255,16 @@ LockResult WriterLock::lock_contended(lock_word::Shared& shared, std::uint32_t s
       seen = shared.state.load(std::memory_order_relaxed);
       continue;
     }
-    const auto now = std::chrono::steady_clock::now();
+    const auto now = clock::now();
     if (now >= deadline) return LockResult::kTimeout;
     // [L6] Announce a sleeper, then sleep while the word is unchanged.
     if (!announce_sleeper(shared.state, seen)) continue;
-    const auto left = deadline - now;
-    const bool slice_ended = os_->sleep(shared.state, seen, left < slice ? left : slice);
+    if (slice_end == clock::time_point{}) slice_end = now + slice;
+    bool slice_ended = now >= slice_end;
+    if (!slice_ended) {
+      const auto until = deadline < slice_end ? deadline : slice_end;
+      slice_ended = os_->sleep(shared.state, seen, until - now) || clock::now() >= slice_end;
+    }
     waited = true;
     if (slice_ended) {
       // [L7] The holder kept it a whole slice: if its attachment is gone
@@ -270,6 +281,7 @@ LockResult WriterLock::lock_contended(lock_word::Shared& shared, std::uint32_t s
         if (taken) return LockResult::kOwnerDied;
       }
       if (slice < kLongestSlice) slice *= 2;
+      slice_end = clock::time_point{};  // the next sleep starts the next slice
     }
     seen = shared.state.load(std::memory_order_relaxed);
   }
