@@ -98,12 +98,20 @@ def test_no_resource_tracker_warnings_at_exit(name, tmp_path):
 def test_prune_removes_what_a_killed_only_user_left(name):
     """Tests that sharedmem.prune() removes, now, the object of a segment
     whose only user was killed, reports it, and leaves a live segment be."""
-    creator = Child(CREATOR, name)
-    creator.expect("ready")
     with sharedmem.Segment(name + "_live", 8) as live:
         live.write(b"kept")
-        kill(creator)
-        assert shm_files(name) != [], "SIGKILL left the object behind"
-        assert sharedmem.prune() >= 1
-        assert shm_files(name) == []
+        # A test running in parallel may sweep the dead object before prune
+        # does: then prune has nothing to count, and the scenario is played
+        # again under a new name.
+        for attempt in range(5):
+            dead = "%s_%d" % (name, attempt)
+            creator = Child(CREATOR, dead)
+            creator.expect("ready")
+            kill(creator)
+            removed = sharedmem.prune()
+            assert shm_files(dead) == []
+            if removed >= 1:
+                break
+        else:
+            raise AssertionError("prune removed no dead segment in 5 attempts")
         assert live.read() == b"kept"
