@@ -844,13 +844,18 @@ BOOST_AUTO_TEST_CASE(a_shared_segments_lifetime_holds_across_namespaces, only_if
   second.child.kill();
   third.child.kill();
   BOOST_TEST_REQUIRE(await_holders(name, 0), "every user was killed");
+  // Dead, unless a process of a test running in parallel created a shared
+  // segment meanwhile and its sweep took it first: then prune has nothing
+  // of it to count.
   sharedmem_info info{};
   info.struct_size = sizeof info;
-  BOOST_TEST(sharedmem_inspect(name.c_str(), SHAREDMEM_SHARED, &info) == SHAREDMEM_OK);
-  BOOST_TEST(info.object_class == SHAREDMEM_OBJECT_DEAD);
+  const sharedmem_error seen = sharedmem_inspect(name.c_str(), SHAREDMEM_SHARED, &info);
+  BOOST_TEST((seen == SHAREDMEM_E_NOT_FOUND ||
+              (seen == SHAREDMEM_OK && info.object_class == SHAREDMEM_OBJECT_DEAD)),
+             "error " << seen << ", class " << info.object_class);
   std::uint32_t removed = 0;
   BOOST_TEST(sharedmem_prune(SHAREDMEM_SHARED, &removed) == SHAREDMEM_OK);
-  BOOST_TEST(removed >= 1u);
+  if (seen == SHAREDMEM_OK) BOOST_TEST(removed >= 1u);
   BOOST_TEST(sharedmem_inspect(name.c_str(), SHAREDMEM_SHARED, &info) == SHAREDMEM_E_NOT_FOUND,
              "gone");
   Opener next = start_in_namespaces(name);

@@ -5,7 +5,7 @@
 'use strict';
 const test = require('node:test');
 const assert = require('node:assert/strict');
-const { sharedmem, uniqueName, startPeer, startChild, closeAfter } = require('./support');
+const { sharedmem, uniqueName, startPeer, startChild, closeAfter, awaitHolders } = require('./support');
 
 const { Segment, inspect } = sharedmem;
 
@@ -46,7 +46,7 @@ test('a C creator killed: the segment lives on, then goes with the last holder',
   const segment = Segment.open(name, { mode: 'open' });
   assert.equal((await peer.kill()).signal, 'SIGKILL');
   assert.equal(segment.read().toString(), 'left by C');
-  assert.equal(inspect(name).holders, 1);
+  await awaitHolders(name, 1);
   segment.write('still here');
   assert.equal(segment.read().toString(), 'still here');
   segment.close();

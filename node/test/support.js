@@ -112,6 +112,23 @@ function closeAfter(t, handle) {
   return handle;
 }
 
+/**
+ * Resolves once inspect(name) counts `holders`, or rejects after a timeout. A
+ * killed process's lock goes with its open file description, which the kernel
+ * may release a moment after the parent saw the exit (while another task still
+ * holds the dead process's memory map, which holds the description).
+ */
+async function awaitHolders(name, holders) {
+  const deadline = Date.now() + timeout(10000);
+  for (;;) {
+    const info = sharedmem.inspect(name);
+    if (info !== null && info.holders === holders) return;
+    if (Date.now() >= deadline)
+      throw new Error(`${name}: ${info === null ? 'gone' : `${info.holders} holders`}, not ${holders}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
 /** Asserts that `call` throws a SharedmemError with this code. */
 function assertSharedmemError(call, code) {
   assert.throws(call, (error) => {
@@ -130,5 +147,6 @@ module.exports = {
   startPeer,
   startChild,
   assertSharedmemError,
+  awaitHolders,
   closeAfter,
 };
