@@ -174,6 +174,7 @@ SHAREDMEM_LOCK_SLOW_PATH LockResult WriterLock::lock_slow(lock_word::Shared& sha
 LockResult WriterLock::take_holder_word(lock_word::Shared& shared, std::uintptr_t self,
                                         std::chrono::steady_clock::time_point deadline,
                                         bool& slept) noexcept {
+  bool woken = false;  // the last sleep ended before its time did
   for (int attempt = 0;; ++attempt) {
     std::uintptr_t holder = 0;
     if (holder_.compare_exchange_strong(holder, self, std::memory_order_acquire,
@@ -190,14 +191,23 @@ LockResult WriterLock::take_holder_word(lock_word::Shared& shared, std::uintptr_
     const Meaning meaning = lock_word::meaning_of(state);
     if (meaning == Meaning::kCorrupted) return LockResult::kCorrupted;
     if (meaning != Meaning::kHeld) {
-      // The other thread is between the two words: a moment.
+      // [L1b] The other thread is between the two words: a moment. But
+      // first, a wake this thread took may have been the one a release of
+      // the shared word gave for one of its lockers (the thread that holds
+      // the holder word, asleep for the shared word, among them), which
+      // this thread cannot use: it passes it on, or that locker would sleep
+      // to the end of its slice while the lock is free.
+      if (woken) {
+        woken = false;
+        os_->wake_one(shared.state);
+      }
       std::this_thread::yield();
       continue;
     }
     // Sleep on the shared word like any locker: its release wakes us.
     if (!announce_sleeper(shared.state, state)) continue;
     const auto left = deadline - now;
-    (void)os_->sleep(shared.state, state, left < kLongestSlice ? left : kLongestSlice);
+    woken = !os_->sleep(shared.state, state, left < kLongestSlice ? left : kLongestSlice);
     slept = true;
   }
 }

@@ -11,10 +11,10 @@
  * Labels in brackets name the steps marked the same way in the code: the
  * uncontended lock ([L1], [L2]) and release ([U1], [U3]) are inline in
  * platform/writer_lock.hpp, and writer_lock.cpp repeats [L1] and [L2] in
- * lock_slow, where every other step is. Each writer here is one thread: the
- * holder word ([L1], which threads of one process take in turn) is not
- * modelled, nor the waiters bit that [L2] sets after a thread slept for it
- * (the same word value as a sleeper's at [L3]).
+ * lock_slow, where every other step is. In the runs below but one, each
+ * writer is one thread of its own attachment, and the holder word ([L1],
+ * which the threads of one attachment take in turn) is always free; the run
+ * -DCHECK_THREADS models it (see there).
  * Promela executes statements one at a time in one global order: the model
  * is the sequentially consistent execution the code asks for where it
  * matters (seq_cst generation store and waiter count; the lock word's
@@ -41,7 +41,23 @@
  *    wake a sleeper is caught too.
  */
 
+#ifdef CHECK_THREADS
+/* Writers 0 and 1 are two threads of one attachment (attachment 0, owner
+   slot 1, which neither dies: their thread may still end holding the lock,
+   [T1]); writer 2 is an attachment of another process, which may die. The
+   threads of attachment 0 take its holder word ([L1]) before the shared
+   word and give it back after it ([U3]); a thread that finds the holder
+   word taken while the shared word is held sleeps on the shared word
+   (take_holder_word) and, woken, passes the wake on if it cannot use it
+   ([L1b]). */
+#define NW 3
+#define ATT(id) ((id) == 1 -> 0 : (id))
+#define CAN_DIE (id == 2)
+#else
 #define NW 2          /* writers */
+#define ATT(id) (id)
+#define CAN_DIE 1
+#endif
 #define WRITES 1      /* completed writes per writer */
 #define MAXDEATHS 1
 #define NSLOTS 3      /* owner slots 1..NSLOTS (0: none) */
@@ -54,6 +70,7 @@
 byte state = FREE;            /* lock_word::Shared::state */
 byte token[NSLOTS + 1];       /* liveness tokens: holder's id + 1, 0 free */
 byte lock_sleeping[NW];       /* futex sleepers on state */
+byte holder[NW];              /* an attachment's holder word: thread id + 1, 0 free */
 byte in_cs = 0;
 byte deaths = 0;
 
@@ -70,11 +87,24 @@ bit change_sleeping = 0;
 
 byte done[NW];
 
-#define MAY_DIE if :: deaths < MAXDEATHS -> goto died :: true -> skip fi
+#define MAY_DIE if :: deaths < MAXDEATHS && CAN_DIE -> goto died :: true -> skip fi
+/* [U2] and [L1b]: wakes one sleeper on state, any of them */
+#if NW == 3
+#define WAKE_THIRD :: lock_sleeping[2] == 1 -> lock_sleeping[2] = 0
+#else
+#define WAKE_THIRD
+#endif
+#define WAKE_ONE \
+  if \
+  :: lock_sleeping[0] == 1 -> lock_sleeping[0] = 0 \
+  :: lock_sleeping[1] == 1 -> lock_sleeping[1] = 0 \
+  WAKE_THIRD \
+  :: else -> skip \
+  fi
 /* Deaths while acquiring matter to the lock's own properties; the runs
    that check the publish and the wake-up leave them out (CHECK_LOCK covers
    them) to keep their state spaces small. */
-#ifdef CHECK_LOCK
+#if defined(CHECK_LOCK) || defined(CHECK_THREADS)
 #define LOCK_MAY_DIE MAY_DIE
 #else
 #define LOCK_MAY_DIE skip
@@ -88,8 +118,15 @@ proctype writer(byte id) {
   bit waited;
   bit wake;
   bit holding;  /* between in_cs++ and in_cs-- */
+  bit woken;    /* [L1]: the last sleep ended without its slice ending */
 
 start:
+#ifdef CHECK_THREADS
+  if
+  :: ATT(id) == 0 -> mine = 1; goto next_write           /* claimed in init */
+  :: else -> skip
+  fi;
+#endif
   /* [claim] an owner slot whose token nobody holds (claim_slot) */
   atomic {
     if
@@ -107,11 +144,56 @@ next_write:
   fi;
   waited = 0;
 
+#ifdef CHECK_THREADS
+  /* [L1] the holder word: free -> this thread (take_holder_word when not) */
+holder_word:
+  atomic {
+    if
+    :: holder[ATT(id)] == 0 -> holder[ATT(id)] = id + 1; goto holder_taken
+    :: else -> seen = state
+    fi
+  }
+  if
+  :: seen == FREE || seen == DIED ->
+     /* the other thread is between the two words: a moment ([L1b] first:
+        a wake this thread took may have been for a locker of the shared
+        word, the other thread among them) */
+#ifndef BREAK_NO_PASS_ON
+     if :: woken -> woken = 0; WAKE_ONE :: else -> skip fi;
+#endif
+     (holder[ATT(id)] == 0 || (state != FREE && state != DIED));
+     goto holder_word
+  :: else -> skip
+  fi;
+  if
+  :: (seen & WBIT) == 0 ->
+     atomic { if :: state == seen -> state = seen | WBIT; seen = seen | WBIT
+                 :: else -> goto holder_word fi }
+  :: else -> skip
+  fi;
+  atomic {
+    if
+    :: state != seen -> woken = 1                        /* EAGAIN */
+    :: else -> lock_sleeping[id] = 1
+    fi
+  }
+  if
+  :: lock_sleeping[id] == 0 -> woken = 1                 /* woken (or EAGAIN) */
+  :: lock_sleeping[id] == 1 &&
+     (token[OWNER(seen)] == 0 || (state != seen && deaths > 0)) ->
+     lock_sleeping[id] = 0; woken = 0                    /* the slice ended */
+  fi;
+  waited = 1;                                            /* slept: [L2] keeps the bit */
+  goto holder_word;
+holder_taken:
+  woken = 0;
+#endif
+
   /* [L2] uncontended: CAS free -> mine */
   LOCK_MAY_DIE;
   atomic {
     seen = state;
-    if :: seen == FREE -> state = mine; goto locked :: else -> skip fi
+    if :: seen == FREE -> state = mine | (waited * WBIT); goto locked :: else -> skip fi
   }
 
 contended:
@@ -204,8 +286,11 @@ locked:
   gen = gen + 1;
   MAY_DIE;
   /* a holder thread that ends here, holding the lock: the exit hook frees
-     it as "owner died" ([T1]); otherwise the release ([U1], [U2]) */
+     it as "owner died" ([T1]); otherwise the release ([U1], [U2], [U3]) */
   atomic { in_cs--; holding = 0 };
+#if defined(CHECK_THREADS) && defined(BREAK_HOLDER_FIRST)
+  holder[ATT(id)] = 0;                                   /* [U3] too early */
+#endif
   atomic {
     if
     :: OWNER(state) == mine && state != DIED && state != FREE ->
@@ -220,10 +305,12 @@ locked:
   MAY_DIE;
 #ifndef BREAK_NO_LOCK_WAKE
   if                                                     /* [U2] wake one */
-  :: wake && lock_sleeping[0] == 1 -> lock_sleeping[0] = 0
-  :: wake && lock_sleeping[1] == 1 -> lock_sleeping[1] = 0
+  :: wake -> WAKE_ONE
   :: else -> skip
   fi;
+#endif
+#if defined(CHECK_THREADS) && !defined(BREAK_HOLDER_FIRST)
+  holder[ATT(id)] = 0;                                   /* [U3] */
 #endif
   MAY_DIE;
   /* publish: the waiter count, after the generation */
@@ -247,7 +334,8 @@ died:
     if :: token[2] == id + 1 || token[2] == id + 1 + NW -> token[2] = 0 :: else -> skip fi;
     if :: token[3] == id + 1 || token[3] == id + 1 + NW -> token[3] = 0 :: else -> skip fi;
     lock_sleeping[id] = 0;
-    mine = 0; seen = 0; t = 0; sq = 0; waited = 0; wake = 0
+    holder[ATT(id)] = 0;                                 /* process memory */
+    mine = 0; seen = 0; t = 0; sq = 0; waited = 0; wake = 0; woken = 0
   }
   goto start;
 
@@ -300,12 +388,17 @@ proctype waiter() {
   od
 }
 
-/* The properties are checked in three runs, each with the writers and one
+/* The properties are checked in four runs, each with the writers and one
    observer, to keep each state space small enough for an exhaustive search
    in ctest: -DCHECK_LOCK (writers alone), -DCHECK_PUBLISH (with the
-   reader), -DCHECK_WAIT (with the waiter). */
+   reader), -DCHECK_WAIT (with the waiter), -DCHECK_THREADS (two threads of
+   one attachment and a writer of another). */
 init {
   atomic {
+#ifdef CHECK_THREADS
+    token[1] = 1;                                        /* attachment 0's slot */
+    run writer(2);
+#endif
     run writer(0);
     run writer(1);
 #ifdef CHECK_PUBLISH
