@@ -102,7 +102,6 @@ WriterLock::~WriterLock() { WriterLockRegistry::remove(*this); }
 void WriterLock::bind(WriterLockOs& os, ObjectIdentity object) noexcept {
   os_ = &os;
   object_ = object;
-  may_claim_ = true;
   try {
     WriterLockRegistry::add(*this);
   } catch (...) {  // std::system_error from the mutex: no thread-exit or re-entry check
@@ -114,10 +113,9 @@ void WriterLock::initialise(lock_word::Shared& shared) noexcept {
   shared.magic.store(lock_word::kMagic, std::memory_order_release);
 }
 
-void WriterLock::forget_after_fork(bool may_claim) noexcept {
+void WriterLock::forget_after_fork() noexcept {
   holder_.store(0, std::memory_order_relaxed);
   mine_.store(0, std::memory_order_relaxed);
-  may_claim_ = may_claim;
 }
 
 // The uncontended attempt (writer_lock.hpp: lock) found something in its
@@ -298,7 +296,7 @@ LockResult WriterLock::lock_contended(lock_word::Shared& shared, std::uint32_t s
 }
 
 bool WriterLock::claim_slot() noexcept {
-  if (!may_claim_ || os_ == nullptr) return false;
+  if (os_ == nullptr) return false;
   // A start that differs between attachments, so that claims rarely collide.
   std::uint64_t start = static_cast<std::uint64_t>(current_thread()) * 0x9e37'79b9'7f4a'7c15ull ^
                         reinterpret_cast<std::uintptr_t>(this) ^

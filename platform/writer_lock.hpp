@@ -112,9 +112,8 @@ class WriterLock {
 
   // In a child forked without exec, for the attachment's copy: no thread of
   // the child holds the lock (the forking thread's hold stays the parent's),
-  // and the child's slot is claimed afresh (`may_claim`: it has a liveness
-  // token of its own to claim with; if not, locking then fails).
-  void forget_after_fork(bool may_claim) noexcept;
+  // and the child's slot is claimed afresh, with a liveness token of its own.
+  void forget_after_fork() noexcept;
 
   // The lock's words in a freshly initialised object.
   static void initialise(lock_word::Shared& shared) noexcept;
@@ -165,7 +164,6 @@ class WriterLock {
   // The shared words, as of the last acquisition (for the thread-exit hook).
   lock_word::Shared* shared_ = nullptr;
   WriterLockOs* os_ = nullptr;
-  bool may_claim_ = false;
   ObjectIdentity object_;
   // All bound locks of this process, under the registry's mutex.
   WriterLock* previous_ = nullptr;

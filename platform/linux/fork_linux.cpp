@@ -3,6 +3,7 @@
 // attachment's lifetime of its own, never the parent's.
 #include <fcntl.h>
 #include <pthread.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <mutex>
@@ -49,6 +50,27 @@ int reopen_with_user_lock(int fd) noexcept {
     return -1;
   }
   return fresh;
+}
+
+// In a forked child whose attachment `a` now has a description of its own
+// (on a.fd()): maps the object's pages through it, at the same address. The
+// mapping inherited from the parent refers to the description it was made
+// from, the parent's, and keeps it open while the child lives: with it the
+// parent's locks, so that a parent killed while holding the writer lock
+// (its owner slot's token) or its share would not be seen dead until the
+// child exits. The new mapping is made elsewhere, then moved over the old
+// one in one call, so that a failure leaves the inherited one in place.
+// False on failure. Async-signal-safe (system calls only).
+bool map_through_own_description(Attachment& a) noexcept {
+  if (a.base == nullptr || a.mapped == 0) return true;
+  const int protection = a.read_only ? PROT_READ : PROT_READ | PROT_WRITE;
+  void* fresh = ::mmap(nullptr, a.mapped, protection, MAP_SHARED, a.fd(), 0);
+  if (fresh == MAP_FAILED) return false;
+  if (::mremap(fresh, a.mapped, a.mapped, MREMAP_MAYMOVE | MREMAP_FIXED, a.base) == MAP_FAILED) {
+    ::munmap(fresh, a.mapped);
+    return false;
+  }
+  return true;
 }
 
 // The core's registry of open handles (platform.hpp: handle_registry_mutex).
@@ -103,10 +125,14 @@ void fork_child() {
         own_description = true;
       }
     }
+    // Where that fails (the mapping limit), the inherited mapping keeps the
+    // parent's description: the parent's death is seen once the child exits.
+    if (own_description) (void)map_through_own_description(*a);
     // The forking thread's hold on the writer lock stays the parent's; an
     // attachment that still shares the parent's description may not claim an
     // owner slot, whose liveness token would be the parent's lock too.
-    a->writer_owner.forget_after_fork(own_description);
+    a->writer_owner.forget_after_fork();
+    a->writer_owner.set_shares_parents_description(!own_description);
   }
   WriterLock::release_registry_after_fork();
   g_registry_mutex.unlock();

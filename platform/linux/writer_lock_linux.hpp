@@ -48,10 +48,16 @@ class WriterLockOwner final : public WriterLock, private WriterLockOs {
   // Binds to the attachment's own open file description `fd` of the object
   // identified by (`device`, `inode`), and makes the lock findable by the
   // thread-exit hook and the re-entry check. Before this, locking fails. In
-  // a child forked without exec, forget_after_fork(own_description): the
-  // child's slot is claimed afresh on its own description, or never if it
-  // has none (locking then fails).
+  // a child forked without exec, forget_after_fork(): the child's slot is
+  // claimed afresh on its own description.
   void bind(int fd, dev_t device, ino_t inode) noexcept;
+  // In a child forked without exec: whether it could get no description of
+  // its own (Attachment::lent). If so it claims no owner slot, whose
+  // liveness token would be the parent's too: locking fails with
+  // SHAREDMEM_E_SYSTEM (EMFILE).
+  void set_shares_parents_description(bool shares) noexcept {
+    shares_parents_description_ = shares;
+  }
 
  private:
   bool sleep(std::atomic<std::uint32_t>& word, std::uint32_t expected,
@@ -62,6 +68,7 @@ class WriterLockOwner final : public WriterLock, private WriterLockOs {
   void note_no_free_slot() noexcept override;
 
   int fd_ = -1;
+  bool shares_parents_description_ = false;
 };
 
 }  // namespace sharedmem::platform::posix
