@@ -183,22 +183,23 @@ LockResult WriterLock::take_holder_word(lock_word::Shared& shared, std::uintptr_
       cpu_relax();
       continue;
     }
-    const auto now = std::chrono::steady_clock::now();
-    if (now >= deadline) return LockResult::kTimeout;
     std::uint32_t state = shared.state.load(std::memory_order_relaxed);
     const Meaning meaning = lock_word::meaning_of(state);
+    // [L1b] A wake this thread took may have been the one a release of the
+    // shared word gave for one of its lockers (the thread that holds the
+    // holder word, asleep for the shared word, among them). If this thread
+    // cannot use it now (the word is not held, or this thread gives up), it
+    // passes it on, or that locker would sleep to the end of its slice
+    // while the lock is free.
+    const auto now = std::chrono::steady_clock::now();
+    if (woken && (meaning != Meaning::kHeld || now >= deadline)) {
+      woken = false;
+      os_->wake_one(shared.state);
+    }
+    if (now >= deadline) return LockResult::kTimeout;
     if (meaning == Meaning::kCorrupted) return LockResult::kCorrupted;
     if (meaning != Meaning::kHeld) {
-      // [L1b] The other thread is between the two words: a moment. But
-      // first, a wake this thread took may have been the one a release of
-      // the shared word gave for one of its lockers (the thread that holds
-      // the holder word, asleep for the shared word, among them), which
-      // this thread cannot use: it passes it on, or that locker would sleep
-      // to the end of its slice while the lock is free.
-      if (woken) {
-        woken = false;
-        os_->wake_one(shared.state);
-      }
+      // The other thread is between the two words: a moment.
       std::this_thread::yield();
       continue;
     }

@@ -6,6 +6,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <mutex>
 #include <system_error>
 
@@ -27,8 +28,9 @@ Attachment* g_registry = nullptr;
 std::once_flag g_fork_handlers_once;
 
 // A new open file description of the object behind our descriptor `fd`,
-// holding a shared user lock; -1 if none can be had. Async-signal-safe (a
-// fork child of a threaded process may call nothing else).
+// holding a shared user lock; -1 if none can be had, errno saying why.
+// Async-signal-safe (a fork child of a threaded process may call nothing
+// else).
 int reopen_with_user_lock(int fd) noexcept {
   char path[32] = "/proc/self/fd/";
   char digits[16];
@@ -45,8 +47,9 @@ int reopen_with_user_lock(int fd) noexcept {
   const int fresh = ::open(path, (flags & O_ACCMODE) | O_CLOEXEC);
   if (fresh < 0) return -1;
   // We hold a shared lock on the user byte, so nobody holds it exclusively.
-  if (ofd_lock(fresh, kUserByte, F_RDLCK) != 0) {
+  if (const int error = ofd_lock(fresh, kUserByte, F_RDLCK); error != 0) {
     ::close(fresh);
+    errno = error;
     return -1;
   }
   return fresh;
@@ -59,18 +62,24 @@ int reopen_with_user_lock(int fd) noexcept {
 // parent's locks, so that a parent killed while holding the writer lock
 // (its owner slot's token) or its share would not be seen dead until the
 // child exits. The new mapping is made elsewhere, then moved over the old
-// one in one call, so that a failure leaves the inherited one in place.
-// False on failure. Async-signal-safe (system calls only).
+// one. The kernel may fail that move (out of memory) after it unmapped the
+// old one: then the pages are mapped at the address again, through either
+// description, so that the handle's pointers never lead nowhere. False
+// when the inherited mapping stays. Async-signal-safe (system calls only).
 bool map_through_own_description(Attachment& a) noexcept {
   if (a.base == nullptr || a.mapped == 0) return true;
   const int protection = a.read_only ? PROT_READ : PROT_READ | PROT_WRITE;
   void* fresh = ::mmap(nullptr, a.mapped, protection, MAP_SHARED, a.fd(), 0);
   if (fresh == MAP_FAILED) return false;
-  if (::mremap(fresh, a.mapped, a.mapped, MREMAP_MAYMOVE | MREMAP_FIXED, a.base) == MAP_FAILED) {
-    ::munmap(fresh, a.mapped);
-    return false;
+  if (::mremap(fresh, a.mapped, a.mapped, MREMAP_MAYMOVE | MREMAP_FIXED, a.base) != MAP_FAILED)
+    return true;
+  ::munmap(fresh, a.mapped);
+  // msync fails with ENOMEM where pages are not mapped.
+  if (::msync(a.base, a.mapped, MS_ASYNC) != 0 && errno == ENOMEM) {
+    if (::mmap(a.base, a.mapped, protection, MAP_SHARED | MAP_FIXED, a.fd(), 0) != MAP_FAILED)
+      return true;
   }
-  return true;
+  return false;
 }
 
 // The core's registry of open handles (platform.hpp: handle_registry_mutex).
@@ -114,9 +123,11 @@ void fork_child() {
     const bool swapped = a->fork_fd == kSwapped;
     a->fork_fd = -1;
     bool own_description = swapped;
+    int why_shared = EBADF;  // errno of the failed reopen (none: a handle being closed)
     if (a->joined && !swapped) {
       const int fresh = reopen_with_user_lock(a->fd());
       if (fresh < 0) {
+        why_shared = errno;
         a->lent = true;  // keeps the description it shares with the parent
       } else {
         (void)::dup3(fresh, a->fd(), O_CLOEXEC);
@@ -132,7 +143,7 @@ void fork_child() {
     // attachment that still shares the parent's description may not claim an
     // owner slot, whose liveness token would be the parent's lock too.
     a->writer_owner.forget_after_fork();
-    a->writer_owner.set_shares_parents_description(!own_description);
+    a->writer_owner.set_shares_parents_description(own_description ? 0 : why_shared);
   }
   WriterLock::release_registry_after_fork();
   g_registry_mutex.unlock();

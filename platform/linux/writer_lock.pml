@@ -22,7 +22,7 @@
  * is checked by ThreadSanitizer runs, not here.
  *
  * Processes: NW writers, each its own attachment (process) with its own
- * owner slot; a reader; a waiter. A writer may die (SIGKILL) between any
+ * owner slot (but in the run CHECK_THREADS, below); a reader; a waiter. A writer may die (SIGKILL) between any
  * two of its steps, at most MAXDEATHS times in all: the OS drops its slot's
  * liveness token (its OFD byte lock; on Windows its #slot.<n> event), its memory stays as it was, and it
  * comes back as a new attachment that claims a free slot (maybe the same
@@ -150,9 +150,10 @@ holder_word:
   atomic {
     if
     :: holder[ATT(id)] == 0 -> holder[ATT(id)] = id + 1; goto holder_taken
-    :: else -> seen = state
+    :: else -> skip
     fi
   }
+  seen = state;
   if
   :: seen == FREE || seen == DIED ->
      /* the other thread is between the two words: a moment ([L1b] first:

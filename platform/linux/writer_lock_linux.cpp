@@ -86,8 +86,8 @@ void WriterLockOwner::wake_one(std::atomic<std::uint32_t>& word) noexcept {
 
 WriterLockOs::Token WriterLockOwner::take_token(std::uint32_t slot) noexcept {
   if (fd_ < 0) return Token::kError;
-  if (shares_parents_description_) {
-    (void)record_os_error(SHAREDMEM_E_SYSTEM, EMFILE);
+  if (shares_parents_description_ != 0) {
+    (void)record_os_error(SHAREDMEM_E_SYSTEM, shares_parents_description_);
     return Token::kError;
   }
   const int error = token_lock(fd_, slot, F_WRLCK);

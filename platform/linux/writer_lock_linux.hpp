@@ -51,13 +51,12 @@ class WriterLockOwner final : public WriterLock, private WriterLockOs {
   // a child forked without exec, forget_after_fork(): the child's slot is
   // claimed afresh on its own description.
   void bind(int fd, dev_t device, ino_t inode) noexcept;
-  // In a child forked without exec: whether it could get no description of
-  // its own (Attachment::lent). If so it claims no owner slot, whose
-  // liveness token would be the parent's too: locking fails with
-  // SHAREDMEM_E_SYSTEM (EMFILE).
-  void set_shares_parents_description(bool shares) noexcept {
-    shares_parents_description_ = shares;
-  }
+  // In a child forked without exec: 0 when it has a description of its
+  // own, else the errno of its failure to get one (Attachment::lent; EMFILE
+  // when out of descriptors). Sharing the parent's, it claims no owner
+  // slot, whose liveness token would be the parent's too: locking fails
+  // with SHAREDMEM_E_SYSTEM and that errno.
+  void set_shares_parents_description(int why) noexcept { shares_parents_description_ = why; }
 
  private:
   bool sleep(std::atomic<std::uint32_t>& word, std::uint32_t expected,
@@ -68,7 +67,7 @@ class WriterLockOwner final : public WriterLock, private WriterLockOs {
   void note_no_free_slot() noexcept override;
 
   int fd_ = -1;
-  bool shares_parents_description_ = false;
+  int shares_parents_description_ = 0;  // why, as an errno; 0: it does not
 };
 
 }  // namespace sharedmem::platform::posix
