@@ -147,23 +147,29 @@ int shm_descriptors_without_cloexec() {
   return count;
 }
 
+// The start the fork roles share: reports `prepared` when it is an error,
+// else forks and, in the parent, reports "forked:<child pid>". Returns
+// fork's result (0 in the child), or -1 once a failure is reported.
+pid_t fork_once_prepared(sharedmem_error prepared) {
+  if (prepared != SHAREDMEM_OK) {
+    report(code_line(prepared));
+    return -1;
+  }
+  const pid_t child = ::fork();
+  if (child < 0)
+    report("error:fork");
+  else if (child > 0)
+    report("forked:" + std::to_string(child));
+  return child;
+}
+
 SHAREDMEM_CHILD_ROLE(rb_fork_user) {
   sharedmem_segment* segment = nullptr;
   sharedmem_error e = sharedmem_open(args.at(0).c_str(), std::stoull(kChildCapacity), 0, &segment);
   if (e == SHAREDMEM_OK) e = sharedmem_write(segment, "parent", 6);
-  if (e != SHAREDMEM_OK) {
-    report(code_line(e));
-    return 1;
-  }
-  const pid_t child = ::fork();
-  if (child < 0) {
-    report("error:fork");
-    return 1;
-  }
-  if (child > 0) {
-    report("forked:" + std::to_string(child));
-    return 0;  // the parent leaves without closing
-  }
+  const pid_t child = fork_once_prepared(e);
+  if (child < 0) return 1;
+  if (child > 0) return 0;  // the parent leaves without closing
   // The forked child is single-threaded: it may use the library and stdio.
   for (std::string command = await_parent();; command = await_parent()) {
     if (command.rfind("write:", 0) == 0) {
@@ -184,18 +190,10 @@ SHAREDMEM_CHILD_ROLE(rb_fork_user) {
 // it, to be killed.
 SHAREDMEM_CHILD_ROLE(rb_fork_then_lock) {
   sharedmem_segment* segment = nullptr;
-  const sharedmem_error e = sharedmem_open(args.at(0).c_str(), 4096, SHAREDMEM_RAW, &segment);
-  if (e != SHAREDMEM_OK) {
-    report(code_line(e));
-    return 1;
-  }
-  const pid_t child = ::fork();
-  if (child < 0) {
-    report("error:fork");
-    return 1;
-  }
+  const pid_t child =
+      fork_once_prepared(sharedmem_open(args.at(0).c_str(), 4096, SHAREDMEM_RAW, &segment));
+  if (child < 0) return 1;
   if (child > 0) {
-    report("forked:" + std::to_string(child));
     report(sharedmem_lock(segment, 0) == SHAREDMEM_OK ? "locked" : "error:lock");
     for (;;) ::pause();  // the forked child alone reads the parent's stdin
   }
