@@ -90,6 +90,13 @@ cluster { name: bt, listen: 127.0.0.1:%d, routes: [%s] }
             self.start(i)
         self.wait_healthy(range(3))
 
+    def log_tail(self, i, lines=20):
+        try:
+            with open(os.path.join(self.workdir, "s%d.log" % i), "rb") as f:
+                return b"".join(f.readlines()[-lines:]).decode("utf-8", "replace")
+        except OSError as error:
+            return str(error)
+
     def start(self, i):
         log = open(os.path.join(self.workdir, "s%d.log" % i), "ab")
         self.processes[i] = subprocess.Popen(
@@ -103,8 +110,13 @@ cluster { name: bt, listen: 127.0.0.1:%d, routes: [%s] }
         """Every server's URL, server `first` first (this machine's own)."""
         return ",".join(self.url((first + k) % 3) for k in range(3))
 
-    def wait_healthy(self, indexes):
-        deadline = time.monotonic() + TIMEOUT
+    def wait_healthy(self, indexes, timeout=TIMEOUT):
+        """Waits for each server's /healthz to say "ok". A server rejoining a
+        cluster that went on without it (stopped, or killed and started
+        again) reports "ok" only once its JetStream state caught up: give
+        it FAILOVER_TIMEOUT. On failure, the server's last log lines say
+        why."""
+        deadline = time.monotonic() + timeout
         for i in indexes:
             while True:
                 try:
@@ -114,7 +126,8 @@ cluster { name: bt, listen: 127.0.0.1:%d, routes: [%s] }
                             break
                 except (OSError, ValueError):
                     pass
-                expect(time.monotonic() < deadline, "server %d not healthy in time" % i)
+                expect(time.monotonic() < deadline,
+                       "server %d not healthy in time:\n%s" % (i, self.log_tail(i)))
                 time.sleep(0.1)  # a readiness probe of an outside server
 
     def kill(self, i):
@@ -397,7 +410,7 @@ def test_kill_server(cluster):
         a.kill()
         b.kill()
         cluster.start(0)
-        cluster.wait_healthy([0])
+        cluster.wait_healthy([0], FAILOVER_TIMEOUT)
 
 
 def test_network_down(cluster):
@@ -419,7 +432,7 @@ def test_network_down(cluster):
     finally:
         a.kill()
         b.kill()
-        cluster.wait_healthy(range(3))
+        cluster.wait_healthy(range(3), FAILOVER_TIMEOUT)
 
 
 def test_restart_bridge(cluster):
